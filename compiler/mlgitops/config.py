@@ -1,0 +1,154 @@
+"""mlgitops.yaml: the repository-level settings every model shares.
+
+Environments (namespace and Argo CD destination), the KServe version the output targets,
+Argo CD and monitoring settings. A change here changes the generated base and every overlay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+
+from .diagnostics import Diagnostic, Diagnostics, ERROR
+from .yamlsource import SourceDocument, load_yaml
+
+CONFIG_FILE = "mlgitops.yaml"
+DNS1123 = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Oldest KServe whose replica handling allows a single writer (see docs/design.md).
+MIN_KSERVE = (0, 14)
+
+
+def config_schema() -> dict:
+    def s(desc, **kw):
+        return {"type": "string", "description": desc, **kw}
+
+    def obj(desc, props, **kw):
+        return {"type": "object", "description": desc, "additionalProperties": False, "properties": props, **kw}
+
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "mlgitops repository config",
+        **obj("Repository-level settings.", {
+            "apiVersion": {"const": "mlgitops.dev/v1alpha1", "description": "Always `mlgitops.dev/v1alpha1`."},
+            "kind": {"const": "Config", "description": "Always `Config`."},
+            "kserve": obj("The KServe release the output targets.", {
+                "version": s("KServe minor version, e.g. `0.16` (canonical field values differ between releases).",
+                             pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"),
+            }, required=["version"]),
+            "argocd": obj("Argo CD settings.", {
+                "namespace": s("Namespace of Argo CD.", pattern=DNS1123),
+                "project": s("AppProject of the generated Applications.", pattern=DNS1123),
+                "repoURL": s("URL of this repository as Argo CD clones it."),
+                "targetRevision": s("Branch Argo CD follows."),
+            }, required=["repoURL"]),
+            "monitoring": obj("Prometheus settings.", {
+                "prometheusAddress": s("Prometheus URL used by canary analysis."),
+                "ruleLabels": {"type": "object", "additionalProperties": {"type": "string"},
+                               "description": "Labels the Prometheus CR selects PrometheusRules and ServiceMonitors by."},
+                "sloSource": s("Default SLO metric source.", enum=["istio", "kserve", "custom"]),
+                "runbookURL": s("Base URL of runbooks; alerts link to `<runbookURL>/<alert>`."),
+            }),
+            "environments": {
+                "type": "object", "minProperties": 1,
+                "description": "Deployment environments, in promotion order.",
+                "propertyNames": {"pattern": DNS1123, "maxLength": 20},
+                "additionalProperties": obj("One environment.", {
+                    "namespace": s("Namespace the models of this environment run in.", pattern=DNS1123, maxLength=63),
+                    "server": s("Argo CD destination cluster URL."),
+                    "cluster": s("Argo CD destination cluster name (instead of server)."),
+                }, required=["namespace"]),
+            },
+        }, required=["apiVersion", "kind", "kserve", "argocd", "environments"]),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Environment:
+    name: str
+    namespace: str
+    server: str | None
+    cluster: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    path: str
+    kserve_version: tuple[int, int]
+    argocd_namespace: str
+    argocd_project: str
+    repo_url: str
+    target_revision: str
+    prometheus_address: str
+    rule_labels: dict
+    slo_source: str
+    runbook_url: str
+    environments: dict  # name -> Environment, in file order
+    text: str  # raw bytes of the file, part of the build fingerprint
+
+    @property
+    def deployment_mode_standard(self) -> str:
+        # KServe renamed RawDeployment to Standard in 0.16 and rewrites the legacy value from 0.17.
+        return "Standard" if self.kserve_version >= (0, 16) else "RawDeployment"
+
+    @property
+    def deployment_mode_serverless(self) -> str:
+        return "Knative" if self.kserve_version >= (0, 16) else "Serverless"
+
+
+def load_config(root: str, diags: Diagnostics) -> Config | None:
+    path = os.path.join(root, CONFIG_FILE)
+    if not os.path.exists(path):
+        diags.error(CONFIG_FILE, 0, 0, "config.missing",
+                    f"no {CONFIG_FILE} in {root}: create one (see README 'Repository config')")
+        return None
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    doc, problems = load_yaml(text, CONFIG_FILE)
+    diags.extend(problems)
+    if doc is None or problems:
+        return None
+    if not isinstance(doc.data, dict):
+        diags.error(CONFIG_FILE, 1, 1, "config.schema", "expected a mapping")
+        return None
+    from .schemacheck import config_checker
+    found = config_checker().check(doc)
+    diags.extend(found)
+    if found:
+        return None
+    return _from_document(doc, text, diags)
+
+
+def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config | None:
+    data = doc.data
+    raw_version = data["kserve"]["version"]
+    major, minor = (int(x) for x in re.match(r"^(\d+)\.(\d+)", raw_version).groups())
+    if (major, minor) < MIN_KSERVE:
+        line, col = doc.position(("kserve", "version"))
+        diags.add(Diagnostic(CONFIG_FILE, line, col, "config.kserve-version", ERROR,
+                             f"kserve.version {raw_version} is not supported: KServe <= 0.13 resets the predictor "
+                             "Deployment to 1 replica on every change, so a canary leaks (use 0.14 or newer)"))
+        return None
+    argocd = data["argocd"]
+    monitoring = data.get("monitoring", {})
+    envs = {}
+    for name, env in data["environments"].items():
+        if env.get("server") and env.get("cluster"):
+            line, col = doc.position(("environments", name, "cluster"), key=True)
+            diags.error(CONFIG_FILE, line, col, "config.schema",
+                        f"environments.{name}: set either server or cluster, not both")
+        envs[name] = Environment(name, env["namespace"], env.get("server"), env.get("cluster"))
+    return Config(
+        path=CONFIG_FILE,
+        kserve_version=(major, minor),
+        argocd_namespace=argocd.get("namespace", "argocd"),
+        argocd_project=argocd.get("project", "default"),
+        repo_url=argocd["repoURL"],
+        target_revision=argocd.get("targetRevision", "HEAD"),
+        prometheus_address=monitoring.get("prometheusAddress", "http://prometheus-operated.monitoring.svc:9090"),
+        rule_labels=dict(monitoring.get("ruleLabels", {})),
+        slo_source=monitoring.get("sloSource", "istio"),
+        runbook_url=monitoring.get("runbookURL", "").rstrip("/"),
+        environments=envs,
+        text=text,
+    )

@@ -1,0 +1,82 @@
+"""One finding type for every stage: file, line, column, rule id, severity and message.
+
+Every stage (loading, spec validation, build, later render/validate/policy) reports
+`Diagnostic` values into a `Diagnostics` collector; the CLI renders them and picks the
+exit code. Lines and columns are 1-based, as editors and compilers print them; 0 means
+"unknown" (a finding about a whole file or about the repository).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, Iterator
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+_SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+
+
+@dataclasses.dataclass(frozen=True, order=False)
+class Diagnostic:
+    file: str
+    line: int
+    column: int
+    rule: str
+    severity: str
+    message: str
+
+    def format(self) -> str:
+        """`path:line:col: severity: message [rule]`, like compilers and yamllint print."""
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        return f"{where}: {self.severity}: {self.message} [{self.rule}]"
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line, self.column, _SEVERITY_RANK.get(self.severity, 9), self.rule, self.message)
+
+
+class Diagnostics:
+    """An ordered, de-duplicated collection of findings."""
+
+    def __init__(self, items: Iterable[Diagnostic] = ()) -> None:
+        self._items: list[Diagnostic] = []
+        self._seen: set[Diagnostic] = set()
+        for item in items:
+            self.add(item)
+
+    def add(self, item: Diagnostic) -> None:
+        if item not in self._seen:
+            self._seen.add(item)
+            self._items.append(item)
+
+    def error(self, file: str, line: int, column: int, rule: str, message: str) -> None:
+        self.add(Diagnostic(file, line, column, rule, ERROR, message))
+
+    def warning(self, file: str, line: int, column: int, rule: str, message: str) -> None:
+        self.add(Diagnostic(file, line, column, rule, WARNING, message))
+
+    def extend(self, items: Iterable[Diagnostic]) -> None:
+        for item in items:
+            self.add(item)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == ERROR for d in self._items)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for d in self._items if d.severity == severity)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self._items, key=Diagnostic.sort_key)
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,1 @@
+"""Expand one resolved model (one environment) into Kubernetes objects, one module per kind."""

@@ -1,0 +1,74 @@
+"""Regenerate the generated blocks of README.md: the spec reference and the CLI reference.
+
+`python -m mlgitops.readme README.md` rewrites them in place; `--check` exits 1 when stale.
+Both come from the code (the JSON Schema and the click commands), so the README cannot drift.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .spec.docs import SPEC_BEGIN, SPEC_END, reference_markdown
+
+CLI_BEGIN = "<!-- cli-reference:begin (generated from --help; do not edit) -->"
+CLI_END = "<!-- cli-reference:end -->"
+
+
+def _command_paths(group: click.Command, prefix: list[str]):
+    yield prefix
+    if isinstance(group, click.Group):
+        for name in sorted(group.commands):
+            yield from _command_paths(group.commands[name], prefix + [name])
+
+
+def cli_reference() -> str:
+    """`--help` of every command, exactly as a user sees it on a 100-column terminal."""
+    from click.testing import CliRunner
+
+    from .cli import main
+
+    runner = CliRunner()
+    parts = []
+    for words in _command_paths(main, []):
+        result = runner.invoke(main, words + ["--help"], prog_name="mlgitops", terminal_width=100, color=False)
+        parts.append(f"### `{' '.join(['mlgitops'] + words)}`\n\n```\n{result.output.rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def _replace(text: str, begin: str, end: str, body: str) -> str:
+    head, sep, rest = text.partition(begin)
+    if not sep:
+        raise SystemExit(f"README has no marker {begin!r}")
+    _, sep2, tail = rest.partition(end)
+    if not sep2:
+        raise SystemExit(f"README has no marker {end!r}")
+    return f"{head}{begin}\n\n{body}\n{end}{tail}"
+
+
+def render(text: str) -> str:
+    text = _replace(text, SPEC_BEGIN, SPEC_END, reference_markdown())
+    return _replace(text, CLI_BEGIN, CLI_END, cli_reference())
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    paths = [a for a in argv if a != "--check"] or ["README.md"]
+    stale = False
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            current = fh.read()
+        wanted = render(current)
+        if wanted != current:
+            stale = True
+            if check:
+                print(f"{path}: generated reference is stale; run 'make docs'", file=sys.stderr)
+            else:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(wanted)
+    return 1 if (check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The Model spec: schema, loading with positions, resolution per environment, checks."""

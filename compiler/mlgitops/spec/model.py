@@ -1,0 +1,181 @@
+"""Model files: load with positions, check against the schema, resolve per environment.
+
+A `ModelEnv` is one model in one environment: defaults, then `spec`, then
+`spec.environments.<env>` merged on top (maps merge, lists and scalars replace). It keeps the
+source document so every later finding can point at the line that produced a value.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from typing import Any
+
+from ..config import Config, Environment
+from ..diagnostics import Diagnostics
+from ..schemacheck import model_checker
+from ..yamlsource import SourceDocument, load_yaml
+
+MODELS_DIR = "models"
+
+DEFAULTS: dict = {
+    "mode": "standard",
+    "autoscaling": {
+        "minReplicas": 1,
+        "maxReplicas": 3,
+        "cpuUtilization": 80,
+        # Explicit behaviour: the API defaults are documented inconsistently (targets.md s.4).
+        "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15},
+                                 {"type": "Pods", "value": 4, "periodSeconds": 15}]},
+        "scaleDown": {"stabilizationWindowSeconds": 300, "selectPolicy": "Max",
+                      "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]},
+    },
+    "canary": {
+        "enabled": True,
+        "trafficRouting": "none",
+        "steps": [{"weight": 25, "pause": "2m"}, {"weight": 50, "pause": "2m"}, {"weight": 75, "pause": "2m"}],
+        "analysis": {"enabled": True, "interval": "1m", "initialDelay": "1m", "failureLimit": 1,
+                     "inconclusiveLimit": 2, "startingStep": 1},
+        "progressDeadlineSeconds": 600,
+        "abortScaleDownDelaySeconds": 30,
+    },
+    "scheduling": {"zoneSpread": True},
+    "podDisruptionBudget": {"maxUnavailable": 1},
+}
+DEFAULT_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Maps merge key by key; lists and scalars in `override` replace."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(override)
+
+
+@dataclasses.dataclass
+class ModelFile:
+    path: str  # display path, e.g. models/iris.yaml
+    doc: SourceDocument
+    text: bytes
+
+    @property
+    def name(self) -> str:
+        return self.doc.data["metadata"]["name"]
+
+    @property
+    def stem(self) -> str:
+        return os.path.splitext(os.path.basename(self.path))[0]
+
+
+@dataclasses.dataclass
+class ModelEnv:
+    """One model resolved for one environment."""
+
+    file: ModelFile
+    env: Environment
+    settings: dict
+
+    @property
+    def name(self) -> str:
+        return self.file.name
+
+    @property
+    def metadata(self) -> dict:
+        return self.file.doc.data["metadata"]
+
+    def source_path(self, path: tuple) -> tuple:
+        """The document path that produced settings[path]: the env override if it sets it."""
+        doc = self.file.doc
+        override = ("spec", "environments", self.env.name)
+        for cut in range(len(path), -1, -1):
+            prefix = tuple(path[:cut])
+            if doc.has(override + prefix) and cut > 0:
+                return override + prefix
+            if doc.has(("spec",) + prefix):
+                return ("spec",) + prefix
+        return ("spec",)
+
+    def position(self, path: tuple) -> tuple[int, int]:
+        return self.file.doc.position(self.source_path(path))
+
+    def blame(self, *paths: tuple) -> tuple:
+        """Of several settings that conflict, the one an environment override set (else the first)."""
+        for path in paths:
+            if self.from_override(path):
+                return path
+        return paths[0]
+
+    def from_override(self, path: tuple) -> bool:
+        return self.source_path(path)[:2] == ("spec", "environments")
+
+
+def list_model_files(root: str) -> list[str]:
+    directory = os.path.join(root, MODELS_DIR)
+    if not os.path.isdir(directory):
+        return []
+    return sorted(f"{MODELS_DIR}/{n}" for n in os.listdir(directory)
+                  if n.endswith((".yaml", ".yml")) and not n.startswith("."))
+
+
+def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None:
+    with open(os.path.join(root, rel), "rb") as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        diags.error(rel, line, col, "yaml.syntax", f"file is not UTF-8: {exc.reason} at byte {exc.start}")
+        return None
+    doc, problems = load_yaml(text, rel)
+    diags.extend(problems)
+    if doc is None:
+        return None
+    if not isinstance(doc.data, dict):
+        got = "the file is empty" if doc.data is None else f"got {'a list' if isinstance(doc.data, list) else 'a scalar'}"
+        diags.error(rel, 1, 1, "spec.schema",
+                    f"expected a Model (a mapping with apiVersion, kind, metadata and spec); {got}")
+        return None
+    found = model_checker().check(doc)
+    diags.extend(found)
+    if found or problems:
+        return None
+    return ModelFile(rel, doc, raw)
+
+
+def resolve(file: ModelFile, config: Config) -> list[ModelEnv]:
+    """The model in every environment it is enabled in, in config order."""
+    spec = {k: v for k, v in file.doc.data["spec"].items() if k != "environments"}
+    overrides = file.doc.data["spec"].get("environments", {})
+    result = []
+    for env in config.environments.values():
+        override = dict(overrides.get(env.name, {}))
+        if override.pop("enabled", True) is False:
+            continue
+        user = deep_merge(spec, override)
+        settings = deep_merge(DEFAULTS, user)
+        settings["resources"] = _resources(user.get("resources", {}))
+        settings.setdefault("slo", {})
+        settings["slo"].setdefault("window", "30d")
+        settings["slo"].setdefault("source", config.slo_source)
+        settings.setdefault("protocol", "v2" if settings["framework"] in ("onnx", "triton", "huggingface") else "v1")
+        result.append(ModelEnv(file, env, settings))
+    return result
+
+
+def _resources(user: dict) -> dict:
+    """Requests default to limits and limits to requests, as Kubernetes does; both absent: defaults."""
+    resources = copy.deepcopy(user)
+    requests, limits = user.get("requests"), user.get("limits")
+    if requests is None and limits is None:
+        resources.update(copy.deepcopy(DEFAULT_RESOURCES))
+    elif requests is None:
+        resources["requests"] = copy.deepcopy(limits)
+    elif limits is None:
+        resources["limits"] = copy.deepcopy(requests)
+    return resources

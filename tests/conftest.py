@@ -1,0 +1,65 @@
+"""Shared fixtures: a throw-away copy of the example repository and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from tooling import REPO_ROOT  # noqa: E402
+
+GENERATED_ROOTS = ("argocd", "base", "overlays")
+
+
+def copy_sources(dest: pathlib.Path, with_output: bool = False) -> pathlib.Path:
+    """Copy mlgitops.yaml and models/ (and optionally the committed output) into dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "mlgitops.yaml", dest / "mlgitops.yaml")
+    shutil.copytree(REPO_ROOT / "models", dest / "models")
+    if with_output:
+        for top in GENERATED_ROOTS:
+            shutil.copytree(REPO_ROOT / top, dest / top)
+    return dest
+
+
+def tree_bytes(root: pathlib.Path, tops=GENERATED_ROOTS) -> dict[str, bytes]:
+    """Every file under the generated roots, by repo-relative path."""
+    out = {}
+    for top in tops:
+        base = root / top
+        if base.exists():
+            for path in sorted(base.rglob("*")):
+                if path.is_file():
+                    out[path.relative_to(root).as_posix()] = path.read_bytes()
+    return out
+
+
+@pytest.fixture
+def repo(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A copy of the example repository's sources, without generated output."""
+    return copy_sources(tmp_path / "repo")
+
+
+class Cli:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):
+        from mlgitops.cli import main
+
+        return self.runner.invoke(main, list(args), catch_exceptions=False)
+
+    def build_json(self, root: pathlib.Path, *args: str) -> tuple[int, dict]:
+        result = self("build", "--repo", str(root), "--format", "json", *args)
+        return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
