@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import names
 from ..config import Config
-from ..spec.checks import analysis_metrics, seconds
+from ..spec.checks import FAST_BURN, analysis_metrics, seconds
 from ..spec.model import ModelEnv
 
 _GUARD = "len(result) > 0 && !isNaN(result[0])"
@@ -23,7 +23,7 @@ def analysis_template(me: ModelEnv, config: Config) -> dict:
     metrics = []
     if "successRate" in thresholds:
         args.append({"name": "service-name"})
-        limit = round((100 - thresholds["successRate"]) / 100, 10)
+        limit = error_ratio_limit(me)
         selector = ('reporter="destination",destination_service_namespace="{{args.namespace}}",'
                     'destination_service_name="{{args.service-name}}"')
         query = (f'(sum(rate(istio_requests_total{{{selector},response_code=~"5.."}}[2m])) or vector(0))\n'
@@ -41,6 +41,21 @@ def analysis_template(me: ModelEnv, config: Config) -> dict:
         "metadata": {"name": names.analysis_template(me.name)},
         "spec": {"args": args, "metrics": metrics},
     }
+
+
+def error_ratio_limit(me: ModelEnv) -> float:
+    """The canary's tolerated 5xx ratio.
+
+    An explicit `canary.analysis.successRate` is taken literally. Derived from the SLO, it is
+    the fast-burn page threshold (14.4 x the error budget): a canary that would page if it were
+    the whole service fails; one that merely spends budget a little faster than planned does
+    not, because a 2-minute window over a fraction of the traffic is too noisy for the SLO itself.
+    """
+    explicit = me.settings["canary"]["analysis"].get("successRate")
+    if explicit is not None:
+        return round((100 - explicit) / 100, 10)
+    budget = (100 - me.settings["slo"]["availability"]) / 100
+    return round(min(1.0, FAST_BURN * budget), 10)
 
 
 def _metric(name: str, limit: str, ok: str, bad: str, query: str, config: Config, timing: dict) -> dict:

@@ -28,6 +28,10 @@ def inference_service(me: ModelEnv) -> dict:
             predictor["canaryTrafficPercent"] = serverless["canaryTrafficPercent"]
     if "serviceAccount" in s:
         predictor["serviceAccountName"] = s["serviceAccount"]["name"]
+    if "logger" in s:
+        predictor["logger"] = {"mode": s["logger"].get("mode", "all"), "url": s["logger"]["url"]}
+    if "timeoutSeconds" in s:
+        predictor["timeout"] = s["timeoutSeconds"]
     # Stable Istio workload identity for SLO queries (destination_canonical_service/revision).
     labels = {"service.istio.io/canonical-name": me.name}
     if s.get("modelVersion"):

@@ -155,6 +155,11 @@ def _settings() -> dict:
         }, required=["name"]),
         "transformer": {"$ref": "#/definitions/container", "description": "Optional pre/post-processing container (`image` required)."},
         "explainer": {"$ref": "#/definitions/container", "description": "Optional explainer container (`image` required)."},
+        "logger": _obj("Send requests and/or responses to a CloudEvents sink (KServe payload logging).", {
+            "url": _str("Sink URL, e.g. `http://message-dumper.logging.svc`.", pattern=r"^https?://[^\s]+$"),
+            "mode": _str("What to log.", enum=["all", "request", "response"], default="all"),
+        }, required=["url"]),
+        "timeoutSeconds": _int("Request timeout of the predictor.", minimum=1, maximum=3600),
         "scheduling": _obj("Where pods may run.", {
             "nodeSelector": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Node labels to select."},
             "tolerations": {"type": "array", "description": "Kubernetes tolerations (e.g. for GPU nodes).",
@@ -189,7 +194,7 @@ def _settings() -> dict:
                                    enum=["none", "istio"], default="none"),
             "analysis": _obj("Automated canary analysis (Prometheus).", {
                 "enabled": {"type": "boolean", "description": "Gate the canary on metrics.", "default": True},
-                "successRate": {"type": "number", "description": "Minimum success rate in percent (default: the SLO availability).",
+                "successRate": {"type": "number", "description": "Minimum success rate of the canary in percent (default: from slo.availability, the fast-burn threshold: 14.4x its error budget).",
                                 "exclusiveMinimum": 0, "maximum": 100},
                 "latencyP95": _str("Maximum canary p95 latency (default: the SLO p95 objective).", pattern=LATENCY),
                 "interval": _str("How often to measure.", pattern=DURATION, default="1m"),
