@@ -19,7 +19,8 @@ How kustomize prints a resource (established by experiment against the real
   - plain if go-yaml v2 resolves the text as a string and the libyaml analysis
     allows plain: ``a:b``, ``x#y``, ``-x``, ``=x``, ``?x``, ``x?``, ``<<``,
     ``--``, ``NaN``, ``1e``, ``12e``, ``nULL``, unicode letters;
-  - double quotes when the plain text would resolve to a non-string in YAML 1.1
+  - double quotes when go-yaml v2's (YAML 1.1 style) resolver would read the
+    plain text as a non-string
     (``"1"``, ``"1.0"``, ``"true"``, ``"yes"``, ``"on"``, ``"no"``, ``"y"``,
     ``"n"``, ``"null"``, ``"~"``, ``""``, ``"0x1F"``, ``"1e3"``, ``".inf"``,
     ``"12:30"``, ``"2026-01-01"``, ``"0o17"``, ``"1_000"``, ``"+1"``);
@@ -35,7 +36,7 @@ How kustomize prints a resource (established by experiment against the real
     contains a tab/CR or the text ends with a space: then double quotes;
   - plain, single- and double-quoted scalars longer than 80 columns are folded
     at spaces (go-yaml v2 keeps libyaml's best_width of 80); literal blocks and
-    keys are never folded;
+    simple keys are never folded;
   - keys longer than 128 bytes or containing a line break become complex keys
     (``? key`` / ``: value``).
 * ``dump_all``: documents separated by ``---\\n`` exactly like kustomize.
@@ -71,6 +72,9 @@ comparator that is not transitive for some key sets (e.g. ``"9A"``, ``"10Z"``,
 ``"99/"``) and iterates a Go map in random order, so its output for such sets
 changes from run to run; we print one deterministic order.
 
+Not a matter of style, but worth knowing when comparing files: kustomize also
+drops an empty ``metadata.annotations`` mapping (an empty ``labels`` stays).
+
 The input must be plain data: dict (str keys), list/tuple, str, int, float,
 bool, None.
 """
@@ -93,7 +97,8 @@ _PLAIN, _SINGLE, _DOUBLE, _LITERAL = 0, 1, 2, 3
 
 _BREAKS = "\r\n\x85\u2028\u2029"
 _BLANKZ = " \t\r\n\x85\u2028\u2029\x00"
-_YAML11_ONLY_BREAKS = ("\x85", "\u2028", "\u2029")
+_BREAK_RE = re.compile("[\r\n\x85\u2028\u2029]")
+_YAML11_ONLY_BREAK_RE = re.compile("[\x85\u2028\u2029]")
 
 # ---------------------------------------------------------------------------
 # go-yaml v2 resolve(): would a plain scalar be read back as a non-string?
@@ -360,7 +365,7 @@ def _select_style(s: str) -> int:
     # Safety overrides (see module docstring).
     if style == _PLAIN and _unsafe_plain(s):
         style = _DOUBLE
-    if style != _DOUBLE and any(b in s for b in _YAML11_ONLY_BREAKS):
+    if style != _DOUBLE and _YAML11_ONLY_BREAK_RE.search(s):
         style = _DOUBLE
     return style
 
@@ -384,7 +389,10 @@ def _scalar(s: str) -> tuple:
         text = _render_double(s)
     else:
         text = ""
-    simple_key = not any(b in s for b in _BREAKS) and len(s.encode("utf-8", "surrogatepass")) <= _MAX_SIMPLE_KEY_BYTES
+    simple_key = _BREAK_RE.search(s) is None and (
+        len(s) * 4 <= _MAX_SIMPLE_KEY_BYTES
+        or len(s.encode("utf-8", "surrogatepass")) <= _MAX_SIMPLE_KEY_BYTES
+    )
     may_fold = style != _LITERAL and " " in s and not s.startswith("\ufeff")
     return (style, text, simple_key, may_fold)
 
