@@ -176,8 +176,8 @@ def test_changing_the_kserve_version_changes_every_model_through_the_base(tmp_pa
     assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "RawDeployment"
     assert isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "external"
     assert objs["Rollout"][0]["spec"]["workloadRef"]["scaleDown"] == "onsuccess"
-    overlay_same = (root / "overlays/prod/iris/inferenceservice.yaml").read_bytes() == \
-        (REPO_ROOT / "overlays/prod/iris/inferenceservice.yaml").read_bytes()
+    overlay_same = (root / "overlays/prod/iris/model.yaml").read_bytes() == \
+        (REPO_ROOT / "overlays/prod/iris/model.yaml").read_bytes()
     assert overlay_same
 
 

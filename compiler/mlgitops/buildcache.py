@@ -93,9 +93,10 @@ class BuildCache:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = path + ".tmp"
+            text = json.dumps({"format": _FORMAT, "fingerprint": self.fingerprint, "models": models},
+                              sort_keys=True)  # dumps uses the C encoder; dump to a file does not
             with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump({"format": _FORMAT, "fingerprint": self.fingerprint, "models": models}, fh,
-                          sort_keys=True)
+                fh.write(text)
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only checkout still builds; it just is not faster next time

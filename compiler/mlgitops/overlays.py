@@ -45,22 +45,24 @@ def is_generated(path: str) -> bool:
         return False
 
 
-def generated_on_disk(root: str, in_scope: Callable[[str], bool]) -> list[str]:
-    """Repo-relative paths of generated files under the owned roots that are in scope."""
-    found = []
+def files_on_disk(root: str) -> set[str]:
+    """Repo-relative paths of every file under the owned roots (one directory walk, no reads)."""
+    found: set[str] = set()
+
+    def walk(directory: str, rel: str) -> None:
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            path = f"{rel}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, path)
+            elif not entry.name.endswith(_TMP_SUFFIX):
+                found.add(path)
+
     for top in OWNED_ROOTS:
-        base = os.path.join(root, top)
-        if not os.path.isdir(base):
-            continue
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            for name in sorted(filenames):
-                rel = f"{rel_dir}/{name}"
-                if name.endswith(_TMP_SUFFIX) or not in_scope(rel):
-                    continue
-                if is_generated(os.path.join(dirpath, name)):
-                    found.append(rel)
+        walk(os.path.join(root, top), top)
     return found
 
 
@@ -68,9 +70,7 @@ def _read(path: str) -> bytes | None:
     try:
         with open(path, "rb") as fh:
             return fh.read()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
+    except (FileNotFoundError, IsADirectoryError):
         return None
 
 
@@ -79,11 +79,17 @@ def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bo
     """Make the generated files under `root` equal `desired` (or, with check, report how they differ).
 
     `known_unchanged(rel)` may vouch that a file on disk already holds its desired bytes (the build
-    cache does this from file stats) so it is not read again.
+    cache does this from file stats) so it is not read again. Files are read only when they exist
+    and only once; a file that is not desired is opened only to read its header.
     """
     result = SyncResult()
+    existing = files_on_disk(root)
     changes: list[tuple[str, bytes]] = []
     for rel in sorted(desired):
+        if rel not in existing:
+            result.missing.append(rel)
+            changes.append((rel, desired[rel]))
+            continue
         if known_unchanged(rel):
             result.unchanged += 1
             continue
@@ -91,20 +97,17 @@ def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bo
         if current == desired[rel]:
             result.unchanged += 1
             continue
-        if current is None:
-            result.missing.append(rel)
-        else:
-            if not current.startswith(GENERATED_MARK.encode()):
-                raise OwnershipError(rel)
-            result.stale.append(rel)
+        if current is not None and not current.startswith(GENERATED_MARK.encode()):
+            raise OwnershipError(rel)
+        result.stale.append(rel)
         changes.append((rel, desired[rel]))
-    extra = [rel for rel in generated_on_disk(root, in_scope) if rel not in desired]
-    result.extra = extra
+    result.extra = sorted(rel for rel in existing - desired.keys()
+                          if in_scope(rel) and is_generated(os.path.join(root, rel)))
     if check:
         return result
     _apply(root, changes)
     result.written = [rel for rel, _ in changes]
-    for rel in extra:
+    for rel in result.extra:
         os.remove(os.path.join(root, rel))
         result.removed.append(rel)
         _remove_empty_dirs(root, os.path.dirname(rel))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import multiprocessing
 import os
 from typing import Callable
 
 from . import __version__
 from .buildcache import BuildCache
 from .config import CONFIG_FILE, Config, load_config
-from .diagnostics import ERROR, Diagnostics
+from .diagnostics import Diagnostic, Diagnostics
 from .emit import dump, dump_all
 from .expand.argocd import argocd_files
 from .expand.base import base_files
@@ -88,21 +89,9 @@ def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = ()
 
     # Every file that loaded is checked and expanded even when another file has errors, so one
     # run reports every problem; nothing is written unless there are none.
-    for f in files:
-        outputs: dict[str, bytes] = {}
-        envs_of_model = resolve(f, config)
-        errors_before = diags.count(ERROR)
-        for me in envs_of_model:
-            check_model_env(me, diags)
-        if diags.count(ERROR) > errors_before:
-            continue
-        for me in envs_of_model:
-            directory = overlay_dir(me)
-            sources = [f.path]
-            for name, obj in overlay_files(me, config).items():
-                sources_for_file = sources + [CONFIG_FILE] if name == "kustomization.yaml" else sources
-                outputs[f"{directory}/{name}"] = serialise(obj, sources_for_file)
-        if _selected(f.name, models):
+    for f, (found, outputs) in zip(files, compile_models(files, config)):
+        diags.extend(found)
+        if outputs and _selected(f.name, models):
             if not envs:
                 cache.remember(f, outputs)
             desired.update(outputs)
@@ -141,6 +130,47 @@ def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = ()
     if not check:
         cache.save()
     return result
+
+
+def compile_model(f: ModelFile, config: Config) -> tuple[list[Diagnostic], dict[str, bytes]]:
+    """Check one model in every environment and serialise its overlays ({} when it has errors)."""
+    diags = Diagnostics()
+    envs_of_model = resolve(f, config)
+    for me in envs_of_model:
+        check_model_env(me, diags)
+    if diags.has_errors:
+        return list(diags), {}
+    outputs: dict[str, bytes] = {}
+    for me in envs_of_model:
+        directory = overlay_dir(me)
+        for name, obj in overlay_files(me, config).items():
+            sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
+            outputs[f"{directory}/{name}"] = serialise(obj, sources)
+    return list(diags), outputs
+
+
+# Below this many models a worker pool costs more than it saves.
+PARALLEL_MIN_MODELS = 64
+_POOL_INPUT: tuple = ()
+
+
+def _compile_nth(index: int) -> tuple[list[Diagnostic], dict[str, bytes]]:
+    files, config = _POOL_INPUT
+    return compile_model(files[index], config)
+
+
+def compile_models(files: list[ModelFile], config: Config) -> list[tuple[list[Diagnostic], dict[str, bytes]]]:
+    """compile_model over all files, on every core when there are many (results in file order)."""
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    if len(files) < PARALLEL_MIN_MODELS or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [compile_model(f, config) for f in files]
+    global _POOL_INPUT
+    _POOL_INPUT = (files, config)  # inherited by the forked workers: nothing to pickle on the way in
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_compile_nth, range(len(files)), chunksize=max(1, len(files) // (workers * 8)))
+    finally:
+        _POOL_INPUT = ()
 
 
 def _fingerprint(config: Config) -> str:
