@@ -631,3 +631,242 @@ def test_kubectl_kustomize_multi_resource(tmp_path):
                      "resources:\n- all.yaml\nsortOptions:\n  order: fifo\n")
     assert out == dump_all(objs, sort_keys=True)
     assert "\n\n\n---\n" in out
+
+
+# ---------------------------------------------------------------------------
+# The string analysis works on whole strings (regexes, str methods); it must
+# decide exactly what libyaml's per-character walk decides.  The reference
+# below is that walk (the emitter's original implementation).
+# ---------------------------------------------------------------------------
+
+
+def _ref_select_style(s: str) -> int:
+    from mlgitops import emit as e
+
+    if e._SIMPLE_PLAIN.match(s):
+        return e._PLAIN if e._go_resolves_to_string(s) and not e._unsafe_plain(s) else e._DOUBLE
+    n = len(s)
+    if n == 0:
+        return e._DOUBLE
+    block_ind = n >= 3 and (s.startswith("---") or s.startswith("..."))
+    line_breaks = special = False
+    leading = s[0] == " " or s[0] in e._BREAKS
+    trailing_space = s[-1] == " "
+    trailing_break = s[-1] in e._BREAKS
+    break_space = space_break = False
+    prev_space = prev_break = False
+    preceded_ws = True
+    last = n - 1
+    for i, c in enumerate(s):
+        if not block_ind:
+            followed_ws = i == last or s[i + 1] in " \t"
+            if i == 0:
+                if c in "#,[]{}&*!|>'\"%@`":
+                    block_ind = True
+                elif c in "?:-":
+                    block_ind = followed_ws
+            elif c == ":":
+                block_ind = followed_ws
+            elif c == "#":
+                block_ind = preceded_ws
+        if not special and not e._printable(c):
+            special = True
+        if c == " ":
+            if prev_break:
+                break_space = True
+            prev_space, prev_break = True, False
+        elif c in e._BREAKS:
+            line_breaks = True
+            if prev_space:
+                space_break = True
+            prev_space, prev_break = False, True
+        else:
+            prev_space = prev_break = False
+        preceded_ws = c in e._BLANKZ
+    plain_ok = not (leading or trailing_space or trailing_break or break_space
+                    or space_break or special or line_breaks or block_ind)
+    single_ok = not (break_space or space_break or special)
+    block_ok = not (trailing_space or space_break or special)
+    if "\n" in s:
+        style = e._LITERAL
+    elif e._go_resolves_to_string(s):
+        style = e._PLAIN
+    else:
+        style = e._DOUBLE
+    if style == e._PLAIN and not plain_ok:
+        style = e._SINGLE
+    if style == e._SINGLE and not single_ok:
+        style = e._DOUBLE
+    if style == e._LITERAL and not block_ok:
+        style = e._DOUBLE
+    if style == e._PLAIN and e._unsafe_plain(s):
+        style = e._DOUBLE
+    if style != e._DOUBLE and e._YAML11_ONLY_BREAK_RE.search(s):
+        style = e._DOUBLE
+    return style
+
+
+def _ref_render_double(s: str) -> str:
+    from mlgitops import emit as e
+
+    if s.startswith("\ufeff"):
+        return '"' + "".join(e._escape(c) for c in s) + '"'
+    return '"' + "".join(e._escape(c) if e._needs_escape(c) else c for c in s) + '"'
+
+
+def _ref_fold(s: str, style: int, col: int, indent: int) -> str:
+    from mlgitops import emit as e
+
+    out = []
+    nl = "\n" + " " * indent
+    spaces = False
+    last = len(s) - 1
+    if style == e._PLAIN:
+        for i, c in enumerate(s):
+            if c == " ":
+                if not spaces and col > e.BEST_WIDTH and s[i + 1] != " ":
+                    out.append(nl)
+                    col = indent
+                else:
+                    out.append(" ")
+                    col += 1
+                spaces = True
+            else:
+                out.append(c)
+                col += 1
+                spaces = False
+        return "".join(out)
+    if style == e._SINGLE:
+        out.append("'")
+        col += 1
+        for i, c in enumerate(s):
+            if c == " ":
+                if not spaces and col > e.BEST_WIDTH and 0 < i < last and s[i + 1] != " ":
+                    out.append(nl)
+                    col = indent
+                else:
+                    out.append(" ")
+                    col += 1
+                spaces = True
+            else:
+                out.append("''" if c == "'" else c)
+                col += 2 if c == "'" else 1
+                spaces = False
+        out.append("'")
+        return "".join(out)
+    out.append('"')
+    col += 1
+    for i, c in enumerate(s):
+        if e._needs_escape(c):
+            esc = e._escape(c)
+            out.append(esc)
+            col += len(esc)
+            spaces = False
+        elif c == " ":
+            if not spaces and col > e.BEST_WIDTH and 0 < i < last:
+                out.append(nl)
+                col = indent
+                if s[i + 1] == " ":
+                    out.append("\\")
+                    col += 1
+            else:
+                out.append(" ")
+                col += 1
+            spaces = True
+        else:
+            out.append(c)
+            col += 1
+            spaces = False
+    out.append('"')
+    return "".join(out)
+
+
+def _long_strings(n: int, seed: int) -> list[str]:
+    """Long strings with runs of spaces, quotes and escapes around column 80."""
+    rng = random.Random(seed)
+    pieces = [" ", " ", " ", "  ", "   ", "a", "bb", "word", "x" * 9, "y" * 40, "'", '"', "\t", "\\",
+              "é", "\x01", "\x7f", "\U0001F600", "\n", "\r", "\xa0", "\ufeff", "\u2028", "#", ":", "{{", "}}"]
+    out = []
+    for _ in range(n):
+        s = "".join(rng.choice(pieces) for _ in range(rng.randint(10, 90)))
+        out += [s, s.replace("\n", " ").replace("\r", "").replace("\u2028", ""),
+                s.replace("\n", " ").encode("ascii", "ignore").decode()]
+    return out
+
+
+def _promql_strings() -> list[str]:
+    out = []
+    for ns, svc in (("ml-prod", "iris"), ("ml-prod-eu-west-1", "fraud-detector")):
+        sel = f'reporter="destination",destination_workload_namespace="{ns}",destination_canonical_service="{svc}"'
+        query = (f'(sum(rate(istio_requests_total{{{sel},response_code=~"5.."}}[5m])) or vector(0))\n'
+                 f"/\n(sum(rate(istio_requests_total{{{sel}}}[5m])) > 0)\n")
+        slo = f'model="{svc}",env="prod",slo="availability"'
+        cond = (f"(\n  mlgitops:slo_errors:ratio_rate1h{{{slo}}} > (14.4 * 0.001)\n  and\n"
+                f"  mlgitops:slo_errors:ratio_rate5m{{{slo}}} > (14.4 * 0.001)\n)")
+        description = (f"The availability error ratio of {svc} in {ns} is above a burn rate that pages "
+                       f"(1h/5m at 14.4x, 6h/30m at 6x). Remaining budget over 30d: "
+                       f"{{{{ with query `mlgitops:slo_error_budget:remaining_ratio{{{slo}}}` }}}}"
+                       f"{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}.")
+        out += [query, query.replace("\n", " "), query.replace("\n", "  "), query.strip() + " ",
+                cond + "\n or \n" + cond + "\n", description, description.replace(": ", " "),
+                description.replace(" ", "  "), description + "\t", "é " + description]
+    return out
+
+
+def test_scalar_regexes_match_per_character_definitions():
+    from mlgitops import emit as e
+
+    # every BMP code point (all the class boundaries are there) and a sample of
+    # the others, which are all non-printable
+    astral = "".join(map(chr, range(0x10000, 0x110000)))
+    assert len(e._NOT_PRINTABLE_RE.findall(astral)) == len(e._NEEDS_ESCAPE_RE.findall(astral)) == len(astral)
+    every = "".join(map(chr, range(0x10000))) + astral[::997] + astral[-1]
+    not_printable = {m.start() for m in e._NOT_PRINTABLE_RE.finditer(every)}
+    needs_escape = {m.start() for m in e._NEEDS_ESCAPE_RE.finditer(every)}
+    for o, c in enumerate(every):
+        assert (o in not_printable) == (not e._printable(c)), hex(ord(c))
+        assert (o in needs_escape) == e._needs_escape(c), hex(ord(c))
+    assert e._escape_text(every) == "".join(e._escape(c) if e._needs_escape(c) else c for c in every)
+    ascii_chars = "".join(map(chr, range(128)))
+    assert e._escape_text(ascii_chars) == _ref_render_double(ascii_chars)[1:-1]
+    for c in ascii_chars:
+        for s in (c, "a" + c + "b", c + c + "\\" + '"' + "\n"):
+            assert e._escape_text(s) == _ref_render_double(s)[1:-1], repr(s)
+
+
+def test_scalar_analysis_and_folding_match_per_character_reference():
+    from mlgitops import emit as e
+
+    rng = random.Random(20260202)
+    strings = (TRICKY_STRINGS + _fuzz_strings(800, seed=7) + _long_strings(700, seed=11)
+               + _promql_strings())
+    folds = 0
+    for s in strings:
+        style = e._select_style(s)
+        assert style == _ref_select_style(s), repr(s)
+        assert e._render_double(s) == _ref_render_double(s), repr(s)
+        # every style the text allows, at columns/indents around the width
+        styles = [e._SINGLE, e._DOUBLE] + ([e._PLAIN] if s[-1:] not in ("", " ") else [])
+        for st in styles:
+            for col in (0, 2, 79, 80, 81, rng.randint(0, 130)):
+                indent = rng.choice((0, 2, 6, 80, 81, 90, col))
+                assert e._fold.__wrapped__(s, st, col, indent) == _ref_fold(s, st, col, indent), (s, st, col)
+                folds += 1
+    assert folds > 20000
+
+
+def test_kubectl_kustomize_long_strings(tmp_path):
+    # Folding of long plain / single / double-quoted values (PromQL, alert
+    # descriptions, runs of spaces near column 80) at several key widths.
+    values = [s for s in _promql_strings() + _long_strings(40, seed=3)
+              if not any(c in s for c in "\x7f\x85\u2028\u2029\r\ufeff")]
+    data = {}
+    for i, s in enumerate(values):
+        data[f"v{i:03d}"] = s
+        data[f"v{i:03d}" + "k" * (1 + i % 37)] = s
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "long"}, "data": data,
+           "items": values, "nested": [{"deeper": [{"x": s}]} for s in values[:20]]}
+    _assert_key_order_well_defined(obj)
+    out = _kustomize(tmp_path, {"x.yaml": dump(obj)}, "resources:\n- x.yaml\n")
+    assert out == dump(obj, sort_keys=True)
+    assert yaml.safe_load(out) == kustomize_sort_keys(obj)

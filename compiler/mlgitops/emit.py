@@ -264,6 +264,12 @@ def _unsafe_plain(s: str) -> bool:
 # ---------------------------------------------------------------------------
 
 
+# Scalars can be long (multi-line PromQL, alert descriptions), so the analysis
+# below works on whole strings (compiled regexes, str methods) instead of
+# walking characters in Python.  ``_printable`` / ``_needs_escape`` are the
+# per-character definitions the regexes are derived from (and tested against).
+
+
 def _printable(c: str) -> bool:
     o = ord(c)
     return (
@@ -273,6 +279,23 @@ def _printable(c: str) -> bool:
         or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
     )
 
+
+def _needs_escape(c: str) -> bool:
+    return c == '"' or c == "\\" or c in _BREAKS or not _printable(c)
+
+
+# Some character that is not _printable().
+_NOT_PRINTABLE_RE = re.compile(r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+# Every character that _needs_escape() in a double-quoted scalar: the complement
+# of _printable() minus '"', '\\', '\n', U+2028 and U+2029.
+_NEEDS_ESCAPE_RE = re.compile(
+    r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
+)
+# '#' preceded by a blank/break/NUL (libyaml: a comment indicator).
+_BLANK_HASH_RE = re.compile("[ \t\r\n\x85\u2028\u2029\x00]#")
+_BREAK_SPACE_RE = re.compile("[\r\n\x85\u2028\u2029] ")
+_SPACE_BREAK_RE = re.compile(" [\r\n\x85\u2028\u2029]")
+_ASCII_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
 
 _NAMED_ESCAPES = {
     "\x00": "\\0", "\x07": "\\a", "\x08": "\\b", "\t": "\\t", "\n": "\\n",
@@ -293,11 +316,30 @@ def _escape(c: str) -> str:
     return "\\U%08X" % o
 
 
-def _needs_escape(c: str) -> bool:
-    return c == '"' or c == "\\" or c in _BREAKS or not _printable(c)
+def _escape_match(m: re.Match) -> str:
+    return _escape(m.group())
+
+
+def _escape_text(s: str) -> str:
+    """``s`` with every character that _needs_escape() replaced by its escape."""
+    if not s.isascii():
+        return _NEEDS_ESCAPE_RE.sub(_escape_match, s)
+    # ASCII: '"', '\\' and the C0 controls / DEL need escapes; str.isprintable()
+    # is exactly 0x20-0x7E.  Backslashes first, the escapes add new ones.
+    if "\\" in s:
+        s = s.replace("\\", "\\\\")
+    if '"' in s:
+        s = s.replace('"', '\\"')
+    if s.isprintable():
+        return s
+    s = s.replace("\n", "\\n").replace("\t", "\\t")
+    if s.isprintable():
+        return s
+    return _ASCII_CONTROL_RE.sub(_escape_match, s)
 
 
 _SIMPLE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*\Z")
+_FLOW_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 
 
 def _select_style(s: str) -> int:
@@ -309,41 +351,38 @@ def _select_style(s: str) -> int:
     n = len(s)
     if n == 0:
         return _DOUBLE  # resolves to null
-    block_ind = n >= 3 and (s.startswith("---") or s.startswith("..."))
-    line_breaks = special = False
-    leading = s[0] == " " or s[0] in _BREAKS
-    trailing_space = s[-1] == " "
-    trailing_break = s[-1] in _BREAKS
-    break_space = space_break = False
-    prev_space = prev_break = False
-    preceded_ws = True
-    last = n - 1
-    for i, c in enumerate(s):
-        if not block_ind:
-            followed_ws = i == last or s[i + 1] in " \t"
-            if i == 0:
-                if c in "#,[]{}&*!|>'\"%@`":
-                    block_ind = True
-                elif c in "?:-":
-                    block_ind = followed_ws
-            elif c == ":":
-                block_ind = followed_ws
-            elif c == "#":
-                block_ind = preceded_ws
-        if not special and not _printable(c):
-            special = True
-        if c == " ":
-            if prev_break:
-                break_space = True
-            prev_space, prev_break = True, False
-        elif c in _BREAKS:
-            line_breaks = True
-            if prev_space:
-                space_break = True
-            prev_space, prev_break = False, True
+    first, end = s[0], s[-1]
+    # libyaml's indicator analysis: a leading indicator, "?"/":"/"-" + blank at
+    # the start, ":" followed by a blank or the end, "#" after a blank.
+    block_ind = (
+        first in _FLOW_INDICATORS
+        or ((first == "?" or first == ":" or first == "-") and (n == 1 or s[1] == " " or s[1] == "\t"))
+        or s.startswith("---")
+        or s.startswith("...")
+        or (":" in s and (end == ":" or ": " in s or ":\t" in s))
+        or ("#" in s and _BLANK_HASH_RE.search(s) is not None)
+    )
+    ascii_only = s.isascii()
+    if ascii_only:
+        # Only \r and \n can be breaks; str.isprintable() is exactly 0x20-0x7E here.
+        special = not s.isprintable() and not s.replace("\n", "").isprintable()
+        line_breaks = "\n" in s or "\r" in s
+        if line_breaks:
+            break_space = "\n " in s or "\r " in s
+            space_break = " \n" in s or " \r" in s
         else:
-            prev_space = prev_break = False
-        preceded_ws = c in _BLANKZ
+            break_space = space_break = False
+    else:
+        special = _NOT_PRINTABLE_RE.search(s) is not None
+        line_breaks = _BREAK_RE.search(s) is not None
+        if line_breaks:
+            break_space = _BREAK_SPACE_RE.search(s) is not None
+            space_break = _SPACE_BREAK_RE.search(s) is not None
+        else:
+            break_space = space_break = False
+    leading = first == " " or first in _BREAKS
+    trailing_space = end == " "
+    trailing_break = end in _BREAKS
 
     plain_ok = not (leading or trailing_space or trailing_break or break_space
                     or space_break or special or line_breaks or block_ind)
@@ -365,7 +404,7 @@ def _select_style(s: str) -> int:
     # Safety overrides (see module docstring).
     if style == _PLAIN and _unsafe_plain(s):
         style = _DOUBLE
-    if style != _DOUBLE and _YAML11_ONLY_BREAK_RE.search(s):
+    if style != _DOUBLE and not ascii_only and _YAML11_ONLY_BREAK_RE.search(s):
         style = _DOUBLE
     return style
 
@@ -374,7 +413,13 @@ def _render_double(s: str) -> str:
     if s.startswith("\ufeff"):
         # libyaml's is_bom() looks at the start of the *value*: every char is escaped.
         return '"' + "".join(_escape(c) for c in s) + '"'
-    return '"' + "".join(_escape(c) if _needs_escape(c) else c for c in s) + '"'
+    return '"' + _escape_text(s) + '"'
+
+
+def _no_breaks(s: str) -> bool:
+    if s.isascii():
+        return "\n" not in s and "\r" not in s
+    return _BREAK_RE.search(s) is None
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -389,7 +434,7 @@ def _scalar(s: str) -> tuple:
         text = _render_double(s)
     else:
         text = ""
-    simple_key = _BREAK_RE.search(s) is None and (
+    simple_key = _no_breaks(s) and (
         len(s) * 4 <= _MAX_SIMPLE_KEY_BYTES
         or len(s.encode("utf-8", "surrogatepass")) <= _MAX_SIMPLE_KEY_BYTES
     )
@@ -400,72 +445,57 @@ def _scalar(s: str) -> tuple:
 @functools.lru_cache(maxsize=1 << 12)
 def _fold(s: str, style: int, col: int, indent: int) -> str:
     """Render a plain/single/double scalar starting at column ``col`` with
-    libyaml's line folding at spaces (continuation lines at ``indent``)."""
-    out = []
-    nl = "\n" + " " * indent
-    spaces = False
-    last = len(s) - 1
+    libyaml's line folding at spaces (continuation lines at ``indent``).
+
+    libyaml writes the scalar character by character and breaks the line at a
+    space once the column is past BEST_WIDTH, if that space is
+    - plain: the first of its run and the only one (next character not a space);
+    - single-quoted: the same, and neither the first nor the last character;
+    - double-quoted: the first of its run, not the first character and not a
+      single trailing space; if more spaces follow, the break is followed by
+      ``\\`` (an escaped line break) and the remaining spaces are kept.
+    Here the text is rendered first (quotes doubled / characters escaped: an
+    escape never contains a space and every character is one column), so the
+    column of text[q] is known without walking the characters: from each line
+    start, look for the first space past the width that may break.
+    """
     if style == _PLAIN:
-        for i, c in enumerate(s):
-            if c == " ":
-                if not spaces and col > BEST_WIDTH and s[i + 1] != " ":
-                    out.append(nl)
-                    col = indent
-                else:
-                    out.append(" ")
-                    col += 1
-                spaces = True
-            else:
-                out.append(c)
-                col += 1
-                spaces = False
-        return "".join(out)
-    if style == _SINGLE:
-        out.append("'")
+        text, quote = s, ""
+    elif style == _SINGLE:
+        text, quote = s.replace("'", "''"), "'"
         col += 1
-        for i, c in enumerate(s):
-            if c == " ":
-                if not spaces and col > BEST_WIDTH and 0 < i < last and s[i + 1] != " ":
-                    out.append(nl)
-                    col = indent
-                else:
-                    out.append(" ")
-                    col += 1
-                spaces = True
-            else:
-                if c == "'":
-                    out.append("''")
-                    col += 2
-                else:
-                    out.append(c)
-                    col += 1
-                spaces = False
-        out.append("'")
-        return "".join(out)
-    out.append('"')
-    col += 1
-    for i, c in enumerate(s):
-        if _needs_escape(c):
-            e = _escape(c)
-            out.append(e)
-            col += len(e)
-            spaces = False
-        elif c == " ":
-            if not spaces and col > BEST_WIDTH and 0 < i < last:
-                out.append(nl)
-                col = indent
-                if s[i + 1] == " ":
-                    out.append("\\")
-                    col += 1
-            else:
-                out.append(" ")
-                col += 1
-            spaces = True
+    else:
+        text, quote = _escape_text(s), '"'
+        col += 1
+    last = len(text) - 1
+    nl = "\n" + " " * indent
+    out = [quote]
+    pos = 0  # text[pos] is written at column ``col``
+    find = text.find
+    while True:
+        q = find(" ", pos + BEST_WIDTH + 1 - col if col <= BEST_WIDTH else pos)
+        while q >= 0:  # first space at q whose column col + q - pos > BEST_WIDTH
+            if q == 0 or text[q - 1] != " ":  # first space of its run
+                if style == _DOUBLE:
+                    if 0 < q < last:
+                        break
+                elif style == _SINGLE:
+                    if 0 < q < last and text[q + 1] != " ":
+                        break
+                elif text[q + 1] != " ":
+                    break
+            q = find(" ", q + 1)
+        if q < 0:
+            break
+        if q < last and text[q + 1] == " ":  # double-quoted only
+            out.append(text[pos:q] + nl + "\\")
+            col = indent + 1
         else:
-            out.append(c)
-            col += 1
-            spaces = False
-    out.append('"')
+            out.append(text[pos:q] + nl)
+            col = indent
+        pos = q + 1
+    out.append(text[pos:])
+    out.append(quote)
     return "".join(out)
 
 
