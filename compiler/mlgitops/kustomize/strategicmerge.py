@@ -1,0 +1,834 @@
+"""Strategic-merge patches with kustomize v5's semantics (kyaml `merge2`, as `patches:` applies them).
+
+kustomize does not use the Kubernetes strategic-merge library: it walks the target and the patch
+together with kyaml's `walk.Walker` and the `merge2.Merger` visitor, in "prepend" mode (the
+PatchTransformer's `MergeOptions{ListIncreaseDirection: Prepend}`). This module is a faithful port
+of that walker (kyaml v0.21.1, the version in kustomize v5.8.1), including its quirks, over plain
+Python data:
+
+- maps merge recursively, fields the patch leaves out are kept, `key: null` in the patch deletes;
+- a list merges element by element only when kustomize's built-in OpenAPI data (Kubernetes 1.21.2,
+  see MERGE_KEYS) gives it patch strategy `merge` at that path of that exact apiVersion and kind;
+  every other list is replaced by the patch's list (custom resources, `tolerations`, `args`, ...,
+  and also kinds whose apiVersion the 1.21 data does not have, e.g. `autoscaling/v2`);
+- merged lists put the patch's elements first, in patch order, followed by the target's other
+  elements (prepend mode); primitive merge lists (`finalizers`) likewise;
+- directives: `$patch: delete` (on the object, a map or a list element), `$patch: replace` (on a
+  map, or as a `- $patch: replace` element of a merged list), `$patch: merge`; an unknown value
+  is an error. kyaml knows no other directive: `$setElementOrder/...`, `$retainKeys`,
+  `$deleteFromPrimitiveList/...` stay in the output as ordinary fields, as with kustomize, and
+  directives inside lists that are replaced (not merged) are copied verbatim.
+
+Values are compared the way kyaml compares YAML nodes: by their source text (`80` and `"80"` are
+the same merge key). Values produced by the project's YAML reader that carry their source text
+(`raw`) are compared by it; the Python objects of the inputs are kept in the result.
+
+Entry point: `merge(target, patch)` reads the schema from the target's apiVersion and kind. It
+is `merge2.Merge` only: restoring the target's name, kind and namespace afterwards (unless the
+patch entry's `options` allow a name or kind change) is `Resource.ApplySmPatch`'s job, done by the
+engine; `apply_patch` does both for callers that want kustomize's whole step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+
+__all__ = ["MERGE_KEYS", "merge", "apply_patch", "list_merge_keys", "check_patch_count"]
+
+# --- merge keys from kustomize's built-in OpenAPI data --------------------------------------------
+#
+# Generated from sigs.k8s.io/kustomize/kyaml@v0.21.1/openapi (kubernetesapi/v1_21_2, the default
+# schema of kustomize v5.8.1): for every resource type with a group-version-kind, every path the
+# walker reaches through object properties and the elements of merged lists where the schema has
+# `x-kubernetes-patch-strategy` containing `merge`. The value is the list of merge keys kyaml uses:
+# `x-kubernetes-list-map-keys` when present, else `x-kubernetes-patch-merge-key`; an empty tuple is
+# a primitive merge list (finalizers). Paths are dotted, `[]` marks the elements of a list.
+# Lists the schema does not mark `merge` (tolerations, args, command, volumeClaimTemplates,
+# Endpoints subsets, ...) are not here: kustomize replaces them.
+
+_OBJECT_META = {"finalizers": (), "ownerReferences": ("uid",)}
+_POD_SPEC = {
+    "containers": ("name",),
+    "containers[].env": ("name",),
+    "containers[].ports": ("containerPort", "protocol"),
+    "containers[].volumeDevices": ("devicePath",),
+    "containers[].volumeMounts": ("mountPath",),
+    "ephemeralContainers": ("name",),
+    "ephemeralContainers[].env": ("name",),
+    "ephemeralContainers[].volumeDevices": ("devicePath",),
+    "ephemeralContainers[].volumeMounts": ("mountPath",),
+    "hostAliases": ("ip",),
+    "imagePullSecrets": ("name",),
+    "initContainers": ("name",),
+    "initContainers[].env": ("name",),
+    "initContainers[].ports": ("containerPort", "protocol"),
+    "initContainers[].volumeDevices": ("devicePath",),
+    "initContainers[].volumeMounts": ("mountPath",),
+    "topologySpreadConstraints": ("topologyKey", "whenUnsatisfiable"),
+    "volumes": ("name",),
+    "volumes[].ephemeral.volumeClaimTemplate.metadata.finalizers": (),
+    "volumes[].ephemeral.volumeClaimTemplate.metadata.ownerReferences": ("uid",),
+}
+_POD = "spec.template.spec"
+_POD_META = "spec.template.metadata"
+_CONDITIONS = {"status.conditions": ("type",)}
+
+# (group, version, kind), [(prefix, fragment)], extra paths. `metadata` gets _OBJECT_META always.
+_SCHEMA_KINDS: list[tuple[tuple[str, str, str], list[tuple[str, dict]], dict]] = [
+    (("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration"), [], {"webhooks": ("name",)}),
+    (("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration"), [], {"webhooks": ("name",)}),
+    (("admissionregistration.k8s.io", "v1beta1", "MutatingWebhookConfiguration"), [], {"webhooks": ("name",)}),
+    (("admissionregistration.k8s.io", "v1beta1", "ValidatingWebhookConfiguration"), [], {"webhooks": ("name",)}),
+    (("apiregistration.k8s.io", "v1", "APIService"), [], _CONDITIONS),
+    (("apiregistration.k8s.io", "v1beta1", "APIService"), [], _CONDITIONS),
+    (("apps", "v1", "ControllerRevision"), [], {}),
+    (("apps", "v1", "DaemonSet"), [(_POD, _POD_SPEC), (_POD_META, _OBJECT_META)], _CONDITIONS),
+    (("apps", "v1", "Deployment"), [(_POD, _POD_SPEC), (_POD_META, _OBJECT_META)], _CONDITIONS),
+    (("apps", "v1", "ReplicaSet"), [(_POD, _POD_SPEC), (_POD_META, _OBJECT_META)], _CONDITIONS),
+    (("apps", "v1", "StatefulSet"), [(_POD, _POD_SPEC), (_POD_META, _OBJECT_META)], _CONDITIONS),
+    (("autoscaling", "v1", "HorizontalPodAutoscaler"), [], {}),
+    (("autoscaling", "v2beta1", "HorizontalPodAutoscaler"), [], {}),
+    (("autoscaling", "v2beta2", "HorizontalPodAutoscaler"), [], {}),
+    (("batch", "v1", "CronJob"), [("spec.jobTemplate.spec.template.spec", _POD_SPEC),
+                                  ("spec.jobTemplate.metadata", _OBJECT_META),
+                                  ("spec.jobTemplate.spec.template.metadata", _OBJECT_META)], {}),
+    (("batch", "v1", "Job"), [(_POD, _POD_SPEC), (_POD_META, _OBJECT_META)], _CONDITIONS),
+    (("batch", "v1beta1", "CronJob"), [("spec.jobTemplate.spec.template.spec", _POD_SPEC),
+                                       ("spec.jobTemplate.metadata", _OBJECT_META),
+                                       ("spec.jobTemplate.spec.template.metadata", _OBJECT_META)], {}),
+    (("certificates.k8s.io", "v1", "CertificateSigningRequest"), [], {}),
+    (("certificates.k8s.io", "v1beta1", "CertificateSigningRequest"), [], {}),
+    (("coordination.k8s.io", "v1", "Lease"), [], {}),
+    (("coordination.k8s.io", "v1beta1", "Lease"), [], {}),
+    (("discovery.k8s.io", "v1", "EndpointSlice"), [], {}),
+    (("discovery.k8s.io", "v1beta1", "EndpointSlice"), [], {}),
+    (("events.k8s.io", "v1", "Event"), [], {}),
+    (("events.k8s.io", "v1beta1", "Event"), [], {}),
+    (("extensions", "v1beta1", "Ingress"), [], {}),
+    (("flowcontrol.apiserver.k8s.io", "v1beta1", "FlowSchema"), [], {}),
+    (("flowcontrol.apiserver.k8s.io", "v1beta1", "PriorityLevelConfiguration"), [], {}),
+    (("networking.k8s.io", "v1", "Ingress"), [], {}),
+    (("networking.k8s.io", "v1", "IngressClass"), [], {}),
+    (("networking.k8s.io", "v1", "NetworkPolicy"), [], {}),
+    (("networking.k8s.io", "v1beta1", "Ingress"), [], {}),
+    (("networking.k8s.io", "v1beta1", "IngressClass"), [], {}),
+    (("node.k8s.io", "v1", "RuntimeClass"), [], {}),
+    (("node.k8s.io", "v1beta1", "RuntimeClass"), [], {}),
+    (("policy", "v1", "PodDisruptionBudget"), [], _CONDITIONS),
+    (("policy", "v1beta1", "PodDisruptionBudget"), [], _CONDITIONS),
+    (("policy", "v1beta1", "PodSecurityPolicy"), [], {}),
+    (("rbac.authorization.k8s.io", "v1", "ClusterRole"), [], {}),
+    (("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"), [], {}),
+    (("rbac.authorization.k8s.io", "v1", "Role"), [], {}),
+    (("rbac.authorization.k8s.io", "v1", "RoleBinding"), [], {}),
+    (("rbac.authorization.k8s.io", "v1beta1", "ClusterRole"), [], {}),
+    (("rbac.authorization.k8s.io", "v1beta1", "ClusterRoleBinding"), [], {}),
+    (("rbac.authorization.k8s.io", "v1beta1", "Role"), [], {}),
+    (("rbac.authorization.k8s.io", "v1beta1", "RoleBinding"), [], {}),
+    (("scheduling.k8s.io", "v1", "PriorityClass"), [], {}),
+    (("scheduling.k8s.io", "v1beta1", "PriorityClass"), [], {}),
+    (("storage.k8s.io", "v1", "CSIDriver"), [], {}),
+    (("storage.k8s.io", "v1", "CSINode"), [], {"spec.drivers": ("name",)}),
+    (("storage.k8s.io", "v1", "StorageClass"), [], {}),
+    (("storage.k8s.io", "v1", "VolumeAttachment"), [], {}),
+    (("storage.k8s.io", "v1beta1", "CSIDriver"), [], {}),
+    (("storage.k8s.io", "v1beta1", "CSINode"), [], {"spec.drivers": ("name",)}),
+    (("storage.k8s.io", "v1beta1", "CSIStorageCapacity"), [], {}),
+    (("storage.k8s.io", "v1beta1", "StorageClass"), [], {}),
+    (("storage.k8s.io", "v1beta1", "VolumeAttachment"), [], {}),
+    (("", "v1", "ComponentStatus"), [], {"conditions": ("type",)}),
+    (("", "v1", "ConfigMap"), [], {}),
+    (("", "v1", "Endpoints"), [], {}),
+    (("", "v1", "Event"), [], {}),
+    (("", "v1", "LimitRange"), [], {}),
+    (("", "v1", "Namespace"), [], _CONDITIONS),
+    (("", "v1", "Node"), [], {"spec.podCIDRs": (), "status.addresses": ("type",), "status.conditions": ("type",)}),
+    (("", "v1", "PersistentVolume"), [], {}),
+    (("", "v1", "PersistentVolumeClaim"), [], _CONDITIONS),
+    (("", "v1", "Pod"), [("spec", _POD_SPEC)], {"status.conditions": ("type",), "status.podIPs": ("ip",)}),
+    (("", "v1", "PodTemplate"), [("template.spec", _POD_SPEC), ("template.metadata", _OBJECT_META)], {}),
+    (("", "v1", "ReplicationController"), [(_POD, _POD_SPEC), (_POD_META, _OBJECT_META)], _CONDITIONS),
+    (("", "v1", "ResourceQuota"), [], {}),
+    (("", "v1", "Secret"), [], {}),
+    (("", "v1", "Service"), [], {"spec.ports": ("port", "protocol"), "status.conditions": ("type",)}),
+    (("", "v1", "ServiceAccount"), [], {"secrets": ("name",)}),
+]
+
+
+def _build_table() -> dict[tuple[str, str, str], dict[str, tuple[str, ...]]]:
+    table = {}
+    for gvk, fragments, extra in _SCHEMA_KINDS:
+        paths = {f"metadata.{p}": keys for p, keys in _OBJECT_META.items()}
+        for prefix, fragment in fragments:
+            paths.update({f"{prefix}.{p}": keys for p, keys in fragment.items()})
+        paths.update(extra)
+        table[gvk] = paths
+    return table
+
+
+# (group, version, kind) -> {list path: merge keys}. Keyed by the exact version because kustomize
+# looks the schema up by exact apiVersion and kind (autoscaling/v2 HPAs have no schema in its data).
+MERGE_KEYS: dict[tuple[str, str, str], dict[str, tuple[str, ...]]] = _build_table()
+
+
+def list_merge_keys(api_version: str, kind: str, path: str) -> tuple[str, ...] | None:
+    """The merge keys of the list at `path` (e.g. `spec.template.spec.containers[].ports`) of
+    the given type, or None when kustomize replaces that list."""
+    group, _, version = api_version.rpartition("/")
+    return MERGE_KEYS.get((group, version, kind), {}).get(path)
+
+
+# --- a YAML node model (the parts of yaml.v3's Node kyaml's merge relies on) ----------------------
+
+_MAP, _SEQ, _SCALAR = 1, 2, 3
+_NULL_TAG = "!!null"
+
+
+class _Node:
+    __slots__ = ("kind", "tag", "value", "content", "py", "keep")
+
+    def __init__(self, kind: int, tag: str = "", value: str = "", content: list | None = None,
+                 py: Any = None) -> None:
+        self.kind = kind
+        self.tag = tag
+        self.value = value
+        self.content = content if content is not None else []
+        self.py = py  # the Python scalar this node was made from (None for new plain scalars)
+        self.keep = False  # RNode.ShouldKeep (a null kept on purpose)
+
+    def set_ynode(self, other: "_Node") -> None:
+        """RNode.SetYNode: `*rn.value = *node` (the node keeps its identity, takes the content)."""
+        if other is self:
+            return
+        self.kind, self.tag, self.value = other.kind, other.tag, other.value
+        self.content = list(other.content)
+        self.py = other.py
+
+
+def _scalar_text(value: Any) -> str:
+    raw = getattr(value, "raw", None)
+    if isinstance(raw, str):
+        return raw
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value)
+    return str(value)
+
+
+def _scalar_tag(value: Any) -> str:
+    if value is None:
+        return _NULL_TAG
+    if isinstance(value, bool):
+        return "!!bool"
+    if isinstance(value, int):
+        return "!!int"
+    if isinstance(value, float):
+        return "!!float"
+    return "!!str"
+
+
+def _to_node(value: Any) -> _Node:
+    if isinstance(value, dict):
+        content = []
+        for k, v in value.items():
+            content.append(_Node(_SCALAR, _scalar_tag(k), _scalar_text(k), py=k))
+            content.append(_to_node(v))
+        return _Node(_MAP, "!!map", content=content)
+    if isinstance(value, list):
+        return _Node(_SEQ, "!!seq", content=[_to_node(v) for v in value])
+    return _Node(_SCALAR, _scalar_tag(value), _scalar_text(value), py=value)
+
+
+_PLAIN_INT = re.compile(r"[-+]?[0-9]+")
+_PLAIN_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def _resolve_plain(text: str) -> Any:
+    """The value of a new plain (untagged) scalar as kustomize's YAML 1.2 output reads back."""
+    if text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    if _PLAIN_INT.fullmatch(text):
+        return int(text)
+    if _PLAIN_FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+def _from_node(node: _Node) -> Any:
+    if node.kind == _MAP:
+        out = {}
+        content = node.content
+        for i in range(0, len(content) - 1, 2):
+            out[_from_node(content[i])] = _from_node(content[i + 1])
+        return out
+    if node.kind == _SEQ:
+        return [_from_node(n) for n in node.content]
+    if node.tag == _NULL_TAG:
+        return None
+    if node.py is not None or node.tag:
+        return node.py
+    return _resolve_plain(node.value)
+
+
+def _missing_or_null(node: _Node | None) -> bool:
+    return node is None or node.tag == _NULL_TAG
+
+
+def _tagged_null(node: _Node | None) -> bool:
+    return node is not None and node.tag == _NULL_TAG
+
+
+def _empty_map(node: _Node | None) -> bool:
+    return _missing_or_null(node) or (node.kind == _MAP and not node.content)
+
+
+def _nil_or_empty(node: _Node | None) -> bool:
+    """IsNilOrEmpty: null, an empty map or an empty list."""
+    return (node is None or node.tag == _NULL_TAG or (node.kind in (_MAP, _SEQ) and not node.content))
+
+
+def _get_value(node: _Node | None) -> str:
+    return "" if _missing_or_null(node) else node.value
+
+
+_KIND_NAMES = {_MAP: "MappingNode", _SEQ: "SequenceNode", _SCALAR: "ScalarNode"}
+
+
+def _short(node: _Node) -> str:
+    text = json.dumps(_from_node(node), default=str, separators=(",", ":"))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_kind(node: _Node | None, kind: int) -> None:
+    """ErrorIfInvalid."""
+    if _missing_or_null(node):
+        return
+    if node.kind != kind:
+        raise ValueError(f"wrong node kind: expected {_KIND_NAMES[kind]} but got "
+                         f"{_KIND_NAMES[node.kind]}: node contents: {_short(node)}")
+
+
+def _field(node: _Node | None, name: str) -> tuple[_Node, _Node] | None:
+    """RNode.Field: the first key/value pair named `name` of a map."""
+    if node is None or node.kind != _MAP:
+        return None
+    content = node.content
+    for i in range(0, len(content) - 1, 2):
+        if content[i].value == name:
+            return content[i], content[i + 1]
+    return None
+
+
+def _field_value(node: _Node | None, name: str) -> _Node | None:
+    pair = _field(node, name)
+    return pair[1] if pair else None
+
+
+def _field_names(node: _Node) -> list[str]:
+    content = node.content
+    return [content[i].value for i in range(0, len(content) - 1, 2)]
+
+
+def _clear(node: _Node, name: str) -> None:
+    """FieldClearer: remove the first field named `name`."""
+    content = node.content
+    for i in range(0, len(content) - 1, 2):
+        if content[i].value == name:
+            del content[i:i + 2]
+            return
+
+
+def _field_matcher(rn: _Node | None, name: str, value: _Node | None = None, string_value: str = "") -> _Node | None:
+    """FieldMatcher.Filter."""
+    if string_value != "" and value is None:
+        value = _Node(_SCALAR, value=string_value)
+    if _missing_or_null(rn):
+        return None
+    if name == "":
+        _check_kind(rn, _SCALAR)
+        return rn if _get_value(rn) == _get_value(value) else None
+    _check_kind(rn, _MAP)
+    pair = _field(rn, name)
+    if pair is None:
+        return None
+    if value is None or pair[1].value == value.value:
+        return pair[1]
+    return None
+
+
+def _set_field(rn: _Node, name: str, value: _Node | None, key: _Node | None = None) -> None:
+    """FieldSetter.Filter (comments aside). A new field's key keeps the style, hence the type, of
+    the source's key (`key`)."""
+    if name == "":
+        # Only reached for a primitive list element whose value equals `value`'s text; kyaml
+        # keeps the node's style, so the element reads back as the same value: nothing to do.
+        _check_kind(rn, _SCALAR)
+        return
+    if value is None or (_tagged_null(value) and not value.keep):
+        _check_kind(rn, _MAP)
+        _clear(rn, name)
+        return
+    existing = _field_matcher(rn, name)
+    if existing is not None:
+        existing.set_ynode(value)
+        return
+    rn.content.append(_Node(_SCALAR, key.tag, name, py=key.py) if key is not None
+                      else _Node(_SCALAR, "!!str", name, py=name))
+    rn.content.append(value)
+
+
+def _element_setter(rn: _Node, element: _Node | None, keys: list[str], values: list[str]) -> _Node | None:
+    """ElementSetter.Filter: replace, delete or append an element of a list."""
+    if not keys:
+        keys = [""]
+    _check_kind(rn, _SEQ)
+    mapping_setter = bool(keys) and keys[0] != "" and bool(values) and values[0] != ""
+    new_content = []
+    found_any = False
+    for elem in rn.content:
+        if _missing_or_null(elem) or _empty_map(elem):
+            continue  # empty elements are dropped
+        if elem.kind != _MAP and mapping_setter:
+            new_content.append(elem)
+            continue
+        val = None
+        found = True
+        for j, key in enumerate(keys):
+            if j < len(values):
+                val = _field_matcher(elem, key, string_value=values[j])
+            if val is None:
+                found = False
+                break
+        if not found:
+            if values:
+                new_content.append(elem)
+            continue
+        found_any = True
+        if element is None:
+            continue
+        new_content.append(element)
+    rn.content = new_content
+    if _missing_or_null(element):
+        return None
+    if not found_any:
+        rn.content.append(element)
+    return element
+
+
+def _element_list(rn: _Node | None, keys: list[str], values: list[str]) -> _Node | None:
+    """RNode.ElementList (ElementMatcher without MatchAnyValue); None on any error."""
+    if rn is None or rn.kind != _SEQ:
+        return None
+    keys = keys or [""]
+    values = values or [""]
+    if not keys[0]:
+        for elem in rn.content:
+            if elem.value == values[0]:
+                return elem
+        return None
+    for elem in rn.content:
+        if _missing_or_null(elem) or elem.kind != _MAP:
+            continue
+        if len(keys) != len(values):
+            return None
+        try:
+            if all(_field_matcher(elem, k, value=_Node(_SCALAR, value=v)) is not None for k, v in zip(keys, values)):
+                return elem
+        except ValueError:
+            return None
+    return None
+
+
+def _element_values_list(rn: _Node, keys: list[str]) -> list[list[str]]:
+    """RNode.ElementValuesList."""
+    _check_kind(rn, _SEQ)
+    out = []
+    for elem in rn.content:
+        row = []
+        for key in keys:
+            value = _field_value(elem, key)
+            row.append("" if _nil_or_empty(value) else value.value)
+        out.append(row)
+    return out
+
+
+# --- $patch directives (merge2/smpdirective.go) ---------------------------------------------------
+
+_UNKNOWN, _REPLACE, _DELETE, _MERGE = "unknown", "replace", "delete", "merge"
+_DIRECTIVE = "$patch"
+
+
+def _determine_directive(patch: _Node | None) -> str:
+    if patch is None:
+        return _MERGE
+    if patch.kind == _SEQ:
+        return _sequence_directive(patch)
+    if patch.kind == _MAP:
+        node = _field_value(patch, _DIRECTIVE)
+        if node is None:
+            return _MERGE
+        if node.value in (_DELETE, _REPLACE, _MERGE):
+            _clear(patch, _DIRECTIVE)
+            return node.value
+        raise ValueError(f"unknown patch strategy '{node.value}'")
+    raise ValueError(f"no implemented strategic merge patch strategy for '{patch.tag}' ('{_short(patch)}')")
+
+
+def _sequence_directive(patch: _Node) -> str:
+    node = None
+    for elem in patch.content:
+        if elem.kind == _MAP and not _missing_or_null(elem) and _field(elem, _DIRECTIVE) is not None:
+            node = elem
+            break
+    # more than one field: the directive is about that element, not the list
+    if node is None or len(node.content) > 2:
+        return _MERGE
+    value = _field_value(node, _DIRECTIVE)
+    if value is None:
+        return _MERGE
+    v = value.value
+    if v in (_DELETE, _REPLACE, _MERGE):
+        _element_setter(patch, None, [_DIRECTIVE], [v])
+        return v
+    raise ValueError(f"unknown patch strategy '{v}'")
+
+
+# --- the schema position --------------------------------------------------------------------------
+
+
+class _Schema:
+    """Where the walker is in a known resource type: that type's list table and the path."""
+
+    __slots__ = ("table", "path")
+
+    def __init__(self, table: dict[str, tuple[str, ...]], path: str) -> None:
+        self.table, self.path = table, path
+
+    def field(self, name: str) -> "_Schema":
+        return _Schema(self.table, f"{self.path}.{name}" if self.path else name)
+
+    def elements(self) -> "_Schema":
+        return _Schema(self.table, self.path + "[]")
+
+    def merge_keys(self) -> tuple[str, ...] | None:
+        return self.table.get(self.path)
+
+
+def _schema_for(node: _Node | None) -> _Schema | None:
+    """openapi.SchemaForResourceType from a source's apiVersion and kind (GetMeta)."""
+    if _missing_or_null(node) or node.kind != _MAP:
+        return None
+    api_version = _field_value(node, "apiVersion")
+    kind = _field_value(node, "kind")
+    if _nil_or_empty(api_version) or _nil_or_empty(kind) or api_version.kind != _SCALAR or kind.kind != _SCALAR:
+        return None
+    group, _, version = api_version.value.rpartition("/")
+    table = MERGE_KEYS.get((group, version, kind.value))
+    return _Schema(table, "") if table is not None else None
+
+
+# --- the walker (kyaml/yaml/walk) with the merge2.Merger visitor, prepend mode --------------------
+
+
+class _Walker:
+    __slots__ = ("sources", "schema")
+
+    def __init__(self, sources: list, schema: _Schema | None) -> None:
+        self.sources = sources  # [dest, origin]
+        self.schema = schema
+
+    def _kind(self) -> int:
+        for s in self.sources:
+            if not _missing_or_null(s):
+                return s.kind
+        return 0
+
+    def walk(self) -> _Node | None:
+        if self.schema is None:
+            for s in self.sources:
+                self.schema = _schema_for(s)
+                if self.schema is not None:
+                    break
+        kind = self._kind()
+        if kind == _MAP or kind == 0:
+            for s in self.sources:
+                _check_kind(s, _MAP)
+            return self._walk_map()
+        if kind == _SEQ:
+            for s in self.sources:
+                _check_kind(s, _SEQ)
+            if self.schema is not None and self.schema.merge_keys() is not None:
+                return self._walk_associative_sequence()
+            return self._visit_list(associative=False)
+        for s in self.sources:
+            _check_kind(s, _SCALAR)
+        return self._visit_scalar()
+
+    # visitor (merge2.Merger) -------------------------------------------------------------------
+
+    def _visit_map(self) -> _Node | None:
+        dest, origin = self.sources
+        if _missing_or_null(dest):
+            try:
+                directive = _determine_directive(origin)
+            except ValueError:
+                directive = _UNKNOWN
+            if directive == _DELETE:
+                return None
+            if origin is None and dest is not None and dest.value:
+                kept = _Node(_SCALAR, _NULL_TAG, dest.value)
+                kept.keep = True
+                return kept
+            return origin
+        if _tagged_null(origin):
+            return None
+        directive = _determine_directive(origin)
+        if directive == _DELETE:
+            return None
+        if directive == _REPLACE:
+            return origin
+        return dest
+
+    def _visit_scalar(self) -> _Node | None:
+        dest, origin = self.sources
+        return origin if origin is not None else dest
+
+    def _visit_list(self, associative: bool) -> _Node | None:
+        dest, origin = self.sources
+        if not associative:
+            return origin if origin is not None else dest
+        if _missing_or_null(dest):
+            return origin
+        if _tagged_null(origin):
+            return None
+        directive = _determine_directive(origin)
+        if directive == _DELETE:
+            return None
+        if directive == _REPLACE:
+            return origin
+        return dest
+
+    # maps ------------------------------------------------------------------------------------
+
+    def _walk_map(self) -> _Node | None:
+        dest = self._visit_map()
+        self.sources[0] = dest
+        if dest is None:
+            return None
+        names = set()
+        for s in self.sources:
+            if s is not None and s.kind == _MAP:
+                names.update(_field_names(s))
+        for name in sorted(names):
+            schema = self.schema.field(name) if self.schema is not None else None
+            pairs = [_field(s, name) if s is not None else None for s in self.sources]
+            val = _Walker([p[1] if p else None for p in pairs], schema).walk()
+            key = next((p[0] for p in reversed(pairs) if p is not None), None)
+            _set_field(dest, name, val, key)
+        return dest
+
+    # associative lists -----------------------------------------------------------------------
+
+    def _walk_associative_sequence(self) -> _Node | None:
+        dest = self._visit_list(associative=True)
+        self.sources[0] = dest
+        if dest is None:
+            return None
+        keys = list(self.schema.merge_keys())
+        values = self._element_values(keys)
+        if values or keys:
+            return self._set_elements(values, keys, dest)
+        return self._set_elements(self._element_primitive_values(), [""], dest)
+
+    def _ordered_sources(self) -> list:
+        # prepend mode: the patch's elements come first
+        n = len(self.sources)
+        return [self.sources[(i + 1) % n] for i in range(n)]
+
+    def _element_values(self, keys: list[str]) -> list[list[str]]:
+        out: list[list[str]] = []
+        for src in self._ordered_sources():
+            if src is None:
+                continue
+            for row in _element_values_list(src, keys):
+                if not row or row in out:
+                    continue
+                out.append(row)
+        return out
+
+    def _element_primitive_values(self) -> list[list[str]]:
+        out, seen = [], set()
+        for src in self._ordered_sources():
+            if src is None:
+                continue
+            for item in src.content:
+                if item.value in seen:
+                    continue
+                out.append([item.value])
+                seen.add(item.value)
+        return out
+
+    def _element_value_list(self, keys: list[str], values: list[str]) -> list:
+        keys, values = _validate_keys([values], values, keys)
+        return [None if s is None else _element_list(s, keys, values) for s in self.sources]
+
+    def _set_elements(self, values_list: list[list[str]], keys: list[str], dest: _Node) -> _Node | None:
+        items = _Node(_SEQ, "!!seq")
+        schema = self.schema.elements() if self.schema is not None else None
+        if len(keys) > 1:
+            values_list = _merge_values(values_list)
+        valid_keys: list[str] = []
+        valid_values: list[str] = []
+        for values in values_list:
+            if not values:
+                continue
+            valid_keys, valid_values = _validate_keys(values_list, values, keys)
+            val = _Walker(self._element_value_list(valid_keys, valid_values), schema).walk()
+            deleted = False
+            for i, key in enumerate(valid_keys):
+                if _missing_or_null(val) or _empty_map(val):
+                    _element_setter(dest, None, valid_keys, valid_values)
+                    deleted = True
+                elif _field(val, key) is None and valid_values[i] != "":
+                    _set_field(val, key, _Node(_SCALAR, value=valid_values[i]))
+            if deleted:
+                continue
+            _element_setter(items, val, valid_keys, valid_values)
+        if values_list:
+            dest = _append_list_node(items, dest, valid_keys)
+        if _missing_or_null(dest):
+            return None
+        return dest
+
+
+def _validate_keys(values_list: list[list[str]], values: list[str], keys: list[str]) -> tuple[list[str], list[str]]:
+    valid = set()
+    for row in values_list:
+        for i, v in enumerate(row):
+            if v != "":
+                valid.add(keys[i])
+    if not valid:
+        return keys, values
+    valid_keys = [k for k in keys if k in valid]
+    valid_values = [v for i, v in enumerate(values) if v != "" or keys[i] in valid]
+    return valid_keys, valid_values
+
+
+def _match(a: list[str], b: list[str]) -> tuple[bool, list[str] | None]:
+    if len(a) != len(b):
+        return False, None
+    common = False
+    out = []
+    for x, y in zip(a, b):
+        if x == y:
+            common = True
+            out.append(x)
+            continue
+        if x != "" and y != "":
+            return False, None
+        out.append(x if x != "" else y)
+    return common, out
+
+
+def _merge_values(values_list: list[list[str]]) -> list[list[str]]:
+    """Rows that differ only where one side is empty are one element (e.g. a port without protocol)."""
+    for i in range(len(values_list)):
+        first = values_list[i]
+        for j in range(len(values_list)):
+            matched, merged = _match(first, values_list[j])
+            if matched:
+                values_list[i] = merged
+                values_list[j] = merged
+    return values_list
+
+
+def _append_list_node(dst: _Node, src: _Node, keys: list[str]) -> _Node:
+    """walk.appendListNode: set each element of src into dst by its key values."""
+    for elem in list(src.content):
+        if keys[0] == "":
+            _element_setter(dst, elem, [""], [elem.value])
+            continue
+        v = []
+        for key in keys:
+            value = _field_matcher(elem, key)
+            if value is None:
+                _check_kind(dst, _SEQ)
+                dst.content.append(elem)
+                continue
+            v.append(value.value)
+        if len(keys) > 1:
+            _element_setter(dst, None, keys, v)
+        _element_setter(dst, elem, keys, v)
+    return dst
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def merge(target: dict, patch: dict) -> dict | None:
+    """kustomize's strategic merge of `patch` into `target` (kyaml merge2.Merge, prepend mode).
+
+    Returns a new object (the inputs are not changed), or None when the patch deletes the whole
+    object (`$patch: delete` at its top). The schema (which lists merge, by which keys) comes from
+    the target's apiVersion and kind, as in kustomize (where a patch with a `target` gets the
+    target's apiVersion). Raises ValueError for a bad directive or a type clash (a map patched
+    with a scalar, ...), with kyaml's message.
+    """
+    dest = _to_node(target)
+    origin = _to_node(patch)
+    result = _Walker([dest, origin], None).walk()
+    if result is None:
+        return None
+    return _from_node(result)
+
+
+def apply_patch(target: dict, patch: dict, *, allow_name_change: bool = False,
+                allow_kind_change: bool = False) -> dict | None:
+    """Resource.ApplySmPatch as the PatchTransformer does it for a selected target.
+
+    The patch takes the target's apiVersion (resWrangler.ApplySmPatch sets its GVK from the
+    target and keeps its own kind); after the merge the target's kind and name are restored unless
+    `options.allowKindChange` / `allowNameChange` are set, and its namespace always is.
+    """
+    patch = dict(patch)
+    if "apiVersion" in target:
+        patch["apiVersion"] = target["apiVersion"]
+    old_meta = target.get("metadata") if isinstance(target.get("metadata"), dict) else {}
+    name, namespace, kind = old_meta.get("name"), old_meta.get("namespace") or "", target.get("kind")
+    merged = merge(target, patch)
+    if merged is None or merged == {}:
+        return None
+    if not allow_kind_change:
+        merged["kind"] = kind if kind is not None else ""
+    meta = merged.get("metadata")
+    if not isinstance(meta, dict):
+        meta = merged["metadata"] = {}
+    if not allow_name_change:
+        meta["name"] = name if name is not None else ""
+    if namespace:
+        meta["namespace"] = namespace
+    else:
+        meta.pop("namespace", None)
+    return merged
+
+
+def check_patch_count(documents: list, has_target: bool) -> None:
+    """A `patches` entry with a `target` may hold only one strategic-merge document (kustomize
+    issue 5049); without a target, each document patches the object with its own id."""
+    if has_target and len(documents) > 1:
+        raise ValueError("Multiple Strategic-Merge Patches in one `patches` entry is not allowed "
+                         "to set `patches.target` field")
