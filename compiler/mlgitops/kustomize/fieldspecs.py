@@ -288,7 +288,8 @@ def _merge_configs(a: TransformerConfig, b: TransformerConfig) -> TransformerCon
 _FS_KEYS = {"group", "version", "kind", "path", "create"}
 
 
-def _type_name(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type name kustomize's errors use for a decoded YAML value."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -307,14 +308,14 @@ def _str_field(data: dict, key: str, path: tuple) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ConfigError(f"'{key}' must be a string, not {_type_name(value)}", path + (key,))
+        raise ConfigError(f"'{key}' must be a string, not {json_type(value)}", path + (key,))
     return value
 
 
 def parse_field_spec(data: Any, path: tuple, *, strict: bool = True) -> FieldSpec:
     """One field spec ({group, version, kind, path, create}) from plain data."""
     if not isinstance(data, dict):
-        raise ConfigError(f"a field spec must be a mapping, not {_type_name(data)}", path)
+        raise ConfigError(f"a field spec must be a mapping, not {json_type(data)}", path)
     if strict:
         for key in data:
             if key not in _FS_KEYS:
@@ -323,7 +324,7 @@ def parse_field_spec(data: Any, path: tuple, *, strict: bool = True) -> FieldSpe
     if create is None:
         create = False
     if not isinstance(create, bool):
-        raise ConfigError(f"'create' must be true or false, not {_type_name(create)}", path + ("create",))
+        raise ConfigError(f"'create' must be true or false, not {json_type(create)}", path + ("create",))
     return FieldSpec(_str_field(data, "group", path), _str_field(data, "version", path),
                      _str_field(data, "kind", path), _str_field(data, "path", path), create)
 
@@ -332,7 +333,7 @@ def _spec_list(data: Any, path: tuple) -> list:
     if data is None:
         return []
     if not isinstance(data, list):
-        raise ConfigError(f"must be a list of field specs, not {_type_name(data)}", path)
+        raise ConfigError(f"must be a list of field specs, not {json_type(data)}", path)
     return [parse_field_spec(item, path + (i,)) for i, item in enumerate(data)]
 
 
@@ -341,7 +342,7 @@ def parse_config(data: Any) -> TransformerConfig:
     if data is None:
         return EMPTY_CONFIG
     if not isinstance(data, dict):
-        raise ConfigError(f"a configuration file must hold a mapping, not {_type_name(data)}")
+        raise ConfigError(f"a configuration file must hold a mapping, not {json_type(data)}")
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key in FS_FIELDS:
@@ -350,11 +351,11 @@ def parse_config(data: Any) -> TransformerConfig:
             refs = []
             if value is not None:
                 if not isinstance(value, list):
-                    raise ConfigError(f"nameReference must be a list, not {_type_name(value)}", (key,))
+                    raise ConfigError(f"nameReference must be a list, not {json_type(value)}", (key,))
                 for i, item in enumerate(value):
                     where = (key, i)
                     if not isinstance(item, dict):
-                        raise ConfigError(f"a nameReference entry must be a mapping, not {_type_name(item)}",
+                        raise ConfigError(f"a nameReference entry must be a mapping, not {json_type(item)}",
                                           where)
                     for sub in item:
                         if sub not in ("group", "version", "kind", "fieldSpecs"):
@@ -405,7 +406,7 @@ def config_from_crds(data: Any) -> TransformerConfig:
     schemas: dict[str, dict] = {}
     for name, definition in data.items():
         if not isinstance(definition, dict):
-            raise ConfigError(f"definition '{name}' must be a mapping, not {_type_name(definition)}", (name,))
+            raise ConfigError(f"definition '{name}' must be a mapping, not {json_type(definition)}", (name,))
         schema = _ci_get(definition, "Schema")
         if schema is not None and not isinstance(schema, dict):
             raise ConfigError(f"'Schema' of '{name}' must be a mapping", (name,))

@@ -29,6 +29,7 @@ import yaml
 
 from ..yamlsource import SourceDocument, load_yaml
 from .errors import RenderError, not_supported
+from .fieldspecs import json_type as _json_type
 
 KUSTOMIZATION_FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZATION_VERSION = "kustomize.config.k8s.io/v1beta1"
@@ -481,20 +482,6 @@ KUSTOMIZATION_SCHEMA: dict[str, Any] = {
     "generatorOptions": _GEN_OPTIONS, "configurations": "strlist",
     **{k: "any" for k in _UNSUPPORTED},
 }
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 @dataclasses.dataclass
