@@ -214,7 +214,6 @@ def test_invalid_sort_order(tmp_path):
     ("helmChartInflationGenerator", "\n- chartName: x\n"),
     ("replacements", "\n- source:\n    kind: ConfigMap\n"),
     ("vars", "\n- name: X\n  objref:\n    kind: Service\n    name: s\n    apiVersion: v1\n"),
-    ("openapi", "\n  path: schema.json\n"),
     ("generators", "\n- gen.yaml\n"),
     ("transformers", "\n- t.yaml\n"),
     ("validators", "\n- v.yaml\n"),
@@ -227,6 +226,16 @@ def test_fields_the_engine_does_not_implement_are_refused(tmp_path, field, value
                           "render.not-supported")
     assert f"not supported: {field}" in err.diagnostic.message
     assert "--engine kustomize" in err.diagnostic.message
+
+
+def test_openapi_is_supported_and_its_schema_file_must_exist(tmp_path):
+    # `openapi` used to be refused; it is implemented now (tests/kustomize/test_openapi.py)
+    write(tmp_path, {"overlay/kustomization.yaml": "resources:\n- a.yaml\nopenapi:\n  path: schema.json\n",
+                     "overlay/a.yaml": CM})
+    err = error(tmp_path)
+    assert where(err) == at(tmp_path, "overlay/kustomization.yaml", "schema.json", "render.missing-file")
+    (tmp_path / "overlay/schema.json").write_text('{"definitions": {}}')
+    assert render_objects(str(tmp_path / "overlay"))[0]["metadata"]["name"] == "c"
 
 
 @pytest.mark.parametrize("entry", ["https://github.com/org/repo/deploy.yaml",

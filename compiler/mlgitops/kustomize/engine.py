@@ -145,6 +145,10 @@ class _Build:
         self.path = path
         root = repo_root if repo_root is not None else find_repo_root(path if os.path.exists(path) else ".")
         self.loader = Loader(root)
+        # kyaml's global schema (openapi.SetSchema): the first custom schema met (top first, then
+        # bases and components as they are loaded) applies to every later strategic merge
+        self.openapi: Any = None
+        self.merged = False  # a strategic merge ran (kyaml parsed its built-in schema)
 
     # entry point ----------------------------------------------------------------------------------
     def run(self) -> list[Tracked]:
@@ -159,6 +163,7 @@ class _Build:
             raise RenderError(self.path, 0, 0, "render.outside-repo",
                               f"{self.path} is outside the repository {loader.repo_root}")
         kust = loader.load(top)
+        self.set_openapi(kust)
         sort = kust.sort_options() or {"order": "legacy"}
         acc = self.accumulate(kust, _Acc([], EMPTY_CONFIG), (top,))
         resources = acc.resources
@@ -196,6 +201,16 @@ class _Build:
         top = self.loader.load(os.path.realpath(self.path))
         return RenderError(top.rel, 1, 1, RULE_NAME_REFERENCE, text)
 
+    def set_openapi(self, kust: Kustomization) -> None:
+        """openapi.SetSchema(kustomization.OpenAPI, ...): the file is read (and must exist) for
+        every kustomization naming one, but only the first custom schema takes effect. It replaces
+        the built-in schema unless a strategic merge already made kyaml parse that one."""
+        document = self.loader.openapi_document(kust)
+        if document is None or self.openapi is not None:
+            return
+        from .strategicmerge import OpenAPISchema
+        self.openapi = OpenAPISchema(document, builtin=self.merged)
+
     # accumulation -------------------------------------------------------------------------------------
     def accumulate(self, kust: Kustomization, acc: _Acc, chain: tuple) -> _Acc:
         for entry in kust.resource_entries():
@@ -205,6 +220,7 @@ class _Build:
         for entry in kust.entries("components"):
             directory = self.loader.resolve_dir(kust, entry, "component", chain)
             component = self.loader.load(directory, kust, entry, "component")
+            self.set_openapi(component)
             if not component.is_component:
                 raise kust.error(entry.path, RULE_INVALID,
                                  f"component '{entry.value}' is a {component.kind}; components must have "
@@ -222,6 +238,7 @@ class _Build:
         if os.path.isdir(joined):
             directory = loader.resolve_dir(kust, entry, "resource", chain)
             sub = loader.load(directory, kust, entry, "resource")
+            self.set_openapi(sub)
             if sub.is_component:
                 raise kust.error(entry.path, RULE_INVALID,
                                  f"'{value}' is a Component: list it under components, not resources")
@@ -565,7 +582,8 @@ class _Build:
         shared = alias_snapshot(r)
         quoted = _quoted_targets(r.obj, patch_obj)
         try:
-            merged = strategicmerge.merge(r.obj, patch_obj)
+            self.merged = True
+            merged = strategicmerge.merge(r.obj, patch_obj, self.openapi)
         except ValueError as exc:
             raise kust.error(where, RULE_PATCH, f"patching {id_str(cur_id(r))}: {exc}") from None
         if _empty(merged):

@@ -3,7 +3,7 @@
 * A kustomization directory holds exactly one of `kustomization.yaml`, `kustomization.yml`,
   `Kustomization`. Its fields are checked like kustomize's strict decoder does (unknown fields,
   wrong types, `kind`/`apiVersion`); fields the engine does not implement (helm, replacements,
-  vars, plugins, openapi, buildMetadata, ...) are refused with `render.not-supported`, never
+  vars, plugins, buildMetadata, ...) are refused with `render.not-supported`, never
   ignored.
 * Files (resources, patches, configurations, crds, generator sources) must lie in or below the
   kustomization's directory (kustomize's default `LoadRestrictionsRootOnly`) and in the
@@ -480,7 +480,6 @@ def copy_data(value: Any) -> Any:
 # --- kustomization schema -------------------------------------------------------------------------
 
 _UNSUPPORTED = {
-    "openapi": "a custom OpenAPI schema",
     "replacements": "replacements",
     "vars": "vars",
     "helmGlobals": "helm charts",
@@ -514,7 +513,7 @@ KUSTOMIZATION_SCHEMA: dict[str, Any] = {
     "sortOptions": {"order": "str", "legacySortOptions": {"orderFirst": "strlist", "orderLast": "strlist"}},
     "resources": "strlist", "components": "strlist", "crds": "strlist", "bases": "strlist",
     "configMapGenerator": [_GEN_ARGS], "secretGenerator": [_SECRET_ARGS],
-    "generatorOptions": _GEN_OPTIONS, "configurations": "strlist",
+    "generatorOptions": _GEN_OPTIONS, "configurations": "strlist", "openapi": "strmap",
     **{k: "any" for k in _UNSUPPORTED},
 }
 
@@ -633,6 +632,33 @@ class Loader:
                              "loads files from the kustomization's directory tree (LoadRestrictionsRootOnly); "
                              "make it a resource of a kustomization in its own directory")
         return real
+
+    def openapi_document(self, kust: Kustomization) -> Any:
+        """The parsed custom schema of `openapi: {path: ...}` (JSON or YAML), or None without a path.
+
+        `openapi: {version: v1.21.2}` (the built-in schema) is the default; other versions are
+        not built into kustomize v5.8.1, and a version with a path is refused as kustomize does."""
+        field = kust.get("openapi", {})
+        version, rel = field.get("version"), field.get("path")
+        if rel is not None and version is not None:
+            raise kust.error(kust.at("openapi"), RULE_INVALID,
+                             "builtin version and custom schema provided, cannot use both")
+        if rel is None:
+            if version not in (None, "", "v1.21.2"):
+                raise kust.error(kust.at("openapi", "version"), RULE_INVALID,
+                                 "the specified OpenAPI version is not built in")
+            return None
+        where = kust.at("openapi", "path")
+        real = self.resolve_file(kust, Entry(rel, where), "openapi schema")
+        text = self.read_text(kust, where, real)
+        try:
+            if text.lstrip().startswith("{"):
+                import json
+                return json.loads(text)
+            return yaml.load(text, Loader=_Base)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise kust.error(where, RULE_INVALID,
+                             f"invalid schema file {self.display(real)}: {str(exc).splitlines()[0]}") from None
 
     def resolve_dir(self, kust: Kustomization, entry: Entry, what: str, chain: Iterable[str]) -> str:
         """A base or component directory named by `entry` (`chain`: roots being built)."""

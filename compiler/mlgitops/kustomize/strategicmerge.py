@@ -31,12 +31,13 @@ engine; `apply_patch` does both for callers that want kustomize's whole step.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from typing import Any
 
 
-__all__ = ["MERGE_KEYS", "merge", "apply_patch", "list_merge_keys", "check_patch_count"]
+__all__ = ["MERGE_KEYS", "OpenAPISchema", "merge", "apply_patch", "list_merge_keys", "check_patch_count"]
 
 # --- merge keys from kustomize's built-in OpenAPI data --------------------------------------------
 #
@@ -528,6 +529,85 @@ class _Schema:
         return self.table.get(self.path)
 
 
+class OpenAPISchema:
+    """A custom schema from a kustomization's `openapi: {path: ...}` (swagger 2.0 `definitions`).
+
+    Definitions with `x-kubernetes-group-version-kind` are the schemas of those resource types
+    (kyaml AddDefinitions); `$ref: "#/definitions/NAME"` is resolved among this file's
+    definitions. `builtin` says whether kustomize's built-in Kubernetes schema (MERGE_KEYS) is
+    still consulted for types the file does not define: kyaml replaces it with the custom schema
+    unless the built-in one had already been parsed (a strategic merge ran) when the custom schema
+    was set; a type the file defines always takes the file's schema.
+    """
+
+    def __init__(self, document: Any, *, builtin: bool = False) -> None:
+        defs = document.get("definitions") if isinstance(document, dict) else None
+        self.definitions: dict = defs if isinstance(defs, dict) else {}
+        self.builtin = builtin
+        self.by_type: dict[tuple[str, str, str], dict] = {}
+        for d in self.definitions.values():
+            exts = d.get("x-kubernetes-group-version-kind") if isinstance(d, dict) else None
+            if not isinstance(exts, list):
+                continue
+            for e in exts:
+                if not isinstance(e, dict) or not isinstance(e.get("kind"), str):
+                    continue
+                group = e.get("group") if isinstance(e.get("group"), str) else ""
+                version = e.get("version") if isinstance(e.get("version"), str) else ""
+                self.by_type[(group, version, e["kind"])] = d
+
+    def resolve(self, s: Any) -> dict | None:
+        """Follow `$ref`s (openapi.Resolve); None when one cannot be resolved."""
+        seen = 0
+        while isinstance(s, dict) and s.get("$ref"):
+            ref = s["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#/definitions/") or seen > 100:
+                return None
+            s = self.definitions.get(ref[len("#/definitions/"):].replace("~1", "/").replace("~0", "~"))
+            seen += 1
+        return s if isinstance(s, dict) else None
+
+
+class _SwaggerSchema:
+    """Where the walker is in a custom schema (kyaml ResourceSchema over spec.Schema)."""
+
+    __slots__ = ("doc", "schema")
+
+    def __init__(self, doc: OpenAPISchema, schema: dict) -> None:
+        self.doc, self.schema = doc, schema
+
+    def field(self, name: str) -> "_SwaggerSchema | None":
+        props = self.schema.get("properties")
+        if isinstance(props, dict) and name in props:
+            s = props[name]
+        elif isinstance(self.schema.get("additionalProperties"), dict):
+            s = self.schema["additionalProperties"]
+        else:
+            return None
+        s = self.doc.resolve(s)
+        return _SwaggerSchema(self.doc, s) if s is not None else None
+
+    def elements(self) -> "_SwaggerSchema | None":
+        t = self.schema.get("type")
+        if t != "array" and t != ["array"]:
+            return None
+        s = self.doc.resolve(self.schema.get("items"))
+        return _SwaggerSchema(self.doc, s) if s is not None else None
+
+    def merge_keys(self) -> tuple[str, ...] | None:
+        strategy = self.schema.get("x-kubernetes-patch-strategy")
+        if not isinstance(strategy, str) or "merge" not in strategy.split(","):
+            return None
+        keys = self.schema.get("x-kubernetes-list-map-keys")
+        if isinstance(keys, list):
+            return tuple(str(k) for k in keys)
+        key = self.schema.get("x-kubernetes-patch-merge-key")
+        return (str(key),) if isinstance(key, str) else ()
+
+
+_OPENAPI: contextvars.ContextVar = contextvars.ContextVar("openapi", default=None)
+
+
 def _schema_for(node: _Node | None) -> _Schema | None:
     """openapi.SchemaForResourceType from a source's apiVersion and kind (GetMeta)."""
     if _missing_or_null(node) or node.kind != _MAP:
@@ -537,6 +617,13 @@ def _schema_for(node: _Node | None) -> _Schema | None:
     if _nil_or_empty(api_version) or _nil_or_empty(kind) or api_version.kind != _SCALAR or kind.kind != _SCALAR:
         return None
     group, _, version = api_version.value.rpartition("/")
+    custom = _OPENAPI.get()
+    if custom is not None:
+        definition = custom.by_type.get((group, version, kind.value))
+        if definition is not None:
+            return _SwaggerSchema(custom, definition)
+        if not custom.builtin:
+            return None
     table = MERGE_KEYS.get((group, version, kind.value))
     return _Schema(table, "") if table is not None else None
 
@@ -779,18 +866,23 @@ def _append_list_node(dst: _Node, src: _Node, keys: list[str]) -> _Node:
 # --- public API -------------------------------------------------------------------------------
 
 
-def merge(target: dict, patch: dict) -> dict | None:
+def merge(target: dict, patch: dict, openapi: OpenAPISchema | None = None) -> dict | None:
     """kustomize's strategic merge of `patch` into `target` (kyaml merge2.Merge, prepend mode).
 
     Returns a new object (the inputs are not changed), or None when the patch deletes the whole
     object (`$patch: delete` at its top). The schema (which lists merge, by which keys) comes from
     the target's apiVersion and kind, as in kustomize (where a patch with a `target` gets the
     target's apiVersion). Raises ValueError for a bad directive or a type clash (a map patched
-    with a scalar, ...), with kyaml's message.
+    with a scalar, ...), with kyaml's message. `openapi` is a custom schema (kustomization
+    `openapi: {path}`) used instead of (or, see OpenAPISchema.builtin, before) the built-in one.
     """
     dest = _to_node(target)
     origin = _to_node(patch)
-    result = _Walker([dest, origin], None).walk()
+    token = _OPENAPI.set(openapi)
+    try:
+        result = _Walker([dest, origin], None).walk()
+    finally:
+        _OPENAPI.reset(token)
     if result is None:
         return None
     return _from_node(result)
