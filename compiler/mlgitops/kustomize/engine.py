@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 from ..emit import dump_all
 from ..yamlsource import load_yaml
-from . import generators
+from . import generators, jsonpatch
 from .errors import RenderError
 from .fieldspecs import (EMPTY_CONFIG, ConfigError, FieldSpec, TransformerConfig, config_from_crds, default_config,
                          fs_merge_all, fs_merge_one, parse_config)
@@ -726,25 +726,13 @@ class _Build:
 
 
 def _json_patch_ops(text: str, source: str) -> list | str:
-    """kustomize's jsonPatchFromBytes: a JSON array of operations, or YAML that converts to one.
-    Returns the operations, or a reason (str) when the text is not a JSON patch."""
-    import json
-
-    if not text:
-        return "empty json patch operations"
-    if text[0] == "[":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            return f"invalid JSON: {exc}"
-    else:
-        doc, problems = load_yaml(text, source)
-        if doc is None or problems:
-            return problems[0].message if problems else "invalid YAML"
-        data = doc.data
-    if not isinstance(data, list) or not all(isinstance(op, dict) for op in data):
-        return "not a list of operations"
-    return data
+    """kustomize's jsonPatchFromBytes: a JSON array of operations, or YAML (read with go-yaml v2's
+    YAML 1.1 rules, first document only) that converts to one. Returns the operations, or a
+    reason (str) when the text is not a JSON patch."""
+    try:
+        return jsonpatch.parse_operations(text)
+    except ValueError as exc:
+        return str(exc)
 
 
 def _patch_copy_metadata(patch: dict, null_texts: dict) -> None:
