@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import os
 import pathlib
-import textwrap
 
 import pytest
 
 from mlgitops.kustomize.engine import render_objects
 from mlgitops.kustomize.errors import RenderError
+from filetree import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
-
-
-def write(root: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
-    (root / ".git").mkdir(parents=True, exist_ok=True)  # the repository root
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 def error(root: pathlib.Path, path: str = "overlay") -> RenderError:

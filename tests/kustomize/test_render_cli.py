@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pathlib
 import subprocess
-import textwrap
 
 import pytest
 
 from mlgitops.kustomize.engine import render_yaml
+from filetree import write
 from tooling import REPO_ROOT, require_tool
 
 DEPLOY = """
@@ -26,15 +26,6 @@ spec:
         - configMapRef:
             name: settings
 """
-
-
-def write(root: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
-    (root / ".git").mkdir(parents=True, exist_ok=True)
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 @pytest.fixture
