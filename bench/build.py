@@ -732,6 +732,17 @@ def print_report(res: dict) -> None:
         print("all targets met")
 
 
+def work_dir(parser: argparse.ArgumentParser, keep: str | None, prefix: str) -> str:
+    """The benchmark repository's directory: --keep DIR (new or empty) or a fresh temp dir."""
+    if not keep:
+        return tempfile.mkdtemp(prefix=prefix)
+    root = os.path.abspath(keep)
+    if os.path.exists(root) and (not os.path.isdir(root) or os.listdir(root)):
+        parser.error(f"--keep {keep}: must be a new or empty directory")
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -748,13 +759,7 @@ def main() -> int:
     if args.models < 1 or args.envs < 1 or args.repeat < 1 or args.kustomize_sample < 0:
         parser.error("--models, --envs and --repeat must be at least 1, --kustomize-sample at least 0")
 
-    if args.keep:
-        root = os.path.abspath(args.keep)
-        if os.path.exists(root) and (not os.path.isdir(root) or os.listdir(root)):
-            parser.error(f"--keep {args.keep}: must be a new or empty directory")
-        os.makedirs(root, exist_ok=True)
-    else:
-        root = tempfile.mkdtemp(prefix="mlgitops-bench-")
+    root = work_dir(parser, args.keep, "mlgitops-bench-")
     try:
         results = bench(args, root)
     except BenchError as exc:

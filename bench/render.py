@@ -38,7 +38,6 @@ import platform
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 
 import yaml
@@ -329,13 +328,7 @@ def main() -> int:
     if not kubectl:
         log("bench: kubectl not found next to this interpreter or on PATH (make venv)")
         return 2
-    if args.keep:
-        root = os.path.abspath(args.keep)
-        if os.path.exists(root) and (not os.path.isdir(root) or os.listdir(root)):
-            parser.error(f"--keep {args.keep}: must be a new or empty directory")
-        os.makedirs(root, exist_ok=True)
-    else:
-        root = tempfile.mkdtemp(prefix="mlgitops-render-bench-")
+    root = B.work_dir(parser, args.keep, "mlgitops-render-bench-")
     try:
         results = bench(args, root, kubectl)
     except B.BenchError as exc:
