@@ -27,6 +27,12 @@ NAME_REFERENCES = {
         {"kind": "Rollout", "group": "argoproj.io", "fieldSpecs": [
             {"path": "spec/scaleTargetRef/name", "kind": "HorizontalPodAutoscaler"},
         ]},
+        # mlgitops' Rollouts adopt a Deployment KServe creates (not in the kustomization, so this
+        # never fires for them); a hand-written overlay that ships its own Deployment keeps the
+        # reference through namePrefix/nameSuffix.
+        {"kind": "Deployment", "group": "apps", "fieldSpecs": [
+            {"path": "spec/workloadRef/name", "kind": "Rollout"},
+        ]},
         {"kind": "Service", "version": "v1", "fieldSpecs": [
             {"path": "spec/strategy/canary/canaryService", "kind": "Rollout"},
             {"path": "spec/strategy/canary/stableService", "kind": "Rollout"},
