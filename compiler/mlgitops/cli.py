@@ -274,6 +274,45 @@ def render(path: str, output: str | None, engine: str, repo: str | None) -> None
     click.echo(dump_all(objs, sort_keys=True), nl=False)
 
 
+@main.group()
+def schemas() -> None:
+    """JSON schemas of custom resources, for validating rendered manifests."""
+
+
+@schemas.command("import")
+@click.argument("crds", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="CRD.yaml...")
+@click.option("--output-dir", "output_dir", type=click.Path(file_okay=False), default="schemas", show_default=True,
+              help="Where to write the schemas; relative to --repo.")
+@click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Repository root; CRD paths in schemas.lock are recorded relative to it.")
+def schemas_import(crds: tuple, output_dir: str, repo: str) -> None:
+    """Convert CustomResourceDefinitions into JSON schemas in kubeconform's layout.
+
+    Every served version of each CRD (apiextensions.k8s.io/v1) becomes
+    OUTPUT_DIR/<group>/<kind>_<version>.json and a strict variant (unknown fields
+    rejected) in OUTPUT_DIR/<group>-strict/; OUTPUT_DIR/schemas.lock records each schema's
+    source CRD and sha256. Nothing is written if any file has an error.
+
+    \b
+    Use with kubeconform (add -strict for the strict variants):
+      -schema-location 'OUTPUT_DIR/{{ .Group }}{{ .StrictSuffix }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json'
+    Errors print as 'file:line:col: error: message [rule]'.
+    Exit codes: 0 ok, 1 invalid input, 2 usage error.
+    """
+    from .validate.crdimport import import_crds
+
+    if not os.path.isdir(repo):
+        raise click.UsageError(f"--repo {repo}: not a directory")
+    out = output_dir if os.path.isabs(output_dir) else os.path.join(repo, output_dir)
+    result = import_crds(list(crds), out, repo)
+    _print_diagnostics(result.diagnostics, "text")
+    if result.diagnostics.has_errors:
+        click.echo(f"{result.diagnostics.count(ERROR)} error(s); nothing was written", err=True)
+        sys.exit(EXIT_FINDINGS)
+    click.echo(f"imported {len(result.schemas)} schema(s) into {out}: {len(result.written)} file(s) written",
+               err=True)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`
     try:
         main(standalone_mode=True)

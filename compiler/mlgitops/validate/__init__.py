@@ -1,0 +1,1 @@
+"""Validation support: JSON schemas for the custom resources mlgitops generates."""
