@@ -334,15 +334,7 @@ class _Build:
         config = default_config()
         entries = kust.entries("configurations")
         if entries:
-            extra = EMPTY_CONFIG
-            for entry in entries:
-                path = self.loader.resolve_file(kust, entry, "configuration file")
-                doc = self.loader.source_document(kust, entry.path, path)
-                try:
-                    extra = extra.merge(parse_config(doc.data))
-                except ConfigError as exc:
-                    line, col = doc.position(exc.path, key=True)
-                    raise RenderError(doc.path, line, col, RULE_CONFIG, str(exc)) from None
+            extra = self._config_from_files(kust, entries, "configuration file", parse_config, "")
             try:
                 config = config.merge(extra)
             except ConfigError as exc:
@@ -353,20 +345,27 @@ class _Build:
             raise kust.error(kust.at("configurations"), RULE_CONFIG, str(exc)) from None
         crds = kust.entries("crds")
         if crds:
-            crd_config = EMPTY_CONFIG
-            for entry in crds:
-                path = self.loader.resolve_file(kust, entry, "crd file")
-                doc = self.loader.source_document(kust, entry.path, path)
-                try:
-                    crd_config = crd_config.merge(config_from_crds(doc.data))
-                except ConfigError as exc:
-                    line, col = doc.position(exc.path, key=True)
-                    raise RenderError(doc.path, line, col, RULE_CONFIG,
-                                      f"unable to parse open API definition: {exc}") from None
+            crd_config = self._config_from_files(kust, crds, "crd file", config_from_crds,
+                                                 "unable to parse open API definition: ")
             try:
                 acc.config = acc.config.merge(crd_config)
             except ConfigError as exc:
                 raise kust.error(kust.at("crds"), RULE_CONFIG, str(exc)) from None
+
+    def _config_from_files(self, kust: Kustomization, entries: list, what: str,
+                           parse: Callable[[Any], TransformerConfig], prefix: str) -> TransformerConfig:
+        """Merge the transformer configurations read from `configurations:` or `crds:` files;
+        a problem in one is reported at its own line."""
+        merged = EMPTY_CONFIG
+        for entry in entries:
+            path = self.loader.resolve_file(kust, entry, what)
+            doc = self.loader.source_document(kust, entry.path, path)
+            try:
+                merged = merged.merge(parse(doc.data))
+            except ConfigError as exc:
+                line, col = doc.position(exc.path, key=True)
+                raise RenderError(doc.path, line, col, RULE_CONFIG, f"{prefix}{exc}") from None
+        return merged
 
     # generators -----------------------------------------------------------------------------------------
     def run_generators(self, kust: Kustomization, acc: _Acc) -> None:
