@@ -5,40 +5,27 @@ Exit codes: 0 success, 1 findings (errors in the input, drift), 2 usage or inter
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
+from typing import Iterable, NoReturn
 
 import click
 
 from . import __version__
 from .diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
+from .report import FORMATS, render_report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-_COLOURS = {ERROR: "red", WARNING: "yellow"}
 
 
-def _print_diagnostics(diags: Diagnostics, fmt: str) -> None:
-    if fmt == "json":
-        return
-    for d in diags.sorted():
-        text = d.format()
-        colour = _COLOURS.get(d.severity)
-        if colour:
-            head, sep, tail = text.partition(f": {d.severity}: ")
-            text = head + sep.replace(d.severity, click.style(d.severity, fg=colour, bold=True)) + tail \
-                if sep else text
-        click.echo(text, err=True)
-
-
-def _summary_json(diags: Diagnostics, extra: dict) -> str:
-    return json.dumps({
-        **extra,
-        "errors": diags.count(ERROR),
-        "warnings": diags.count(WARNING),
-        "diagnostics": [d.as_dict() for d in diags.sorted()],
-    }, indent=2, sort_keys=True)
+def _report(diags: Diagnostics, fmt: str, *, command: str, summary: dict | None = None,
+            rules: dict[str, str] | None = None, files: Iterable[str] = ()) -> None:
+    """Print the findings of `mlgitops COMMAND` in `fmt`: text on stderr (coloured on a terminal),
+    the machine formats (json, github, sarif, junit) on stdout."""
+    text = render_report(diags, fmt, command=command, summary=summary, rules=rules,
+                         color=fmt == "text" and sys.stderr.isatty(), files=files)
+    click.echo(text, err=fmt == "text", nl=False)
 
 
 class _Progress:
@@ -63,8 +50,9 @@ class _Progress:
             click.echo("\r\033[K", err=True, nl=False)
 
 
-_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                              show_default=True, help="Output format; json prints one object on stdout.")
+_format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                              help="Findings report: text on stderr; json, github (workflow commands), "
+                                   "sarif (2.1.0) or junit (XML) on stdout.")
 _repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
                             help="Repository root (holds mlgitops.yaml and models/).")
 
@@ -94,7 +82,9 @@ def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, qu
     never touches a file mlgitops did not generate. Nothing is written if any model has an
     error. With --check, nothing is written at all: use it as the CI drift gate.
     """
+    from .config import CONFIG_FILE
     from .pipeline import build as run_build
+    from .spec.model import list_model_files
 
     if not os.path.isdir(repo):
         raise click.UsageError(f"--repo {repo}: not a directory")
@@ -104,17 +94,16 @@ def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, qu
     progress.close()
     diags = result.diagnostics
     elapsed = time.perf_counter() - started
-    _print_diagnostics(diags, fmt)
     sync = result.sync
     usage = any(d.rule.startswith("usage.") for d in diags)
-    if fmt == "json":
-        extra = {"check": check, "models": len(result.models), "overlays": len(result.overlays),
-                 "seconds": round(elapsed, 3)}
-        if sync:
-            extra.update({"written": sync.written, "removed": sync.removed, "unchanged": sync.unchanged,
-                          "missing": sync.missing, "stale": sync.stale, "extra": sync.extra})
-        click.echo(_summary_json(diags, extra))
-    elif not quiet:
+    summary = {"check": check, "models": len(result.models), "overlays": len(result.overlays),
+               "seconds": round(elapsed, 3)}
+    if sync:
+        summary.update({"written": sync.written, "removed": sync.removed, "unchanged": sync.unchanged,
+                        "missing": sync.missing, "stale": sync.stale, "extra": sync.extra})
+    files = [CONFIG_FILE, *list_model_files(repo)] if fmt == "junit" else ()
+    _report(diags, fmt, command="build", summary=summary, files=files)
+    if fmt == "text" and not quiet:
         if sync and check:
             state = "up to date" if not sync.drift else \
                 f"{len(sync.missing)} missing, {len(sync.stale)} stale, {len(sync.extra)} extra"
@@ -226,7 +215,8 @@ def _write_objects(objs: list, directory: str) -> list[str]:
 @click.option("--repo", "repo", type=click.Path(file_okay=False, exists=True), default=None,
               help="Repository root; files outside it are refused. Default: the nearest directory "
                    "above PATH holding .git or mlgitops.yaml.")
-def render(path: str, output: str | None, engine: str, repo: str | None) -> None:
+@_format_option
+def render(path: str, output: str | None, engine: str, repo: str | None, fmt: str) -> None:
     """Render the kustomization in PATH, printing what 'kubectl kustomize PATH' prints.
 
     The builtin engine implements kustomize v5 (resources, bases, components, generators,
@@ -235,7 +225,8 @@ def render(path: str, output: str | None, engine: str, repo: str | None) -> None
     replacements, vars, plugins, remote resources) instead of rendering something different.
 
     \b
-    Errors print as 'file:line:col: error: message [rule]'.
+    Errors print as 'file:line:col: error: message [rule]'. With --format json, github,
+    sarif or junit, stdout carries that report instead of the manifests (keep them with -o DIR).
     Exit codes: 0 ok, 1 render error, 2 usage error or missing kustomize binary.
     """
     if engine == "kustomize":
@@ -244,34 +235,37 @@ def render(path: str, output: str | None, engine: str, repo: str | None) -> None
         except click.ClickException as exc:
             click.echo(f"mlgitops: error: {exc.message}", err=True)
             sys.exit(EXIT_USAGE)
-        if code != 0:
+        if code != 0 and fmt == "text":
             click.echo(stderr.rstrip("\n") or f"kustomize exited with {code}", err=True)
             sys.exit(EXIT_FINDINGS)
-        if output:
-            import yaml
+        if code != 0:
+            _render_failed(Diagnostic(path, 0, 0, "render.kustomize", ERROR,
+                                      stderr.strip() or f"kustomize exited with {code}"), fmt, path)
+        import yaml
 
-            objs = [d for d in yaml.safe_load_all(stdout) if d is not None]
-            written = _write_objects(objs, output)
-            click.echo(f"wrote {len(written)} file(s) to {output}", err=True)
-        else:
-            click.echo(stdout, nl=False)
-        return
+        objs = [d for d in yaml.safe_load_all(stdout) if d is not None]
+    else:
+        from .emit import dump_all
+        from .kustomize.engine import render_objects
+        from .kustomize.errors import RenderError
 
-    from .kustomize.engine import render_objects
-    from .kustomize.errors import RenderError
-
-    try:
-        objs = render_objects(path, repo_root=repo)
-    except RenderError as exc:
-        _print_diagnostics(Diagnostics([exc.diagnostic]), "text")
-        sys.exit(EXIT_FINDINGS)
+        try:
+            objs = render_objects(path, repo_root=repo)
+        except RenderError as exc:
+            _render_failed(exc.diagnostic, fmt, path)
+        stdout = dump_all(objs, sort_keys=True)
     if output:
         written = _write_objects(objs, output)
         click.echo(f"wrote {len(written)} file(s) to {output}", err=True)
-        return
-    from .emit import dump_all
+    elif fmt == "text":
+        click.echo(stdout, nl=False)
+    if fmt != "text":
+        _report(Diagnostics(), fmt, command="render", summary={"objects": len(objs)}, files=[path])
 
-    click.echo(dump_all(objs, sort_keys=True), nl=False)
+
+def _render_failed(diag: Diagnostic, fmt: str, path: str) -> NoReturn:
+    _report(Diagnostics([diag]), fmt, command="render", summary={"objects": 0}, files=[path])
+    sys.exit(EXIT_FINDINGS)
 
 
 @main.group()
@@ -285,7 +279,8 @@ def schemas() -> None:
               help="Where to write the schemas; relative to --repo.")
 @click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Repository root; CRD paths in schemas.lock are recorded relative to it.")
-def schemas_import(crds: tuple, output_dir: str, repo: str) -> None:
+@_format_option
+def schemas_import(crds: tuple, output_dir: str, repo: str, fmt: str) -> None:
     """Convert CustomResourceDefinitions into JSON schemas in kubeconform's layout.
 
     Every served version of each CRD (apiextensions.k8s.io/v1) becomes
@@ -305,12 +300,151 @@ def schemas_import(crds: tuple, output_dir: str, repo: str) -> None:
         raise click.UsageError(f"--repo {repo}: not a directory")
     out = output_dir if os.path.isabs(output_dir) else os.path.join(repo, output_dir)
     result = import_crds(list(crds), out, repo)
-    _print_diagnostics(result.diagnostics, "text")
-    if result.diagnostics.has_errors:
-        click.echo(f"{result.diagnostics.count(ERROR)} error(s); nothing was written", err=True)
+    diags = result.diagnostics
+    _report(diags, fmt, command="schemas import", files=crds,
+            summary={"output_dir": out, "schemas": len(result.schemas), "written": result.written})
+    if diags.has_errors:
+        if fmt == "text":
+            click.echo(f"{diags.count(ERROR)} error(s); nothing was written", err=True)
         sys.exit(EXIT_FINDINGS)
-    click.echo(f"imported {len(result.schemas)} schema(s) into {out}: {len(result.written)} file(s) written",
-               err=True)
+    if fmt == "text":
+        click.echo(f"imported {len(result.schemas)} schema(s) into {out}: {len(result.written)} file(s) written",
+                   err=True)
+
+
+@schemas.command("pull")
+@click.argument("resources", nargs=-1, metavar="[RESOURCE]...")
+@click.option("--from", "template", metavar="TEMPLATE", default=None,
+              help="Where to fetch from: an http(s) URL, file:// URL or local path template with "
+                   "kubeconform's variables; one not ending in 'json' gets "
+                   "'/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json' appended. "
+                   "Default: the datreeio/CRDs-catalog on GitHub.")
+@click.option("--output-dir", "output_dir", type=click.Path(file_okay=False), default="schemas", show_default=True,
+              help="Where to write the schemas; relative to --repo.")
+@_repo_option
+@_format_option
+def schemas_pull(resources: tuple, template: str | None, output_dir: str, repo: str, fmt: str) -> None:
+    """Fetch JSON schemas of custom resources into OUTPUT_DIR and pin them in schemas.lock.
+
+    RESOURCE is group/version/Kind. Without RESOURCEs: every custom (non-core) kind found by
+    rendering each overlays/<env>/<model>/ that has no schema in OUTPUT_DIR yet. Each schema
+    is written byte for byte to OUTPUT_DIR/<group>/<kind>_<version>.json and recorded with
+    its source URL and sha256 in OUTPUT_DIR/schemas.lock (next to 'schemas import' entries);
+    'mlgitops validate' then needs no network. Nothing is written if any fetch fails.
+
+    \b
+    Examples:
+      mlgitops schemas pull
+      mlgitops schemas pull serving.kserve.io/v1beta1/InferenceService argoproj.io/v1alpha1/Rollout
+      mlgitops schemas pull --from ../CRDs-catalog monitoring.coreos.com/v1/ServiceMonitor
+    Errors print as 'file:line:col: error: message [rule]'.
+    Exit codes: 0 ok, 1 fetch failed or schema not found, 2 usage error.
+    """
+    from .validate.pull import DEFAULT_TEMPLATE, pull_schemas
+
+    if not os.path.isdir(repo):
+        raise click.UsageError(f"--repo {repo}: not a directory")
+    out = output_dir if os.path.isabs(output_dir) else os.path.join(repo, output_dir)
+    result = pull_schemas(list(resources), out, repo, template or DEFAULT_TEMPLATE)
+    diags = result.diagnostics
+    _report(diags, fmt, command="schemas pull",
+            summary={"output_dir": out, "schemas": len(result.schemas), "written": result.written})
+    if any(d.rule.startswith("usage.") for d in diags):
+        sys.exit(EXIT_USAGE)
+    if diags.has_errors:
+        if fmt == "text":
+            click.echo(f"{diags.count(ERROR)} error(s); nothing was written", err=True)
+        sys.exit(EXIT_FINDINGS)
+    if fmt == "text":
+        if not result.resources:
+            click.echo(f"nothing to pull: every custom resource in {os.path.join(repo, 'overlays')} "
+                       f"has a schema in {out}", err=True)
+        else:
+            click.echo(f"pulled {len(result.schemas)} schema(s) into {out}: {len(result.written)} file(s) written",
+                       err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--schema-location", "locations", multiple=True, metavar="LOCATION",
+              help="Where schemas are, as kubeconform's -schema-location (repeatable, tried in order): a "
+                   "directory, a file path or http(s) URL template with {{ .Group }}, {{ .ResourceKind }}, "
+                   "{{ .ResourceAPIVersion }}, {{ .KindSuffix }}, {{ .NormalizedKubernetesVersion }}, "
+                   "{{ .StrictSuffix }}, or 'default' (the repo's schemas/, then the bundled Kubernetes "
+                   "schemas). Default: validation.schemaLocations in mlgitops.yaml, else 'default'.")
+@click.option("--kubernetes-version", metavar="X.Y.Z", default=None,
+              help="Kubernetes version of the core schemas (default: mlgitops.yaml, else 1.33.0).")
+@click.option("--strict/--no-strict", default=True, show_default=True,
+              help="Unknown fields and duplicate keys are errors (kubeconform -strict).")
+@click.option("--strict-schemas/--no-strict-schemas", default=None,
+              help="A missing schema is an error, not a warning (default: on when CI=true).")
+@click.option("--engine", type=click.Choice(["builtin", "kubeconform", "both"]), default="builtin",
+              show_default=True,
+              help="builtin: mlgitops' own validator; kubeconform: run the real kubeconform binary; "
+                   "both: run both and report every object they judge differently.")
+@click.option("--kubeconform", "kubeconform_path", type=click.Path(dir_okay=False), default=None,
+              help="Path of the kubeconform binary (default: $MLGITOPS_KUBECONFORM, PATH, .tools/bin, ~/go/bin).")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=32, show_default=True, metavar="MIB",
+              help="Refuse input files larger than this many MiB.")
+@click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Repository root: mlgitops.yaml, schemas/, and the root findings are relative to.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@_format_option
+def validate(paths: tuple, locations: tuple, kubernetes_version: str | None, strict: bool,
+             strict_schemas: bool | None, engine: str, kubeconform_path: str | None, max_file_size: int,
+             repo: str, quiet: bool, fmt: str) -> None:
+    """Validate rendered overlays, YAML files or stdin ('-') against JSON schemas.
+
+    A directory holding a kustomization is rendered with the built-in engine first; other
+    directories are searched for .yaml, .yml and .json files. Without PATH: every overlay under
+    overlays/ and the Argo CD objects in argocd/. Each object is checked against its schema
+    (strict by default), and references inside each overlay are checked too (Rollout
+    workloadRef and analysis templates and args, HPA scaleTargetRef, ServiceMonitor and
+    PodDisruptionBudget selectors, traffic-routing Services). Findings point at the model
+    file line that produced the value, or the hand-written file that set it.
+
+    \b
+    Examples:
+      mlgitops validate
+      mlgitops validate overlays/prod/iris --engine both
+      kubectl kustomize overlays/prod/iris | mlgitops validate -
+      mlgitops validate --schema-location default \\
+        --schema-location 'https://example.com/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json'
+
+    \b
+    Summary (stderr): resources found, valid, invalid, errors, skipped (and why).
+    Exit codes: 0 ok, 1 findings (invalid objects, broken references, nothing validated),
+    2 usage error (bad schema location, unknown Kubernetes version, kubeconform missing).
+    """
+    from .config import CONFIG_FILE, load_config
+    from .validate.run import settings_from, validate as run_validate
+
+    if not os.path.isdir(repo):
+        raise click.UsageError(f"--repo {repo}: not a directory")
+    started = time.perf_counter()
+    config = None
+    diags = Diagnostics()
+    if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
+        config = load_config(repo, diags)
+        if config is None:
+            _report(diags, fmt, command="validate", summary={"resources": 0})
+            sys.exit(EXIT_FINDINGS)
+    settings = settings_from(config, locations=locations, kubernetes_version=kubernetes_version, strict=strict,
+                             strict_schemas=strict_schemas, engine=engine, kubeconform=kubeconform_path,
+                             max_file_bytes=max_file_size * 2**20)
+    result = run_validate(list(paths), repo, settings, config=config)
+    diags.extend(result.diagnostics)
+    elapsed = time.perf_counter() - started
+    usage = any(d.rule.startswith("usage.") for d in diags)
+    summary = {**result.counts, "skippedReasons": result.skipped_reasons, "engine": engine,
+               "seconds": round(elapsed, 3)}
+    files = sorted({r.doc.file for r in result.results})
+    _report(diags, fmt, command="validate", summary=summary, files=files)
+    if not quiet and fmt == "text" and not usage:
+        click.echo(f"{result.summary_line()} ({elapsed:.2f}s)", err=True)
+    if usage:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FINDINGS if diags.has_errors else EXIT_OK)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`

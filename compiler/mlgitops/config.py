@@ -49,6 +49,16 @@ def config_schema() -> dict:
                 "sloSource": s("Default SLO metric source.", enum=["istio", "kserve", "custom"]),
                 "runbookURL": s("Base URL of runbooks; alerts link to `<runbookURL>/<alert>`."),
             }),
+            "validation": obj("Settings of `mlgitops validate`.", {
+                "schemaLocations": {
+                    "type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+                    "description": "Schema locations, as kubeconform's `-schema-location` (templates, directories, "
+                                   "URLs; `default` = the repo's `schemas/` then the bundled Kubernetes schemas)."},
+                "kubernetesVersion": s("Kubernetes version of the core schemas, e.g. `1.33.0`.",
+                                       pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$"),
+                "strictSchemas": {"type": "boolean",
+                                  "description": "A missing schema is an error (default: only when `CI=true`)."},
+            }),
             "environments": {
                 "type": "object", "minProperties": 1,
                 "description": "Deployment environments, in promotion order.",
@@ -84,6 +94,7 @@ class Config:
     slo_source: str
     runbook_url: str
     environments: dict  # name -> Environment, in file order
+    validation: dict  # the `validation:` section as written (see validate/run.py)
     text: str  # raw bytes of the file, part of the build fingerprint
 
     @property
@@ -148,6 +159,7 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
         prometheus_address=monitoring.get("prometheusAddress", "http://prometheus-operated.monitoring.svc:9090"),
         rule_labels=dict(monitoring.get("ruleLabels", {})),
         slo_source=monitoring.get("sloSource", "istio"),
+        validation=dict(data.get("validation", {})),
         runbook_url=monitoring.get("runbookURL", "").rstrip("/"),
         environments=envs,
         text=text,

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from typing import Any, Callable
 
 from ..emit import dump_all
@@ -52,7 +53,7 @@ from .loader import (RULE_INVALID, RULE_MISSING, RULE_RESOURCE, Entry, Kustomiza
                      find_repo_root, quoted_all, raw_text, resolve_v3_plain)
 from .namereference import fix_name_references
 from .order import legacy_sort
-from .resource import Resource
+from .resource import PatchRecord, Resource
 from .transformers import (ABSENT, TransformError, Tracked, add_map_entries, add_name_affix, alias_snapshot, any_ids,
                            cur_id, get_path, go_str, id_str, org_id, propagate_aliases, set_images, set_namespace,
                            set_path, set_replicas, store_previous_id)
@@ -149,6 +150,7 @@ class _Build:
         # bases and components as they are loaded) applies to every later strategic merge
         self.openapi: Any = None
         self.merged = False  # a strategic merge ran (kyaml parsed its built-in schema)
+        self.records: dict[int, PatchRecord] = {}  # id(strategic merge patch object) -> its record
 
     # entry point ----------------------------------------------------------------------------------
     def run(self) -> list[Tracked]:
@@ -416,7 +418,7 @@ class _Build:
             self.append_all(kust, where, acc, [generated])
             return
         merged = Tracked(obj=obj, source=generated.source, line=generated.line,
-                         previous=list(existing.previous), prev=list(existing.prev),
+                         previous=list(existing.previous), prev=list(existing.prev), patches=list(existing.patches),
                          prefixes=list(existing.prefixes), suffixes=list(existing.suffixes),
                          needs_hash=generators.merged_needs_hash(existing.needs_hash, generated.needs_hash),
                          generator_behavior=existing.generator_behavior)
@@ -480,9 +482,11 @@ class _Build:
             self._transform(kust, "commonLabels", add_map_entries, acc.resources, common, config.common_labels)
 
     # patches ----------------------------------------------------------------------------------------------
-    def _patch_objects(self, kust: Kustomization, where: tuple, text: str, source: str) -> list[Tracked] | None:
+    def _patch_objects(self, kust: Kustomization, where: tuple, text: str, source: str,
+                       first_line: int = 1) -> list[Tracked] | None:
         """kustomize's SliceFromBytes: the documents as patch objects (each needs kind and
-        metadata.name), or None when the text is not that."""
+        metadata.name), or None when the text is not that. `first_line`: the line of `source`
+        the text starts on (not 1 for a patch written inline in a kustomization)."""
         try:
             from .loader import parse_documents_ex
             docs = parse_documents_ex(text)
@@ -502,7 +506,10 @@ class _Build:
             if not go_str(kind).endswith("List") and (name is None or isinstance(name, (dict, list))
                                                      or go_str(name) == ""):
                 return None
-            out.append(Tracked(obj=data, source=source, line=line, null_texts=nulls))
+            patch = Tracked(obj=data, source=source, line=line, null_texts=nulls)
+            self.records[id(patch)] = PatchRecord(source, first_line + line - 1, _sm_paths(data),
+                                                  inline=source == kust.rel)
+            out.append(patch)
         return out
 
     def _read_patch(self, kust: Kustomization, where: tuple, rel: str) -> tuple[str, str]:
@@ -512,7 +519,8 @@ class _Build:
     def patches_strategic_merge(self, kust: Kustomization, acc: _Acc) -> None:
         loaded: list[tuple[tuple, Tracked]] = []
         for entry in kust.entries("patchesStrategicMerge"):
-            patches = self._patch_objects(kust, entry.path, entry.value, kust.rel)
+            patches = self._patch_objects(kust, entry.path, entry.value, kust.rel,
+                                          _inline_line(kust, entry.path, ""))
             if patches is None:
                 text, source = self._read_patch(kust, entry.path, entry.value)
                 patches = self._patch_objects(kust, entry.path, text, source)
@@ -610,6 +618,7 @@ class _Build:
                     del parent[path[-1]]
         r.empty_nulls = []
         propagate_aliases(r, shared)
+        r.patches.append(self.records[id(patch)])
 
     def patches(self, kust: Kustomization, acc: _Acc) -> None:
         for i, spec in enumerate(kust.get("patches", [])):
@@ -621,10 +630,11 @@ class _Build:
                 raise kust.error(where, RULE_PATCH, "'patch' and 'path' can't be set at the same time")
             if path:
                 text, source = self._read_patch(kust, where + ("path",), path)
-                pwhere = where + ("path",)
+                pwhere, first_line = where + ("path",), 1
             else:
                 text, source, pwhere = inline, kust.rel, where + ("patch",)
-            sm = self._patch_objects(kust, pwhere, text, source)
+                first_line = _inline_line(kust, pwhere, spec.get("patch") or "")
+            sm = self._patch_objects(kust, pwhere, text, source, first_line)
             ops = _json_patch_ops(text, source)
             if sm is None and not isinstance(ops, list):
                 raise kust.error(pwhere, RULE_PATCH,
@@ -653,11 +663,12 @@ class _Build:
                 continue
             if target is None:
                 raise kust.error(where, RULE_PATCH, f"a JSON patch needs a target ({source})")
+            record = _json_patch_record(source, first_line, ops, inline=not path)
             for r in self._select(kust, where + ("target",), acc, target):
                 store_previous_id(r)
-                self._json_patch(kust, where, r, ops)
+                self._json_patch(kust, where, r, ops, record)
 
-    def _json_patch(self, kust: Kustomization, where: tuple, r: Tracked, ops: list) -> None:
+    def _json_patch(self, kust: Kustomization, where: tuple, r: Tracked, ops: list, record: PatchRecord) -> None:
         from . import jsonpatch
         try:
             result = jsonpatch.apply(_unraw(r.obj), ops)
@@ -669,6 +680,7 @@ class _Build:
         r.aliases = []  # kustomize rebuilds the object from JSON: nothing is shared any more
         r.null_texts = {}
         r.empty_nulls = []
+        r.patches.append(record)
 
     def patches_json6902(self, kust: Kustomization, acc: _Acc) -> None:
         for i, spec in enumerate(kust.get("patchesJson6902", [])):
@@ -685,15 +697,18 @@ class _Build:
                 text, source = self._read_patch(kust, where + ("path",), path)
                 if not text:
                     raise kust.error(where + ("path",), RULE_PATCH, f"patch file '{path}' is empty")
+                first_line = 1
             else:
                 text, source = inline, kust.rel
+                first_line = _inline_line(kust, where + ("patch",), inline)
             ops = _json_patch_ops(text, source)
             if not isinstance(ops, list):
                 raise kust.error(where, RULE_PATCH, f"decoding the JSON patch {source}: {ops}")
             if not ops:
                 raise kust.error(where, RULE_PATCH, f"the JSON patch {source} appears to be empty")
+            record = _json_patch_record(source, first_line, ops, inline=not path)
             for r in self._select(kust, where + ("target",), acc, target):
-                self._json_patch(kust, where, r, ops)
+                self._json_patch(kust, where, r, ops, record)
 
     def _select(self, kust: Kustomization, where: tuple, acc: _Acc, target: dict) -> list[Tracked]:
         """resWrangler.Select: original or current name and (effective) namespace, regexes anchored."""
@@ -732,6 +747,54 @@ def _json_patch_ops(text: str, source: str) -> list | str:
         return jsonpatch.parse_operations(text)
     except ValueError as exc:
         return str(exc)
+
+
+_BLOCK_SCALAR = re.compile(r"[|>][-+0-9]*\s*(#.*)?$")
+_IDENTITY_PATHS = frozenset({("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")})
+
+
+def _inline_line(kust: Kustomization, where: tuple, raw: str) -> int:
+    """The line of the kustomization a patch written in it as a string starts on: the line after
+    a block scalar's `|`, past the blank lines the engine strips, else the value's own line."""
+    line = kust.position(where)[0]
+    text = kust.lines[line - 1] if 0 < line <= len(kust.lines) else ""
+    if _BLOCK_SCALAR.search(text.rstrip()):
+        return line + 1 + raw[:len(raw) - len(raw.lstrip())].count("\n")
+    return line
+
+
+def _sm_paths(patch: dict) -> frozenset:
+    """The fields a strategic merge patch sets (PatchRecord.paths), without the id fields."""
+    out: set = set()
+
+    def walk(value: Any, path: tuple, skip: str = "") -> None:
+        keys = [k for k in value if k != skip and not (isinstance(k, str) and k.startswith("$"))] \
+            if isinstance(value, dict) else []
+        if keys:
+            for key in keys:
+                walk(value[key], path + (key,))
+        elif isinstance(value, list) and value:
+            for i, item in enumerate(value):
+                name = item.get("name") if isinstance(item, dict) else None
+                if isinstance(name, str):  # the element's id, not a field the patch sets
+                    walk(item, path + (("name", name),), "name")
+                else:
+                    walk(item, path + (i,))
+        elif path not in _IDENTITY_PATHS:
+            out.add(path)
+
+    walk(patch, ())
+    return frozenset(out)
+
+
+def _json_patch_record(source: str, first_line: int, ops: list, *, inline: bool) -> PatchRecord:
+    """A JSON 6902 patch's PatchRecord: the decoded pointer of every operation's `path`."""
+    paths = set()
+    for op in ops:
+        pointer = op.get("path")
+        if isinstance(pointer, str):
+            paths.add(tuple(jsonpatch.decode_pointer(t) for t in pointer.split("/")[1:]))
+    return PatchRecord(source, first_line, frozenset(paths), json6902=True, inline=inline)
 
 
 def _patch_copy_metadata(patch: dict, null_texts: dict) -> None:

@@ -1,4 +1,4 @@
-"""One rendered object, where it came from, and the names it had before transformers ran."""
+"""One rendered object, where it came from, the patches that changed it, and its earlier names."""
 
 from __future__ import annotations
 
@@ -19,6 +19,25 @@ class ResId(NamedTuple):
         return f"{gvk}, Kind={self.kind}, {where}{self.name}"
 
 
+@dataclasses.dataclass(frozen=True)
+class PatchRecord:
+    """One patch applied to an object: where it is written and which fields it sets.
+
+    `paths` are JSON paths inside the object. Strategic merge patches: every leaf of the patch
+    (an empty map or list is a leaf); an element of a list of maps that has a `name` is written
+    as `{"name": value}` (the patch merges by it, so the element's index in the result may differ
+    from its index in the patch), any other element by its index in the patch. JSON 6902
+    patches: the `path` of every operation, as its decoded JSON pointer tokens (strings; `-`
+    appends). `line` is where the patch starts in `file`: its YAML document, or for a patch
+    written inline in a kustomization, the line its text starts on."""
+
+    file: str  # repo-relative file holding the patch (the kustomization for an inline patch)
+    line: int
+    paths: frozenset
+    json6902: bool = False
+    inline: bool = False  # the patch text is a string value inside `file` (a kustomization)
+
+
 @dataclasses.dataclass
 class Resource:
     obj: dict
@@ -30,6 +49,7 @@ class Resource:
     # Generated ConfigMaps/Secrets get a content-hash suffix unless disabled.
     needs_hash: bool = False
     generator_behavior: str | None = None  # create | merge | replace (generated objects only)
+    patches: list[PatchRecord] = dataclasses.field(default_factory=list)  # in the order they were applied
 
     @property
     def api_version(self) -> str:

@@ -1,7 +1,8 @@
 """Convert Kubernetes CustomResourceDefinitions into kubeconform-style JSON schemas.
 
 One job: CRD files in, `<out>/<group>/<kind>_<version>.json` (non-strict) and
-`<out>/<group>-strict/<kind>_<version>.json` (strict) plus `<out>/schemas.lock` out.
+`<out>/<group>-strict/<kind>_<version>.json` (strict) plus their entries in `<out>/schemas.lock`
+(lock.py) out.
 kubeconform finds them with
 `-schema-location '<out>/{{ .Group }}{{ .StrictSuffix }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json'`
 (its StrictSuffix is "-strict" under `-strict`, as in yannh/kubernetes-json-schema).
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 import os
 from typing import Any
@@ -28,8 +28,8 @@ import yaml
 
 from ..diagnostics import Diagnostic, Diagnostics
 from ..yamlsource import _Builder, _Loader
+from .lock import LOCK_NAME, merge_lock, sha256, write_atomic
 
-LOCK_NAME = "schemas.lock"
 STRICT_SUFFIX = "-strict"
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 _INT_OR_STRING = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
@@ -114,21 +114,6 @@ def _source_label(path: str, repo: str) -> str:
     return ap.replace(os.sep, "/")
 
 
-def _write(path: str, text: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return False
-    except OSError:
-        pass
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return True
-
-
 def collect(files: list[str], repo: str = ".") -> tuple[dict[str, str], list[dict], Diagnostics]:
     """Parse and convert: returns ({relative output path: text}, lock entries, diagnostics)."""
     diags = Diagnostics()
@@ -202,7 +187,7 @@ def _convert_crd(crd: Any, base: tuple, b: _Builder, file: str, source: str, dia
             outputs[rel] = text
             entries.append({"path": rel, "source": source, "crd": name, "group": group, "kind": kind,
                             "version": vname, "strict": strict,
-                            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()})
+                            "sha256": sha256(text.encode("utf-8"))})
 
 
 def import_crds(files: list[str], output_dir: str, repo: str = ".") -> ImportResult:
@@ -211,19 +196,7 @@ def import_crds(files: list[str], output_dir: str, repo: str = ".") -> ImportRes
     if diags.has_errors:
         return ImportResult(diags, [], [])
     written = [os.path.join(output_dir, rel) for rel, text in sorted(outputs.items())
-               if _write(os.path.join(output_dir, rel), text)]
-    lock_path = os.path.join(output_dir, LOCK_NAME)
-    merged: dict[str, dict] = {}
-    try:
-        with open(lock_path, encoding="utf-8") as fh:
-            for entry in json.load(fh).get("schemas", []):
-                if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                    merged[entry["path"]] = entry
-    except (OSError, ValueError, AttributeError):
-        pass
-    for entry in entries:
-        merged[entry["path"]] = entry
-    lock = {"generatedBy": "mlgitops schemas import", "schemas": [merged[k] for k in sorted(merged)]}
-    if _write(lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n"):
-        written.append(lock_path)
+               if write_atomic(os.path.join(output_dir, rel), text.encode("utf-8"))]
+    if merge_lock(output_dir, entries):
+        written.append(os.path.join(output_dir, LOCK_NAME))
     return ImportResult(diags, written, sorted(entries, key=lambda e: e["path"]))

@@ -27,25 +27,29 @@ class Document:
     env: str | None = None  # environment, when the overlay is overlays/<env>/...
     origin: str | None = None  # repo-relative file the object was read from before rendering
     origin_line: int = 1  # line of the object's document in `origin`
-    patches: list = dataclasses.field(default_factory=list)  # (file, line) of patches applied, in order
+    patches: list = dataclasses.field(default_factory=list)  # kustomize.resource.PatchRecord, in order applied
 
     @property
     def api_version(self) -> str:
-        return self.obj.get("apiVersion", "") if isinstance(self.obj, dict) else ""
+        value = self.obj.get("apiVersion") if isinstance(self.obj, dict) else None
+        return value if isinstance(value, str) else ""
 
     @property
     def kind(self) -> str:
-        return self.obj.get("kind", "") if isinstance(self.obj, dict) else ""
+        value = self.obj.get("kind") if isinstance(self.obj, dict) else None
+        return value if isinstance(value, str) else ""
 
     @property
     def name(self) -> str:
         meta = self.obj.get("metadata") if isinstance(self.obj, dict) else None
-        return (meta or {}).get("name", "") if isinstance(meta, dict) else ""
+        name = meta.get("name") if isinstance(meta, dict) else None
+        return name if isinstance(name, str) else ""
 
     @property
     def namespace(self) -> str:
         meta = self.obj.get("metadata") if isinstance(self.obj, dict) else None
-        return ((meta or {}).get("namespace") or "") if isinstance(meta, dict) else ""
+        namespace = meta.get("namespace") if isinstance(meta, dict) else None
+        return namespace if isinstance(namespace, str) else ""
 
     def label(self) -> str:
         """`Kind name (env)` as findings name an object, e.g. `InferenceService iris (prod)`."""

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Benchmark `mlgitops validate` (built-in engine) against the real `kubeconform` on one corpus.
+
+    .venv/bin/python bench/validate.py [--models N] [--envs K] [--repeat R] [--keep DIR] [--json]
+
+It creates bench/build.py's synthetic repository (N models x K environments, default 1,000 x 3),
+runs `mlgitops build` there (untimed), renders every overlay once with the built-in renderer
+into one YAML stream per overlay under corpus/ (untimed), then times, on exactly those files,
+with the same schemas (the CRD catalog in ../shared/schemas when present, else the repo's
+schemas/, then the bundled Kubernetes core schemas, materialised as standalone files for
+kubeconform):
+
+  (a) builtin:     `mlgitops validate corpus --schema-location ... --no-strict-schemas -q`
+  (b) kubeconform: `kubeconform -strict -summary -output json -schema-location ... corpus`
+                   (its default 4 workers)
+
+Both are subprocesses timed by wall clock, interpreter and binary start-up included, median of
+R runs. It prints objects per second for each and the ratio (target: builtin >= kubeconform),
+and checks both counted the same number of resources and found no invalid ones.
+
+Exit codes: 0 the benchmark ran (a missed target is printed, this is not a test); 1 the corpus
+could not be made or the engines disagree on counts; 2 usage error or a missing tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SHARED_SCHEMAS = os.path.join(os.path.dirname(REPO), "shared", "schemas")
+CATALOG = "{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+TARGET_RATIO = 1.0  # builtin objects/s over kubeconform objects/s
+
+
+def _load_build_module():
+    spec = importlib.util.spec_from_file_location("mlgitops_bench_build", os.path.join(HERE, "build.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+B = _load_build_module()
+log = B.log
+
+
+def find_kubeconform() -> str | None:
+    for candidate in (os.environ.get("MLGITOPS_KUBECONFORM"), os.path.join(REPO, ".tools", "bin", "kubeconform"),
+                      shutil.which("kubeconform"), os.path.expanduser("~/go/bin/kubeconform")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def write_corpus(root: str, overlays: list[str]) -> tuple[str, int]:
+    """One YAML stream per overlay under root/corpus/<env>/<model>.yaml; returns (dir, objects)."""
+    from mlgitops.emit import dump_all
+    from mlgitops.kustomize.engine import render_objects
+
+    corpus = os.path.join(root, "corpus")
+    total = 0
+    for overlay in overlays:
+        objs = render_objects(overlay, repo_root=root)
+        env, model = overlay.rstrip("/").split(os.sep)[-2:]
+        os.makedirs(os.path.join(corpus, env), exist_ok=True)
+        with open(os.path.join(corpus, env, f"{model}.yaml"), "w", encoding="utf-8") as fh:
+            fh.write(dump_all(objs, sort_keys=True))
+        total += len(objs)
+    return corpus, total
+
+
+def timed(cmd: list[str], what: str, expect=(0,)) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in expect:
+        raise B.BenchError(f"{what} exited {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
+    return elapsed, proc
+
+
+def bench(args: argparse.Namespace, root: str, kubeconform: str) -> dict:
+    mlgitops = B.venv_tool("mlgitops")
+    if not mlgitops:
+        raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
+    envs = B.environment_names(args.envs)
+    log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
+    B.create_repo(root, args.models, envs)
+    B.run([mlgitops, "build", "--repo", root, "--quiet"], what="mlgitops build of the synthetic repository")
+    overlays = B.overlay_dirs(root)
+    log(f"bench: rendering {len(overlays)} overlays into corpus/ (untimed)")
+    corpus, objects = write_corpus(root, overlays)
+
+    from mlgitops.validate.documents import collect
+    from mlgitops.validate.registry import SchemaRegistry
+
+    locations = ([os.path.join(SHARED_SCHEMAS, CATALOG)] if os.path.isdir(SHARED_SCHEMAS) else []) + ["default"]
+    registry = SchemaRegistry(locations, repo_root=root, kubernetes_version="1.33.0", strict=True,
+                              cache_dir=os.path.join(root, ".mlgitops", "cache"))
+    sample = collect([corpus], root).documents
+    gvks = sorted({(d.api_version, d.kind) for d in sample})
+    kc_locations = registry.kubeconform_locations(gvks)
+
+    builtin_cmd = [mlgitops, "validate", corpus, "--repo", root, "--no-strict-schemas", "--format", "json"]
+    for location in locations:
+        builtin_cmd += ["--schema-location", location]
+    kc_cmd = [kubeconform, "-strict", "-summary", "-output", "json", "-kubernetes-version", "1.33.0"]
+    for location in kc_locations:
+        kc_cmd += ["-schema-location", location]
+    kc_cmd.append(corpus)
+
+    runs: dict[str, list[float]] = {"builtin": [], "kubeconform": []}
+    counts: dict[str, dict] = {}
+    for i in range(args.repeat):
+        log(f"bench: run {i + 1}/{args.repeat}")
+        seconds, proc = timed(builtin_cmd, "mlgitops validate", expect=(0, 1))
+        runs["builtin"].append(seconds)
+        report = json.loads(proc.stdout)
+        counts["builtin"] = {k: report[k] for k in ("resources", "valid", "invalid", "errors", "skipped")}
+        seconds, proc = timed(kc_cmd, "kubeconform", expect=(0, 1))
+        runs["kubeconform"].append(seconds)
+        summary = json.loads(proc.stdout)["summary"]
+        counts["kubeconform"] = {"resources": summary["valid"] + summary["invalid"] + summary["errors"]
+                                 + summary["skipped"], "valid": summary["valid"], "invalid": summary["invalid"],
+                                 "errors": summary["errors"], "skipped": summary["skipped"]}
+    medians = {k: statistics.median(v) for k, v in runs.items()}
+    rates = {k: objects / medians[k] for k in medians}
+    return {"models": args.models, "envs": len(envs), "overlays": len(overlays), "objects": objects,
+            "runs": runs, "median_s": medians, "objects_per_s": rates,
+            "ratio": rates["builtin"] / rates["kubeconform"], "counts": counts,
+            "kubeconform": subprocess.run([kubeconform, "-v"], capture_output=True, text=True).stdout.strip(),
+            "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+
+
+def print_report(res: dict) -> None:
+    print(f"corpus: {res['models']} models x {res['envs']} environments = {res['overlays']} overlays, "
+          f"{res['objects']} objects ({res['cpus']} CPUs, Python {res['python']}, kubeconform {res['kubeconform']})")
+    for name in ("builtin", "kubeconform"):
+        c = res["counts"][name]
+        print(f"  {name:<12} median {res['median_s'][name]:7.2f} s  {res['objects_per_s'][name]:9.0f} objects/s  "
+              f"(resources {c['resources']}, valid {c['valid']}, invalid {c['invalid']}, errors {c['errors']}, "
+              f"skipped {c['skipped']}; runs: {', '.join(f'{x:.2f}' for x in res['runs'][name])})")
+    verdict = "PASS" if res["ratio"] >= TARGET_RATIO else "FAIL"
+    print(f"  ratio builtin/kubeconform: {res['ratio']:.2f}x (target >= {TARGET_RATIO:.1f}x) {verdict}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--envs", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", metavar="DIR", help="build the corpus in DIR and keep it")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    kubeconform = find_kubeconform()
+    if not kubeconform:
+        print("bench: kubeconform not found: go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0 "
+              "(or make tools)", file=sys.stderr)
+        return 2
+    root = args.keep or tempfile.mkdtemp(prefix="mlgitops-bench-validate-")
+    try:
+        res = bench(args, root, kubeconform)
+    except B.BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    if args.json:
+        print(json.dumps(res, indent=2, sort_keys=True))
+    else:
+        print_report(res)
+    same = res["counts"]["builtin"]["resources"] == res["counts"]["kubeconform"]["resources"]
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""Read what `mlgitops validate` checks: rendered overlays, YAML/JSON files, directories, stdin.
+
+One job: turn command-line paths into `Document`s (one per object, with the file and line it
+starts at) plus diagnostics for input that is not a stream of Kubernetes objects. A directory
+holding a kustomization is rendered with the built-in engine (a `Component` is skipped: it is
+rendered as part of the overlays that use it); any other directory is walked for `.yaml`,
+`.yml` and `.json` files, rendering the kustomizations found on the way, as kubeconform walks
+directories. mlgitops' own files (`apiVersion: mlgitops.dev/...`) are not Kubernetes objects
+and are left out.
+
+Hostile input is refused with a clear error instead of hanging: files larger than
+`max_file_bytes`, YAML whose aliases expand to more than `MAX_EXPANDED_NODES` nodes (the
+"billion laughs"; Kubernetes' own YAML decoder refuses "excessive aliasing" too), nesting
+deeper than Python can walk, bytes that are not UTF-8. Each document is parsed on its own, so
+one broken document does not hide the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+from typing import Any, Iterable
+
+import yaml
+
+from ..diagnostics import Diagnostics
+from ..yamlsource import _Loader
+from .results import Document
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 200  # the deepest real Kubernetes objects (CRDs with nested schemas) stay far below
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+_SKIP_DIRS = {".git", ".venv", ".tools", ".mlgitops", "node_modules", "__pycache__"}
+_OWN_API_PREFIX = "mlgitops.dev/"
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?:[ \t].*)?$", re.M)
+STDIN = "-"
+
+
+@dataclasses.dataclass
+class Inputs:
+    documents: list[Document]
+    diagnostics: Diagnostics
+    files: int = 0  # plain files read (stdin counts as one)
+    overlays: int = 0  # kustomizations rendered
+
+
+class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The timestamp-free safe loader, remembering duplicate mapping keys (kubeconform -strict rejects them)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[Any, int, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key_node.tag != "tag:yaml.org,2002:merge":
+                if key in seen:
+                    self.duplicates.append((key, key_node.start_mark.line, key_node.start_mark.column))
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+
+
+def split_documents(text: str) -> list[tuple[int, str]]:
+    """(0-based line offset, text) of each document in a YAML stream, split at `---`/`...` lines.
+
+    A line starting with `---` at column 0 always ends the previous document (block scalars are
+    indented), so splitting is safe and lets each document be parsed and reported on its own.
+    """
+    bounds = [0] + [m.start() for m in _MARKER.finditer(text) if m.start() > 0] + [len(text)]
+    chunks, line = [], 0
+    for start, end in zip(bounds, bounds[1:]):
+        chunks.append((line, text[start:end]))
+        line += text.count("\n", start, end)
+    return [(off, chunk) for off, chunk in chunks if chunk.strip()]
+
+
+def expanded_size(value: Any, limit: int) -> int:
+    """Nodes `value` has once aliases are expanded (shared objects counted each time), capped at `limit`+1."""
+    memo: dict[int, int] = {}
+
+    def size(v: Any) -> int:
+        if isinstance(v, dict):
+            items: Iterable = list(v.keys()) + list(v.values())
+        elif isinstance(v, list):
+            items = v
+        else:
+            return 1
+        key = id(v)
+        if key in memo:
+            return memo[key]
+        memo[key] = limit + 1  # a cycle (only possible with aliases) counts as too big
+        total = 1
+        for item in items:
+            total += size(item)
+            if total > limit:
+                break
+        memo[key] = min(total, limit + 1)
+        return memo[key]
+
+    return size(value)
+
+
+def depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether `value` nests deeper than `limit` (iterative: deep input must not exhaust the stack)."""
+    stack = [(value, 0)]
+    seen: set[int] = set()
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _first_content_line(chunk: str) -> int:
+    """0-based line inside `chunk` of its first line that is not blank, a comment or a marker."""
+    for number, raw in enumerate(chunk.split("\n")):
+        stripped = raw.strip()
+        if stripped and not stripped.startswith("#") and not _MARKER.match(raw) and not stripped.startswith("%"):
+            return number
+    return 0
+
+
+def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = True) -> list[Document]:
+    """Every object in a YAML (or JSON) stream, each with the line it starts at."""
+    docs: list[Document] = []
+    index = 0
+    for offset, chunk in split_documents(text):
+        loader = _StrictLoader(chunk)
+        try:
+            data = loader.get_single_data()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = offset + (mark.line + 1 if mark else 1)
+            col = mark.column + 1 if mark else 1
+            problem = exc.problem or exc.context or "invalid YAML"
+            diags.error(file, line, col, "yaml.syntax", f"{problem} (document {index + 1})")
+            index += 1
+            continue
+        except yaml.YAMLError as exc:
+            diags.error(file, offset + 1, 1, "yaml.syntax", f"{exc} (document {index + 1})")
+            index += 1
+            continue
+        except RecursionError:
+            diags.error(file, offset + 1, 1, "input.too-deep",
+                        f"document {index + 1} is nested too deeply to be a Kubernetes object")
+            index += 1
+            continue
+        finally:
+            loader.dispose()
+        line = offset + _first_content_line(chunk) + 1
+        if data is None:  # an empty document (only comments): kubeconform skips it too
+            continue
+        if depth_exceeds(data, MAX_DEPTH):
+            diags.error(file, line, 1, "input.too-deep",
+                        f"document {index + 1} nests deeper than {MAX_DEPTH} levels: not a Kubernetes object")
+            index += 1
+            continue
+        if "*" in chunk and expanded_size(data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+            diags.error(file, line, 1, "input.alias-bomb",
+                        f"document {index + 1}: YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; "
+                        "refusing it (Kubernetes refuses excessive aliasing too)")
+            index += 1
+            continue
+        for key, key_line, key_col in loader.duplicates:
+            add = diags.error if strict else diags.warning
+            add(file, offset + key_line + 1, key_col + 1, "yaml.duplicate-key",
+                f"duplicate key {key!r}: the API server keeps only the last one")
+        docs.extend(_objects(data, file, line, index, diags))
+        index += 1
+    return docs
+
+
+def _objects(data: Any, file: str, line: int, index: int, diags: Diagnostics) -> list[Document]:
+    """The Documents one parsed YAML document stands for (a `List` is its items, as in kubeconform)."""
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else f"a {type(data).__name__} value"
+        diags.error(file, line, 1, "input.not-object",
+                    f"document {index + 1} is {what}, not a Kubernetes object (a mapping with apiVersion and kind)")
+        return []
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if isinstance(api_version, str) and api_version.startswith(_OWN_API_PREFIX):
+        return []
+    if isinstance(kind, str) and kind.endswith("List") and api_version == "v1" and isinstance(data.get("items"), list):
+        out = []
+        for item in data["items"]:
+            out.extend(_objects(item, file, line, index, diags))
+        return out
+    return [Document(obj=data, file=file, line=line, index=index)]
+
+
+def _read_text(path: str, shown: str, diags: Diagnostics, max_bytes: int) -> str | None:
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        diags.error(shown, 0, 0, "input.unreadable", f"cannot read: {exc.strerror}")
+        return None
+    if size > max_bytes:
+        diags.error(shown, 0, 0, "input.too-large",
+                    f"file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit "
+                    "(no Kubernetes object is this large; raise --max-file-size if this is intended)")
+        return None
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        diags.error(shown, 0, 0, "input.unreadable", f"cannot read: {exc.strerror}")
+        return None
+    return _decode(raw, shown, diags)
+
+
+def _decode(raw: bytes, shown: str, diags: Diagnostics) -> str | None:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        diags.error(shown, line, col, "input.encoding", f"file is not UTF-8: {exc.reason} at byte {exc.start}")
+        return None
+
+
+def kustomization_file(directory: str) -> str | None:
+    for name in KUSTOMIZATION_FILES:
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _is_component(kust_file: str) -> bool:
+    try:
+        with open(kust_file, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"^kind:\s*Component\s*$", head, re.M) is not None
+
+
+def display_path(path: str, repo_root: str) -> str:
+    """`path` relative to the repository when inside it (as findings and SARIF name files), else as given."""
+    absolute = os.path.abspath(path)
+    root = os.path.abspath(repo_root)
+    if absolute == root:
+        return "."
+    if absolute.startswith(root + os.sep):
+        return os.path.relpath(absolute, root).replace(os.sep, "/")
+    return path
+
+
+def environment_of(overlay: str) -> str | None:
+    """`prod` for `overlays/prod/iris` (the layout `mlgitops build` writes), else None."""
+    parts = overlay.split("/")
+    return parts[1] if len(parts) >= 3 and parts[0] == "overlays" else None
+
+
+class _Collector:
+    def __init__(self, repo_root: str, strict: bool, max_file_bytes: int) -> None:
+        self.repo_root = repo_root
+        self.strict = strict
+        self.max_file_bytes = max_file_bytes
+        self.inputs = Inputs([], Diagnostics())
+
+    @property
+    def diags(self) -> Diagnostics:
+        return self.inputs.diagnostics
+
+    def path(self, path: str, explicit: bool) -> None:
+        shown = display_path(path, self.repo_root)
+        if os.path.isdir(path):
+            kust = kustomization_file(path)
+            if kust is None:
+                self.walk(path)
+            elif _is_component(kust):
+                if explicit:
+                    self.diags.error(display_path(kust, self.repo_root), 1, 1, "input.component",
+                                     f"{shown} is a kustomize Component: validate an overlay that uses it")
+            else:
+                self.overlay(path)
+        elif os.path.isfile(path):
+            self.file(path)
+        else:
+            self.diags.error(shown, 0, 0, "input.not-found", "no such file or directory")
+
+    def walk(self, directory: str) -> None:
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            if entry.name in _SKIP_DIRS or entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                self.path(entry.path, explicit=False)
+            elif entry.name.endswith(YAML_SUFFIXES) and entry.name not in KUSTOMIZATION_FILES:
+                self.file(entry.path)
+
+    def file(self, path: str) -> None:
+        shown = display_path(path, self.repo_root)
+        text = _read_text(path, shown, self.diags, self.max_file_bytes)
+        self.inputs.files += 1
+        if text is not None:
+            self.inputs.documents.extend(parse_stream(text, shown, self.diags, strict=self.strict))
+
+    def stdin(self, raw: bytes) -> None:
+        self.inputs.files += 1
+        if len(raw) > self.max_file_bytes:
+            self.diags.error("<stdin>", 0, 0, "input.too-large",
+                             f"standard input is {len(raw) / 2**20:.1f} MiB, over the "
+                             f"{self.max_file_bytes / 2**20:.0f} MiB limit")
+            return
+        text = _decode(raw, "<stdin>", self.diags)
+        if text is not None:
+            self.inputs.documents.extend(parse_stream(text, "<stdin>", self.diags, strict=self.strict))
+
+    def overlay(self, directory: str) -> None:
+        from ..kustomize.engine import render
+        from ..kustomize.errors import RenderError
+
+        shown = display_path(directory, self.repo_root)
+        self.inputs.overlays += 1
+        try:
+            resources = render(directory, repo_root=self.repo_root)
+        except RenderError as exc:
+            self.diags.add(exc.diagnostic)
+            return
+        env = environment_of(shown)
+        for index, r in enumerate(resources):
+            self.inputs.documents.append(Document(
+                obj=r.obj, file=shown, line=0, index=index, overlay=shown, env=env,
+                origin=r.source or None, origin_line=r.line, patches=list(getattr(r, "patches", []) or [])))
+
+
+def default_paths(repo_root: str) -> list[str]:
+    """What `mlgitops validate` checks without arguments: the generated overlays and Argo CD objects."""
+    return [os.path.join(repo_root, d) for d in ("overlays", "argocd") if os.path.isdir(os.path.join(repo_root, d))]
+
+
+def collect(paths: list[str], repo_root: str, *, strict: bool = True, max_file_bytes: int = MAX_FILE_BYTES,
+            stdin: Any = None) -> Inputs:
+    """Documents from every path (`-` reads `stdin`, default sys.stdin.buffer), in argument order."""
+    collector = _Collector(repo_root, strict, max_file_bytes)
+    for path in paths:
+        if path == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            collector.stdin(stream.read(max_file_bytes + 1))
+        else:
+            collector.path(path, explicit=True)
+    return collector.inputs

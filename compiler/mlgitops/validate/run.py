@@ -1,0 +1,185 @@
+"""`mlgitops validate`, top to bottom: read inputs -> find schemas -> validate -> check references -> report.
+
+One job: run the stages and turn every result into a `Diagnostic` that points at the line that
+produced the value (the model file, a hand-written patch, or the file the object was read from).
+Zero is never green: no objects at all, or every object skipped, is an error; a missing schema
+is an error under `strict_schemas` (the default when `CI=true`) and a warning otherwise, naming
+the command that would fetch or import it.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+from typing import Any
+
+from ..diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
+from .documents import MAX_FILE_BYTES, Inputs, collect, default_paths
+from .results import ERRORED, INVALID, SKIPPED, VALID, Document, Finding, ObjectResult
+
+ENGINES = ("builtin", "kubeconform", "both")
+DEFAULT_KUBERNETES_VERSION = "1.33.0"
+
+
+@dataclasses.dataclass
+class Settings:
+    locations: list[str]
+    kubernetes_version: str
+    strict: bool
+    strict_schemas: bool
+    engine: str = "builtin"
+    kubeconform: str | None = None  # explicit path of the kubeconform binary
+    max_file_bytes: int = MAX_FILE_BYTES
+
+
+@dataclasses.dataclass
+class Report:
+    diagnostics: Diagnostics
+    results: list[ObjectResult]
+    inputs: Inputs | None
+    counts: dict
+    skipped_reasons: dict  # reason -> number of objects
+
+    def summary_line(self) -> str:
+        c = self.counts
+        parts = []
+        if self.inputs is not None:
+            if self.inputs.overlays:
+                parts.append(f"{self.inputs.overlays} overlay{'s' if self.inputs.overlays != 1 else ''}")
+            if self.inputs.files:
+                parts.append(f"{self.inputs.files} file{'s' if self.inputs.files != 1 else ''}")
+        where = f" in {' and '.join(parts)}" if parts else ""
+        line = (f"{c['resources']} resources found{where} - Valid: {c['valid']}, Invalid: {c['invalid']}, "
+                f"Errors: {c['errors']}, Skipped: {c['skipped']}")
+        if self.skipped_reasons:
+            line += " (" + "; ".join(f"{n} {reason}" for reason, n in sorted(self.skipped_reasons.items())) + ")"
+        return line
+
+
+def settings_from(config: Any, *, locations: tuple = (), kubernetes_version: str | None = None,
+                  strict: bool = True, strict_schemas: bool | None = None, engine: str = "builtin",
+                  kubeconform: str | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> Settings:
+    """Command-line values first, then mlgitops.yaml `validation:`, then the defaults."""
+    configured = getattr(config, "validation", None) or {}
+    if strict_schemas is None:
+        strict_schemas = configured.get("strictSchemas")
+    if strict_schemas is None:
+        strict_schemas = os.environ.get("CI", "").strip().lower() == "true"
+    return Settings(
+        locations=list(locations) or list(configured.get("schemaLocations") or ["default"]),
+        kubernetes_version=kubernetes_version or configured.get("kubernetesVersion") or DEFAULT_KUBERNETES_VERSION,
+        strict=strict, strict_schemas=strict_schemas, engine=engine, kubeconform=kubeconform,
+        max_file_bytes=max_file_bytes)
+
+
+class _Mapper:
+    """Findings about objects -> diagnostics at the source line that produced the value."""
+
+    def __init__(self, repo_root: str) -> None:
+        from .sourcemap import SourceMap
+
+        self.sourcemap = SourceMap(repo_root)
+
+    def diagnostic(self, doc: Document, finding: Finding) -> Diagnostic:
+        if doc.overlay is None and not finding.path:
+            file, line, col = doc.file, doc.line, 1
+        else:
+            file, line, col = self.sourcemap.locate(doc, finding.path)
+        where = finding.dotted_path()
+        message = f"{doc.label()}: {where + ': ' if where else ''}{finding.message}"
+        return Diagnostic(file, line, col, finding.rule, finding.severity, message)
+
+
+def _run_engine(settings: Settings, registry: Any, docs: list[Document], diags: Diagnostics
+                ) -> tuple[list[ObjectResult], list[tuple[Document, Finding]]]:
+    from .engine import signatures, validate_documents
+
+    if settings.engine == "builtin":
+        return validate_documents(docs, registry, strict=settings.strict), []
+    from .kubeconform import compare, run_kubeconform
+
+    gvks = signatures(docs)
+    external = run_kubeconform(docs, registry.kubeconform_locations(gvks), strict=settings.strict,
+                               kubernetes_version=settings.kubernetes_version, binary=settings.kubeconform,
+                               cache_dir=registry.http_cache_dir)
+    if settings.engine == "kubeconform":
+        return external, []
+    builtin = validate_documents(docs, registry, strict=settings.strict)
+    return builtin, compare(builtin, external)
+
+
+def validate(paths: list[str], repo_root: str, settings: Settings, *, config: Any = None,
+             stdin: Any = None) -> Report:
+    """Run every stage; never raises for bad input (usage problems come back as `usage.*` findings)."""
+    from .kubeconform import KubeconformError
+    from .references import check_references
+    from .registry import SchemaRegistry
+
+    diags = Diagnostics()
+    counts = dict(resources=0, valid=0, invalid=0, errors=0, skipped=0)
+    try:
+        registry = SchemaRegistry(settings.locations, repo_root=repo_root,
+                                  kubernetes_version=settings.kubernetes_version, strict=settings.strict,
+                                  cache_dir=os.path.join(repo_root, ".mlgitops", "cache"))
+    except ValueError as exc:
+        diags.error("<command line>", 0, 0, "usage.schema-location", str(exc))
+        return Report(diags, [], None, counts, {})
+
+    inputs = collect(paths or default_paths(repo_root), repo_root, strict=settings.strict,
+                     max_file_bytes=settings.max_file_bytes, stdin=stdin)
+    diags.extend(inputs.diagnostics)
+    docs = inputs.documents
+    try:
+        results, disagreements = _run_engine(settings, registry, docs, diags)
+    except KubeconformError as exc:
+        diags.error("<command line>", 0, 0, "usage.kubeconform", str(exc))
+        return Report(diags, [], inputs, counts, {})
+
+    mapper = _Mapper(repo_root)
+    skipped: collections.Counter = collections.Counter()
+    missing: dict[tuple, list[Document]] = collections.defaultdict(list)
+    for result in results:
+        counts["resources"] += 1
+        counts[{VALID: "valid", INVALID: "invalid", ERRORED: "errors", SKIPPED: "skipped"}[result.status]] += 1
+        for finding in result.findings:
+            diags.add(mapper.diagnostic(result.doc, finding))
+        if result.status == SKIPPED:
+            if result.schema is None:
+                missing[(result.doc.kind, result.doc.api_version)].append(result.doc)
+                skipped["without a schema"] += 1
+            else:
+                skipped[result.reason or "skipped"] += 1
+    severity = ERROR if settings.strict_schemas else WARNING
+    for (kind, api_version), docs_missing in sorted(missing.items()):
+        group = api_version.rpartition("/")[0]
+        others = f" (and {len(docs_missing) - 1} more object{'s' if len(docs_missing) > 2 else ''})" \
+            if len(docs_missing) > 1 else ""
+        diags.add(mapper.diagnostic(docs_missing[0], Finding(
+            (), f"no schema for {kind} {api_version} in {', '.join(settings.locations)}{others}; "
+                + (f"run 'mlgitops schemas pull {api_version}/{kind}' or 'mlgitops schemas import CRD.yaml'"
+                   if group else "is the kind spelled right and the Kubernetes version new enough?")
+                + ("" if settings.strict_schemas else " (an error with --strict-schemas)"),
+            rule="schema.missing", severity=severity)))
+    unpinned = {}
+    from .engine import signatures
+
+    for api_version, kind in signatures(docs):
+        lookup = registry.lookup(api_version, kind)
+        if lookup.warning and lookup.source:
+            unpinned[lookup.source] = lookup.warning
+    for source, warning in sorted(unpinned.items()):
+        diags.warning(source, 0, 0, "schema.unpinned", warning)
+    for doc, finding in disagreements:
+        diags.add(mapper.diagnostic(doc, finding))
+    for doc, finding in check_references(docs):
+        diags.add(mapper.diagnostic(doc, finding))
+
+    if not docs and not diags.has_errors:
+        shown = ", ".join(paths) if paths else "overlays/ and argocd/"
+        diags.error(paths[0] if paths else ".", 0, 0, "validate.empty",
+                    f"no Kubernetes objects found in {shown}: nothing was validated")
+    elif results and counts["skipped"] == counts["resources"]:
+        diags.error(paths[0] if paths else ".", 0, 0, "validate.all-skipped",
+                    f"all {counts['resources']} objects were skipped, none was validated")
+    return Report(diags, results, inputs, counts, dict(skipped))

@@ -1,0 +1,308 @@
+"""Where a finding inside a rendered object should point: file, line and column.
+
+In this order (SourceMap.locate):
+1. the last patch applied to the object that sets the field (kustomize/resource.PatchRecord):
+   that patch's file, at the field inside the patch;
+2. an object mlgitops generated from a model: the model file, at the field that produced the
+   value (validate/provenance, environment overrides honoured), when the generated file on disk
+   is what the model gives today (a stale file maps to itself, rule 3); a value mlgitops
+   writes itself (an apiVersion, a port) is not the model's: rule 3 shows it in the generated file;
+3. the file the object was read from, at the field (or its nearest ancestor written there);
+4. the document itself (`doc.file`, `doc.line`).
+
+A patch whose fields lie below the finding's path (a finding about a whole object, such as an
+unknown field) counts only when it is hand-written: the components mlgitops generates patch
+every overlay, and a finding about an object is not theirs because they set one field in it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from ..config import Config, load_config
+from ..diagnostics import Diagnostics
+from ..kustomize.resource import PatchRecord
+from ..overlays import GENERATED_MARK
+from ..spec.model import ModelFile, read_model_file, resolve
+from ..yamlsource import SourceDocument, load_yaml
+from .provenance import ObjectOrigin, overlay_origins
+from .results import Document
+
+Path = tuple
+Location = tuple[str, int, int]
+
+_FROM_MODEL = re.compile(re.escape(GENERATED_MARK) + r" from (models/[^ ]+?\.ya?ml)[ .]")
+_OVERLAY_FILE = re.compile(r"^overlays/([^/]+)/[^/]+/([^/]+)$")
+_DOC_MARKER = re.compile(r"^---(\s|$)")
+_BLOCK_SCALAR = re.compile(r"[|>][-+0-9]*\s*(#.*)?$")
+
+
+class _Chunk:
+    """One YAML document of a file: its lines, parsed on first use."""
+
+    def __init__(self, start: int, end: int, text: str) -> None:
+        self.start, self.end, self.text = start, end, text  # 1-based, inclusive
+        self.indent = 0  # columns to add (a block scalar's indentation)
+        self._doc: SourceDocument | None | bool = False
+
+    @property
+    def doc(self) -> SourceDocument | None:
+        if self._doc is False:
+            doc, problems = load_yaml(self.text, "")
+            self._doc = None if doc is None or problems else doc
+        return self._doc  # type: ignore[return-value]
+
+    def position(self, path: Path) -> tuple[int, int] | None:
+        if self.doc is None:
+            return None
+        line, col = self.doc.position(path)
+        return self.start + line - 1, col + self.indent
+
+
+def _split(text: str) -> list[_Chunk]:
+    """The documents of a YAML stream, split at `---` lines (what a document marker is)."""
+    lines = text.split("\n")
+    chunks, start = [], 1
+    for i, line in enumerate(lines, 1):
+        if _DOC_MARKER.match(line):
+            chunks.append(_Chunk(start, i - 1, "\n".join(lines[start - 1:i - 1]) + "\n"))
+            start = i + 1
+    chunks.append(_Chunk(start, len(lines), "\n".join(lines[start - 1:])))
+    return chunks
+
+
+def _block(lines: list[str], first: int) -> _Chunk | None:
+    """The patch text of a block scalar whose content starts on line `first` (1-based)."""
+    if not 1 < first <= len(lines) or not _BLOCK_SCALAR.search(lines[first - 2].rstrip()):
+        return None
+    indent = len(lines[first - 1]) - len(lines[first - 1].lstrip(" "))
+    body = []
+    for line in lines[first - 1:]:
+        if line.strip() and (len(line) - len(line.lstrip(" ")) < indent or _DOC_MARKER.match(line[indent:])):
+            break
+        body.append(line[indent:])
+    chunk = _Chunk(first, first + len(body) - 1, "\n".join(body))
+    chunk.indent = indent
+    return chunk
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Path parts compare as text: JSON patch pointers are strings, list indexes ints."""
+    return str(a) == str(b)
+
+
+def _resolve_patch_path(obj: Any, path: Path) -> Path:
+    """A PatchRecord path with `("name", value)` elements turned into the rendered list index."""
+    out, node = [], obj
+    for part in path:
+        if isinstance(part, tuple) and isinstance(node, list):
+            index = next((i for i, item in enumerate(node) if isinstance(item, dict)
+                          and str(item.get("name")) == part[1]), part)
+            out.append(index)
+            node = node[index] if isinstance(index, int) else None
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            node = None
+    return tuple(out)
+
+
+def _relation(patch_path: Path, path: Path) -> str | None:
+    """"covers" when the patch set `path` or an object around it, "below" when it set
+    something inside `path`, else None."""
+    n = min(len(patch_path), len(path))
+    if not all(p == "-" or _same(p, q) for p, q in zip(patch_path[:n], path[:n])):
+        return None
+    return "covers" if len(patch_path) <= len(path) else "below"
+
+
+class SourceMap:
+    """Locates findings; reads each file once and runs the expanders once per model and env."""
+
+    def __init__(self, repo_root: str) -> None:
+        self.root = repo_root
+        self._files: dict[str, list[_Chunk] | None] = {}
+        self._lines: dict[str, list[str]] = {}
+        self._config: Config | None | bool = False
+        self._origins: dict[tuple[str, str], dict[str, list[ObjectOrigin]] | None] = {}
+        self._models: dict[str, ModelFile | None] = {}
+
+    # public ---------------------------------------------------------------------------------------
+    def locate(self, doc: Document, path: tuple) -> Location:
+        path = tuple(path)
+        found = self._from_patches(doc, path)
+        if found is None and doc.origin:
+            found = self._from_model(doc, path) or self._from_origin(doc, path)
+        return found or (doc.file, doc.line, 1)
+
+    # 1. patches -----------------------------------------------------------------------------------
+    def _from_patches(self, doc: Document, path: Path) -> Location | None:
+        below: PatchRecord | None = None
+        for record in reversed(doc.patches):
+            for patch_path in sorted(record.paths, key=str):
+                relation = _relation(_resolve_patch_path(doc.obj, patch_path), path)
+                if relation == "covers":
+                    return self._in_patch(record, doc.obj, path)
+                if relation == "below" and below is None and path and not self._generated(record.file):
+                    below = record
+        return self._in_patch(below, doc.obj, path) if below is not None else None
+
+    def _in_patch(self, record: PatchRecord, obj: Any, path: Path) -> Location:
+        chunk = self._patch_chunk(record)
+        where = None
+        if chunk is not None and chunk.doc is not None:
+            data = chunk.doc.data
+            inside = _json_patch_path(data, path) if record.json6902 else _translate(data, obj, path)
+            where = chunk.position(inside)
+        line, col = where or (record.line, 1)
+        return record.file, line, col
+
+    def _patch_chunk(self, record: PatchRecord) -> _Chunk | None:
+        if record.inline:
+            return _block(self._text_lines(record.file), record.line)
+        return self._chunk(record.file, record.line)
+
+    # 2. models ------------------------------------------------------------------------------------
+    def _from_model(self, doc: Document, path: Path) -> Location | None:
+        lines = self._text_lines(doc.origin)
+        match = _FROM_MODEL.match(lines[0]) if lines else None
+        overlay = _OVERLAY_FILE.match(doc.origin)
+        if match is None or overlay is None:
+            return None
+        model, env, name = match.group(1), overlay.group(1), overlay.group(2)
+        origins = self._model_origins(model, env)
+        chunks = self._files.get(doc.origin) or []
+        index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
+        objects = (origins or {}).get(name, [])
+        if index is None or index >= len(objects) or chunks[index].doc is None \
+                or chunks[index].doc.data != objects[index].obj:
+            return None  # not generated from the model as it is now: map into the file itself
+        origin = objects[index]
+        existing = _deepest(origin.obj, _translate(origin.obj, doc.obj, path))
+        model_path = origin.model_path(existing)
+        if model_path is None:
+            return None  # mlgitops wrote this value itself: the generated file shows it
+        line, col = self._models[model].doc.position(model_path)  # type: ignore[union-attr]
+        return model, line, col
+
+    def _model_origins(self, model: str, env: str) -> dict[str, list[ObjectOrigin]] | None:
+        """The origins of the objects of `model`'s overlay in `env`; None when the model or the
+        config does not load (validate reports neither: `mlgitops build` does)."""
+        key = (model, env)
+        if key not in self._origins:
+            self._origins[key] = None
+            config, file = self._load_config(), self._model_file(model)
+            for me in resolve(file, config) if config is not None and file is not None else ():
+                if me.env.name == env:
+                    self._origins[key] = overlay_origins(me, config)
+        return self._origins[key]
+
+    def _model_file(self, model: str) -> ModelFile | None:
+        if model not in self._models:
+            path = os.path.join(self.root, model)
+            self._models[model] = read_model_file(self.root, model, Diagnostics()) if os.path.isfile(path) else None
+        return self._models[model]
+
+    def _load_config(self) -> Config | None:
+        if self._config is False:
+            self._config = load_config(self.root, Diagnostics())
+        return self._config  # type: ignore[return-value]
+
+    # 3. the origin file ---------------------------------------------------------------------------
+    def _from_origin(self, doc: Document, path: Path) -> Location | None:
+        chunk = self._chunk(doc.origin, doc.origin_line)
+        if chunk is None or chunk.doc is None:
+            return None
+        return (doc.origin, *chunk.position(_translate(chunk.doc.data, doc.obj, path)))
+
+    # files ----------------------------------------------------------------------------------------
+    def _text_lines(self, rel: str) -> list[str]:
+        if rel not in self._lines:
+            try:
+                with open(os.path.join(self.root, rel), encoding="utf-8") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError):
+                text = None
+            self._lines[rel] = text.split("\n") if text is not None else []
+            self._files[rel] = _split(text) if text is not None else None
+        return self._lines[rel]
+
+    def _chunk(self, rel: str, line: int) -> _Chunk | None:
+        self._text_lines(rel)
+        return next((c for c in self._files.get(rel) or [] if c.start <= line <= c.end), None)
+
+    def _generated(self, rel: str) -> bool:
+        lines = self._text_lines(rel)
+        return bool(lines) and lines[0].startswith(GENERATED_MARK)
+
+
+def _deepest(obj: Any, path: Path) -> Path:
+    """The longest prefix of `path` that exists in `obj`."""
+    node = obj
+    for i, part in enumerate(path):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return path[:i]
+    return path
+
+
+def _translate(data: Any, obj: Any, path: Path) -> Path:
+    """`path` in the rendered object `obj` as a path in `data` (a patch, or the object as
+    written): list elements with a name are found by it (a strategic merge puts patched
+    elements first), others by index."""
+    out: list = []
+    node, rendered = data, obj
+    for part in path:
+        if isinstance(node, list) and isinstance(part, int):
+            name = rendered[part].get("name") if isinstance(rendered, list) and part < len(rendered) \
+                and isinstance(rendered[part], dict) else None
+            index = next((i for i, item in enumerate(node) if name is not None and isinstance(item, dict)
+                          and item.get("name") == name), part)
+            out.append(index)
+            node = node[index] if index < len(node) else None
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+        rendered = _child(rendered, part)
+        if node is None:
+            break
+    return tuple(out)
+
+
+def _json_patch_path(ops: Any, path: Path) -> Path:
+    """`path` as a path in a JSON 6902 patch: the last operation on it or on an object around
+    it (into its `value`), else the last one on something inside it (its `path`)."""
+    if not isinstance(ops, list):
+        return ()
+    below = None
+    for i in range(len(ops) - 1, -1, -1):
+        op = ops[i]
+        pointer = op.get("path") if isinstance(op, dict) else None
+        if not isinstance(pointer, str):
+            continue
+        tokens = tuple(t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:])
+        relation = _relation(tokens, path)
+        if relation == "covers":
+            if "value" in op:
+                return (i, "value") + path[len(tokens):]
+            return (i, "path")
+        if relation == "below" and below is None:
+            below = (i, "path")
+    return below or ()
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None

@@ -1,0 +1,130 @@
+"""`mlgitops schemas pull` end to end: a real local HTTP server (serving ../shared/schemas in the
+CRDs-catalog layout) and local directory templates stand in for GitHub."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+
+from click.testing import CliRunner
+
+from conftest import copy_sources
+from mlgitops.cli import main
+from mlgitops.kustomize.engine import render_objects
+from mlgitops.validate import k8sschemas
+from mlgitops.validate.crdimport import import_crds
+from mlgitops.validate.registry import SchemaRegistry
+from test_validate_registry import serve
+from tooling import require_shared
+
+CATALOG = "/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+
+
+def pull(*args: str):
+    return CliRunner().invoke(main, ["schemas", "pull", *args])
+
+
+def lock_of(schemas: pathlib.Path) -> dict[str, dict]:
+    return {e["path"]: e for e in json.loads((schemas / "schemas.lock").read_text())["schemas"]}
+
+
+def test_pull_resources_over_http(tmp_path):
+    shared = require_shared("schemas")
+    with serve(shared) as (server, base):
+        result = pull("serving.kserve.io/v1beta1/InferenceService", "argoproj.io/v1alpha1/Rollout",
+                      "--from", base + CATALOG, "--repo", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "pulled 2 schema(s)" in result.output
+    assert sorted(server.requests) == ["/argoproj.io/rollout_v1alpha1.json",
+                                       "/serving.kserve.io/inferenceservice_v1beta1.json"]
+    lock = lock_of(tmp_path / "schemas")
+    assert sorted(lock) == ["argoproj.io/rollout_v1alpha1.json", "serving.kserve.io/inferenceservice_v1beta1.json"]
+    for rel, entry in lock.items():
+        data = (tmp_path / "schemas" / rel).read_bytes()
+        assert data == (shared / rel).read_bytes()  # byte for byte
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["source"] == f"{base}/{rel}"
+    assert lock["argoproj.io/rollout_v1alpha1.json"]["kind"] == "Rollout"
+    # validate finds them offline, pinned (no warning).
+    found = SchemaRegistry(["default"], repo_root=str(tmp_path)).lookup("argoproj.io/v1alpha1", "Rollout")
+    assert found.source == "schemas/argoproj.io/rollout_v1alpha1.json"
+    assert found.error is None and found.warning is None
+    # An edited schema is refused, with the command that restores it.
+    rollout = tmp_path / "schemas" / "argoproj.io" / "rollout_v1alpha1.json"
+    rollout.write_bytes(rollout.read_bytes().replace(b'"integer"', b'"string"', 1))
+    edited = SchemaRegistry(["default"], repo_root=str(tmp_path)).lookup("argoproj.io/v1alpha1", "Rollout")
+    assert edited.rule == "schema.checksum" and edited.schema is None
+    assert "re-run 'mlgitops schemas pull argoproj.io/v1alpha1/Rollout'" in edited.error
+
+
+def test_pull_discovers_custom_kinds_without_schema(tmp_path):
+    shared = require_shared("schemas")
+    repo = copy_sources(tmp_path / "repo", with_output=True)
+    kinds = set()
+    for overlay in sorted((repo / "overlays").glob("*/*")):
+        kinds |= {(o["apiVersion"], o["kind"]) for o in render_objects(str(overlay), repo_root=str(repo))}
+    core = {g for g in kinds if pathlib.Path(k8sschemas.source_path("1.33.0", False, *g)).exists()}
+    custom = kinds - core
+    assert custom and core  # the example repo has both
+    # A schema imported before is not pulled again, and its lock entry is kept.
+    crds = require_shared("crds")
+    assert not import_crds([str(crds / "argoproj.io_rollouts.yaml")], str(repo / "schemas"),
+                           repo=str(crds.parent)).diagnostics.has_errors
+    result = pull("--from", str(shared), "--repo", str(repo))
+    assert result.exit_code == 0, result.output
+    lock = lock_of(repo / "schemas")
+    pulled = {p for p, e in lock.items() if "crd" not in e}
+    expected = {f"{a.split('/')[0]}/{k.lower()}_{a.split('/')[1]}.json" for a, k in custom if k != "Rollout"}
+    assert pulled == expected
+    assert {"argoproj.io/rollout_v1alpha1.json", "argoproj.io-strict/rollout_v1alpha1.json"} <= set(lock)
+    assert all(lock[p]["source"] == str(shared / p) for p in pulled)
+    # Every object of the repo now has a schema through `default`, without network.
+    registry = SchemaRegistry(["default"], repo_root=str(repo))
+    assert all(registry.lookup(*g).schema is not None for g in kinds)
+    # Second run: nothing left to pull, nothing written.
+    before = {p: p.stat().st_mtime_ns for p in (repo / "schemas").rglob("*")}
+    again = pull("--from", str(shared), "--repo", str(repo))
+    assert again.exit_code == 0 and "nothing to pull" in again.output
+    assert before == {p: p.stat().st_mtime_ns for p in (repo / "schemas").rglob("*")}
+
+
+def test_pull_file_url_and_base_directory(tmp_path):
+    shared = require_shared("schemas")
+    result = pull("keda.sh/v1alpha1/ScaledObject", "--from", shared.as_uri() + CATALOG, "--repo", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "schemas" / "keda.sh" / "scaledobject_v1alpha1.json").read_bytes() == \
+        (shared / "keda.sh" / "scaledobject_v1alpha1.json").read_bytes()
+
+
+def test_nothing_written_when_a_fetch_fails(tmp_path):
+    shared = require_shared("schemas")
+    with serve(shared) as (server, base):
+        missing = pull("argoproj.io/v1alpha1/Rollout", "example.com/v1/Widget",
+                       "--from", base + CATALOG, "--repo", str(tmp_path))
+        failing = pull("argoproj.io/v1alpha1/Rollout", "--from", base + "/fail" + CATALOG, "--repo", str(tmp_path))
+        garbage = pull("argoproj.io/v1alpha1/Rollout", "--from", base + "/garbage" + CATALOG,
+                       "--repo", str(tmp_path))
+    assert missing.exit_code == 1
+    assert f"{base}/example.com/widget_v1.json: error: no schema for Widget example.com/v1 at " \
+           f"{base}/example.com/widget_v1.json [schema.not-found]" in missing.output
+    assert failing.exit_code == 1 and "HTTP 500" in failing.output and "[schema.fetch]" in failing.output
+    assert garbage.exit_code == 1 and "[schema.invalid-json]" in garbage.output
+    assert "nothing was written" in missing.output
+    assert not (tmp_path / "schemas").exists()
+
+
+def test_usage_errors_exit_2(tmp_path):
+    bad = pull("InferenceService", "--from", str(tmp_path), "--repo", str(tmp_path))
+    assert bad.exit_code == 2 and "is not group/version/Kind" in bad.output and "[usage.resource]" in bad.output
+    template = pull("a.io/v1/X", "--from", str(tmp_path) + "/{{ .Nope }}.json", "--repo", str(tmp_path))
+    assert template.exit_code == 2 and "unknown template variable" in template.output
+    assert not (tmp_path / "schemas").exists()
+
+
+def test_help_has_example():
+    result = CliRunner().invoke(main, ["schemas", "pull", "--help"])
+    assert result.exit_code == 0
+    assert "mlgitops schemas pull serving.kserve.io/v1beta1/InferenceService" in result.output
+    assert "--from" in result.output and "--output-dir" in result.output
+
