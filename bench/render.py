@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import platform
@@ -42,20 +41,14 @@ import time
 
 import yaml
 
+from benchlib import load_build_module  # noqa: E402 - bench/ is on sys.path when run as a script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET_RATIO_ALL = 20.0  # (b) / (a)
 TARGET_RATIO_LARGE = 1.0  # kustomize in-process estimate / engine
 
 
-def _load_build_module():
-    """bench/build.py, imported under a name that cannot clash with the PyPI `build` package."""
-    spec = importlib.util.spec_from_file_location("mlgitops_bench_build", os.path.join(HERE, "build.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-B = _load_build_module()
+B = load_build_module()
 log = B.log
 
 

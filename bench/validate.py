@@ -25,7 +25,6 @@ could not be made or the engines disagree on counts; 2 usage error or a missing 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -35,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import load_build_module  # noqa: E402 - bench/ is on sys.path when run as a script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SHARED_SCHEMAS = os.path.join(os.path.dirname(REPO), "shared", "schemas")
@@ -42,14 +43,7 @@ CATALOG = "{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
 TARGET_RATIO = 1.0  # builtin objects/s over kubeconform objects/s
 
 
-def _load_build_module():
-    spec = importlib.util.spec_from_file_location("mlgitops_bench_build", os.path.join(HERE, "build.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-B = _load_build_module()
+B = load_build_module()
 log = B.log
 
 
@@ -69,8 +63,8 @@ def write_corpus(root: str, overlays: list[str]) -> tuple[str, int]:
     corpus = os.path.join(root, "corpus")
     total = 0
     for overlay in overlays:
-        objs = render_objects(overlay, repo_root=root)
-        env, model = overlay.rstrip("/").split(os.sep)[-2:]
+        objs = render_objects(os.path.join(root, overlay), repo_root=root)
+        env, model = overlay.split("/")[-2:]
         os.makedirs(os.path.join(corpus, env), exist_ok=True)
         with open(os.path.join(corpus, env, f"{model}.yaml"), "w", encoding="utf-8") as fh:
             fh.write(dump_all(objs, sort_keys=True))
@@ -124,7 +118,8 @@ def bench(args: argparse.Namespace, root: str, kubeconform: str) -> dict:
         seconds, proc = timed(builtin_cmd, "mlgitops validate", expect=(0, 1))
         runs["builtin"].append(seconds)
         report = json.loads(proc.stdout)
-        counts["builtin"] = {k: report[k] for k in ("resources", "valid", "invalid", "errors", "skipped")}
+        counts["builtin"] = {k: report[k] for k in ("resources", "valid", "invalid", "skipped")}
+        counts["builtin"]["errors"] = report["errored"]
         seconds, proc = timed(kc_cmd, "kubeconform", expect=(0, 1))
         runs["kubeconform"].append(seconds)
         summary = json.loads(proc.stdout)["summary"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import pathlib
 import re
@@ -15,6 +14,7 @@ from mlgitops.kustomize.engine import render_objects
 from mlgitops.validate.kubeconform import (INSTALL_HINT, MIN_VERSION, KubeconformError, compare,
                                            find_kubeconform, kubeconform_version, run_kubeconform)
 from mlgitops.validate.results import ERRORED, INVALID, SKIPPED, VALID, Document, Finding, ObjectResult
+from objpath import mutated
 from tooling import REPO_ROOT, require_shared, require_tool
 
 CATALOG = "{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
@@ -41,15 +41,6 @@ def _script(tmp_path: pathlib.Path, text: str) -> str:
     path.write_text("#!/bin/sh\n" + text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return str(path)
-
-
-def _with(obj: dict, path: tuple, value) -> dict:
-    out = copy.deepcopy(obj)
-    node = out
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    return out
 
 
 # --- discovery and the version gate ---------------------------------------------------------------
@@ -109,10 +100,10 @@ def test_failing_start_is_an_error_not_a_traceback(binary):
 # --- result mapping -----------------------------------------------------------------------------
 
 def test_findings_map_to_tuple_paths_with_list_indexes_and_escapes(binary, catalog, isvc):
-    bad_port = _with(isvc, ("spec", "predictor", "model", "ports", 0, "containerPort"), "http")
-    gpu = _with(isvc, ("spec", "predictor", "model", "resources", "limits", "nvidia.com/gpu"), "lots")
+    bad_port = mutated(isvc, ("spec", "predictor", "model", "ports", 0, "containerPort"), "http")
+    gpu = mutated(isvc, ("spec", "predictor", "model", "resources", "limits", "nvidia.com/gpu"), "lots")
     # two bad values under one object: kubeconform groups them as "validation failed" at nodeSelector
-    tilde = _with(isvc, ("spec", "predictor", "nodeSelector"), {"a~1b": 5, "x/y": 6, "ok": "yes"})
+    tilde = mutated(isvc, ("spec", "predictor", "nodeSelector"), {"a~1b": 5, "x/y": 6, "ok": "yes"})
     results = run_kubeconform([Document(d, f"{i}.yaml") for i, d in enumerate((bad_port, gpu, tilde))],
                               catalog, binary=binary)
     assert [r.status for r in results] == [INVALID, INVALID, INVALID]
@@ -127,7 +118,7 @@ def test_order_is_preserved_and_each_result_is_its_document(binary, catalog, isv
     # 23 documents: more than 10 so a lexical sort of unpadded names would misplace them
     docs = []
     for i in range(23):
-        obj = _with(isvc, ("spec", "predictor", "minReplicas"), f"{i}x" if i % 3 == 1 else i)
+        obj = mutated(isvc, ("spec", "predictor", "minReplicas"), f"{i}x" if i % 3 == 1 else i)
         docs.append(Document(obj, f"doc{i}.yaml", index=i))
     results = run_kubeconform(docs, catalog, binary=binary)
     assert [r.doc for r in results] == docs
@@ -140,7 +131,7 @@ def test_order_is_preserved_and_each_result_is_its_document(binary, catalog, isv
 
 def test_missing_schema_no_kind_non_object_and_empty(binary, catalog, isvc):
     no_kind = {k: v for k, v in isvc.items() if k != "kind"}
-    docs = [Document(_with(isvc, ("kind",), "InferenceServiceTypo"), "a.yaml"),
+    docs = [Document(mutated(isvc, ("kind",), "InferenceServiceTypo"), "a.yaml"),
             Document({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}, "b.yaml"),
             Document(no_kind, "c.yaml"), Document([isvc], "d.yaml"), Document(None, "e.yaml")]
     a, b, c, d, e = run_kubeconform(docs, catalog, binary=binary)

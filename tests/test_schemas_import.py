@@ -25,6 +25,8 @@ from click.testing import CliRunner
 from mlgitops.cli import main
 from mlgitops.kustomize.engine import render_objects
 from mlgitops.validate.crdimport import LOCK_NAME, convert, import_crds
+from objpath import DELETE as _DELETE
+from objpath import mutated
 from tooling import REPO_ROOT, require_shared
 
 CRD_FILES = [
@@ -74,7 +76,6 @@ def _samples() -> dict[str, list[dict]]:
     return by_kind
 
 
-_DELETE = object()
 # (id, kind, path, new value or _DELETE). Paths are applied to the first rendered object of the kind.
 MUTATIONS = [
     # InferenceService
@@ -169,21 +170,6 @@ KNOWN_DIFFERENCES: dict[str, tuple[bool, bool]] = {
 }
 
 
-def _mutate(obj: dict, path: tuple, value) -> dict:
-    obj = copy.deepcopy(obj)
-    node = obj
-    for part in path[:-1]:
-        if isinstance(node, dict):
-            node = node.setdefault(part, {})
-        else:
-            node = node[part]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return obj
-
-
 def _verdicts(imported: pathlib.Path, kind: str, obj: dict) -> tuple[bool, bool]:
     group, name = SCHEMA_OF[kind]
     catalog = require_shared("schemas") / group / name
@@ -205,7 +191,7 @@ def test_rendered_objects_valid_under_both(imported):
 
 @pytest.mark.parametrize("mid,kind,path,value", MUTATIONS, ids=[m[0] for m in MUTATIONS])
 def test_mutation_same_verdict_as_catalog(imported, mid, kind, path, value):
-    obj = _mutate(_samples()[kind][0], path, value)
+    obj = mutated(_samples()[kind][0], path, value, create=True)
     ours, catalog = _verdicts(imported, kind, obj)
     if mid in KNOWN_DIFFERENCES:
         assert (ours, catalog) == KNOWN_DIFFERENCES[mid], "documented difference changed"
@@ -253,7 +239,7 @@ def test_lock_matches_files(imported):
 
 def test_strict_rejects_unknown_field_non_strict_accepts(imported):
     for kind, (group, name) in SCHEMA_OF.items():
-        obj = _mutate(_samples()[kind][0], ("spec", "notAField"), 1)
+        obj = mutated(_samples()[kind][0], ("spec", "notAField"), 1, create=True)
         assert _valid(imported / group / name, obj), kind
         assert not _valid(imported / f"{group}-strict" / name, obj), kind
         # The root stays open in both, as openapi2jsonschema does without DENY_ROOT_ADDITIONAL_PROPERTIES.
@@ -354,7 +340,7 @@ def test_real_kubeconform_uses_the_layout(imported, tmp_path):
     isvc = copy.deepcopy(_samples()["InferenceService"][0])
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text(yaml.safe_dump(isvc))
-    bad.write_text(yaml.safe_dump(_mutate(isvc, ("spec", "predictor", "bogus"), 1)))
+    bad.write_text(yaml.safe_dump(mutated(isvc, ("spec", "predictor", "bogus"), 1)))
     location = f"{imported}/{{{{ .Group }}}}{{{{ .StrictSuffix }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json"
 
     def run(*args):

@@ -14,6 +14,7 @@ from mlgitops.cli import main
 from mlgitops.kustomize.engine import render_objects
 from mlgitops.validate import k8sschemas
 from mlgitops.validate.crdimport import import_crds
+from mlgitops.validate.documents import collect
 from mlgitops.validate.registry import SchemaRegistry
 from test_validate_registry import serve
 from tooling import require_shared
@@ -64,6 +65,9 @@ def test_pull_discovers_custom_kinds_without_schema(tmp_path):
     kinds = set()
     for overlay in sorted((repo / "overlays").glob("*/*")):
         kinds |= {(o["apiVersion"], o["kind"]) for o in render_objects(str(overlay), repo_root=str(repo))}
+    argocd = {(d.api_version, d.kind) for d in collect([str(repo / "argocd")], str(repo)).documents}
+    assert ("argoproj.io/v1alpha1", "ApplicationSet") in argocd  # argocd/ is discovered too
+    kinds |= argocd
     core = {g for g in kinds if pathlib.Path(k8sschemas.source_path("1.33.0", False, *g)).exists()}
     custom = kinds - core
     assert custom and core  # the example repo has both

@@ -9,7 +9,6 @@ HTTP locations are served by a real local http.server.
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import hashlib
 import http.server
@@ -27,6 +26,7 @@ from mlgitops.validate import k8sschemas
 from mlgitops.validate.crdimport import import_crds
 from mlgitops.validate.locations import DEFAULT_SUFFIX, expand, full_template, parse_locations
 from mlgitops.validate.registry import SchemaRegistry
+from objpath import DELETE, mutated
 from tooling import REPO_ROOT, require_shared, require_tool
 
 KUBECONFORM_HINT = "make tools (go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0)"
@@ -202,18 +202,6 @@ def crd() -> dict:
     return yaml.safe_load((require_shared("crds") / "argoproj.io_rollouts.yaml").read_text())
 
 
-def _set(o: dict, path: tuple, value) -> dict:
-    o = copy.deepcopy(o)
-    node = o
-    for part in path[:-1]:
-        node = node[part]
-    if value is None:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return o
-
-
 def core_cases() -> list[tuple[str, dict, bool]]:
     """(id, object, valid under the strict schemas)."""
     r = rendered()
@@ -221,31 +209,31 @@ def core_cases() -> list[tuple[str, dict, bool]]:
     version0 = ("spec", "versions", 0)
     return [
         ("deployment", dep, True),
-        ("deployment-unknown-field", _set(dep, ("spec", "template", "spec", "containers", 0, "bogus"), 1), False),
-        ("deployment-replicas-string", _set(dep, ("spec", "replicas"), "two"), False),
-        ("deployment-missing-selector", _set(dep, ("spec", "selector"), None), False),
-        ("deployment-container-no-name", _set(dep, ("spec", "template", "spec", "containers", 0, "name"), None),
+        ("deployment-unknown-field", mutated(dep, ("spec", "template", "spec", "containers", 0, "bogus"), 1), False),
+        ("deployment-replicas-string", mutated(dep, ("spec", "replicas"), "two"), False),
+        ("deployment-missing-selector", mutated(dep, ("spec", "selector"), DELETE), False),
+        ("deployment-container-no-name", mutated(dep, ("spec", "template", "spec", "containers", 0, "name"), DELETE),
          False),
-        ("deployment-maxSurge-bool", _set(dep, ("spec", "strategy", "rollingUpdate", "maxSurge"), True), False),
-        ("deployment-cpu-list", _set(dep, ("spec", "template", "spec", "containers", 0, "resources", "limits",
+        ("deployment-maxSurge-bool", mutated(dep, ("spec", "strategy", "rollingUpdate", "maxSurge"), True), False),
+        ("deployment-cpu-list", mutated(dep, ("spec", "template", "spec", "containers", 0, "resources", "limits",
                                            "cpu"), [1]), False),
         ("hpa", r["HorizontalPodAutoscaler"], True),
-        ("hpa-missing-maxReplicas", _set(r["HorizontalPodAutoscaler"], ("spec", "maxReplicas"), None), False),
-        ("hpa-unknown-metric-field", _set(r["HorizontalPodAutoscaler"], ("spec", "metrics"),
+        ("hpa-missing-maxReplicas", mutated(r["HorizontalPodAutoscaler"], ("spec", "maxReplicas"), DELETE), False),
+        ("hpa-unknown-metric-field", mutated(r["HorizontalPodAutoscaler"], ("spec", "metrics"),
                                           [{"type": "Resource", "resource": {"name": "cpu", "bogus": 1}}]), False),
         ("service", r["Service"], True),
-        ("service-port-string", _set(r["Service"], ("spec", "ports", 0, "port"), "eighty"), False),
+        ("service-port-string", mutated(r["Service"], ("spec", "ports", 0, "port"), "eighty"), False),
         ("serviceaccount", r["ServiceAccount"], True),
-        ("serviceaccount-automount-string", _set(r["ServiceAccount"], ("automountServiceAccountToken",), "yes"),
+        ("serviceaccount-automount-string", mutated(r["ServiceAccount"], ("automountServiceAccountToken",), "yes"),
          False),
         ("pdb", r["PodDisruptionBudget"], True),
-        ("pdb-unknown-spec", _set(r["PodDisruptionBudget"], ("spec", "bogus"), 1), False),
+        ("pdb-unknown-spec", mutated(r["PodDisruptionBudget"], ("spec", "bogus"), 1), False),
         ("crd", crd_obj, True),
-        ("crd-nested-props-bad-type", _set(crd_obj, version0 + ("schema", "openAPIV3Schema", "properties", "spec",
+        ("crd-nested-props-bad-type", mutated(crd_obj, version0 + ("schema", "openAPIV3Schema", "properties", "spec",
                                                                  "properties", "replicas", "type"), 5), False),
-        ("crd-nested-props-unknown", _set(crd_obj, version0 + ("schema", "openAPIV3Schema", "properties", "spec",
+        ("crd-nested-props-unknown", mutated(crd_obj, version0 + ("schema", "openAPIV3Schema", "properties", "spec",
                                                                 "properties", "replicas", "bogus"), 1), False),
-        ("crd-missing-names", _set(crd_obj, ("spec", "names"), None), False),
+        ("crd-missing-names", mutated(crd_obj, ("spec", "names"), DELETE), False),
     ]
 
 
@@ -299,7 +287,7 @@ def test_core_schemas_same_verdicts_in_jsonschema_rs_and_kubeconform(tmp_path):
 
 
 def test_non_strict_core_schemas_allow_unknown_fields(tmp_path):
-    o = _set(deployment(), ("spec", "bogus"), 1)
+    o = mutated(deployment(), ("spec", "bogus"), 1)
     loose = SchemaRegistry(["default"], repo_root=str(tmp_path), strict=False)
     strict = SchemaRegistry(["default"], repo_root=str(tmp_path), strict=True)
     assert "v1.33.0-local/" in loose.lookup("apps/v1", "Deployment").source

@@ -9,7 +9,6 @@ deterministic: the same repository gives the same documents in the same order.
 
 from __future__ import annotations
 
-import copy
 import json
 import pathlib
 import random
@@ -19,6 +18,7 @@ import yaml
 
 from mlgitops.kustomize.engine import render_objects
 from mlgitops.validate.results import Document
+from objpath import DELETE, mutated
 
 SEED = 20261123
 
@@ -55,24 +55,6 @@ def _nodes(obj: dict, want: Callable[[Path, Any], bool]) -> list[tuple[Path, Any
     return [(p, v) for p, v in _walk(obj) if p and p[0] not in ("apiVersion", "kind") and want(p, v)]
 
 
-def _set(obj: dict, path: Path, value: Any) -> dict:
-    out = copy.deepcopy(obj)
-    node = out
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    return out
-
-
-def _delete(obj: dict, path: Path) -> dict:
-    out = copy.deepcopy(obj)
-    node = out
-    for part in path[:-1]:
-        node = node[part]
-    del node[path[-1]]
-    return out
-
-
 def _pick(rng: random.Random, nodes: list) -> Any:
     return rng.choice(nodes) if nodes else None
 
@@ -84,30 +66,30 @@ def _replace_leaf_type(obj: dict, rng: random.Random) -> dict | None:
         return None
     path, value = picked
     if isinstance(value, bool):
-        return _set(obj, path, "yes")
+        return mutated(obj, path, "yes")
     if isinstance(value, (int, float)):
-        return _set(obj, path, str(value) + "x")
-    return _set(obj, path, {"value": value} if rng.random() < 0.5 else 12345)
+        return mutated(obj, path, str(value) + "x")
+    return mutated(obj, path, {"value": value} if rng.random() < 0.5 else 12345)
 
 
 def _integral_float(obj: dict, rng: random.Random) -> dict | None:
     """An integer becomes the float with the same value (3 -> 3.0): integer or not, by draft?"""
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(v, int) and not isinstance(v, bool)))
-    return _set(obj, picked[0], float(picked[1])) if picked else None
+    return mutated(obj, picked[0], float(picked[1])) if picked else None
 
 
 def _fractional_number(obj: dict, rng: random.Random) -> dict | None:
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(v, int) and not isinstance(v, bool)))
-    return _set(obj, picked[0], picked[1] + 0.5) if picked else None
+    return mutated(obj, picked[0], picked[1] + 0.5) if picked else None
 
 
 def _negative_number(obj: dict, rng: random.Random) -> dict | None:
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(v, int) and not isinstance(v, bool)))
-    return _set(obj, picked[0], -1 - picked[1]) if picked else None
+    return mutated(obj, picked[0], -1 - picked[1]) if picked else None
 
 
 def _unknown_top_level(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("unexpectedTopLevel",), rng.choice(["x", 1, {"a": 1}]))
+    return mutated(obj, ("unexpectedTopLevel",), rng.choice(["x", 1, {"a": 1}]))
 
 
 def _unknown_nested(obj: dict, rng: random.Random) -> dict | None:
@@ -115,21 +97,21 @@ def _unknown_nested(obj: dict, rng: random.Random) -> dict | None:
     free_form = {"labels", "annotations", "matchLabels", "selector", "nodeSelector", "data", "parameters"}
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(v, dict) and len(p) >= 2
                                and not (set(str(x) for x in p) & free_form)))
-    return _set(obj, picked[0] + ("unexpectedField",), True) if picked else None
+    return mutated(obj, picked[0] + ("unexpectedField",), True) if picked else None
 
 
 def _unknown_in_metadata(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("metadata", "labelz"), {"a": "b"}) if isinstance(obj.get("metadata"), dict) else None
+    return mutated(obj, ("metadata", "labelz"), {"a": "b"}) if isinstance(obj.get("metadata"), dict) else None
 
 
 def _drop_spec(obj: dict, rng: random.Random) -> dict | None:
-    return _delete(obj, ("spec",)) if "spec" in obj else None
+    return mutated(obj, ("spec",), DELETE) if "spec" in obj else None
 
 
 def _drop_nested_key(obj: dict, rng: random.Random) -> dict | None:
     """Remove one key under spec: required or optional, the schema decides."""
     picked = _pick(rng, _nodes(obj, lambda p, v: len(p) >= 2 and p[0] == "spec" and isinstance(p[-1], str)))
-    return _delete(obj, picked[0]) if picked else None
+    return mutated(obj, picked[0], DELETE) if picked else None
 
 
 def _bad_quantity(obj: dict, rng: random.Random) -> dict | None:
@@ -139,81 +121,81 @@ def _bad_quantity(obj: dict, rng: random.Random) -> dict | None:
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(p[-1], str) and p[-1] in quantity_keys
                                and isinstance(v, (str, int, float))))
     if picked is not None:
-        return _set(obj, picked[0], bad)
+        return mutated(obj, picked[0], bad)
     resources = _pick(rng, _nodes(obj, lambda p, v: p[-1] == "resources" and isinstance(v, dict)))
-    return _set(obj, resources[0] + ("limits",), {"cpu": bad}) if resources else None
+    return mutated(obj, resources[0] + ("limits",), {"cpu": bad}) if resources else None
 
 
 def _wrong_api_version(obj: dict, rng: random.Random) -> dict | None:
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
-    return _set(obj, ("apiVersion",), f"{group}/v9beta9" if group else "v9")
+    return mutated(obj, ("apiVersion",), f"{group}/v9beta9" if group else "v9")
 
 
 def _wrong_group(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("apiVersion",), "nonexistent.example.com/" + str(obj.get("apiVersion", "")).split("/")[-1])
+    return mutated(obj, ("apiVersion",), "nonexistent.example.com/" + str(obj.get("apiVersion", "")).split("/")[-1])
 
 
 def _unknown_kind(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("kind",), str(obj.get("kind", "")) + "Typo")
+    return mutated(obj, ("kind",), str(obj.get("kind", "")) + "Typo")
 
 
 def _no_kind(obj: dict, rng: random.Random) -> dict | None:
-    return _delete(obj, ("kind",))
+    return mutated(obj, ("kind",), DELETE)
 
 
 def _null_value(obj: dict, rng: random.Random) -> dict | None:
     picked = _pick(rng, _nodes(obj, lambda p, v: len(p) >= 2 and v is not None))
-    return _set(obj, picked[0], None) if picked else None
+    return mutated(obj, picked[0], None) if picked else None
 
 
 def _list_for_object(obj: dict, rng: random.Random) -> dict | None:
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(v, dict) and v))
-    return _set(obj, picked[0], [picked[1]]) if picked else None
+    return mutated(obj, picked[0], [picked[1]]) if picked else None
 
 
 def _object_for_list(obj: dict, rng: random.Random) -> dict | None:
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(v, list) and v))
-    return _set(obj, picked[0], picked[1][0]) if picked else None
+    return mutated(obj, picked[0], picked[1][0]) if picked else None
 
 
 def _name_not_string(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("metadata", "name"), 42) if isinstance(obj.get("metadata"), dict) else None
+    return mutated(obj, ("metadata", "name"), 42) if isinstance(obj.get("metadata"), dict) else None
 
 
 def _kind_not_string(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("kind",), 5)
+    return mutated(obj, ("kind",), 5)
 
 
 def _kind_not_scalar(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("kind",), [obj.get("kind")])
+    return mutated(obj, ("kind",), [obj.get("kind")])
 
 
 def _no_api_version(obj: dict, rng: random.Random) -> dict | None:
-    return _delete(obj, ("apiVersion",)) if "apiVersion" in obj else None
+    return mutated(obj, ("apiVersion",), DELETE) if "apiVersion" in obj else None
 
 
 def _metadata_scalar(obj: dict, rng: random.Random) -> dict | None:
-    return _set(obj, ("metadata",), rng.choice(["name", 7]))
+    return mutated(obj, ("metadata",), rng.choice(["name", 7]))
 
 
 def _name_not_scalar(obj: dict, rng: random.Random) -> dict | None:
     """kubeconform reads metadata.name into a Go string before validating: a list there is an error."""
     meta = obj.get("metadata")
-    return _set(obj, ("metadata", "name"), [meta.get("name")]) if isinstance(meta, dict) else None
+    return mutated(obj, ("metadata", "name"), [meta.get("name")]) if isinstance(meta, dict) else None
 
 
 def _bad_timestamp(obj: dict, rng: random.Random) -> dict | None:
     """metadata.creationTimestamp is `format: date-time` in the Kubernetes schemas."""
     if not isinstance(obj.get("metadata"), dict):
         return None
-    return _set(obj, ("metadata", "creationTimestamp"), rng.choice(["yesterday", "2024-13-45T99:00:00Z"]))
+    return mutated(obj, ("metadata", "creationTimestamp"), rng.choice(["yesterday", "2024-13-45T99:00:00Z"]))
 
 
 def _int_or_string(obj: dict, rng: random.Random) -> dict | None:
     """Fields that take an integer or a string (ports, surge, minAvailable) get a bool or a fraction."""
     keys = {"targetPort", "port", "maxSurge", "maxUnavailable", "minAvailable", "averageUtilization", "weight"}
     picked = _pick(rng, _nodes(obj, lambda p, v: isinstance(p[-1], str) and p[-1] in keys))
-    return _set(obj, picked[0], rng.choice([True, 1.25, "25%", "http"])) if picked else None
+    return mutated(obj, picked[0], rng.choice([True, 1.25, "25%", "http"])) if picked else None
 
 
 MUTATIONS: dict[str, Mutation] = {
@@ -307,8 +289,8 @@ def _guided(keyword: str, change: Callable[[Any, random.Random], Any]) -> Callab
             return None
         path = rng.choice(paths)
         if keyword == "required":
-            return _delete(obj, path)
-        return _set(obj, path, change(_get(obj, path), rng))
+            return mutated(obj, path, DELETE)
+        return mutated(obj, path, change(_get(obj, path), rng))
     return mutate
 
 

@@ -436,7 +436,9 @@ def validate(paths: tuple, locations: tuple, kubernetes_version: str | None, str
     diags.extend(result.diagnostics)
     elapsed = time.perf_counter() - started
     usage = any(d.rule.startswith("usage.") for d in diags)
-    summary = {**result.counts, "skippedReasons": result.skipped_reasons, "engine": engine,
+    # "errors" is the number of error findings in every json report; objects in error are "errored"
+    counts = {("errored" if key == "errors" else key): value for key, value in result.counts.items()}
+    summary = {**counts, "skippedReasons": result.skipped_reasons, "engine": engine,
                "seconds": round(elapsed, 3)}
     files = sorted({r.doc.file for r in result.results})
     _report(diags, fmt, command="validate", summary=summary, files=files)

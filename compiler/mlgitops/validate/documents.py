@@ -18,6 +18,7 @@ one broken document does not hide the others.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import re
 import sys
@@ -27,6 +28,7 @@ import yaml
 
 from ..diagnostics import Diagnostics
 from ..yamlsource import _Loader
+from . import fastyaml
 from .results import Document
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -135,14 +137,29 @@ def _first_content_line(chunk: str) -> int:
     return 0
 
 
+def _load(chunk: str) -> tuple[Any, list, bool]:
+    """(data, duplicate keys, aliases used?) of one document: libyaml events, else PyYAML's loader."""
+    try:
+        return fastyaml.load(chunk, MAX_DEPTH)
+    except fastyaml.Unusual:
+        pass
+    loader = _StrictLoader(chunk)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    if depth_exceeds(data, MAX_DEPTH):
+        raise RecursionError("nesting too deep")
+    return data, loader.duplicates, "*" in chunk
+
+
 def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = True) -> list[Document]:
     """Every object in a YAML (or JSON) stream, each with the line it starts at."""
     docs: list[Document] = []
     index = 0
     for offset, chunk in split_documents(text):
-        loader = _StrictLoader(chunk)
         try:
-            data = loader.get_single_data()
+            data, duplicates, aliases = _load(chunk)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = offset + (mark.line + 1 if mark else 1)
@@ -157,26 +174,24 @@ def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = Tru
             continue
         except RecursionError:
             diags.error(file, offset + 1, 1, "input.too-deep",
-                        f"document {index + 1} is nested too deeply to be a Kubernetes object")
+                        f"document {index + 1} nests deeper than {MAX_DEPTH} levels: not a Kubernetes object")
             index += 1
             continue
-        finally:
-            loader.dispose()
         line = offset + _first_content_line(chunk) + 1
         if data is None:  # an empty document (only comments): kubeconform skips it too
             continue
-        if depth_exceeds(data, MAX_DEPTH):
+        if aliases and depth_exceeds(data, MAX_DEPTH):
             diags.error(file, line, 1, "input.too-deep",
                         f"document {index + 1} nests deeper than {MAX_DEPTH} levels: not a Kubernetes object")
             index += 1
             continue
-        if "*" in chunk and expanded_size(data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+        if aliases and expanded_size(data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
             diags.error(file, line, 1, "input.alias-bomb",
                         f"document {index + 1}: YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; "
                         "refusing it (Kubernetes refuses excessive aliasing too)")
             index += 1
             continue
-        for key, key_line, key_col in loader.duplicates:
+        for key, key_line, key_col in duplicates:
             add = diags.error if strict else diags.warning
             add(file, offset + key_line + 1, key_col + 1, "yaml.duplicate-key",
                 f"duplicate key {key!r}: the API server keeps only the last one")
@@ -200,7 +215,8 @@ def _objects(data: Any, file: str, line: int, index: int, diags: Diagnostics) ->
         for item in data["items"]:
             out.extend(_objects(item, file, line, index, diags))
         return out
-    return [Document(obj=data, file=file, line=line, index=index)]
+    origin = None if file == "<stdin>" else file
+    return [Document(obj=data, file=file, line=line, index=index, origin=origin, origin_line=line)]
 
 
 def _read_text(path: str, shown: str, diags: Diagnostics, max_bytes: int) -> str | None:
@@ -273,6 +289,8 @@ class _Collector:
         self.strict = strict
         self.max_file_bytes = max_file_bytes
         self.inputs = Inputs([], Diagnostics())
+        # documents in argument order: lists of Documents, or a file path still to be parsed
+        self.slots: list[list[Document] | str] = []
 
     @property
     def diags(self) -> Diagnostics:
@@ -305,11 +323,22 @@ class _Collector:
                 self.file(entry.path)
 
     def file(self, path: str) -> None:
-        shown = display_path(path, self.repo_root)
-        text = _read_text(path, shown, self.diags, self.max_file_bytes)
         self.inputs.files += 1
-        if text is not None:
-            self.inputs.documents.extend(parse_stream(text, shown, self.diags, strict=self.strict))
+        self.slots.append(path)
+
+    def finish(self) -> Inputs:
+        """Parse the files (in worker processes when there are many) and order every document."""
+        pending = [slot for slot in self.slots if isinstance(slot, str)]
+        jobs = [(path, display_path(path, self.repo_root), self.strict, self.max_file_bytes) for path in pending]
+        parsed = dict(zip(pending, _parse_files(jobs)))
+        for slot in self.slots:
+            if isinstance(slot, str):
+                docs, problems = parsed[slot]
+                self.diags.extend(problems)
+                self.inputs.documents.extend(docs)
+            else:
+                self.inputs.documents.extend(slot)
+        return self.inputs
 
     def stdin(self, raw: bytes) -> None:
         self.inputs.files += 1
@@ -320,7 +349,7 @@ class _Collector:
             return
         text = _decode(raw, "<stdin>", self.diags)
         if text is not None:
-            self.inputs.documents.extend(parse_stream(text, "<stdin>", self.diags, strict=self.strict))
+            self.slots.append(parse_stream(text, "<stdin>", self.diags, strict=self.strict))
 
     def overlay(self, directory: str) -> None:
         from ..kustomize.engine import render
@@ -334,10 +363,31 @@ class _Collector:
             self.diags.add(exc.diagnostic)
             return
         env = environment_of(shown)
-        for index, r in enumerate(resources):
-            self.inputs.documents.append(Document(
-                obj=r.obj, file=shown, line=0, index=index, overlay=shown, env=env,
-                origin=r.source or None, origin_line=r.line, patches=list(getattr(r, "patches", []) or [])))
+        self.slots.append([Document(obj=r.obj, file=shown, line=0, index=index, overlay=shown, env=env,
+                                    origin=r.source or None, origin_line=r.line, patches=list(r.patches))
+                           for index, r in enumerate(resources)])
+
+
+# Below this many files one process is faster than starting workers and pickling the results.
+PARALLEL_MIN_FILES = 64
+
+
+def _parse_file(job: tuple) -> tuple[list[Document], list]:
+    path, shown, strict, max_bytes = job
+    diags = Diagnostics()
+    text = _read_text(path, shown, diags, max_bytes)
+    docs = parse_stream(text, shown, diags, strict=strict) if text is not None else []
+    return docs, list(diags)
+
+
+def _parse_files(jobs: list[tuple]) -> list[tuple[list[Document], list]]:
+    """Parse files in order; with many files and several CPUs, in forked worker processes
+    (parsing is pure Python work: 0.28 ms per rendered object on one core)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_MIN_FILES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_parse_file(job) for job in jobs]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(_parse_file, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
 
 
 def default_paths(repo_root: str) -> list[str]:
@@ -355,4 +405,4 @@ def collect(paths: list[str], repo_root: str, *, strict: bool = True, max_file_b
             collector.stdin(stream.read(max_file_bytes + 1))
         else:
             collector.path(path, explicit=True)
-    return collector.inputs
+    return collector.finish()

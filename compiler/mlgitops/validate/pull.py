@@ -62,28 +62,16 @@ def _has_schema(output_dir: str, api_version: str, kind: str) -> bool:
 
 def discover(repo: str, output_dir: str, kubernetes_version: str,
              diags: Diagnostics) -> list[tuple[tuple[str, str], str]]:
-    """[((apiVersion, kind), overlay where first seen)] of custom kinds without a schema, sorted."""
-    from ..kustomize.engine import render_objects
-    from ..kustomize.errors import RenderError
+    """[((apiVersion, kind), file where first seen)] of custom kinds without a schema, sorted:
+    the objects `mlgitops validate` checks by default (overlays/ rendered, argocd/)."""
+    from .documents import collect, default_paths
 
+    inputs = collect(default_paths(repo), repo)
+    diags.extend(inputs.diagnostics)
     found: dict[tuple[str, str], str] = {}
-    overlays = os.path.join(repo, "overlays")
-    envs = sorted(os.listdir(overlays)) if os.path.isdir(overlays) else []
-    for env in envs:
-        env_dir = os.path.join(overlays, env)
-        for model in sorted(os.listdir(env_dir)) if os.path.isdir(env_dir) else []:
-            path = os.path.join(env_dir, model)
-            if not os.path.isdir(path):
-                continue
-            try:
-                objs = render_objects(path, repo_root=repo)
-            except RenderError as exc:
-                diags.add(exc.diagnostic)
-                continue
-            for obj in objs:
-                api_version, kind = obj.get("apiVersion"), obj.get("kind")
-                if isinstance(api_version, str) and isinstance(kind, str) and api_version and kind:
-                    found.setdefault((api_version, kind), f"overlays/{env}/{model}")
+    for doc in inputs.documents:
+        if doc.api_version and doc.kind:
+            found.setdefault((doc.api_version, doc.kind), doc.overlay or doc.file)
     return [(gvk, where) for gvk, where in sorted(found.items())
             if not _is_core(*gvk, kubernetes_version) and not _has_schema(output_dir, *gvk)]
 

@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from ..diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
-from .documents import MAX_FILE_BYTES, Inputs, collect, default_paths
+from .documents import MAX_FILE_BYTES, Inputs, collect, default_paths, display_path
 from .results import ERRORED, INVALID, SKIPPED, VALID, Document, Finding, ObjectResult
 
 ENGINES = ("builtin", "kubeconform", "both")
@@ -175,11 +175,12 @@ def validate(paths: list[str], repo_root: str, settings: Settings, *, config: An
     for doc, finding in check_references(docs):
         diags.add(mapper.diagnostic(doc, finding))
 
+    where = display_path(paths[0], repo_root) if paths and paths[0] != "-" else "<stdin>" if paths else "."
     if not docs and not diags.has_errors:
-        shown = ", ".join(paths) if paths else "overlays/ and argocd/"
-        diags.error(paths[0] if paths else ".", 0, 0, "validate.empty",
+        shown = ", ".join(display_path(p, repo_root) for p in paths) if paths else "overlays/ and argocd/"
+        diags.error(where, 0, 0, "validate.empty",
                     f"no Kubernetes objects found in {shown}: nothing was validated")
     elif results and counts["skipped"] == counts["resources"]:
-        diags.error(paths[0] if paths else ".", 0, 0, "validate.all-skipped",
+        diags.error(where, 0, 0, "validate.all-skipped",
                     f"all {counts['resources']} objects were skipped, none was validated")
     return Report(diags, results, inputs, counts, dict(skipped))
