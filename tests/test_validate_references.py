@@ -82,12 +82,15 @@ def test_workload_ref_to_a_knative_inference_service():
     def change(objs):
         obj(objs, "InferenceService")["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] = "Knative"
     findings = broken("overlays/prod/churn", change)
-    # Switching the mode breaks two references: no predictor Deployment for the Rollout, and
-    # Knative pods do not carry the app=isvc.churn-predictor label the PDB selects.
-    assert [(d.kind, f.rule, f.path) for d, f in findings] == [
+    # Switching the mode breaks three references: no predictor Deployment for the Rollout, and
+    # Knative pods do not carry the app=isvc.churn-predictor label the PDB and the spread select.
+    assert sorted((d.kind, f.rule, f.path) for d, f in findings) == [
+        ("InferenceService", "reference.selector", ("spec", "predictor", "topologySpreadConstraints", 0,
+                                                    "labelSelector")),
         ("PodDisruptionBudget", "reference.selector", ("spec", "selector")),
         ("Rollout", "reference.workload", ("spec", "workloadRef", "name"))]
-    assert "'churn-predictor'" in findings[1][1].message and "Knative mode" in findings[1][1].message
+    [workload] = [f for d, f in findings if d.kind == "Rollout"]
+    assert "'churn-predictor'" in workload.message and "Knative mode" in workload.message
 
 
 def test_workload_ref_when_the_deployment_mode_is_left_to_the_cluster_is_a_warning():
@@ -423,3 +426,23 @@ def test_keda_scaled_object_defaults_to_a_deployment():
     assert broken("overlays/prod/iris", lambda objs: change(objs, "iris-predictor")) == []
     only(broken("overlays/prod/iris", lambda objs: change(objs, "iris")), "reference.scale-target",
          ("spec", "scaleTargetRef", "name"), "Deployment 'iris'", "iris-predictor (from InferenceService iris)")
+
+
+def _spread_selector(objs: list[dict], labels: dict) -> None:
+    spread = obj(objs, "InferenceService")["spec"]["predictor"]["topologySpreadConstraints"][0]
+    spread["labelSelector"] = {"matchLabels": labels}
+
+
+def test_spread_constraint_must_select_the_components_pods_knative():
+    """Knative sets `app` to the revision name: selecting app=isvc.<name>-predictor on a serverless
+    model matches no pod (mlgitops generated exactly this before it was caught here)."""
+    findings = broken("overlays/prod/fraud", lambda objs: _spread_selector(objs, {"app": "isvc.fraud-predictor"}))
+    only(findings, "reference.selector", ("spec", "predictor", "topologySpreadConstraints", 0, "labelSelector"),
+         "app=isvc.fraud-predictor", "no effect", kind="InferenceService")
+
+
+def test_spread_constraint_standard_mode_uses_the_app_label():
+    assert broken("overlays/prod/iris", lambda objs: _spread_selector(objs, {"app": "isvc.iris-predictor"})) == []
+    findings = broken("overlays/prod/iris", lambda objs: _spread_selector(objs, {"app": "isvc.iris-transformer"}))
+    only(findings, "reference.selector", ("spec", "predictor", "topologySpreadConstraints", 0, "labelSelector"),
+         "app=isvc.iris-transformer", kind="InferenceService")

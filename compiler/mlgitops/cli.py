@@ -326,8 +326,9 @@ def schemas_import(crds: tuple, output_dir: str, repo: str, fmt: str) -> None:
 def schemas_pull(resources: tuple, template: str | None, output_dir: str, repo: str, fmt: str) -> None:
     """Fetch JSON schemas of custom resources into OUTPUT_DIR and pin them in schemas.lock.
 
-    RESOURCE is group/version/Kind. Without RESOURCEs: every custom (non-core) kind found by
-    rendering each overlays/<env>/<model>/ that has no schema in OUTPUT_DIR yet. Each schema
+    RESOURCE is group/version/Kind. Without RESOURCEs: every custom (non-core) kind of the
+    objects 'mlgitops validate' checks (overlays/ rendered, argocd/) that has no schema in
+    OUTPUT_DIR yet. Each schema
     is written byte for byte to OUTPUT_DIR/<group>/<kind>_<version>.json and recorded with
     its source URL and sha256 in OUTPUT_DIR/schemas.lock (next to 'schemas import' entries);
     'mlgitops validate' then needs no network. Nothing is written if any fetch fails.

@@ -21,6 +21,15 @@ def component(model: str, part: str) -> str:
     return f"{model}-{part}"
 
 
+def predictor_pod_selector(model: str, mode: str) -> dict:
+    """Labels that select the predictor pods KServe creates: `app: isvc.<name>-predictor` in
+    standard (raw) mode; Knative sets `app` to the revision name, so serverless pods are selected
+    by the labels KServe puts on every component pod."""
+    if mode == "standard":
+        return {"app": pod_selector_value(model)}
+    return {"serving.kserve.io/inferenceservice": model, "component": "predictor"}
+
+
 def pod_selector_value(model: str) -> str:
     """KServe's pod label app=isvc.<isvc>-predictor (also the Deployment and Service selector)."""
     return f"isvc.{model}-predictor"

@@ -55,10 +55,7 @@ def wants_pdb(me: ModelEnv) -> bool:
 
 
 def pod_disruption_budget(me: ModelEnv) -> dict:
-    if me.settings["mode"] == "standard":
-        selector = {"app": names.pod_selector_value(me.name)}
-    else:
-        selector = {"serving.kserve.io/inferenceservice": me.name, "component": "predictor"}
+    selector = names.predictor_pod_selector(me.name, me.settings["mode"])
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",

@@ -48,7 +48,7 @@ def inference_service(me: ModelEnv) -> dict:
             "maxSkew": 1,
             "topologyKey": "topology.kubernetes.io/zone",
             "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": {"app": names.pod_selector_value(me.name)}},
+            "labelSelector": {"matchLabels": names.predictor_pod_selector(me.name, s["mode"])},
         }]
     if s["framework"] == "custom":
         main = container(s.get("container", {}))

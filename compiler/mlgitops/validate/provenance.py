@@ -186,6 +186,8 @@ CONSTANTS: tuple[tuple[str, Path], ...] = (
     ("HorizontalPodAutoscaler", ("spec", "metrics", ANY, ANY, "metric", "name")),
     ("HorizontalPodAutoscaler", ("spec", "metrics", ANY, ANY, "target", "type")),
     ("PodDisruptionBudget", ("spec", "selector", "matchLabels", "component")),
+    ("InferenceService", ("spec", "predictor", "topologySpreadConstraints", ANY, "labelSelector", "matchLabels",
+                          "component")),
     ("Service", ("spec", "ports", ANY, ANY)),
     ("VirtualService", ("spec", "http", ANY, "name")),
     ("VirtualService", ("spec", "http", ANY, "route", ANY, "weight")),

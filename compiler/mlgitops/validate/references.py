@@ -314,6 +314,8 @@ class _Checker:
                 self.monitor(doc, self.overlay.pod_sets(doc.namespace), "workload's pods")
             elif kind == "PodDisruptionBudget" and group == "policy":
                 self.pdb(doc)
+            elif kind == "InferenceService" and group == "serving.kserve.io":
+                self.spread(doc)
         return self.found
 
     # -- workloadRef
@@ -520,6 +522,23 @@ class _Checker:
         if not any(selector_matches(selector, o.pod_labels) for o in pods):
             self.add(doc, path, f"selector {_selector_text(selector)} matches the pod labels of no workload in "
                      f"this overlay ({self._candidates(selector, pods, 'pod_labels')})", SELECTOR)
+
+    def spread(self, doc: Document) -> None:
+        """topologySpreadConstraints of each InferenceService component must select its own pods
+        (a selector that matches nothing makes the constraint a silent no-op)."""
+        for component in _KSERVE_COMPONENTS:
+            constraints = _get(doc.obj, "spec", component, "topologySpreadConstraints")
+            pods = [o for o in self.overlay.objects if o.via == f"InferenceService {doc.name}"
+                    and o.name == f"{doc.name}-{component}" and o.pod_labels is not None]
+            for i, constraint in enumerate(_list(constraints)):
+                selector = _get(constraint, "labelSelector")
+                path = ("spec", component, "topologySpreadConstraints", i, "labelSelector")
+                if not pods or not isinstance(selector, dict) or not self._selector_ok(doc, selector, path):
+                    continue
+                if not any(selector_matches(selector, o.pod_labels) for o in pods):
+                    self.add(doc, path, f"selector {_selector_text(selector)} matches none of the {component} pods "
+                             f"KServe creates ({self._candidates(selector, pods, 'pod_labels')}), so the spread "
+                             "constraint has no effect", SELECTOR)
 
     # -- traffic routing
 
