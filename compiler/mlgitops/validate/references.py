@@ -52,6 +52,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable
 
+from .. import labelselector
 from ..diagnostics import ERROR, WARNING
 from .results import Document, Finding
 
@@ -72,7 +73,6 @@ _STANDARD_MODES = {"Standard", "RawDeployment"}
 _KNATIVE_MODES = {"Knative", "Serverless"}
 _MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 _POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Rollout"}
-_OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
 
 Path = tuple
 
@@ -125,62 +125,6 @@ def _plural(kind: str) -> str:
 
 def _names(names: Iterable[str]) -> str:
     return ", ".join(sorted(set(names)))
-
-
-# ---------------------------------------------------------------- label selectors
-
-def _selector_problem(selector: dict) -> tuple[Path, str] | None:
-    """(path inside the selector, message) of the first entry Kubernetes would reject."""
-    for i, expr in enumerate(_list(selector.get("matchExpressions"))):
-        op = _get(expr, "operator")
-        values = _list(_get(expr, "values"))
-        if op not in _OPERATORS:
-            return ("matchExpressions", i, "operator"), (
-                f"selector operator {op!r} is not one of In, NotIn, Exists, DoesNotExist")
-        if op in ("In", "NotIn") and not values:
-            return ("matchExpressions", i, "values"), f"selector operator {op} needs at least one value"
-        if op in ("Exists", "DoesNotExist") and values:
-            return ("matchExpressions", i, "values"), f"selector operator {op} takes no values"
-    return None
-
-
-def selector_matches(selector: dict, labels: dict) -> bool:
-    """Kubernetes LabelSelector semantics: every matchLabels pair and every expression holds."""
-    for key, value in _str_map(selector.get("matchLabels")).items():
-        if labels.get(key) != value:
-            return False
-    for expr in _list(selector.get("matchExpressions")):
-        key, op = str(_get(expr, "key")), _get(expr, "operator")
-        values = {str(v) for v in _list(_get(expr, "values"))}
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-        if op not in _OPERATORS:
-            return False
-    return True
-
-
-def _selector_text(selector: dict) -> str:
-    """The selector as kubectl's -l syntax: `app=x,tier in (a,b),!legacy`."""
-    parts = [f"{k}={v}" for k, v in sorted(_str_map(selector.get("matchLabels")).items())]
-    for expr in _list(selector.get("matchExpressions")):
-        key, op = str(_get(expr, "key")), _get(expr, "operator")
-        values = ",".join(sorted(str(v) for v in _list(_get(expr, "values"))))
-        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
-                      "Exists": key, "DoesNotExist": f"!{key}"}.get(op, f"{key} {op}"))
-    return ",".join(parts) or "{}"
-
-
-def _selector_keys(selector: dict) -> set:
-    keys = set(_str_map(selector.get("matchLabels")))
-    keys.update(str(_get(e, "key")) for e in _list(selector.get("matchExpressions")))
-    return keys
 
 
 # ---------------------------------------------------------------- the objects of one overlay
@@ -352,11 +296,11 @@ class _Checker:
     def rollout_selector(self, doc: Document) -> None:
         selector = _get(doc.obj, "spec", "selector")
         me = self.overlay.find("Rollout", "argoproj.io", doc.name, doc.namespace)
-        if not isinstance(selector, dict) or me is None or me.pod_labels is None or _selector_problem(selector):
+        if not isinstance(selector, dict) or me is None or me.pod_labels is None or labelselector.problem(selector):
             return
-        if not selector_matches(selector, me.pod_labels):
+        if not labelselector.matches(selector, me.pod_labels):
             source = "its workloadRef's pod template" if _get(doc.obj, "spec", "workloadRef") else "spec.template"
-            self.add(doc, ("spec", "selector"), f"selector {_selector_text(selector)} does not match the pod "
+            self.add(doc, ("spec", "selector"), f"selector {labelselector.text(selector)} does not match the pod "
                      f"labels of {source} ({self._labels_for(selector, me.pod_labels)})", SELECTOR)
 
     # -- analysis
@@ -465,13 +409,13 @@ class _Checker:
     def _selector_ok(self, doc: Document, selector: Any, path: Path) -> bool:
         if not isinstance(selector, dict):
             return False
-        problem = _selector_problem(selector)
+        problem = labelselector.problem(selector)
         if problem:
             self.add(doc, path + problem[0], problem[1], SELECTOR)
         return problem is None
 
     def _labels_for(self, selector: dict, labels: dict) -> str:
-        keys = sorted(_selector_keys(selector))
+        keys = sorted(labelselector.keys(selector))
         shown = [f"{k}={labels[k]}" for k in keys if k in labels]
         return ",".join(shown) if shown else "none of " + ",".join(keys)
 
@@ -490,9 +434,9 @@ class _Checker:
         if not self._selector_ok(doc, selector, path):
             return
         attr = "labels" if doc.kind == "ServiceMonitor" else "pod_labels"
-        if any(selector_matches(selector, getattr(o, attr)) for o in targets):
+        if any(labelselector.matches(selector, getattr(o, attr)) for o in targets):
             return
-        text = (f"selector {_selector_text(selector)} matches no {noun} of this overlay in namespace "
+        text = (f"selector {labelselector.text(selector)} matches no {noun} of this overlay in namespace "
                 f"{doc.namespace or '(none)'} ({self._candidates(selector, targets, attr)})")
         ns_sel = _get(doc.obj, "spec", "namespaceSelector") or {}
         others = ns_sel.get("any") is True or any(str(n) != doc.namespace for n in _list(ns_sel.get("matchNames")))
@@ -510,7 +454,7 @@ class _Checker:
             return
         if not self._selector_ok(doc, selector, path):
             return
-        if not _selector_keys(selector):
+        if not labelselector.keys(selector):
             if doc.api_version == "policy/v1beta1":
                 self.add(doc, path, "selector {} selects no pods under policy/v1beta1", SELECTOR)
             else:
@@ -519,8 +463,8 @@ class _Checker:
                          "one PodDisruptionBudget cannot be evicted (node drains stall)", SELECTOR)
             return
         pods = self.overlay.pod_sets(doc.namespace)
-        if not any(selector_matches(selector, o.pod_labels) for o in pods):
-            self.add(doc, path, f"selector {_selector_text(selector)} matches the pod labels of no workload in "
+        if not any(labelselector.matches(selector, o.pod_labels) for o in pods):
+            self.add(doc, path, f"selector {labelselector.text(selector)} matches the pod labels of no workload in "
                      f"this overlay ({self._candidates(selector, pods, 'pod_labels')})", SELECTOR)
 
     def spread(self, doc: Document) -> None:
@@ -535,8 +479,8 @@ class _Checker:
                 path = ("spec", component, "topologySpreadConstraints", i, "labelSelector")
                 if not pods or not isinstance(selector, dict) or not self._selector_ok(doc, selector, path):
                     continue
-                if not any(selector_matches(selector, o.pod_labels) for o in pods):
-                    self.add(doc, path, f"selector {_selector_text(selector)} matches none of the {component} pods "
+                if not any(labelselector.matches(selector, o.pod_labels) for o in pods):
+                    self.add(doc, path, f"selector {labelselector.text(selector)} matches none of the {component} pods "
                              f"KServe creates ({self._candidates(selector, pods, 'pod_labels')}), so the spread "
                              "constraint has no effect", SELECTOR)
 
