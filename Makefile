@@ -40,9 +40,11 @@ venv: $(VENV)/.installed ## Create .venv and install mlgitops with test extras
 CATALOG := ../shared/schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json
 VALIDATE_SCHEMAS := $(if $(wildcard ../shared/schemas),--schema-location '$(CATALOG)' --schema-location default --strict-schemas,--no-strict-schemas)
 
-check: venv ## Fail if generated overlays are stale, or any object is invalid or has a broken reference
+check: venv ## Fail if overlays are stale, an object is invalid, a reference broken or a policy violated
 	$(VENV)/bin/mlgitops build --check
 	$(VENV)/bin/mlgitops validate $(VALIDATE_SCHEMAS)
+	$(VENV)/bin/mlgitops policy test
+	$(VENV)/bin/mlgitops policy check
 
 test: venv ## Run the test suite (make tools first for the real-tool tests)
 	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
@@ -76,6 +78,7 @@ bench: venv ## Time builds, renders and validation of 1,000 synthetic models (ma
 	$(VENV)/bin/python bench/build.py
 	$(VENV)/bin/python bench/render.py
 	$(VENV)/bin/python bench/validate.py
+	$(VENV)/bin/python bench/policy.py
 
 clean: ## Remove .venv, .tools and caches (keeps generated overlays)
 	rm -rf $(VENV) .tools .pytest_cache .mlgitops build dist *.egg-info compiler/*.egg-info

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import load_build_module  # noqa: E402 - bench/ is on sys.path when run as a script
+from benchlib import load_build_module, write_corpus  # noqa: E402 - bench/ is on sys.path when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -53,23 +53,6 @@ def find_kubeconform() -> str | None:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
-
-
-def write_corpus(root: str, overlays: list[str]) -> tuple[str, int]:
-    """One YAML stream per overlay under root/corpus/<env>/<model>.yaml; returns (dir, objects)."""
-    from mlgitops.emit import dump_all
-    from mlgitops.kustomize.engine import render_objects
-
-    corpus = os.path.join(root, "corpus")
-    total = 0
-    for overlay in overlays:
-        objs = render_objects(os.path.join(root, overlay), repo_root=root)
-        env, model = overlay.split("/")[-2:]
-        os.makedirs(os.path.join(corpus, env), exist_ok=True)
-        with open(os.path.join(corpus, env, f"{model}.yaml"), "w", encoding="utf-8") as fh:
-            fh.write(dump_all(objs, sort_keys=True))
-        total += len(objs)
-    return corpus, total
 
 
 def timed(cmd: list[str], what: str, expect=(0,)) -> tuple[float, subprocess.CompletedProcess]:

@@ -12,7 +12,7 @@ import pathlib
 import pytest
 import yaml
 
-from mlgitops.validate import fastyaml
+from mlgitops import fastyaml
 from mlgitops.validate.documents import MAX_DEPTH, _StrictLoader, split_documents
 from tooling import REPO_ROOT
 
@@ -132,3 +132,70 @@ def test_a_large_rendered_overlay_matches(tmp_path: pathlib.Path):
     assert len(chunks) > 5
     for _, chunk in chunks:
         assert_same(chunk)
+
+
+def slow_positions(text: str):
+    from mlgitops.yamlsource import _Builder, _Loader
+
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    builder = _Builder("x.yaml", loader)
+    data = builder.build(node, ()) if node is not None else None
+    return data, builder.values, builder.keys, builder.collections, builder.problems
+
+
+@pytest.mark.parametrize("where, text", DOCUMENTS, ids=[w for w, _ in DOCUMENTS])
+def test_positions_are_the_node_walks(where: str, text: str):
+    """yamlsource.load_yaml's fast path gives the data and every position its node walk gives."""
+    try:
+        data, values, keys, collections = fastyaml.load_with_positions(text)
+    except (fastyaml.Unusual, yaml.YAMLError):
+        return
+    if not values:
+        return
+    s_data, s_values, s_keys, s_collections, problems = slow_positions(text)
+    assert problems == []
+    assert typed(data) == typed(s_data)
+    assert (values, keys, collections) == (s_values, s_keys, s_collections)
+
+
+def test_positions_fall_back_for_aliases_duplicates_and_merge_keys():
+    for text in ("a: &x 1\nb: *x\n", "a: 1\na: 2\n", "b: &x {}\nc: {<<: *x}\n", "a: !!str 1\n"):
+        with pytest.raises(fastyaml.Unusual):
+            fastyaml.load_with_positions(text)
+
+
+def pyyaml(text: str):
+    return slow(text)[0]
+
+
+@pytest.mark.parametrize("where, text", DOCUMENTS, ids=[w for w, _ in DOCUMENTS])
+def test_the_loading_chain_reads_what_pyyaml_reads(where: str, text: str):
+    """documents._load picks the event path or PyYAML; whichever it picks, the data is PyYAML's."""
+    from mlgitops.validate.documents import _load
+
+    try:
+        expected = pyyaml(text)
+    except yaml.YAMLError:
+        return
+    assert typed(_load(text)[0]) == typed(expected)
+
+
+@pytest.mark.parametrize("where, text", DOCUMENTS, ids=[w for w, _ in DOCUMENTS])
+def test_find_position_is_source_document_position(where: str, text: str):
+    """Every path of every document, plus paths below scalars and missing keys, is located where
+    SourceDocument.position locates it."""
+    from mlgitops.yamlsource import load_yaml
+
+    doc, problems = load_yaml(text, where)
+    if doc is None or problems:
+        return
+    paths = list(doc.value_positions) + [p + ("missing",) for p in doc.value_positions] + [("nope", 3)]
+    try:
+        found = {p: fastyaml.find_position(text, p) for p in paths}
+    except fastyaml.Unusual:
+        return
+    assert found == {p: doc.position(p) for p in paths}

@@ -28,6 +28,17 @@ def _report(diags: Diagnostics, fmt: str, *, command: str, summary: dict | None 
     click.echo(text, err=fmt == "text", nl=False)
 
 
+def _finish(diags: Diagnostics, fmt: str, quiet: bool, summary_line: str) -> NoReturn:
+    """The summary line (text format, unless quiet or a usage error), then the exit code:
+    2 for a usage problem (`usage.*` findings), 1 for any error finding, else 0."""
+    usage = any(d.rule.startswith("usage.") for d in diags)
+    if not quiet and fmt == "text" and not usage:
+        click.echo(summary_line, err=True)
+    if usage:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FINDINGS if diags.has_errors else EXIT_OK)
+
+
 class _Progress:
     """A one-line counter on stderr, only when stderr is a terminal and the run is long."""
 
@@ -436,18 +447,119 @@ def validate(paths: tuple, locations: tuple, kubernetes_version: str | None, str
     result = run_validate(list(paths), repo, settings, config=config)
     diags.extend(result.diagnostics)
     elapsed = time.perf_counter() - started
-    usage = any(d.rule.startswith("usage.") for d in diags)
     # "errors" is the number of error findings in every json report; objects in error are "errored"
     counts = {("errored" if key == "errors" else key): value for key, value in result.counts.items()}
     summary = {**counts, "skippedReasons": result.skipped_reasons, "engine": engine,
                "seconds": round(elapsed, 3)}
     files = sorted({r.doc.file for r in result.results})
     _report(diags, fmt, command="validate", summary=summary, files=files)
-    if not quiet and fmt == "text" and not usage:
-        click.echo(f"{result.summary_line()} ({elapsed:.2f}s)", err=True)
-    if usage:
-        sys.exit(EXIT_USAGE)
-    sys.exit(EXIT_FINDINGS if diags.has_errors else EXIT_OK)
+    _finish(diags, fmt, quiet, f"{result.summary_line()} ({elapsed:.2f}s)")
+
+
+_POLICY_RULES = {
+    "policy.syntax": "A CEL expression of a policy does not parse or type-check.",
+    "policy.cost": "A CEL expression's estimated cost is above Kubernetes' per-expression limit.",
+    "policy.eval-error": "A CEL expression failed to evaluate on an object.",
+    "policy.params-missing": "The parameter object a policy binding names was not found.",
+    "policy.invalid": "A malformed ValidatingAdmissionPolicy or binding.",
+    "policy.unsupported": "A policy uses a Kubernetes feature that cannot run offline.",
+    "policy.waiver-expired": "A model's policy waiver is past its expiry date.",
+    "policy.waiver-unknown": "A model waives a policy that does not exist.",
+    "policy.waiver-invalid": "A malformed policy waiver in a model file.",
+    "policy.waived": "A policy violation waived by the model.",
+}
+_policies_option = click.option("--policies", "policies", type=click.Path(file_okay=False), default=None,
+                                metavar="DIR", help="The policy directory (default: policies/ in --repo).")
+
+
+def _policy_dir(repo: str, policies: str | None) -> str:
+    if not os.path.isdir(repo):
+        raise click.UsageError(f"--repo {repo}: not a directory")
+    return policies if policies is not None else os.path.join(repo, "policies")
+
+
+@main.group()
+def policy() -> None:
+    """Policies as code: ValidatingAdmissionPolicies (CEL) over the rendered objects."""
+
+
+@policy.command("check")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@_policies_option
+@_repo_option
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@_format_option
+def policy_check(paths: tuple, policies: str | None, repo: str, quiet: bool, fmt: str) -> None:
+    """Evaluate every policy in policies/ against rendered overlays, YAML files or stdin ('-').
+
+    Inputs are read as 'mlgitops validate' reads them (default: every overlay under overlays/
+    and the Argo CD objects in argocd/). Each ValidatingAdmissionPolicy is matched and evaluated
+    offline as the API server would on a CREATE (matchConstraints, its bindings' matchResources,
+    matchConditions, variables, validations, parameters from policies/params/). Severity follows
+    the binding's validationActions: Deny error, Warn warning, Audit info. A violation points at
+    the model file line that produced the value its fieldPath names. A model waives a policy with
+    spec.policyExceptions (policy, reason, expires); an expired waiver is an error. Today's date
+    comes from MLGITOPS_TODAY (YYYY-MM-DD) when set.
+
+    \b
+    Examples:
+      mlgitops policy check
+      mlgitops policy check overlays/prod/iris --format github
+      kubectl kustomize overlays/prod/iris | mlgitops policy check - --policies ../platform/policies
+
+    \b
+    Summary (stderr): objects, policies, evaluations, errors, warnings, waived violations.
+    Exit codes: 0 ok, 1 findings (violations, broken policies, expired waivers), 2 usage error.
+    """
+    from .policy.check import check as run_check
+    from .policy.waivers import today
+
+    directory = _policy_dir(repo, policies)
+    try:
+        day = today()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    result = run_check(list(paths), repo, directory, day=day)
+    diags = result.diagnostics
+    _report(diags, fmt, command="policy check", summary=result.summary(), rules=_POLICY_RULES, files=result.files)
+    _finish(diags, fmt, quiet, result.summary_line())
+
+
+@policy.command("test")
+@_policies_option
+@_repo_option
+@click.option("-k", "keyword", metavar="SUBSTRING", default=None,
+              help="Only the cases whose test file, policy or case name contains SUBSTRING (any case).")
+@click.option("--quiet", "-q", is_flag=True, help="Print failures only, no summary.")
+@_format_option
+def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: bool, fmt: str) -> None:
+    """Run the policy test cases in policies/tests/*.yaml and print a pytest-like summary.
+
+    Each test file names a policy and lists cases: an object (inline, a file or overlay of the
+    repository, or an inline model compiled by mlgitops) with the expected outcome: pass, fail
+    (with a substring of the message) or skip (the policy does not match). Every policy needs at
+    least one passing and one failing case; the format is in 'mlgitops/policy/testing.py'.
+
+    \b
+    Examples:
+      mlgitops policy test
+      mlgitops policy test -k require-resources
+      mlgitops policy test --policies ../platform/policies --format junit > policy-tests.xml
+
+    \b
+    Exit codes: 0 every case passed, 1 a case failed, a policy is untested or a test file is
+    invalid, 2 usage error.
+    """
+    from .policy.testing import run_tests
+
+    directory = _policy_dir(repo, policies)
+    result = run_tests(directory, repo, keyword=keyword)
+    diags = result.diagnostics
+    _report(diags, fmt, command="policy test", summary=result.summary(),
+            rules={**_POLICY_RULES, "policy.test-failed": "A policy test case did not get its expected outcome.",
+                   "policy.untested": "A policy lacks a passing or a failing test case."},
+            files=result.files)
+    _finish(diags, fmt, quiet, result.summary_line())
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`

@@ -6,6 +6,15 @@ from ..spec.model import ModelEnv
 
 CONTAINER = "kserve-container"  # KServe's name for the serving container
 HTTP_PORT_NAME = "http1"
+PDB_ANNOTATION = "mlgitops.dev/pod-disruption-budget"  # on the HPA/Rollout: the budget of its pods
+PDBS_ANNOTATION = "mlgitops.dev/pod-disruption-budgets"  # on the ISVC: component=budget,...
+
+
+def security_context() -> dict:
+    """The container securityContext of every serving container: what KServe's own runtimes set
+    (config/runtimes/*.yaml) and the Pod Security "restricted" profile asks for. The root
+    filesystem stays writable: the runtimes write caches and temporary files (policies/README.md)."""
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}
 
 
 def meta(name: str) -> dict:
@@ -61,6 +70,7 @@ def container(spec: dict, *, name: str = CONTAINER, with_port: bool = True) -> d
             out[key] = probe(spec[key], port)
     out["resources"] = resources(spec.get("resources") or {"requests": {"cpu": "100m", "memory": "256Mi"},
                                                              "limits": {"cpu": "1", "memory": "1Gi"}})
+    out["securityContext"] = security_context()
     return out
 
 

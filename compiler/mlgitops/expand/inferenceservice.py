@@ -10,7 +10,9 @@ from __future__ import annotations
 from .. import names
 from ..frameworks import FRAMEWORKS
 from ..spec.model import ModelEnv
-from .common import CONTAINER, HTTP_PORT_NAME, container, env_vars, meta, probe, resources
+from .autoscaling import budgets
+from .common import (CONTAINER, HTTP_PORT_NAME, PDBS_ANNOTATION, container, env_vars, meta, probe, resources,
+                     security_context)
 
 
 def inference_service(me: ModelEnv) -> dict:
@@ -66,8 +68,14 @@ def inference_service(me: ModelEnv) -> dict:
             spec[part] = {"minReplicas": replicas, "maxReplicas": replicas, "containers": [container(s[part])]}
     obj = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": meta(me.name),
            "spec": spec}
+    annotations = {}
     if s["mode"] == "serverless" and "window" in s.get("serverless", {}):
-        obj["metadata"]["annotations"] = {"autoscaling.knative.dev/window": s["serverless"]["window"]}
+        annotations["autoscaling.knative.dev/window"] = s["serverless"]["window"]
+    pdbs = budgets(me)
+    if pdbs:
+        annotations[PDBS_ANNOTATION] = ",".join(f"{part}={name}" for part, name in pdbs.items())
+    if annotations:
+        obj["metadata"]["annotations"] = annotations
     return obj
 
 
@@ -95,6 +103,7 @@ def _model(me: ModelEnv) -> dict:
         if key in user:
             model[key] = probe(user[key], port)
     model["resources"] = resources(s["resources"])
+    model["securityContext"] = security_context()
     return model
 
 

@@ -37,8 +37,7 @@ def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
         watching.append(monitoring.service_monitor(me))
     else:
         watching.append(monitoring.pod_monitor(me))
-    if autoscaling.wants_pdb(me):
-        serving.append(autoscaling.pod_disruption_budget(me))
+    serving.extend(autoscaling.pod_disruption_budgets(me))
     rule = slo.prometheus_rule(me, config)
     if rule:
         watching.append(rule)

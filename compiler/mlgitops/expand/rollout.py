@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import names
 from ..spec.checks import analysis_metrics
 from ..spec.model import ModelEnv
+from .autoscaling import budget_annotation
 from .common import meta, uses_hpa
 
 
@@ -52,7 +53,8 @@ def rollout(me: ModelEnv) -> dict:
     spec["workloadRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": names.predictor(me.name)}
     spec["progressDeadlineSeconds"] = canary_spec["progressDeadlineSeconds"]
     spec["strategy"] = {"canary": canary}
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": meta(me.name), "spec": spec}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": budget_annotation(me, meta(me.name)),
+            "spec": spec}
 
 
 def has_analysis(me: ModelEnv) -> bool:

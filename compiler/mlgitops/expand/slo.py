@@ -22,6 +22,8 @@ ALERTS = (
     ("ticket", [("1d", "2h", 3), ("3d", "6h", 1)], "15m"),
 )
 RECORD = "mlgitops:slo_errors:ratio_rate"
+AVAILABILITY_ANNOTATION = "mlgitops.dev/slo-availability"
+LATENCY_ANNOTATION = "mlgitops.dev/slo-latency"
 
 
 def _le(source: str, bound: float) -> str:
@@ -119,6 +121,18 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": names.slo_rule(me.name)},
+        "metadata": {"name": names.slo_rule(me.name), "annotations": objective_annotations(me)},
         "spec": {"groups": groups},
     }
+
+
+def objective_annotations(me: ModelEnv) -> dict:
+    """The objectives the rules implement, stated where a per-object policy can read them
+    (policies/slo-objectives.yaml): availability in percent, latency as `p<percentile>=<threshold>`."""
+    s = me.settings["slo"]
+    out = {}
+    if "availability" in s:
+        out[AVAILABILITY_ANNOTATION] = str(s["availability"])
+    if s.get("latency"):
+        out[LATENCY_ANNOTATION] = ",".join(f"p{o['percentile']:g}={o['threshold']}" for o in s["latency"])
+    return out

@@ -7,6 +7,7 @@ many environments inherit it (the message does not name the environment then).
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
 import re
@@ -97,6 +98,25 @@ def check_files(files: list[ModelFile], config: Config, diags: Diagnostics,
                 diags.error(f.path, eline, ecol, "spec.unknown-environment",
                             f"spec.environments.{env}: unknown environment '{env}'{suggestion}; "
                             f"{config.path} defines: {', '.join(known)}")
+        _check_policy_exceptions(f, known, diags)
+
+
+def _check_policy_exceptions(f: ModelFile, known: list[str], diags: Diagnostics) -> None:
+    """`expires` is a real date; `environments` name environments of the config."""
+    for i, waiver in enumerate(f.doc.data["spec"].get("policyExceptions", [])):
+        where = ("spec", "policyExceptions", i)
+        try:
+            datetime.date.fromisoformat(waiver["expires"])
+        except ValueError:
+            line, col = f.doc.position(where + ("expires",))
+            diags.error(f.path, line, col, "spec.schema",
+                        f"{dotted(where + ('expires',))}: '{waiver['expires']}' is not a date (YYYY-MM-DD)")
+        for j, env in enumerate(waiver.get("environments", [])):
+            if env not in known:
+                line, col = f.doc.position(where + ("environments", j))
+                diags.error(f.path, line, col, "spec.unknown-environment",
+                            f"{dotted(where + ('environments', j))}: unknown environment '{env}'; "
+                            f"known: {', '.join(known)}")
 
 
 def check_model_env(me: ModelEnv, diags: Diagnostics) -> None:

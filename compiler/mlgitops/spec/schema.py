@@ -237,7 +237,23 @@ def model_schema() -> dict:
                        "Maps merge, lists and scalars replace.",
         "additionalProperties": {"$ref": "#/definitions/environmentOverride"},
     }
+    spec_props["policyExceptions"] = {
+        "type": "array", "items": {"$ref": "#/definitions/policyException"},
+        "description": "Waivers of policies in policies/ for this model's objects (`mlgitops policy check`): "
+                       "each needs a reason and an expiry date; an expired waiver is an error. "
+                       "Set here only, not per environment: restrict one with `environments`.",
+    }
     defs = _defs()
+    defs["policyException"] = _obj("A waiver of one policy for the objects generated from this model.", {
+        "policy": _str("The waived policy's metadata.name.", pattern=DNS1123_LABEL, minLength=1, maxLength=253),
+        "reason": _str("Why the model may break the policy (shown in every policy report).", minLength=1,
+                       pattern=r"\S"),
+        "expires": _str("Last day the waiver applies, `YYYY-MM-DD`; after it the waiver is an error.",
+                        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        "environments": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                         "uniqueItems": True,
+                         "description": "Only in these environments (default: every environment)."},
+    }, required=["policy", "reason", "expires"])
     defs["environmentOverride"] = _obj("Overrides for one environment.", override)
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",

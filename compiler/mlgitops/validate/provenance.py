@@ -151,6 +151,8 @@ DERIVED: tuple[tuple[str, Path, Target], ...] = (
     ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "alert"), _slo_of_group),
     ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "labels", "slo"), _slo_of_group),
     ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "annotations", ANY), _slo_of_group),
+    ("PrometheusRule", ("metadata", "annotations", "mlgitops.dev/slo-latency"), _settings("slo", "latency")),
+    (ANY, ("metadata", "annotations", "mlgitops.dev/pod-disruption-budgets"), _settings("podDisruptionBudget")),
 )
 
 # (kind, leaf path pattern): values an expander writes itself, whatever the model says.
@@ -200,6 +202,10 @@ CONSTANTS: tuple[tuple[str, Path], ...] = (
     ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "for")),
     ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "labels", "severity")),
     ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "labels", "env")),
+    ("InferenceService", ("spec", "predictor", "model", "securityContext", ANY)),  # common.security_context
+    ("InferenceService", ("spec", "predictor", "model", "securityContext", "capabilities", "drop", ANY)),
+    ("InferenceService", ("spec", ANY, "containers", ANY, "securityContext", ANY)),
+    ("InferenceService", ("spec", ANY, "containers", ANY, "securityContext", "capabilities", "drop", ANY)),
 )
 
 

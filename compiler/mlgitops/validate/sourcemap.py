@@ -21,6 +21,9 @@ import os
 import re
 from typing import Any
 
+import yaml
+
+from .. import fastyaml
 from ..config import Config, load_config
 from ..diagnostics import Diagnostics
 from ..kustomize.resource import PatchRecord
@@ -58,6 +61,14 @@ class _Chunk:
         if self.doc is None:
             return None
         line, col = self.doc.position(path)
+        return self.start + line - 1, col + self.indent
+
+    def find(self, path: Path) -> tuple[int, int] | None:
+        """`position(path)` without parsing the whole document (fastyaml.find_position)."""
+        try:
+            line, col = fastyaml.find_position(self.text, path)
+        except (fastyaml.Unusual, yaml.YAMLError, RecursionError):
+            return self.position(path)
         return self.start + line - 1, col + self.indent
 
 
@@ -217,7 +228,13 @@ class SourceMap:
     # 3. the origin file ---------------------------------------------------------------------------
     def _from_origin(self, doc: Document, path: Path) -> Location | None:
         chunk = self._chunk(doc.origin, doc.origin_line)
-        if chunk is None or chunk.doc is None:
+        if chunk is None:
+            return None
+        if doc.overlay is None and doc.origin == doc.file:
+            # read as it is written (no kustomize in between): the path needs no translation
+            found = chunk.find(path)
+            return (doc.origin, *found) if found else None
+        if chunk.doc is None:
             return None
         return (doc.origin, *chunk.position(_translate(chunk.doc.data, doc.obj, path)))
 

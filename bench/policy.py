@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Benchmark `mlgitops policy check`: every built-in policy over 1,000 models x 3 environments.
+
+    .venv/bin/python bench/policy.py [--models N] [--envs K] [--repeat R] [--keep DIR] [--json]
+
+It creates bench/build.py's synthetic repository, copies this repository's policies/ into it,
+runs `mlgitops build` (untimed), renders every overlay once into one YAML stream per overlay
+under corpus/ (untimed, as bench/validate.py does), then times
+`mlgitops policy check corpus --format json` as a subprocess (interpreter start-up included),
+median of R runs. It prints objects, policies, (object, policy) evaluations per second and the
+findings, against the target: the whole corpus in under 5 s on this machine. There is no
+external tool that evaluates ValidatingAdmissionPolicies offline, so there is no ratio.
+
+Exit codes: 0 the benchmark ran (a missed target is printed, this is not a test); 1 the corpus
+could not be made or the check failed to run; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import load_build_module, write_corpus  # noqa: E402 - bench/ is on sys.path when run as a script
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+TARGET_SECONDS = 5.0
+B = load_build_module()
+log = B.log
+
+
+def comply_params(params_dir: str, envs: list[str]) -> None:
+    """The synthetic platform's data in the policy parameters (as a platform team would keep them):
+    its environments' namespaces and its model bucket. Policies are unchanged."""
+    import yaml
+
+    edits = {"namespace-environment.yaml": lambda d: d.update({env: f"ml-{env}" for env in envs}),
+             "storage-uri-allowlist.yaml": lambda d: d.update(
+                 allowedBuckets=d["allowedBuckets"] + ",ml-models-bench"),
+             "gpu-allowed.yaml": lambda d: d.update(
+                 allowedNamespaces=",".join(f"ml-{env}" for env in envs))}
+    for name, edit in edits.items():
+        path = os.path.join(params_dir, name)
+        with open(path, encoding="utf-8") as fh:
+            params = yaml.safe_load(fh)
+        edit(params["data"])
+        with open(path, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(params, fh, sort_keys=False)
+
+
+def evaluation_only(root: str, corpus: str) -> float:
+    """Seconds to match and evaluate every policy over every object already in memory, in this one
+    process (policies compiled before, findings mapped to source lines included): the policy
+    engine without reading YAML."""
+    from mlgitops.policy.check import _Evaluator
+    from mlgitops.policy.load import load_policies
+    from mlgitops.policy.match import namespace_labels
+    from mlgitops.policy.waivers import Waivers, today
+    from mlgitops.validate.documents import collect
+
+    docs = collect([corpus], root).documents
+    pset = load_policies(os.path.join(root, "policies"), root)
+    evaluator = _Evaluator(root, pset, Waivers(root, pset.names, today()), namespace_labels([]))
+    started = time.perf_counter()
+    evaluator(docs)
+    return time.perf_counter() - started
+
+
+def bench(args: argparse.Namespace, root: str) -> dict:
+    mlgitops = B.venv_tool("mlgitops")
+    if not mlgitops:
+        raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
+    envs = B.environment_names(args.envs)
+    log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
+    B.create_repo(root, args.models, envs)
+    shutil.copytree(os.path.join(REPO, "policies"), os.path.join(root, "policies"))
+    comply_params(os.path.join(root, "policies", "params"), envs)
+    B.run([mlgitops, "build", "--repo", root, "--quiet"], what="mlgitops build of the synthetic repository")
+    overlays = B.overlay_dirs(root)
+    log(f"bench: rendering {len(overlays)} overlays into corpus/ (untimed)")
+    corpus, objects = write_corpus(root, overlays)
+    command = [mlgitops, "policy", "check", corpus, "--repo", root, "--format", "json"]
+    runs, report = [], {}
+    for i in range(args.repeat):
+        log(f"bench: run {i + 1}/{args.repeat}")
+        started = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True)
+        runs.append(time.perf_counter() - started)
+        if proc.returncode not in (0, 1):
+            raise B.BenchError(f"policy check exited {proc.returncode}: {proc.stderr[-2000:]}")
+        report = json.loads(proc.stdout)
+    median = statistics.median(runs)
+    evaluation_s = evaluation_only(root, corpus)
+    rules: dict[str, int] = {}
+    for d in report["diagnostics"]:
+        rules[d["rule"]] = rules.get(d["rule"], 0) + 1
+    return {"models": args.models, "envs": len(envs), "overlays": len(overlays), "objects": objects,
+            "checked_objects": report["objects"], "policies": report["policies"],
+            "evaluations": report["evaluations"], "runs": runs, "median_s": median,
+            "evaluation_only_s": evaluation_s,
+            "evaluations_per_s": report["evaluations"] / median, "objects_per_s": objects / median,
+            "findings": dict(sorted(rules.items())), "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+
+
+def print_report(res: dict) -> None:
+    print(f"corpus: {res['models']} models x {res['envs']} environments = {res['overlays']} overlays, "
+          f"{res['objects']} objects; {res['policies']} policies ({res['cpus']} CPUs, Python {res['python']})")
+    print(f"  policy check  median {res['median_s']:.2f} s (runs: {', '.join(f'{x:.2f}' for x in res['runs'])})")
+    print(f"  {res['evaluations']} (object, policy) evaluations: {res['evaluations_per_s']:.0f}/s; "
+          f"{res['objects_per_s']:.0f} objects/s")
+    print(f"  findings by rule: {res['findings'] or 'none'}")
+    print(f"  policy engine alone (objects in memory, one process): {res['evaluation_only_s']:.2f} s; "
+          f"the rest of the command is reading {res['objects']} objects of YAML (see bench/validate.py)")
+    verdict = "PASS" if res["median_s"] < TARGET_SECONDS else "FAIL"
+    print(f"  target: whole corpus < {TARGET_SECONDS:.0f} s: {verdict}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--envs", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", metavar="DIR", help="build the corpus in DIR and keep it")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    root = args.keep or tempfile.mkdtemp(prefix="mlgitops-bench-policy-")
+    try:
+        res = bench(args, root)
+    except B.BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(res, indent=2, sort_keys=True) if args.json else "", end="\n" if args.json else "")
+    if not args.json:
+        print_report(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

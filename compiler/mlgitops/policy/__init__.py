@@ -1,0 +1,1 @@
+"""Policies as code: CEL evaluation with the Kubernetes CEL libraries and cost limits."""

@@ -1,0 +1,238 @@
+"""`mlgitops policy check`: every policy over every matching object, as diagnostics with source mapping.
+
+One job: read the objects as `mlgitops validate` does (validate.documents.collect: rendered
+overlays, files, directories, stdin; default overlays/ and argocd/), load the policy directory
+(load.load_policies), evaluate each policy under each of its bindings and parameter objects
+against each object it matches, and turn the results into diagnostics:
+- a violation: rule `policy.<policy-name>`, at the line that produced the value the validation's
+  fieldPath names (validate.sourcemap.SourceMap: the model file line, a hand-written patch, or the
+  file the object was read from), message `<Kind> <name> (<env>): <message>`;
+- a violation a model waives (waivers.py): `policy.waived` (info) at the waiver, naming the
+  policy, the object, the reason and the expiry date;
+- an evaluation failure: `policy.eval-error` at the expression in the policy file;
+- missing parameters: `policy.params-missing` at the binding's paramRef (the policy is skipped);
+- nothing to check (no objects, no policies): `policy.no-objects` / `policy.no-policies`.
+Bad input in one policy never stops the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+from typing import Any, Iterator
+
+from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
+from ..validate.documents import collect, default_paths, display_path
+from ..validate.results import Document
+from .evaluate import Activations, Failure, Outcome, Violation, evaluate
+from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
+from .match import Target, namespace_labels, rule_matches
+from .waivers import Waivers
+
+
+@dataclasses.dataclass
+class CheckReport:
+    diagnostics: Diagnostics
+    objects: int = 0
+    policies: int = 0
+    evaluations: int = 0
+    waived: int = 0
+    seconds: float = 0.0
+    files: list[str] = dataclasses.field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"objects": self.objects, "policies": self.policies, "evaluations": self.evaluations,
+                "waived": self.waived, "seconds": round(self.seconds, 3)}
+
+    def summary_line(self) -> str:
+        return (f"{self.objects} objects, {self.policies} policies, {self.evaluations} evaluations: "
+                f"{self.diagnostics.count(ERROR)} errors, {self.diagnostics.count(WARNING)} warnings, "
+                f"{self.waived} waived ({self.seconds:.2f}s)")
+
+
+def run_policy(policy: Policy, target: Target, pset: PolicySet, params_override: dict | None = None,
+               activations: Activations | None = None) -> Iterator[tuple[Binding, Outcome | str]]:
+    """Each binding's outcome for one object (several with a paramRef selector), or the problem
+    (missing parameters) that kept the binding from being evaluated. `params_override` is merged
+    over the parameter object (policy tests)."""
+    if not target.matches(policy.match_constraints):
+        return
+    params_dir = f"{pset.directory}/params/"
+    for binding in bindings_of(policy):
+        if not target.matches(binding.match_resources):
+            continue
+        found, problem = find_params(policy, binding, target.namespace, pset.params, params_dir)
+        if params_override is not None and policy.param_kind is not None:
+            found, problem = [_merged(p, params_override) for p in found or [None]], None
+        if problem is not None:
+            yield binding, problem
+            continue
+        for params in found:
+            yield binding, evaluate(policy, binding, target, params, activations)
+
+
+def _merged(base: Any, override: dict) -> dict:
+    out = dict(base) if isinstance(base, dict) else {}
+    for key, value in override.items():
+        out[key] = {**out[key], **value} if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+class _Reporter:
+    """Outcomes -> diagnostics (source mapping and waivers)."""
+
+    def __init__(self, repo_root: str, waivers: Waivers, diags: Diagnostics) -> None:
+        from ..validate.sourcemap import SourceMap
+
+        self.sourcemap = SourceMap(repo_root)
+        self.waivers = waivers
+        self.diags = diags
+        self.waived = 0
+
+    def locate(self, doc: Document, path: tuple) -> tuple[str, int, int]:
+        if doc.overlay is None and not path:
+            return doc.file, doc.line, 1
+        return self.sourcemap.locate(doc, path)
+
+    def violation(self, doc: Document, policy: Policy, violation: Violation) -> None:
+        waiver = self.waivers.waiver_for(doc, policy.name)
+        if waiver is not None:
+            self.waived += 1
+            self.diags.add(Diagnostic(*waiver.where, "policy.waived", INFO,
+                                      f"{doc.label()}: {violation.message} (policy {policy.name} waived by "
+                                      f"{waiver.model} until {waiver.expires.isoformat()}: {waiver.reason})"))
+            return
+        file, line, col = self.locate(doc, violation.validation.field_path)
+        self.diags.add(Diagnostic(file, line, col, f"policy.{policy.name}", violation.severity,
+                                  f"{doc.label()}: {violation.message}"))
+
+    def failure(self, doc: Document, policy: Policy, failure: Failure) -> None:
+        file, line = (doc.origin, doc.origin_line) if doc.origin else (doc.file, doc.line)
+        self.diags.add(Diagnostic(*failure.expression.where, "policy.eval-error", failure.severity,
+                                  f"{doc.label()}: policy {policy.name}, {failure.expression.what}: "
+                                  f"{failure.message} (object at {file}:{line})"))
+
+    def params_missing(self, policy: Policy, binding: Binding, problem: str) -> None:
+        self.diags.error(*(binding.param_ref_where or binding.where), "policy.params-missing",
+                         f"{problem}; policy {policy.name} ({policy.file}) was not evaluated")
+
+
+@dataclasses.dataclass
+class _Partial:
+    """What evaluating one file's (or overlay's) documents produced: small, so workers send it back."""
+
+    diagnostics: list
+    objects: int
+    evaluations: int
+    waived: int
+    files: set
+    models: set
+
+
+class _Evaluator:
+    """Evaluates batches of documents; forked workers inherit it (policies compiled once)."""
+
+    def __init__(self, repo_root: str, pset: PolicySet, waivers: Waivers, namespaces: dict) -> None:
+        self.repo_root = repo_root
+        self.pset = pset
+        self.waivers = waivers
+        self.namespaces = namespaces
+        self.known_params = [p.obj for p in pset.params]
+        self._by_resource: dict[tuple[str, str, str], list[Policy]] = {}
+
+    def candidates(self, target: Target) -> list[Policy]:
+        """The policies whose resource rules can match this kind of object (remembered per kind;
+        run_policy still checks each fully: selectors, names, bindings)."""
+        key = (target.group, target.version, target.resource)
+        found = self._by_resource.get(key)
+        if found is None:
+            found = self._by_resource[key] = [p for p in self.pset.policies if _may_match(p, target)]
+        return found
+
+    def __call__(self, docs: list[Document]) -> _Partial:
+        diags = Diagnostics()
+        reporter = _Reporter(self.repo_root, self.waivers, diags)
+        evaluations = 0
+        for doc in docs:
+            target = Target(doc.obj, self.namespaces)
+            activations = Activations(target, self.known_params)
+            for policy in self.candidates(target):
+                for binding, outcome in run_policy(policy, target, self.pset, activations=activations):
+                    if isinstance(outcome, str):
+                        reporter.params_missing(policy, binding, outcome)
+                        continue
+                    evaluations += 1
+                    for violation in outcome.violations:
+                        reporter.violation(doc, policy, violation)
+                    for failure in outcome.failures:
+                        reporter.failure(doc, policy, failure)
+        models = {m for m in (self.waivers.model_of(d) for d in docs) if m}
+        return _Partial(list(diags), len(docs), evaluations, reporter.waived, {d.file for d in docs}, models)
+
+
+def _may_match(policy: Policy, target: Target) -> bool:
+    """Whether the policy's resource rules (not its selectors, which depend on the object) match the
+    target's group, version and resource; rules that name objects always may."""
+    rules = policy.match_constraints.get("resourceRules") or []
+    if any(isinstance(r, dict) and r.get("resourceNames") for r in rules):
+        return True
+    return any(rule_matches(rule, target.group, target.version, target.resource, target.name) for rule in rules)
+
+
+def _needs_all_namespaces(pset: PolicySet) -> bool:
+    """Whether a policy looks at namespace labels, which Namespace objects anywhere in the input set:
+    then every document is read before any is evaluated (no per-file parallelism)."""
+    for policy in pset.policies:
+        if policy.match_constraints.get("namespaceSelector") or any(
+                b.match_resources and b.match_resources.get("namespaceSelector") for b in policy.bindings):
+            return True
+        expressions = [e for _, e in policy.match_conditions + policy.variables]
+        expressions += [e for v in policy.validations for e in (v.expression, v.message_expression) if e]
+        if any("namespaceObject" in e.text for e in expressions):
+            return True
+    return False
+
+
+def check(paths: list[str], repo_root: str, policies_dir: str, *, stdin: Any = None,
+          day: datetime.date | None = None) -> CheckReport:
+    """Run every policy in `policies_dir` over the objects in `paths` (default overlays/, argocd/)."""
+    from .waivers import today
+
+    started = time.perf_counter()
+    diags = Diagnostics()
+    report = CheckReport(diags)
+    pset = load_policies(policies_dir, repo_root)
+    diags.extend(pset.diagnostics)
+    report.policies = len(pset.policies)
+    waivers = Waivers(repo_root, pset.names, day or today())
+    sources = paths or default_paths(repo_root)
+    if _needs_all_namespaces(pset):
+        inputs = collect(sources, repo_root, stdin=stdin)
+        evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([d.obj for d in inputs.documents]))
+        partials = [evaluator(inputs.documents)]
+    else:
+        evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([]))
+        inputs = collect(sources, repo_root, stdin=stdin, on_documents=evaluator)
+        partials = inputs.results
+    diags.extend(inputs.diagnostics)
+    files, models = set(), set()
+    for partial in partials:
+        diags.extend(partial.diagnostics)
+        report.objects += partial.objects
+        report.evaluations += partial.evaluations
+        report.waived += partial.waived
+        files |= partial.files
+        models |= partial.models
+    report.files = sorted(files)
+    for model in sorted(models):
+        waivers.of_model(model)
+    diags.extend(waivers.diagnostics)
+    where = display_path(paths[0], repo_root) if paths and paths[0] != "-" else "<stdin>" if paths else "."
+    if not report.objects and not diags.has_errors:
+        diags.error(where, 0, 0, "policy.no-objects", "no Kubernetes objects found: no policy was evaluated")
+    if not pset.names and not diags.has_errors:
+        diags.error(pset.directory, 0, 0, "policy.no-policies",
+                    f"no ValidatingAdmissionPolicy in {pset.directory}: nothing was checked")
+    report.seconds = time.perf_counter() - started
+    return report

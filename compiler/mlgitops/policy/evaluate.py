@@ -1,0 +1,226 @@
+"""Evaluate one policy, under one binding and one parameter object, against one object.
+
+One job: Kubernetes' evaluation order for a ValidatingAdmissionPolicy, offline. The activation
+holds `object`, `oldObject` (null: every object is a CREATE), `params`, `request` (a synthetic
+CREATE by user `mlgitops`, dryRun false), `namespaceObject` (a synthetic Namespace with the
+namespace's labels) and `variables`. Then:
+1. matchConditions (match.conditions_match): not all true -> the policy does not apply;
+2. variables, in order (a variable may use the earlier ones); a variable that fails to evaluate
+   only matters to the validations that use it, as Kubernetes evaluates variables lazily;
+3. validations: true passes, false is a violation, anything else (an error, a non-bool) is an
+   evaluation failure. A violation's message is `messageExpression`'s value when that is a
+   non-empty one-line string, else `message`, else `failed expression: <expression>`.
+Severity: a violation takes the binding's (Deny error, Warn warning, Audit info). An evaluation
+failure under failurePolicy Fail is enforced by the same actions (Kubernetes does that too);
+under Ignore it is at most a warning, so a broken policy is still visible.
+`auditAnnotations` are not evaluated (they only annotate audit events in a cluster).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..diagnostics import ERROR, INFO, WARNING
+from .cel import CelError, activation
+from .load import Binding, Expression, Policy, Validation
+from .match import OPERATION, Target, conditions_match, type_name
+
+_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+
+
+@dataclasses.dataclass
+class Violation:
+    validation: Validation
+    message: str
+    severity: str
+
+
+@dataclasses.dataclass
+class Failure:
+    expression: Expression  # the expression that could not be evaluated
+    message: str
+    severity: str
+
+
+@dataclasses.dataclass
+class Outcome:
+    matched: bool  # False: matchConditions excluded the object (nothing was validated)
+    violations: list[Violation] = dataclasses.field(default_factory=list)
+    failures: list[Failure] = dataclasses.field(default_factory=list)
+
+
+def request_for(target: Target) -> dict:
+    """The AdmissionRequest a CREATE of the object would carry."""
+    kind = {"group": target.group, "version": target.version, "kind": target.kind}
+    resource = {"group": target.group, "version": target.version, "resource": target.resource}
+    return {"uid": "00000000-0000-0000-0000-000000000000", "kind": kind, "resource": resource,
+            "subResource": "", "requestKind": kind, "requestResource": resource, "requestSubResource": "",
+            "name": target.name, "namespace": target.namespace, "operation": OPERATION,
+            "userInfo": {"username": "mlgitops", "groups": ["system:authenticated"]},
+            "dryRun": False, "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}}
+
+
+def base_values(target: Target, params: Any) -> dict:
+    return {"object": target.obj, "oldObject": None, "params": params, "request": request_for(target),
+            "namespaceObject": target.namespace_object(), "variables": {}}
+
+
+def _milder(a: str, b: str) -> str:
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def _message(validation: Validation, act: Any) -> str:
+    if validation.message_expression is not None:
+        try:
+            value = validation.message_expression.program.evaluate(act)
+        except CelError:
+            value = None
+        if isinstance(value, str) and value.strip() and "\n" not in value.strip():
+            return value.strip()
+    if validation.message:
+        return validation.message
+    return f"failed expression: {validation.expression.text.strip()}"
+
+
+class Activations:
+    """The activations of one object. Building one converts the whole object (the costly part), so
+    one shared activation carries every known parameter object under `variables[<key>]` for the
+    combined programs (Policy.combined_program); `base(params)` gives the per-parameter ones the
+    step-by-step evaluation needs."""
+
+    def __init__(self, target: Target, known_params: list[Any] = ()) -> None:
+        self.target = target
+        self._keys = {id(p): f"mlgitops_params_{i}" for i, p in enumerate(known_params)}
+        self._known = list(known_params)
+        self._shared: Any = None
+        self._by_params: dict[int, tuple[dict, Any]] = {}
+
+    def base(self, params: Any) -> tuple[dict, Any]:
+        key = id(params)
+        if key not in self._by_params:
+            values = base_values(self.target, params)
+            self._by_params[key] = (values, activation(values))
+        return self._by_params[key]
+
+    def shared(self, params: Any) -> tuple[str | None, Any] | None:
+        """(variables key of `params`, the shared activation); None for an unknown parameter object."""
+        if params is not None and id(params) not in self._keys:
+            return None
+        if self._shared is None:
+            values = base_values(self.target, None)
+            values["variables"] = {self._keys[id(p)]: p for p in self._known}
+            self._shared = activation(values)
+        return (self._keys[id(params)] if params is not None else None), self._shared
+
+
+def _evaluate_combined(policy: Policy, binding: Binding, activations: Activations, params: Any) -> Outcome | None:
+    """matchConditions and every validation in one evaluation on the object's shared activation;
+    None when that cannot tell (an error anywhere, a non-bool): the caller then evaluates the parts
+    one by one, so each failure is reported against its own expression."""
+    shared = activations.shared(params)
+    program = policy.combined_program(shared[0]) if shared is not None else None
+    if program is None:
+        return None
+    try:
+        values = program.evaluate(shared[1])
+    except CelError:
+        return None
+    if values == []:
+        return Outcome(False)  # a matchCondition is false
+    if not isinstance(values, list) or len(values) != len(policy.validations) \
+            or any(not isinstance(v, bool) for v in values):
+        return None
+    outcome = Outcome(True)
+    for validation, value in zip(policy.validations, values):
+        if value is False:
+            _values, act = activations.base(params)  # messages are rare: evaluate them as written
+            message_expression = validation.message_expression
+            if message_expression is not None and message_expression.fused is not None:
+                validation = dataclasses.replace(validation, message_expression=dataclasses.replace(
+                    message_expression, program=message_expression.fused))
+            outcome.violations.append(Violation(validation, _message(validation, act), binding.severity))
+    return outcome
+
+
+def _fusable(policy: Policy) -> bool:
+    return all(e is None or not e.uses or e.fused is not None
+               for v in policy.validations for e in (v.expression, v.message_expression))
+
+
+def _evaluate_fused(policy: Policy, binding: Binding, act: Any) -> Outcome:
+    """Validations with their variables inlined, on the object's shared activation."""
+    outcome = Outcome(True)
+    for validation in policy.validations:
+        expression = validation.expression
+        try:
+            value = (expression.fused or expression.program).evaluate(act)
+        except CelError as exc:
+            outcome.failures.append(Failure(expression, exc.message, binding.severity))
+            return outcome
+        if value is False:
+            message_expression = validation.message_expression
+            if message_expression is not None and message_expression.fused is not None:
+                validation = dataclasses.replace(validation, message_expression=dataclasses.replace(
+                    message_expression, program=message_expression.fused))
+            outcome.violations.append(Violation(validation, _message(validation, act), binding.severity))
+        elif value is not True:
+            outcome.failures.append(Failure(expression, "not a bool", binding.severity))
+            return outcome
+    return outcome
+
+
+def evaluate(policy: Policy, binding: Binding, target: Target, params: Any,
+             activations: Activations | None = None) -> Outcome:
+    """Run `policy` over `target` (already matched by matchConstraints and the binding)."""
+    failure_severity = binding.severity if policy.failure_policy == "Fail" else _milder(WARNING, binding.severity)
+    activations = activations or Activations(target)
+    outcome = _evaluate_combined(policy, binding, activations, params)
+    if outcome is not None:
+        return outcome
+    values, act = activations.base(params)
+    matched, error = conditions_match(policy.match_conditions, act)
+    if not matched:
+        if error is None:
+            return Outcome(False)
+        expression, message = error
+        return Outcome(True, failures=[Failure(expression, message, failure_severity)])
+    if policy.variables and _fusable(policy):
+        outcome = _evaluate_fused(policy, binding, act)
+        if not outcome.failures:
+            return outcome
+        # an error: evaluate the variables one by one, so the failure names the expression at fault
+    outcome = Outcome(True)
+    broken: dict[str, Failure] = {}
+    if policy.variables:
+        computed: dict[str, Any] = {}
+        scope, bound = act, set()  # `scope` holds the variables in `bound`
+        for name, expression in policy.variables:
+            uses = expression.uses
+            if uses & broken.keys():
+                broken[name] = broken[sorted(uses & broken.keys())[0]]
+                continue
+            if not uses <= bound:
+                scope, bound = activation({**values, "variables": dict(computed)}), set(computed)
+            try:
+                computed[name] = expression.program.evaluate(scope)
+            except CelError as exc:
+                broken[name] = Failure(expression, exc.message, failure_severity)
+        act = activation({**values, "variables": computed})
+    for validation in policy.validations:
+        expression = validation.expression
+        uses = sorted(expression.uses & broken.keys())
+        if uses:
+            outcome.failures.append(broken[uses[0]])
+            continue
+        try:
+            value = expression.program.evaluate(act)
+        except CelError as exc:
+            outcome.failures.append(Failure(expression, exc.message, failure_severity))
+            continue
+        if value is False:
+            outcome.violations.append(Violation(validation, _message(validation, act), binding.severity))
+        elif value is not True:
+            outcome.failures.append(Failure(expression, f"must evaluate to a bool, got {type_name(value)}",
+                                            failure_severity))
+    return outcome
