@@ -62,7 +62,10 @@ def run_policy(policy: Policy, target: Target, pset: PolicySet, params_override:
     for binding in bindings_of(policy):
         if not target.matches(binding.match_resources):
             continue
-        found, problem = find_params(policy, binding, target.namespace, pset.params, params_dir)
+        key = (policy.name, binding.name, target.namespace)
+        if key not in pset.params_found:
+            pset.params_found[key] = find_params(policy, binding, target.namespace, pset.params, params_dir)
+        found, problem = pset.params_found[key]
         if params_override is not None and policy.param_kind is not None:
             found, problem = [_merged(p, params_override) for p in found or [None]], None
         if problem is not None:

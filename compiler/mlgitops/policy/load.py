@@ -172,6 +172,8 @@ class PolicySet:
     params: list[ParamObject]
     diagnostics: Diagnostics
     directory: str  # display path of the policy directory
+    # (policy name, binding name, namespace) -> find_params' answer, which depends on nothing else
+    params_found: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def get(self, name: str) -> Policy | None:
         return next((p for p in self.policies if p.name == name), None)
