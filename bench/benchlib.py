@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import importlib.util
+import json
 import os
+import shutil
+import sys
+import tempfile
+from typing import Any, Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -32,3 +39,61 @@ def write_corpus(root: str, overlays: list[str]) -> tuple[str, int]:
             fh.write(dump_all(objs, sort_keys=True))
         total += len(objs)
     return corpus, total
+
+
+def corpus_arguments(doc: str) -> argparse.Namespace:
+    """The options every corpus benchmark takes."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--envs", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", metavar="DIR", help="build the corpus in DIR and keep it")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    return parser.parse_args()
+
+
+def run_in_workdir(args: argparse.Namespace, prefix: str, bench: Callable[[str], dict],
+                   report: Callable[[dict], None], failure: type[Exception]) -> dict | None:
+    """bench(root) in --keep DIR or a temporary directory (removed after), then its report (JSON with
+    --json); None, with the reason on stderr, when it raised `failure`."""
+    root = args.keep or tempfile.mkdtemp(prefix=prefix)
+    try:
+        res: Any = bench(root)
+    except failure as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return None
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    if args.json:
+        print(json.dumps(res, indent=2, sort_keys=True))
+    else:
+        report(res)
+    return res
+
+
+@dataclasses.dataclass
+class Corpus:
+    mlgitops: str  # the CLI under test
+    envs: list[str]
+    overlays: list[str]
+    directory: str  # root/corpus
+    objects: int
+
+
+def build_corpus(B: Any, args: argparse.Namespace, root: str, prepare: Callable[[list[str]], None] = lambda e: None
+                 ) -> Corpus:
+    """bench/build.py's synthetic repository of args.models x args.envs in root, built with
+    `mlgitops build` and rendered into root/corpus (all untimed); `prepare(envs)` runs before the build."""
+    mlgitops = B.venv_tool("mlgitops")
+    if not mlgitops:
+        raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
+    envs = B.environment_names(args.envs)
+    B.log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
+    B.create_repo(root, args.models, envs)
+    prepare(envs)
+    B.run([mlgitops, "build", "--repo", root, "--quiet"], what="mlgitops build of the synthetic repository")
+    overlays = B.overlay_dirs(root)
+    B.log(f"bench: rendering {len(overlays)} overlays into corpus/ (untimed)")
+    directory, objects = write_corpus(root, overlays)
+    return Corpus(mlgitops, envs, overlays, directory, objects)

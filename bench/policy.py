@@ -24,10 +24,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from benchlib import load_build_module, write_corpus  # noqa: E402 - bench/ is on sys.path when run as a script
+from benchlib import build_corpus, corpus_arguments, load_build_module, run_in_workdir  # noqa: E402 - bench/ is on sys.path when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -74,18 +73,12 @@ def evaluation_only(root: str, corpus: str) -> float:
 
 
 def bench(args: argparse.Namespace, root: str) -> dict:
-    mlgitops = B.venv_tool("mlgitops")
-    if not mlgitops:
-        raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
-    envs = B.environment_names(args.envs)
-    log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
-    B.create_repo(root, args.models, envs)
-    shutil.copytree(os.path.join(REPO, "policies"), os.path.join(root, "policies"))
-    comply_params(os.path.join(root, "policies", "params"), envs)
-    B.run([mlgitops, "build", "--repo", root, "--quiet"], what="mlgitops build of the synthetic repository")
-    overlays = B.overlay_dirs(root)
-    log(f"bench: rendering {len(overlays)} overlays into corpus/ (untimed)")
-    corpus, objects = write_corpus(root, overlays)
+    def prepare(envs: list[str]) -> None:
+        shutil.copytree(os.path.join(REPO, "policies"), os.path.join(root, "policies"))
+        comply_params(os.path.join(root, "policies", "params"), envs)
+
+    made = build_corpus(B, args, root, prepare)
+    mlgitops, envs, overlays, corpus, objects = made.mlgitops, made.envs, made.overlays, made.directory, made.objects
     command = [mlgitops, "policy", "check", corpus, "--repo", root, "--format", "json"]
     runs, report = [], {}
     for i in range(args.repeat):
@@ -123,26 +116,9 @@ def print_report(res: dict) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", type=int, default=1000)
-    parser.add_argument("--envs", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", metavar="DIR", help="build the corpus in DIR and keep it")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = parser.parse_args()
-    root = args.keep or tempfile.mkdtemp(prefix="mlgitops-bench-policy-")
-    try:
-        res = bench(args, root)
-    except B.BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(res, indent=2, sort_keys=True) if args.json else "", end="\n" if args.json else "")
-    if not args.json:
-        print_report(res)
-    return 0
+    args = corpus_arguments(__doc__)
+    res = run_in_workdir(args, "mlgitops-bench-policy-", lambda root: bench(args, root), print_report, B.BenchError)
+    return 0 if res is not None else 1
 
 
 if __name__ == "__main__":

@@ -31,10 +31,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from benchlib import load_build_module, write_corpus  # noqa: E402 - bench/ is on sys.path when run as a script
+from benchlib import build_corpus, corpus_arguments, load_build_module, run_in_workdir  # noqa: E402 - bench/ is on sys.path when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -65,16 +64,8 @@ def timed(cmd: list[str], what: str, expect=(0,)) -> tuple[float, subprocess.Com
 
 
 def bench(args: argparse.Namespace, root: str, kubeconform: str) -> dict:
-    mlgitops = B.venv_tool("mlgitops")
-    if not mlgitops:
-        raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
-    envs = B.environment_names(args.envs)
-    log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
-    B.create_repo(root, args.models, envs)
-    B.run([mlgitops, "build", "--repo", root, "--quiet"], what="mlgitops build of the synthetic repository")
-    overlays = B.overlay_dirs(root)
-    log(f"bench: rendering {len(overlays)} overlays into corpus/ (untimed)")
-    corpus, objects = write_corpus(root, overlays)
+    made = build_corpus(B, args, root)
+    mlgitops, envs, overlays, corpus, objects = made.mlgitops, made.envs, made.overlays, made.directory, made.objects
 
     from mlgitops.validate.documents import collect
     from mlgitops.validate.registry import SchemaRegistry
@@ -131,31 +122,16 @@ def print_report(res: dict) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", type=int, default=1000)
-    parser.add_argument("--envs", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", metavar="DIR", help="build the corpus in DIR and keep it")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = parser.parse_args()
+    args = corpus_arguments(__doc__)
     kubeconform = find_kubeconform()
     if not kubeconform:
         print("bench: kubeconform not found: go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0 "
               "(or make tools)", file=sys.stderr)
         return 2
-    root = args.keep or tempfile.mkdtemp(prefix="mlgitops-bench-validate-")
-    try:
-        res = bench(args, root, kubeconform)
-    except B.BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
+    res = run_in_workdir(args, "mlgitops-bench-validate-", lambda root: bench(args, root, kubeconform),
+                         print_report, B.BenchError)
+    if res is None:
         return 1
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-    if args.json:
-        print(json.dumps(res, indent=2, sort_keys=True))
-    else:
-        print_report(res)
     same = res["counts"]["builtin"]["resources"] == res["counts"]["kubeconform"]["resources"]
     return 0 if same else 1
 
