@@ -25,6 +25,7 @@ from typing import Any, Iterator
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 from ..validate.documents import collect, default_paths, display_path
 from ..validate.results import Document
+from .cel import CelError, compile_expression
 from .evaluate import Activations, Failure, Outcome, Violation, evaluate
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
 from .match import Target, namespace_labels, rule_matches
@@ -51,11 +52,10 @@ class CheckReport:
                 f"{self.waived} waived ({self.seconds:.2f}s)")
 
 
-def run_policy(policy: Policy, target: Target, pset: PolicySet, params_override: dict | None = None,
-               activations: Activations | None = None) -> Iterator[tuple[Binding, Outcome | str]]:
-    """Each binding's outcome for one object (several with a paramRef selector), or the problem
-    (missing parameters) that kept the binding from being evaluated. `params_override` is merged
-    over the parameter object (policy tests)."""
+def plan(policy: Policy, target: Target, pset: PolicySet, params_override: dict | None = None
+         ) -> Iterator[tuple[Binding, Any, str | None]]:
+    """(binding, parameter object, None) for each evaluation the policy needs on this object (several
+    with a paramRef selector), or (binding, None, problem) when missing parameters prevent one."""
     if not target.matches(policy.match_constraints):
         return
     params_dir = f"{pset.directory}/params/"
@@ -69,10 +69,18 @@ def run_policy(policy: Policy, target: Target, pset: PolicySet, params_override:
         if params_override is not None and policy.param_kind is not None:
             found, problem = [_merged(p, params_override) for p in found or [None]], None
         if problem is not None:
-            yield binding, problem
+            yield binding, None, problem
             continue
         for params in found:
-            yield binding, evaluate(policy, binding, target, params, activations)
+            yield binding, params, None
+
+
+def run_policy(policy: Policy, target: Target, pset: PolicySet, params_override: dict | None = None,
+               activations: Activations | None = None) -> Iterator[tuple[Binding, Outcome | str]]:
+    """Each binding's outcome for one object, or the problem (missing parameters) that kept the
+    binding from being evaluated. `params_override` is merged over the parameter object (policy tests)."""
+    for binding, params, problem in plan(policy, target, pset, params_override):
+        yield binding, (problem if problem is not None else evaluate(policy, binding, target, params, activations))
 
 
 def _merged(base: Any, override: dict) -> dict:
@@ -143,6 +151,7 @@ class _Evaluator:
         self.namespaces = namespaces
         self.known_params = [p.obj for p in pset.params]
         self._by_resource: dict[tuple[str, str, str], list[Policy]] = {}
+        self._composites: dict[tuple, Any] = {}
 
     def candidates(self, target: Target) -> list[Policy]:
         """The policies whose resource rules can match this kind of object (remembered per kind;
@@ -160,18 +169,49 @@ class _Evaluator:
         for doc in docs:
             target = Target(doc.obj, self.namespaces)
             activations = Activations(target, self.known_params)
-            for policy in self.candidates(target):
-                for binding, outcome in run_policy(policy, target, self.pset, activations=activations):
-                    if isinstance(outcome, str):
-                        reporter.params_missing(policy, binding, outcome)
-                        continue
-                    evaluations += 1
-                    for violation in outcome.violations:
-                        reporter.violation(doc, policy, violation)
-                    for failure in outcome.failures:
-                        reporter.failure(doc, policy, failure)
+            work = [(policy, binding, params, problem) for policy in self.candidates(target)
+                    for binding, params, problem in plan(policy, target, self.pset)]
+            self._prefetch(work, activations)
+            for policy, binding, params, problem in work:
+                if problem is not None:
+                    reporter.params_missing(policy, binding, problem)
+                    continue
+                outcome = evaluate(policy, binding, target, params, activations)
+                evaluations += 1
+                for violation in outcome.violations:
+                    reporter.violation(doc, policy, violation)
+                for failure in outcome.failures:
+                    reporter.failure(doc, policy, failure)
         models = {m for m in (self.waivers.model_of(d) for d in docs) if m}
         return _Partial(list(diags), len(docs), evaluations, reporter.waived, {d.file for d in docs}, models)
+
+    def _prefetch(self, work: list, activations: Activations) -> None:
+        """Every combined policy program this object needs, in one CEL evaluation (one call instead of
+        one per policy); the results wait in `activations.prefetched`. Any error leaves it empty and
+        each policy is evaluated on its own."""
+        units = []
+        for policy, _binding, params, problem in work:
+            shared = activations.shared(params) if problem is None and policy.combined is not None else None
+            if shared is not None:
+                units.append((policy, shared[0]))
+        if len(units) < 2:
+            return
+        key = tuple((policy.name, params_key) for policy, params_key in units)
+        if key not in self._composites:
+            text = "[" + ", ".join(f"({policy.combined_text(params_key)})" for policy, params_key in units) + "]"
+            try:
+                self._composites[key] = compile_expression(text, what="policies", check_cost=False)
+            except CelError:
+                self._composites[key] = None
+        program = self._composites[key]
+        if program is None:
+            return
+        try:
+            values = program.evaluate(activations.shared(None)[1])
+        except CelError:
+            return
+        if isinstance(values, list) and len(values) == len(units):
+            activations.prefetched = {unit: value for unit, value in zip(key, values)}
 
 
 def _may_match(policy: Policy, target: Target) -> bool:

@@ -27,6 +27,7 @@ from .load import Binding, Expression, Policy, Validation
 from .match import OPERATION, Target, conditions_match, type_name
 
 _RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+_NOT_PREFETCHED = object()
 
 
 @dataclasses.dataclass
@@ -95,6 +96,7 @@ class Activations:
         self._known = list(known_params)
         self._shared: Any = None
         self._by_params: dict[int, tuple[dict, Any]] = {}
+        self.prefetched: dict[tuple[str, str | None], Any] = {}  # (policy, params key) -> combined value
 
     def base(self, params: Any) -> tuple[dict, Any]:
         key = id(params)
@@ -119,13 +121,17 @@ def _evaluate_combined(policy: Policy, binding: Binding, activations: Activation
     None when that cannot tell (an error anywhere, a non-bool): the caller then evaluates the parts
     one by one, so each failure is reported against its own expression."""
     shared = activations.shared(params)
-    program = policy.combined_program(shared[0]) if shared is not None else None
-    if program is None:
+    if shared is None:
         return None
-    try:
-        values = program.evaluate(shared[1])
-    except CelError:
-        return None
+    values = activations.prefetched.get((policy.name, shared[0]), _NOT_PREFETCHED)
+    if values is _NOT_PREFETCHED:
+        program = policy.combined_program(shared[0])
+        if program is None:
+            return None
+        try:
+            values = program.evaluate(shared[1])
+        except CelError:
+            return None
     if values == []:
         return Outcome(False)  # a matchCondition is false
     if not isinstance(values, list) or len(values) != len(policy.validations) \
@@ -134,7 +140,8 @@ def _evaluate_combined(policy: Policy, binding: Binding, activations: Activation
     outcome = Outcome(True)
     for validation, value in zip(policy.validations, values):
         if value is False:
-            _values, act = activations.base(params)  # messages are rare: evaluate them as written
+            # a policy without parameters sees the same values on the shared activation
+            act = shared[1] if params is None else activations.base(params)[1]
             message_expression = validation.message_expression
             if message_expression is not None and message_expression.fused is not None:
                 validation = dataclasses.replace(validation, message_expression=dataclasses.replace(

@@ -128,14 +128,18 @@ class Policy:
     combined: str | None = None
     _programs: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
+    def combined_text(self, params_key: str | None) -> str:
+        """`combined`, reading `params` from `variables[params_key]` when there is a key."""
+        return self.combined if params_key is None else \
+            f"cel.bind(params, variables['{params_key}'], ({self.combined}))"
+
     def combined_program(self, params_key: str | None) -> Program | None:
         """`combined` reading `params` from `variables[params_key]` (one activation per object serves
         every policy and parameter object); None when it does not compile (e.g. nesting too deep)."""
         if self.combined is None:
             return None
         if params_key not in self._programs:
-            text = self.combined if params_key is None else \
-                f"cel.bind(params, variables['{params_key}'], ({self.combined}))"
+            text = self.combined_text(params_key)
             try:
                 self._programs[params_key] = compile_expression(text, what="validations", check_cost=False)
             except CelError:

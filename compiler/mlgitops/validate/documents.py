@@ -196,7 +196,10 @@ def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = Tru
             add = diags.error if strict else diags.warning
             add(file, offset + key_line + 1, key_col + 1, "yaml.duplicate-key",
                 f"duplicate key {key!r}: the API server keeps only the last one")
-        docs.extend(_objects(data, file, line, index, diags))
+        found = _objects(data, file, line, index, diags)
+        if len(found) == 1 and found[0].obj is data:  # not the items of a List
+            found[0].text, found[0].text_line = chunk, offset + 1
+        docs.extend(found)
         index += 1
     return docs
 
@@ -386,7 +389,11 @@ def _parse_file(job: tuple) -> tuple[Any, list]:
     diags = Diagnostics()
     text = _read_text(path, shown, diags, max_bytes)
     docs = parse_stream(text, shown, diags, strict=strict) if text is not None else []
-    return (_ON_DOCUMENTS(docs) if _ON_DOCUMENTS else docs), list(diags)
+    if _ON_DOCUMENTS:
+        return _ON_DOCUMENTS(docs), list(diags)
+    for doc in docs:
+        doc.text = None  # not worth pickling: the parent reads the file if it needs positions
+    return docs, list(diags)
 
 
 def _parse_files(jobs: list[tuple], on_documents: Callable[[list[Document]], Any] | None

@@ -28,6 +28,11 @@ class Document:
     origin: str | None = None  # repo-relative file the object was read from before rendering
     origin_line: int = 1  # line of the object's document in `origin`
     patches: list = dataclasses.field(default_factory=list)  # kustomize.resource.PatchRecord, in order applied
+    # The document's own YAML text, which starts at line `text_line` of `file`: kept while the file is
+    # being checked (findings are located in it without reading the file again), dropped before
+    # documents are sent between processes.
+    text: str | None = dataclasses.field(default=None, repr=False, compare=False)
+    text_line: int = 1
 
     @property
     def api_version(self) -> str:

@@ -181,10 +181,12 @@ class SourceMap:
 
     # 2. models ------------------------------------------------------------------------------------
     def _from_model(self, doc: Document, path: Path) -> Location | None:
+        overlay = _OVERLAY_FILE.match(doc.origin)
+        if overlay is None:
+            return None
         lines = self._text_lines(doc.origin)
         match = _FROM_MODEL.match(lines[0]) if lines else None
-        overlay = _OVERLAY_FILE.match(doc.origin)
-        if match is None or overlay is None:
+        if match is None:
             return None
         model, env, name = match.group(1), overlay.group(1), overlay.group(2)
         origins = self._model_origins(model, env)
@@ -227,6 +229,12 @@ class SourceMap:
 
     # 3. the origin file ---------------------------------------------------------------------------
     def _from_origin(self, doc: Document, path: Path) -> Location | None:
+        if doc.overlay is None and doc.origin == doc.file and doc.text is not None:
+            try:  # the document's own text, already in memory
+                line, col = fastyaml.find_position(doc.text, path)
+                return doc.origin, doc.text_line + line - 1, col
+            except (fastyaml.Unusual, yaml.YAMLError, RecursionError):
+                pass
         chunk = self._chunk(doc.origin, doc.origin_line)
         if chunk is None:
             return None
