@@ -97,3 +97,15 @@ def build_corpus(B: Any, args: argparse.Namespace, root: str, prepare: Callable[
     B.log(f"bench: rendering {len(overlays)} overlays into corpus/ (untimed)")
     directory, objects = write_corpus(root, overlays)
     return Corpus(mlgitops, envs, overlays, directory, objects)
+
+
+def speed_probe() -> float:
+    """Seconds for a fixed pure-Python loop: this VM's speed varies by up to 2x between minutes,
+    so reports print it next to their timings (lower is faster)."""
+    import time
+
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - started

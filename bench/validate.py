@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import build_corpus, corpus_arguments, load_build_module, run_in_workdir  # noqa: E402 - bench/ is on sys.path when run as a script
+from benchlib import build_corpus, corpus_arguments, load_build_module, run_in_workdir, speed_probe  # noqa: E402 - bench/ is on sys.path when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -101,12 +101,13 @@ def bench(args: argparse.Namespace, root: str, kubeconform: str) -> dict:
                                  + summary["skipped"], "valid": summary["valid"], "invalid": summary["invalid"],
                                  "errors": summary["errors"], "skipped": summary["skipped"]}
     medians = {k: statistics.median(v) for k, v in runs.items()}
+    probe = speed_probe()
     rates = {k: objects / medians[k] for k in medians}
     return {"models": args.models, "envs": len(envs), "overlays": len(overlays), "objects": objects,
             "runs": runs, "median_s": medians, "objects_per_s": rates,
             "ratio": rates["builtin"] / rates["kubeconform"], "counts": counts,
             "kubeconform": subprocess.run([kubeconform, "-v"], capture_output=True, text=True).stdout.strip(),
-            "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+            "cpus": os.cpu_count(), "python": sys.version.split()[0], "speed_probe_s": probe}
 
 
 def print_report(res: dict) -> None:
@@ -117,6 +118,7 @@ def print_report(res: dict) -> None:
         print(f"  {name:<12} median {res['median_s'][name]:7.2f} s  {res['objects_per_s'][name]:9.0f} objects/s  "
               f"(resources {c['resources']}, valid {c['valid']}, invalid {c['invalid']}, errors {c['errors']}, "
               f"skipped {c['skipped']}; runs: {', '.join(f'{x:.2f}' for x in res['runs'][name])})")
+    print(f"  machine speed probe (bench/benchlib.py): {res['speed_probe_s']:.2f} s (a fixed Python loop: lower is a faster moment of this VM)")
     verdict = "PASS" if res["ratio"] >= TARGET_RATIO else "FAIL"
     print(f"  ratio builtin/kubeconform: {res['ratio']:.2f}x (target >= {TARGET_RATIO:.1f}x) {verdict}")
 
