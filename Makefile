@@ -41,10 +41,7 @@ CATALOG := ../shared/schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVer
 VALIDATE_SCHEMAS := $(if $(wildcard ../shared/schemas),--schema-location '$(CATALOG)' --schema-location default --strict-schemas,--no-strict-schemas)
 
 check: venv ## Fail if overlays are stale, an object is invalid, a reference broken or a policy violated
-	$(VENV)/bin/mlgitops build --check
-	$(VENV)/bin/mlgitops validate $(VALIDATE_SCHEMAS)
-	$(VENV)/bin/mlgitops policy test
-	$(VENV)/bin/mlgitops policy check
+	$(VENV)/bin/mlgitops check $(VALIDATE_SCHEMAS)
 
 test: venv ## Run the test suite (make tools first for the real-tool tests)
 	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)

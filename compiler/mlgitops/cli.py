@@ -562,6 +562,55 @@ def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: boo
     _finish(diags, fmt, quiet, result.summary_line())
 
 
+@main.command("check")
+@_repo_option
+@click.option("--schema-location", "locations", multiple=True, metavar="LOCATION",
+              help="Schema locations for the validate stage, as 'mlgitops validate --schema-location' (repeatable).")
+@click.option("--kubernetes-version", metavar="X.Y.Z", default=None,
+              help="Kubernetes version of the core schemas (default: mlgitops.yaml, else 1.33.0).")
+@click.option("--strict-schemas/--no-strict-schemas", default=None,
+              help="A missing schema is an error, not a warning (default: on when CI=true).")
+@_policies_option
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summaries.")
+@_format_option
+def check_command(repo: str, locations: tuple, kubernetes_version: str | None, strict_schemas: bool | None,
+                  policies: str | None, quiet: bool, fmt: str) -> None:
+    """The CI gate: every check of the repository in one run and one report.
+
+    \b
+    In order, each stage running even when an earlier one found problems:
+      build        model files valid, generated output up to date ('mlgitops build --check')
+      validate     every overlay renders; objects pass their schemas and references resolve
+      policy test  the cases in policies/tests/ pass
+      policy check every object passes the policies in policies/
+    Findings print as 'file:line:col: severity: message [rule]' (or --format json, github,
+    sarif, junit: one report for all stages); a summary line per stage goes to stderr.
+
+    \b
+    Examples:
+      mlgitops check
+      mlgitops check --format github     # annotations on the pull request
+      mlgitops check --format sarif > mlgitops.sarif
+
+    \b
+    Exit codes: 0 every stage clean, 1 any error finding, 2 usage error.
+    """
+    from .gate import run_gate
+
+    if not os.path.isdir(repo):
+        raise click.UsageError(f"--repo {repo}: not a directory")
+    result = run_gate(repo, locations=locations, kubernetes_version=kubernetes_version,
+                      strict_schemas=strict_schemas, policies_dir=policies)
+    diags = result.diagnostics
+    _report(diags, fmt, command="check", summary={"stages": result.stages, "seconds": round(result.seconds, 3)},
+            rules=_POLICY_RULES, files=result.files)
+    if not quiet and fmt == "text":
+        for stage, line in result.stages.items():
+            click.echo(f"{stage}: {line}", err=True)
+    summary = f"check: {diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s) ({result.seconds:.2f}s)"
+    _finish(diags, fmt, quiet, summary)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`
     try:
         main(standalone_mode=True)

