@@ -313,5 +313,7 @@ def test_every_reporting_command_offers_all_formats() -> None:
         option = next((p for p in command.params if p.name == "fmt"), None)
         if option is not None:
             offered[name] = (tuple(option.type.choices), option.default, tuple(option.opts))
-    assert {"build", "render", "schemas import", "validate"} <= set(offered)
+    # `diff` reports changes, not findings: text, markdown (a pull-request comment) or json
+    assert offered.pop("diff") == (("text", "markdown", "json"), "text", ("--format",))
+    assert {"build", "render", "schemas import", "validate", "check", "policy check", "policy test"} <= set(offered)
     assert set(offered.values()) == {(FORMATS, "text", ("--format",))}

@@ -85,13 +85,34 @@ def main() -> None:
 @click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
 @click.option("--no-cache", is_flag=True, help="Ignore the local build cache (.mlgitops/).")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--commit", "commit", is_flag=True,
+              help="After a successful build, git-commit exactly the generated files that changed.")
+@click.option("-m", "--message", "message", metavar="SUBJECT", default=None,
+              help="With --commit: the commit's first line (default: the models and environments changed).")
 @_format_option
-def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, quiet: bool, fmt: str) -> None:
+def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, quiet: bool, commit: bool,
+          message: str | None, fmt: str) -> None:
     """Expand every model into overlays/<env>/<model>/ over the shared base/.
 
     Writes only files whose content changed, removes generated files whose model is gone,
     never touches a file mlgitops did not generate. Nothing is written if any model has an
     error. With --check, nothing is written at all: use it as the CI drift gate.
+
+    \b
+    With --commit, the generated files that differ from HEAD (this build's and any an earlier
+    'mlgitops build' left uncommitted) are staged and committed, nothing else; the first line
+    lists the models and environments changed, e.g.
+      mlgitops build: fraud (prod), iris (prod, staging)
+    The author is always 'mlgitops <mlgitops@localhost>'; the committer is your git identity
+    (the same mlgitops identity when git has none). Nothing changed: no commit, exit 0.
+    It refuses (exit 1, nothing built) when the git index already holds staged changes.
+
+    \b
+    Examples:
+      mlgitops build
+      mlgitops build --check                 # CI: exit 1 when the output is not up to date
+      mlgitops build --commit                # build and commit the generated files
+      mlgitops build --commit -m "regenerate overlays"
     """
     from .config import CONFIG_FILE
     from .pipeline import build as run_build
@@ -99,9 +120,33 @@ def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, qu
 
     if not os.path.isdir(repo):
         raise click.UsageError(f"--repo {repo}: not a directory")
+    if message is not None and not commit:
+        raise click.UsageError("-m/--message needs --commit")
+    if commit and check:
+        raise click.UsageError("--commit and --check exclude each other (--check writes nothing to commit)")
+    if commit and message is not None and not message.strip():
+        raise click.UsageError("-m/--message: the commit subject is empty")
+    if commit:
+        from .pipeline import commit_preflight
+
+        refused = Diagnostics()
+        if not commit_preflight(repo, refused):
+            _report(refused, fmt, command="build", summary={"check": False, "commit": None})
+            if fmt == "text" and not quiet and not any(d.rule.startswith("usage.") for d in refused):
+                click.echo("nothing was built or committed", err=True)
+            sys.exit(EXIT_USAGE if any(d.rule.startswith("usage.") for d in refused) else EXIT_FINDINGS)
     started = time.perf_counter()
     progress = _Progress(not quiet and fmt == "text")
     result = run_build(repo, models=models, envs=envs, check=check, use_cache=not no_cache, progress=progress)
+    committed = None
+    if commit and result.sync is not None and not result.diagnostics.has_errors:
+        from .git import GitError
+        from .pipeline import commit_build
+
+        try:
+            committed = commit_build(repo, result.sync, subject=message, models=models, envs=envs)
+        except GitError as exc:
+            result.diagnostics.error(".", 0, 0, "build.git", f"--commit: {exc}")
     progress.close()
     diags = result.diagnostics
     elapsed = time.perf_counter() - started
@@ -112,6 +157,10 @@ def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, qu
     if sync:
         summary.update({"written": sync.written, "removed": sync.removed, "unchanged": sync.unchanged,
                         "missing": sync.missing, "stale": sync.stale, "extra": sync.extra})
+    if commit:
+        summary["commit"] = None if committed is None else {
+            "sha": committed.sha, "message": committed.message, "paths": committed.paths,
+            "models": committed.changes}
     files = [CONFIG_FILE, *list_model_files(repo)] if fmt == "junit" else ()
     _report(diags, fmt, command="build", summary=summary, files=files)
     if fmt == "text" and not quiet:
@@ -124,8 +173,14 @@ def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, qu
             click.echo(f"built {len(result.models)} models, {len(result.overlays)} overlays: "
                        f"{len(sync.written)} written, {len(sync.removed)} removed, {sync.unchanged} unchanged "
                        f"({elapsed:.2f}s)", err=True)
+        if committed is not None and committed.sha:
+            click.echo(f"committed {committed.sha[:12]}: {committed.message.splitlines()[0]} "
+                       f"({len(committed.paths)} generated files)", err=True)
+        elif committed is not None:
+            click.echo("no generated file changed: nothing to commit", err=True)
         if diags.count(ERROR):
-            click.echo(f"{diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s); nothing was written",
+            click.echo(f"{diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s); "
+                       + ("nothing was committed" if commit and result.sync is not None else "nothing was written"),
                        err=True)
     if usage:
         sys.exit(EXIT_USAGE)
@@ -571,10 +626,13 @@ def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: boo
 @click.option("--strict-schemas/--no-strict-schemas", default=None,
               help="A missing schema is an error, not a warning (default: on when CI=true).")
 @_policies_option
+@click.option("--changed-since", "changed_since", metavar="REF", default=None,
+              help="Check only the models whose files changed since git REF (everything when the config, "
+                   "base/, policies/ or the compiler changed).")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summaries.")
 @_format_option
 def check_command(repo: str, locations: tuple, kubernetes_version: str | None, strict_schemas: bool | None,
-                  policies: str | None, quiet: bool, fmt: str) -> None:
+                  policies: str | None, changed_since: str | None, quiet: bool, fmt: str) -> None:
     """The CI gate: every check of the repository in one run and one report.
 
     \b
@@ -587,10 +645,18 @@ def check_command(repo: str, locations: tuple, kubernetes_version: str | None, s
     sarif, junit: one report for all stages); a summary line per stage goes to stderr.
 
     \b
+    --changed-since REF compares REF with the working tree (commits, staged, unstaged and
+    untracked files): a change to models/<x>.yaml or overlays/<env>/<x>/ checks only model x
+    (build --check of x, validate and policy check of overlays/<env>/<x>; policy tests only when
+    one reads x); a change to mlgitops.yaml, base/, argocd/, policies/, schemas/ or the compiler
+    checks everything; no changed model, nothing to check. A deleted model's overlays must be gone.
+
+    \b
     Examples:
       mlgitops check
       mlgitops check --format github     # annotations on the pull request
       mlgitops check --format sarif > mlgitops.sarif
+      mlgitops check --changed-since origin/main   # a pull request: only what it touches
 
     \b
     Exit codes: 0 every stage clean, 1 any error finding, 2 usage error.
@@ -600,7 +666,7 @@ def check_command(repo: str, locations: tuple, kubernetes_version: str | None, s
     if not os.path.isdir(repo):
         raise click.UsageError(f"--repo {repo}: not a directory")
     result = run_gate(repo, locations=locations, kubernetes_version=kubernetes_version,
-                      strict_schemas=strict_schemas, policies_dir=policies)
+                      strict_schemas=strict_schemas, policies_dir=policies, changed_since=changed_since)
     diags = result.diagnostics
     _report(diags, fmt, command="check", summary={"stages": result.stages, "seconds": round(result.seconds, 3)},
             rules=_POLICY_RULES, files=result.files)
@@ -609,6 +675,67 @@ def check_command(repo: str, locations: tuple, kubernetes_version: str | None, s
             click.echo(f"{stage}: {line}", err=True)
     summary = f"check: {diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s) ({result.seconds:.2f}s)"
     _finish(diags, fmt, quiet, summary)
+
+
+@main.command("diff")
+@_repo_option
+@click.option("--base", "base", metavar="REF", default=None,
+              help="The revision to compare with (branch, tag, commit). Default: the merge base of HEAD "
+                   "with the default branch (origin/HEAD, else main or master).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="text (a table and unified diffs), markdown (a pull-request comment) "
+                                      "or json; on stdout.")
+@click.option("--exit-code", "exit_code", is_flag=True,
+              help="Exit 1 when anything differs (like 'git diff --exit-code').")
+@click.option("--unified", "-U", "context", type=click.IntRange(0), default=3, show_default=True, metavar="N",
+              help="Lines of context around each change.")
+@click.option("--color/--no-color", "color", default=None,
+              help="Colour the text diff (default: when stdout is a terminal).")
+def diff_command(repo: str, base: str | None, fmt: str, exit_code: bool, context: int, color: bool | None) -> None:
+    """What will change in the cluster: the rendered objects of REF against the working tree.
+
+    Every overlay (overlays/<env>/<model>/) and the Argo CD objects (argocd/) are rendered with
+    the built-in engine in the base revision (read with git into a temporary directory; the
+    working tree is not touched) and in the working tree, then compared per model and
+    environment: models added, changed, removed; objects (API group, kind, namespace, name)
+    added, changed, removed per kind. A summary table comes first, then a unified diff of each
+    changed object as YAML with sorted keys (key order and generated headers are no noise).
+
+    \b
+    Examples:
+      mlgitops diff                          # against the merge base with main
+      mlgitops diff --base v1.4.0 -U 10
+      mlgitops diff --format markdown > comment.md   # a pull-request comment
+      mlgitops diff --format json --exit-code
+
+    \b
+    A render error in either tree is a finding naming the file; that model is not compared.
+    Exit codes: 0 ok (with or without differences), 1 a render error (or differences with
+    --exit-code), 2 usage error (not a git work tree, unknown REF).
+    """
+    from .diff import BaseError, format_json, format_markdown, format_text, run_diff
+
+    if not os.path.isdir(repo):
+        raise click.UsageError(f"--repo {repo}: not a directory")
+    report_fmt = "json" if fmt == "json" else "text"
+    try:
+        result = run_diff(repo, base, context=context)
+    except BaseError as exc:
+        _report(Diagnostics([Diagnostic(".", 0, 0, "usage.git", ERROR, str(exc))]), report_fmt, command="diff")
+        sys.exit(EXIT_USAGE)
+    if fmt == "json":
+        click.echo(format_json(result), nl=False)
+    else:
+        if result.diagnostics:
+            _report(result.diagnostics, "text", command="diff")
+        if fmt == "markdown":
+            click.echo(format_markdown(result), nl=False)
+        else:
+            use_colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") if color is None else color
+            click.echo(format_text(result, color=use_colour), nl=False, color=use_colour)
+    if result.diagnostics.has_errors:
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_FINDINGS if exit_code and result.has_changes else EXIT_OK)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import multiprocessing
 import os
 from typing import Callable
@@ -44,7 +45,13 @@ def serialise(obj: object, sources: list[str]) -> bytes:
 
 
 def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = (), check: bool = False,
-          use_cache: bool = True, progress: Progress | None = None) -> BuildResult:
+          use_cache: bool = True, progress: Progress | None = None, changed_only: bool = False) -> BuildResult:
+    """Compile the models (all, or `models`) and write or (check) compare the generated tree.
+
+    `changed_only` (for `check --changed-since`): `models` are the names of model files that
+    changed, some perhaps deleted. Only their files are read and checked; every other model
+    counts by its file name alone (trusted: the base revision passed the same checks), and a
+    named model without a file must have no generated output left (else 'build.extra')."""
     diags = Diagnostics()
     result = BuildResult(diags)
     config = load_config(root, diags)
@@ -63,10 +70,17 @@ def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = ()
     cache = BuildCache.open(root, fingerprint) if use_cache and not check else BuildCache.disabled()
     desired: dict[str, bytes] = {}
     files: list[ModelFile] = []
+    trusted: dict[str, str] = {}  # changed_only: model name -> file of the models not re-read
     total = len(paths)
     for index, rel in enumerate(paths, 1):
         if progress:
             progress(index, total)
+        if changed_only and models:
+            stem = os.path.splitext(os.path.basename(rel))[0]
+            if stem not in models:
+                result.models.append(stem)
+                trusted[stem] = rel
+                continue
         entry = cache.lookup(rel)
         if entry is not None:
             # Unchanged model whose outputs are untouched on disk: reuse without parsing.
@@ -79,10 +93,10 @@ def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = ()
         if f is not None:
             files.append(f)
             result.models.append(f.name)
-    cached_names = {entry.name: rel for rel, entry in cache.hits.items()}
+    cached_names = {**trusted, **{entry.name: rel for rel, entry in cache.hits.items()}}
     check_files(files, config, diags, cached_names)
     for name in models:
-        if name not in result.models:
+        if name not in result.models and not changed_only:
             diags.error(MODELS_DIR, 0, 0, "usage.unknown-model", f"--model {name}: no models/{name}.yaml")
     if any(d.rule.startswith("usage.") for d in diags):
         return result
@@ -146,7 +160,32 @@ def compile_model(f: ModelFile, config: Config) -> tuple[list[Diagnostic], dict[
         for name, obj in overlay_files(me, config).items():
             sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
             outputs[f"{directory}/{name}"] = serialise(obj, sources)
+            _check_object_sizes(f, me.env.name, obj, diags)
+    if diags.has_errors:
+        return list(diags), {}
     return list(diags), outputs
+
+
+# Argo CD's client-side apply stores each object as JSON in the kubectl.kubernetes.io/
+# last-applied-configuration annotation, and all annotations of an object share a 256 KiB limit.
+MAX_OBJECT_BYTES = 256 * 1024
+
+
+def object_size(obj: object) -> int:
+    """Bytes of obj as the compact JSON that ends up in the last-applied-configuration annotation."""
+    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _check_object_sizes(f: ModelFile, env: str, obj: object, diags: Diagnostics) -> None:
+    for item in obj if isinstance(obj, list) else [obj]:
+        size = object_size(item)
+        if size > MAX_OBJECT_BYTES:
+            meta = item.get("metadata", {}) if isinstance(item, dict) else {}
+            what = f"{item.get('kind', '?')} {meta.get('name', '?')}" if isinstance(item, dict) else "an object"
+            diags.error(f.path, 0, 0, "build.object-too-large",
+                        f"{env}: {what} is {size} bytes as JSON, over Argo CD's {MAX_OBJECT_BYTES} byte "
+                        "(256 KiB) limit for the last-applied-configuration annotation; make it smaller "
+                        "(e.g. move large inline data out of the model)")
 
 
 # Below this many models a worker pool costs more than it saves.
@@ -209,3 +248,127 @@ def _scope(models: tuple[str, ...], envs: tuple[str, ...]) -> Callable[[str], bo
             return False
         return True
     return in_scope
+
+
+# --- build --commit -----------------------------------------------------------------------------
+
+SUBJECT_MAX = 72  # a longer first line is summarised; the body always lists every model
+
+
+@dataclasses.dataclass
+class CommitResult:
+    sha: str | None  # None: nothing changed, no commit
+    message: str
+    paths: list[str]  # repo-relative generated paths in the commit (written and removed)
+    changes: dict[str, list[str]]  # model -> environments whose overlay changed
+
+
+def commit_preflight(root: str, diags: Diagnostics) -> bool:
+    """Whether `build --commit` may run in `root`: inside a git work tree with nothing staged."""
+    from . import git
+
+    if git.toplevel(root) is None:
+        diags.error(".", 0, 0, "usage.not-git",
+                    f"--commit: {root} is not inside a git work tree (run 'git init' or drop --commit)")
+        return False
+    try:
+        staged = git.staged_paths(root)
+    except git.GitError as exc:
+        diags.error(".", 0, 0, "build.git", str(exc))
+        return False
+    if staged:
+        shown = ", ".join(staged[:5]) + (f" and {len(staged) - 5} more" if len(staged) > 5 else "")
+        diags.error(staged[0], 0, 0, "build.index-dirty",
+                    f"--commit: the git index already holds staged changes ({shown}); commit or unstage them "
+                    "first ('git restore --staged PATH'), so the mlgitops commit holds only generated files")
+        return False
+    return True
+
+
+def changed_generated(root: str, sync: SyncResult, models: tuple[str, ...] = (),
+                      envs: tuple[str, ...] = ()) -> list[str]:
+    """Generated paths (repo-relative) whose working-tree state differs from HEAD: this build's
+    written and removed files plus those an earlier plain `build` left uncommitted. A file counts as
+    generated when it carries the generated header now or (deleted) carried it in HEAD."""
+    from . import git
+    from .overlays import GENERATED_MARK, OWNED_ROOTS, is_generated
+
+    prefix = git.git(["rev-parse", "--show-prefix"], root).strip()
+    try:
+        git.resolve("HEAD", root)
+        changed = git.changed_paths("HEAD", root)
+        head = True
+    except git.GitError:  # no commit yet: everything not ignored is new
+        changed = sorted(set(git.git(["ls-files", "--cached", "--others", "--exclude-standard"],
+                                     git.toplevel(root) or root).splitlines()))
+        head = False
+    in_scope = _scope(models, envs)
+    found = set(sync.written) | set(sync.removed)
+    for path in changed:
+        if not path.startswith(prefix):
+            continue
+        rel = path[len(prefix):]
+        if rel.split("/", 1)[0] not in OWNED_ROOTS or not in_scope(rel) or rel in found:
+            continue
+        if os.path.lexists(os.path.join(root, rel)):
+            if is_generated(os.path.join(root, rel)):
+                found.add(rel)
+        elif head:
+            try:
+                old = git.git(["cat-file", "blob", f"HEAD:{path}"], root)
+            except git.GitError:
+                continue
+            if old.startswith(GENERATED_MARK):
+                found.add(rel)
+    return sorted(found)
+
+
+def commit_message(root: str, paths: list[str], subject: str | None = None) -> tuple[str, dict[str, list[str]]]:
+    """The deterministic commit message for these changed generated paths, and model -> envs."""
+    changes: dict[str, set[str]] = {}
+    shared: list[str] = []
+    for rel in paths:
+        parts = rel.split("/")
+        if parts[0] == "overlays" and len(parts) >= 4:
+            changes.setdefault(parts[2], set()).add(parts[1])
+        else:
+            shared.append(rel)
+    ordered = {name: sorted(changes[name]) for name in sorted(changes)}
+    if subject is None:
+        listed = ", ".join(f"{name} ({', '.join(envs)})" for name, envs in ordered.items())
+        if shared and not ordered:
+            listed = "shared output (" + ", ".join(sorted({p.split("/")[0] for p in shared})) + ")"
+        subject = f"mlgitops build: {listed}"
+        if len(subject) > SUBJECT_MAX:
+            environments = sorted({e for envs in ordered.values() for e in envs})
+            subject = (f"mlgitops build: {len(ordered)} models in {len(environments)} environments "
+                       f"({', '.join(environments)})")
+            if len(subject) > SUBJECT_MAX:
+                subject = f"mlgitops build: {len(ordered)} models in {len(environments)} environments"
+    lines = [subject.strip().splitlines()[0] if subject.strip() else "mlgitops build", "",
+             "Generated by 'mlgitops build --commit'; do not edit these files by hand."]
+    if ordered:
+        lines += ["", "Models and environments changed:"]
+        for name, envs_of in ordered.items():
+            gone = [e for e in envs_of if not os.path.isdir(os.path.join(root, "overlays", e, name))]
+            note = f" (removed from {', '.join(gone)})" if gone else ""
+            lines.append(f"  {name}: {', '.join(envs_of)}{note}")
+    if shared:
+        lines += ["", "Shared output changed:"] + [f"  {rel}" for rel in shared]
+    removed = sum(1 for rel in paths if not os.path.lexists(os.path.join(root, rel)))
+    lines += ["", f"Files: {len(paths) - removed} written, {removed} removed."]
+    return "\n".join(lines) + "\n", ordered
+
+
+def commit_build(root: str, sync: SyncResult, *, subject: str | None = None, models: tuple[str, ...] = (),
+                 envs: tuple[str, ...] = ()) -> CommitResult:
+    """Stage exactly the changed generated paths and commit them; sha None when nothing changed.
+    Raises git.GitError when git fails."""
+    from . import git
+
+    paths = changed_generated(root, sync, models, envs)
+    message, changes = commit_message(root, paths, subject)
+    if not paths:
+        return CommitResult(None, message, [], {})
+    sha = git.commit_paths(paths, message, root)
+    return CommitResult(sha, message, paths if sha else [], changes if sha else {})

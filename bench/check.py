@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Benchmark `mlgitops check`: the whole gate on 1,000 models x 3 environments, full and for one change.
+
+    .venv/bin/python bench/check.py [--models N] [--envs K] [--repeat R] [--keep DIR] [--json]
+
+It creates bench/build.py's synthetic repository, copies this repository's policies/ into it
+(parameters made to fit the synthetic platform as bench/policy.py does; the policy test cases
+are left out, they read the example repository's models), builds it and commits everything in
+a fresh git repository (all untimed). Then it times, as subprocesses of the real CLI
+(interpreter start-up included):
+  full  `mlgitops check` over the whole repository (one run: it is the slow one);
+  one   `mlgitops check --changed-since HEAD` after one model changed and was rebuilt with
+        `mlgitops build --model NAME` (median of R runs).
+Targets (2-core machine): full < 60 s, one < 2 s. The gate's findings (the synthetic models
+break a few of the example policies) are counted, not fatal: exit 0 or 1 are both fine.
+
+Exit codes: 0 the benchmark ran (a missed target is printed, this is not a test); 1 the
+repository could not be made or a check did not pass; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+from benchlib import corpus_arguments, load_build_module, run_in_workdir, speed_probe  # noqa: E402 - bench/ is on sys.path
+from policy import comply_params  # noqa: E402 - bench/policy.py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+TARGETS = {"full": 60.0, "one": 2.0}
+B = load_build_module()
+GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
+
+
+def git(root: str, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=GIT_ENV)
+
+
+def timed_check(mlgitops: str, root: str, *args: str) -> tuple[float, dict]:
+    """Seconds of one `mlgitops check` run and its JSON report. Exit 1 (findings: the synthetic
+    models break some of the example policies, e.g. Knative prod models have no canary analysis)
+    is a normal outcome; anything else is a failure of the benchmark."""
+    command = [mlgitops, "check", "--repo", root, "--format", "json", *args]
+    started = time.perf_counter()
+    proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise B.BenchError(f"`{' '.join(command)}` exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
+    return seconds, json.loads(proc.stdout)
+
+
+def bench(args, root: str) -> dict:
+    mlgitops = B.venv_tool("mlgitops")
+    if not mlgitops:
+        raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
+    envs = B.environment_names(args.envs)
+    B.log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
+    names = B.create_repo(root, args.models, envs)
+    shutil.copytree(os.path.join(REPO, "policies"), os.path.join(root, "policies"),
+                    ignore=shutil.ignore_patterns("tests"))
+    comply_params(os.path.join(root, "policies", "params"), envs)
+    B.run([mlgitops, "build", "--repo", root, "--quiet"], what="mlgitops build of the synthetic repository")
+    with open(os.path.join(root, ".gitignore"), "w", encoding="utf-8") as fh:
+        fh.write(".mlgitops/\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "synthetic repository")
+
+    B.log("bench: mlgitops check (full)")
+    full, report = timed_check(mlgitops, root)
+    changed = names[len(names) // 2]
+    B.bump_max_replicas(root, changed)
+    B.run([mlgitops, "build", "--repo", root, "--quiet", "--model", changed], what=f"mlgitops build --model {changed}")
+    runs = []
+    for _ in range(args.repeat):
+        seconds, one = timed_check(mlgitops, root, "--changed-since", "HEAD")
+        runs.append(seconds)
+    if one["stages"].get("changed") != f"1 models changed since HEAD: {changed}":
+        raise B.BenchError(f"--changed-since did not narrow the check to {changed}: {one['stages']}")
+    return {"models": args.models, "envs": len(envs), "changed_model": changed,
+            "full_s": full, "full_stages": report["stages"], "full_errors": report["errors"],
+            "one_errors": one["errors"],
+            "one_runs": runs, "one_median_s": statistics.median(runs), "one_stages": one["stages"],
+            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "python": sys.version.split()[0], "speed_probe_s": round(speed_probe(), 3)}
+
+
+def print_report(res: dict) -> None:
+    def verdict(name: str, seconds: float) -> str:
+        return "ok" if seconds < TARGETS[name] else f"MISSED (target {TARGETS[name]:.0f} s)"
+
+    print(f"mlgitops check on {res['models']} models x {res['envs']} environments "
+          f"({res['cpus']} CPUs, Python {res['python']}, speed probe {res['speed_probe_s']} s)")
+    print(f"  full check                    {res['full_s']:6.2f} s  {verdict('full', res['full_s'])} "
+          f"({res['full_errors']} error findings)")
+    for stage, line in res["full_stages"].items():
+        print(f"      {stage}: {line}")
+    print(f"  --changed-since, one model    {res['one_median_s']:6.2f} s  {verdict('one', res['one_median_s'])} "
+          f"(median; runs: {', '.join(f'{x:.2f}' for x in res['one_runs'])}; {res['one_errors']} error findings)")
+    for stage, line in res["one_stages"].items():
+        print(f"      {stage}: {line}")
+
+
+def main() -> int:
+    args = corpus_arguments(__doc__)
+    res = run_in_workdir(args, "mlgitops-bench-check-", lambda root: bench(args, root), print_report, B.BenchError)
+    return 0 if res is not None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""`mlgitops check --changed-since REF` in a real temporary git repository made from the example repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import copy_sources
+from tooling import REPO_ROOT
+
+from mlgitops.gate import changed_scope, run_gate
+
+GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Dev",
+           "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
+           "GIT_COMMITTER_EMAIL": "dev@example.com"}
+
+
+def sh(repo: pathlib.Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def gitrepo(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
+    """The example repository (sources, output, policies) committed on main, check passing."""
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MLGITOPS_TODAY", "2026-01-15")
+    monkeypatch.delenv("CI", raising=False)
+    repo = copy_sources(tmp_path / "repo", with_output=True)
+    shutil.copytree(REPO_ROOT / "policies", repo / "policies")
+    (repo / ".gitignore").write_text(".mlgitops/\n")
+    sh(repo, "init", "-q", "-b", "main")
+    sh(repo, "add", "-A")
+    sh(repo, "commit", "-q", "-m", "example")
+    return repo
+
+
+def check(cli, repo: pathlib.Path, *args: str) -> tuple[int, dict]:
+    result = cli("check", "--repo", str(repo), "--format", "json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def error_files(report: dict) -> set[str]:
+    return {d["file"] for d in report["diagnostics"] if d["severity"] == "error"}
+
+
+def edit(path: pathlib.Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_nothing_changed_checks_nothing(cli, gitrepo):
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+    assert code == 0
+    assert report["stages"] == {"changed": "no model changed since HEAD: nothing to check"}
+    text = cli("check", "--repo", str(gitrepo), "--changed-since", "main")
+    assert text.exit_code == 0 and "nothing to check" in text.stderr
+
+
+def test_one_changed_model_is_the_only_one_checked(cli, gitrepo):
+    edit(gitrepo / "models" / "iris.yaml", "maxReplicas: 10", "maxReplicas: 12")
+    assert cli("build", "--repo", str(gitrepo), "--model", "iris").exit_code == 0
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+    assert code == 0, report["diagnostics"]
+    stages = report["stages"]
+    assert stages["changed"] == "1 models changed since HEAD: iris"
+    assert stages["build"].startswith("1 of 4 models, ") and stages["build"].endswith(": up to date")
+    assert " in 2 overlays" in stages["validate"]
+    files = run_gate(str(gitrepo), changed_since="HEAD").files
+    assert files == ["overlays/prod/iris", "overlays/staging/iris"]
+    # Policy test cases read iris's overlays, so they ran.
+    assert "passed" in stages["policy test"]
+
+
+def test_a_stale_changed_model_fails_and_others_are_not_blamed(cli, gitrepo):
+    edit(gitrepo / "models" / "churn.yaml", "team: ", "team: x")
+    sh(gitrepo, "commit", "-q", "-am", "churn without rebuild")
+    # Committed changes since REF count too; churn's output is stale.
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD~1")
+    assert code == 1
+    rules = {d["rule"] for d in report["diagnostics"] if d["severity"] == "error"}
+    assert "build.stale" in rules
+    assert all("churn" in f for f in error_files(report))
+    assert report["stages"]["changed"] == "1 models changed since HEAD~1: churn"
+
+
+def test_a_model_whose_file_is_broken_reports_its_error_not_a_usage_error(cli, gitrepo):
+    (gitrepo / "models" / "fraud.yaml").write_text("apiVersion: mlgitops.dev/v1alpha1\nkind: Model\nmetadata: [\n")
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+    assert code == 1
+    rules = {d["rule"] for d in report["diagnostics"]}
+    assert not any(r.startswith("usage.") for r in rules)
+    syntax = [d for d in report["diagnostics"] if d["rule"] == "yaml.syntax"]
+    assert [d["file"] for d in syntax] == ["models/fraud.yaml"]
+    assert all("fraud" in f or f.startswith("base/") for f in error_files(report))
+
+
+def test_deleted_model_must_have_its_overlays_gone(cli, gitrepo):
+    os.remove(gitrepo / "models" / "sentiment.yaml")
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+    assert code == 1
+    extra = {d["file"] for d in report["diagnostics"] if d["rule"] == "build.extra"}
+    assert extra and all(f.startswith(("overlays/prod/sentiment/", "overlays/staging/sentiment/")) for f in extra)
+    assert cli("build", "--repo", str(gitrepo)).exit_code == 0
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+    assert report["stages"]["changed"] == "1 models changed since HEAD: sentiment"
+    assert report["stages"]["build"].endswith(": up to date")
+    assert "nothing to validate" in report["stages"]["validate"]
+    # The policy test cases read sentiment's overlays, so they ran, and the ones about it fail now.
+    errors = {(d["rule"], d["file"].split("/")[0]) for d in report["diagnostics"] if d["severity"] == "error"}
+    assert code == 1 and errors == {("policy.test-failed", "policies")}
+
+
+def test_a_shared_input_change_checks_everything(cli, gitrepo):
+    edit(gitrepo / "policies" / "README.md", "", "A note.\n")
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+    assert code == 0, report["diagnostics"]
+    assert report["stages"]["changed"] == "policies/README.md changed since HEAD: checking everything"
+    assert report["stages"]["build"].startswith("4 models, ")
+    scope = changed_scope(str(gitrepo), "HEAD")
+    assert scope.everything and scope.reason == "policies/README.md"
+    sh(gitrepo, "checkout", "-q", "--", "policies")
+    (gitrepo / "mlgitops.yaml").write_text((gitrepo / "mlgitops.yaml").read_text() + "# note\n")
+    assert changed_scope(str(gitrepo), "HEAD").reason == "mlgitops.yaml"
+
+
+def test_unrelated_files_and_untracked_models(cli, gitrepo):
+    (gitrepo / "docs.md").write_text("notes\n")
+    scope = changed_scope(str(gitrepo), "HEAD")
+    assert not scope.everything and scope.models == [] and scope.paths == ["docs.md"]
+    shutil.copy(gitrepo / "models" / "iris.yaml", gitrepo / "models" / "iris2.yaml")
+    edit(gitrepo / "models" / "iris2.yaml", "name: iris", "name: iris2")
+    scope = changed_scope(str(gitrepo), "HEAD")
+    assert scope.models == ["iris2"]
+    code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+    assert code == 1  # iris2 is new and not built
+    assert {d["rule"] for d in report["diagnostics"] if d["severity"] == "error"} == {"build.missing"}
+    assert all("/iris2/" in f for f in error_files(report))
+
+
+def test_bad_ref_and_no_git_are_usage_errors(cli, gitrepo, tmp_path):
+    repo = copy_sources(tmp_path / "plain")
+    result = cli("check", "--repo", str(gitrepo), "--changed-since", "no-such-branch")
+    assert result.exit_code == 2 and "no-such-branch" in result.stderr and "[usage.git]" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = cli("check", "--repo", str(repo), "--changed-since", "HEAD")
+    assert result.exit_code == 2 and "not inside a git work tree" in result.stderr
+    assert "--changed-since origin/main" in cli("check", "--help").stdout
