@@ -39,6 +39,13 @@ GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
 
 
+# The CRD catalog beside the repository, as `make check` uses it (without it, CRD kinds are skipped).
+_SHARED_SCHEMAS = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
+                                               "schemas"))
+SCHEMAS = ["--schema-location", _SHARED_SCHEMAS + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json",
+           "--schema-location", "default"] if os.path.isdir(_SHARED_SCHEMAS) else []
+
+
 def git(root: str, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=GIT_ENV)
 
@@ -47,7 +54,7 @@ def timed_check(mlgitops: str, root: str, *args: str) -> tuple[float, dict]:
     """Seconds of one `mlgitops check` run and its JSON report. Exit 1 (findings: the synthetic
     models break some of the example policies, e.g. Knative prod models have no canary analysis)
     is a normal outcome; anything else is a failure of the benchmark."""
-    command = [mlgitops, "check", "--repo", root, "--format", "json", *args]
+    command = [mlgitops, "check", "--repo", root, "--format", "json", *SCHEMAS, *args]
     started = time.perf_counter()
     proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
     seconds = time.perf_counter() - started

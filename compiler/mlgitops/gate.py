@@ -144,11 +144,17 @@ def run_gate(repo: str, *, locations: tuple = (), kubernetes_version: str | None
         config = load_config(repo, Diagnostics())  # its problems are build's findings already
     settings = settings_from(config, locations=locations, kubernetes_version=kubernetes_version,
                              strict_schemas=strict_schemas)
+    inputs = None
     if selected and not targets:
         report.stages["validate"] = "no overlay of the changed models left: nothing to validate"
         report.stages["policy check"] = "no overlay of the changed models left: nothing to check"
     else:
-        validated = validate(targets, repo, settings, config=config)
+        from .validate.documents import collect, default_paths
+
+        # read (and render) every input once, for validate and for policy check
+        inputs = collect(targets or default_paths(repo), repo, strict=settings.strict,
+                         max_file_bytes=settings.max_file_bytes)
+        validated = validate(targets, repo, settings, config=config, inputs=inputs)
         diags.extend(validated.diagnostics)
         report.stages["validate"] = validated.summary_line()
         report.files = sorted({r.doc.file for r in validated.results})
@@ -171,7 +177,7 @@ def run_gate(repo: str, *, locations: tuple = (), kubernetes_version: str | None
         if selected and not targets:
             report.seconds = time.perf_counter() - started
             return report
-        checked = policy_check(targets, repo, directory)
+        checked = policy_check(targets, repo, directory, inputs=inputs)
         diags.extend(checked.diagnostics)
         report.stages["policy check"] = checked.summary_line()
     else:

@@ -23,7 +23,7 @@ import time
 from typing import Any, Iterator
 
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
-from ..validate.documents import collect, default_paths, display_path
+from ..validate.documents import Inputs, collect, default_paths, display_path
 from ..validate.results import Document
 from .cel import CelError, compile_expression
 from .evaluate import Activations, Failure, Outcome, Violation, evaluate
@@ -238,7 +238,7 @@ def _needs_all_namespaces(pset: PolicySet) -> bool:
 
 
 def check(paths: list[str], repo_root: str, policies_dir: str, *, stdin: Any = None,
-          day: datetime.date | None = None) -> CheckReport:
+          day: datetime.date | None = None, inputs: Inputs | None = None) -> CheckReport:
     """Run every policy in `policies_dir` over the objects in `paths` (default overlays/, argocd/)."""
     from .waivers import today
 
@@ -250,7 +250,10 @@ def check(paths: list[str], repo_root: str, policies_dir: str, *, stdin: Any = N
     report.policies = len(pset.policies)
     waivers = Waivers(repo_root, pset.names, day or today())
     sources = paths or default_paths(repo_root)
-    if _needs_all_namespaces(pset):
+    if inputs is not None:  # documents already read (mlgitops check reads them once for every stage)
+        evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([d.obj for d in inputs.documents]))
+        partials = [evaluator(inputs.documents)]
+    elif _needs_all_namespaces(pset):
         inputs = collect(sources, repo_root, stdin=stdin)
         evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([d.obj for d in inputs.documents]))
         partials = [evaluator(inputs.documents)]

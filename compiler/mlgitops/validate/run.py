@@ -110,7 +110,7 @@ def _run_engine(settings: Settings, registry: Any, docs: list[Document], diags: 
 
 
 def validate(paths: list[str], repo_root: str, settings: Settings, *, config: Any = None,
-             stdin: Any = None) -> Report:
+             stdin: Any = None, inputs: Inputs | None = None) -> Report:
     """Run every stage; never raises for bad input (usage problems come back as `usage.*` findings)."""
     from .kubeconform import KubeconformError
     from .references import check_references
@@ -126,8 +126,9 @@ def validate(paths: list[str], repo_root: str, settings: Settings, *, config: An
         diags.error("<command line>", 0, 0, "usage.schema-location", str(exc))
         return Report(diags, [], None, counts, {})
 
-    inputs = collect(paths or default_paths(repo_root), repo_root, strict=settings.strict,
-                     max_file_bytes=settings.max_file_bytes, stdin=stdin)
+    if inputs is None:  # `inputs`: documents already read (mlgitops check reads them once for every stage)
+        inputs = collect(paths or default_paths(repo_root), repo_root, strict=settings.strict,
+                         max_file_bytes=settings.max_file_bytes, stdin=stdin)
     diags.extend(inputs.diagnostics)
     docs = inputs.documents
     try:
