@@ -6,38 +6,24 @@ import json
 import os
 import pathlib
 import shutil
-import subprocess
 
 import pytest
 
 from conftest import copy_sources
+from gitrepo import commit_all, sh, use_git_env
 from tooling import REPO_ROOT
 
 from mlgitops.gate import changed_scope, run_gate
 
-GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Dev",
-           "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
-           "GIT_COMMITTER_EMAIL": "dev@example.com"}
-
-
-def sh(repo: pathlib.Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture
 def gitrepo(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
     """The example repository (sources, output, policies) committed on main, check passing."""
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
+    use_git_env(monkeypatch)
     monkeypatch.setenv("MLGITOPS_TODAY", "2026-01-15")
     monkeypatch.delenv("CI", raising=False)
     repo = copy_sources(tmp_path / "repo", with_output=True)
     shutil.copytree(REPO_ROOT / "policies", repo / "policies")
-    (repo / ".gitignore").write_text(".mlgitops/\n")
-    sh(repo, "init", "-q", "-b", "main")
-    sh(repo, "add", "-A")
-    sh(repo, "commit", "-q", "-m", "example")
-    return repo
+    return commit_all(repo, "example")
 
 
 def check(cli, repo: pathlib.Path, *args: str) -> tuple[int, dict]:

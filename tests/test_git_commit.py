@@ -6,24 +6,15 @@ import json
 import os
 import pathlib
 import shutil
-import subprocess
 
 import pytest
 
 from conftest import copy_sources, tree_bytes
+from gitrepo import commit_all, sh, use_git_env
 from tooling import REPO_ROOT
 
 from mlgitops import git as g
 from mlgitops.pipeline import commit_message
-
-GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Dev",
-           "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
-           "GIT_COMMITTER_EMAIL": "dev@example.com"}
-
-
-def sh(repo: pathlib.Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
-
 
 def commits(repo: pathlib.Path) -> int:
     return int(sh(repo, "rev-list", "--count", "HEAD"))
@@ -36,14 +27,9 @@ def committed_paths(repo: pathlib.Path, rev: str = "HEAD") -> list[str]:
 @pytest.fixture
 def gitrepo(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
     """The example repository's sources, committed on main, no generated output yet committed."""
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
+    use_git_env(monkeypatch)
     repo = copy_sources(tmp_path / "repo")
-    (repo / ".gitignore").write_text(".mlgitops/\n")
-    sh(repo, "init", "-q", "-b", "main")
-    sh(repo, "add", "-A")
-    sh(repo, "commit", "-q", "-m", "sources")
-    return repo
+    return commit_all(repo, "sources")
 
 
 def build_commit(cli, repo: pathlib.Path, *args: str) -> tuple[int, dict]:

@@ -14,22 +14,17 @@ import json
 import pathlib
 import re
 import shutil
-import subprocess
 
 import pytest
 import yaml
 
 from conftest import copy_sources
+from gitrepo import commit_all, use_git_env
+from gitrepo import sh as git
 from test_argocd_simulation import simulate
 from tooling import REPO_ROOT, require_shared
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
-           "GIT_COMMITTER_EMAIL": "dev@example.com", "MLGITOPS_TODAY": "2026-11-23"}
 FRAUD = (REPO_ROOT / "models" / "fraud.yaml").read_text()
-
-
-def git(repo: pathlib.Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
 def line_of(text: str, needle: str) -> int:
@@ -38,17 +33,14 @@ def line_of(text: str, needle: str) -> int:
 
 @pytest.fixture
 def repo(tmp_path: pathlib.Path, monkeypatch, cli) -> pathlib.Path:
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
+    use_git_env(monkeypatch)
+    monkeypatch.setenv("MLGITOPS_TODAY", "2026-11-23")
     root = copy_sources(tmp_path / "repo")
     shutil.copytree(REPO_ROOT / "policies", root / "policies")
     _drop_policy_cases_about_fraud(root / "policies" / "tests")
     (root / "models" / "fraud.yaml").unlink()
-    (root / ".gitignore").write_text(".mlgitops/\n")
     assert cli("build", "--repo", str(root), "--quiet").exit_code == 0
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "the platform without fraud")
+    commit_all(root, "the platform without fraud")
     git(root, "checkout", "-q", "-b", "add-fraud")
     return root
 
