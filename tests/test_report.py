@@ -315,5 +315,8 @@ def test_every_reporting_command_offers_all_formats() -> None:
             offered[name] = (tuple(option.type.choices), option.default, tuple(option.opts))
     # `diff` reports changes, not findings: text, markdown (a pull-request comment) or json
     assert offered.pop("diff") == (("text", "markdown", "json"), "text", ("--format",))
-    assert {"build", "render", "schemas import", "validate", "check", "policy check", "policy test"} <= set(offered)
+    # `slo explain` prints figures, not findings (a spec error exits 1 with the findings as text)
+    assert offered.pop("slo explain") == (("text", "json"), "text", ("--format",))
+    assert {"build", "render", "schemas import", "validate", "check", "policy check", "policy test",
+            "slo test"} <= set(offered)
     assert set(offered.values()) == {(FORMATS, "text", ("--format",))}

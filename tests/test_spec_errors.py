@@ -830,7 +830,9 @@ CASES = [
                   slo:
                     availability: 0
             """),
-        [E(12, 19, "spec.schema", "spec.slo.availability: 100 is not below 100 (the limit is exclusive)"),
+        [E(12, 19, "spec.schema", "spec.slo.availability: 100 is not below 100 (the limit is exclusive): an objective "
+           "of 100% leaves no error budget: every failed request would breach it and no burn-rate alert could "
+           "mean anything (use e.g. 99.9)"),
          E(16, 23, "spec.schema", "spec.environments.staging.slo.availability: 0 is not above 0 (the limit is exclusive)")],
         id="slo-availability-100-and-0",
     ),
@@ -1037,6 +1039,54 @@ CASES = [
         # Byte 43 is the 10th byte of line 2 ("kind: Mod\xe9l").
         [E(2, 10, "yaml.syntax", "file is not UTF-8: invalid continuation byte at byte 43")],
         id="file-not-utf8",
+    ),
+    # ---- SLO objectives the alerts cannot serve (issue #7) ------------------------------------
+    pytest.param(
+        "short-window.yaml",
+        model("""\
+            apiVersion: mlgitops.dev/v1alpha1
+            kind: Model
+            metadata:
+              name: short-window
+              team: ml
+            spec:
+              framework: sklearn
+              storageUri: s3://bucket/short
+              canary:
+                enabled: false
+              slo:
+                availability: 99.5
+                window: 2d
+            """),
+        [E(13, 13, "spec.slo-window",
+           "spec.slo.window: SLO window 2d is shorter than the longest alert window 3d (mlgitops.yaml "
+           "monitoring.burnRateAlerts), so the budget could never be spent as the alerts assume; use a window "
+           "of at least 3d (the default is 30d)")],
+        id="slo-window-shorter-than-the-longest-alert-window",
+    ),
+    pytest.param(
+        "p100.yaml",
+        model("""\
+            apiVersion: mlgitops.dev/v1alpha1
+            kind: Model
+            metadata:
+              name: p100
+              team: ml
+            spec:
+              framework: sklearn
+              storageUri: s3://bucket/p100
+              canary:
+                enabled: false
+              slo:
+                latency:
+                  - percentile: 100
+                    threshold: 500ms
+            """),
+        [E(13, 21, "spec.schema",
+           "spec.slo.latency[0].percentile: 100 is not below 100 (the limit is exclusive): an objective of 100% "
+           "leaves no error budget: every request slower than the threshold would breach it and no burn-rate "
+           "alert could mean anything (use e.g. 99.9)")],
+        id="slo-latency-percentile-100",
     ),
 ]
 

@@ -128,7 +128,7 @@ def test_analysis_template_in_a_step_and_in_an_experiment():
     def change(objs):
         steps = obj(objs, "Rollout")["spec"]["strategy"]["canary"]["steps"]
         steps.append({"analysis": {"templates": [{"templateName": "iris-canary"}], "args": [
-            {"name": "namespace", "value": "ml-prod"}, {"name": "service-name", "value": "iris-predictor"},
+            {"name": "namespace", "value": "ml-prod"},
             {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]}})
         steps.append({"experiment": {"templates": [{"name": "c", "specRef": "canary"}], "analyses": [
             {"name": "a", "templateName": "iris-smoke"}]}})
@@ -145,16 +145,16 @@ def _args(objs):
 
 def test_a_required_template_arg_the_rollout_does_not_pass():
     def change(objs):
-        _args(objs).pop(2)  # canary-hash
+        _args(objs).pop(1)  # canary-hash
     only(broken("overlays/prod/iris", change), "reference.analysis-args",
          ("spec", "strategy", "canary", "analysis", "args"), "AnalysisTemplate 'iris-canary' needs arg 'canary-hash'",
-         "passed: namespace, service-name")
+         "passed: namespace")
 
 
 def test_a_template_arg_with_a_default_need_not_be_passed():
     def change(objs):
-        _args(objs).pop(2)
-        obj(objs, "AnalysisTemplate")["spec"]["args"][2]["value"] = "none"
+        _args(objs).pop(1)
+        obj(objs, "AnalysisTemplate")["spec"]["args"][1]["value"] = "none"
     assert broken("overlays/prod/iris", change) == []
 
 
@@ -165,14 +165,14 @@ def test_an_arg_the_template_does_not_declare():
     assert [(f.path, f.rule) for _, f in findings] == [
         (("spec", "strategy", "canary", "analysis", "args"), "reference.analysis-args"),
         (("spec", "strategy", "canary", "analysis", "args", 1, "name"), "reference.analysis-args")]
-    assert "needs arg 'service-name'" in findings[0][1].message
+    assert "needs arg 'canary-hash'" in findings[0][1].message
     assert "passes arg 'service'" in findings[1][1].message
 
 
 def test_an_extra_arg_alone_is_one_finding():
     findings = broken("overlays/prod/iris", lambda objs: _args(objs).append({"name": "canary-hsh", "value": "x"}))
-    only(findings, "reference.analysis-args", ("spec", "strategy", "canary", "analysis", "args", 3, "name"),
-         "'canary-hsh'", "declared: canary-hash, namespace, service-name")
+    only(findings, "reference.analysis-args", ("spec", "strategy", "canary", "analysis", "args", 2, "name"),
+         "'canary-hsh'", "declared: canary-hash, namespace")
 
 
 # ---------------------------------------------------------------- reference.scale-target

@@ -738,6 +738,107 @@ def diff_command(repo: str, base: str | None, fmt: str, exit_code: bool, context
     sys.exit(EXIT_FINDINGS if exit_code and result.has_changes else EXIT_OK)
 
 
+@main.group()
+def slo() -> None:
+    """Service level objectives: what the generated alerts promise, and proof that they fire."""
+
+
+@slo.command("explain")
+@click.argument("model")
+@click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
+@click.option("--rps", type=click.FloatRange(min=0, min_open=True), default=None, metavar="N",
+              help="Requests per second to count the budget in (default: autoscaling.requestsPerSecond x "
+                   "minReplicas, when set).")
+@click.option("--error-rate", "error_rates", multiple=True, type=click.FloatRange(min=0, max=100, min_open=True),
+              metavar="PERCENT", help="Time the alerts at this error rate, in percent of requests (repeatable; "
+                                      "default: 100x, 20x, 4x and 1x the budget rate).")
+@_repo_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text, or json (the same figures, durations in seconds) on stdout.")
+def slo_explain(model: str, envs: tuple, rps: float | None, error_rates: tuple, repo: str, fmt: str) -> None:
+    """What MODEL's SLO alerts promise, per environment: the numbers on-call asks for.
+
+    \b
+    For each objective: the error budget in minutes of full outage and in requests per SLO
+    window; each burn-rate alert's windows, factor and error-ratio threshold, how much budget is
+    gone when it fires and how long the budget lasts at that burn; and how long each alert takes
+    to fire at a constant error rate (from a clean history, including 'for:'). The alert table
+    is monitoring.burnRateAlerts in mlgitops.yaml (default: the SRE workbook's).
+
+    \b
+    Examples:
+      mlgitops slo explain iris
+      mlgitops slo explain iris --env prod --rps 250 --error-rate 2 --error-rate 0.5
+      mlgitops slo explain iris --format json
+
+    \b
+    Exit codes: 0 ok, 1 the model has spec errors, 2 usage error (unknown model or environment).
+    """
+    import json
+
+    from .slo.explain import explain, format_text
+    from .slo.models import load_model_envs
+
+    diags = Diagnostics()
+    config, envs_of_model = load_model_envs(repo, (model,), envs, diags)
+    if diags:
+        _report(diags, "text", command="slo explain")
+        if any(d.rule.startswith("usage.") for d in diags):
+            sys.exit(EXIT_USAGE)
+        if diags.has_errors:
+            sys.exit(EXIT_FINDINGS)
+    results = [explain(me, config, rps, tuple(r / 100 for r in error_rates)) for me in envs_of_model]
+    if fmt == "json":
+        click.echo(json.dumps({"models": results}, indent=2, sort_keys=True))
+    else:
+        click.echo("\n".join(format_text(r) for r in results), nl=False)
+    sys.exit(EXIT_OK)
+
+
+# -- slo commands: `slo explain` (slo/explain.py) and `slo test` (slo/scenarios.py) below --
+
+
+@slo.command("test")
+@click.option("--model", "models", multiple=True, metavar="NAME",
+              help="Only this model (name or file stem; repeatable). Default: every model.")
+@click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
+@click.option("--keep", metavar="DIR", type=click.Path(file_okay=False), default=None,
+              help="Write the rule and promtool test files to DIR/<model>-<env>/ and keep them.")
+@click.option("--promtool", "promtool", metavar="PATH", default=None,
+              help="The promtool binary (default: promtool on PATH).")
+@_repo_option
+@click.option("--quiet", "-q", is_flag=True, help="Print failures only, no summary.")
+@_format_option
+def slo_test(models: tuple, envs: tuple, keep: str | None, promtool: str | None, repo: str, quiet: bool,
+             fmt: str) -> None:
+    """Prove the generated SLO alerts with synthetic traffic and the real `promtool test rules`.
+
+    For every SLO of every model environment: healthy traffic raises no alert; 20x the error
+    budget rate pages within 60 min and 100x within 15 min; the page clears within 10 min after
+    the burn stops; 4x opens a ticket within a day and never pages; 90% slow requests page
+    (latency SLOs); requests without errors give a ratio of 0; no traffic gives no sample and no
+    alert. Scenarios that cannot be synthesised (custom PromQL sources, a burn above 100% bad
+    requests) are reported as skipped with the reason. Needs promtool (Debian package
+    'prometheus').
+
+    \b
+    Examples:
+      mlgitops slo test
+      mlgitops slo test --model iris --env prod --keep /tmp/slo-tests
+      mlgitops slo test --promtool /opt/prometheus/promtool --format junit > slo-tests.xml
+
+    \b
+    Exit codes: 0 every scenario passed, 1 a scenario failed or a model file is invalid,
+    2 usage error or promtool missing.
+    """
+    from .slo.promtool import RULES, run_slo_tests
+
+    result = run_slo_tests(repo, models=models, envs=envs, promtool=promtool, keep=keep)
+    diags = result.diagnostics
+    _report(diags, fmt, command="slo test", summary=result.summary(), rules=RULES, files=result.files)
+    _finish(diags, fmt, quiet, result.summary_line())
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`
     try:
         main(standalone_mode=True)

@@ -11,6 +11,8 @@ import os
 import re
 
 from .diagnostics import Diagnostic, Diagnostics, ERROR
+from .slo.alerts import AlertTier, duration_seconds, table_from_config
+from .slo.alerts import schema as burn_rate_schema
 from .yamlsource import SourceDocument, load_yaml
 
 CONFIG_FILE = "mlgitops.yaml"
@@ -48,6 +50,7 @@ def config_schema() -> dict:
                                "description": "Labels the Prometheus CR selects PrometheusRules and ServiceMonitors by."},
                 "sloSource": s("Default SLO metric source.", enum=["istio", "kserve", "custom"]),
                 "runbookURL": s("Base URL of runbooks; alerts link to `<runbookURL>/<alert>`."),
+                "burnRateAlerts": burn_rate_schema(),
             }),
             "validation": obj("Settings of `mlgitops validate`.", {
                 "schemaLocations": {
@@ -93,6 +96,7 @@ class Config:
     rule_labels: dict
     slo_source: str
     runbook_url: str
+    burn_rate_alerts: tuple[AlertTier, ...]  # the alert table (slo/alerts.py), defaults when not set
     environments: dict  # name -> Environment, in file order
     validation: dict  # the `validation:` section as written (see validate/run.py)
     text: str  # raw bytes of the file, part of the build fingerprint
@@ -149,6 +153,13 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
             diags.error(CONFIG_FILE, line, col, "config.schema",
                         f"environments.{name}: set either server or cluster, not both")
         envs[name] = Environment(name, env["namespace"], env.get("server"), env.get("cluster"))
+    for severity, tier in monitoring.get("burnRateAlerts", {}).items():
+        for i, pair in enumerate(tier["windows"]):
+            if duration_seconds(pair["short"]) >= duration_seconds(pair["long"]):
+                line, col = doc.position(("monitoring", "burnRateAlerts", severity, "windows", i, "short"))
+                diags.error(CONFIG_FILE, line, col, "config.burn-rate-alerts",
+                            f"monitoring.burnRateAlerts.{severity}: short window {pair['short']} must be shorter "
+                            f"than the long window {pair['long']} (the workbook uses 1/12 of it)")
     return Config(
         path=CONFIG_FILE,
         kserve_version=(major, minor),
@@ -161,6 +172,7 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
         slo_source=monitoring.get("sloSource", "istio"),
         validation=dict(data.get("validation", {})),
         runbook_url=monitoring.get("runbookURL", "").rstrip("/"),
+        burn_rate_alerts=table_from_config(monitoring.get("burnRateAlerts")),
         environments=envs,
         text=text,
     )

@@ -39,6 +39,12 @@ def analysis_template(model: str) -> str:
     return f"{model}-canary"
 
 
+def mesh_monitor(model: str) -> str:
+    """The PodMonitor scraping the predictor pods' Istio sidecars; Prometheus Operator sets the
+    `job` label of its series to `<namespace>/<this name>`, which the canary analysis selects."""
+    return f"{model}-mesh"
+
+
 def slo_rule(model: str) -> str:
     return f"{model}-slo"
 

@@ -151,7 +151,7 @@ def compile_model(f: ModelFile, config: Config) -> tuple[list[Diagnostic], dict[
     diags = Diagnostics()
     envs_of_model = resolve(f, config)
     for me in envs_of_model:
-        check_model_env(me, diags)
+        check_model_env(me, diags, config)
     if diags.has_errors:
         return list(diags), {}
     outputs: dict[str, bytes] = {}

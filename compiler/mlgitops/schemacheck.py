@@ -140,7 +140,9 @@ class SchemaChecker:
         if kind == "minimum":
             return [at(path, f"{where}: {_show(value)} is less than {error.validator_value}")]
         if kind == "exclusiveMaximum":
-            return [at(path, f"{where}: {_show(value)} is not below {error.validator_value} (the limit is exclusive)")]
+            why = f": {error.schema['x-why']}" if "x-why" in error.schema else ""
+            return [at(path, f"{where}: {_show(value)} is not below {error.validator_value} (the limit is exclusive)"
+                             + why)]
         if kind == "exclusiveMinimum":
             return [at(path, f"{where}: {_show(value)} is not above {error.validator_value} (the limit is exclusive)")]
         if kind == "maxLength":

@@ -1,17 +1,34 @@
 """The canary AnalysisTemplate, derived from the same objectives as the SLOs.
 
-Both conditions are set and guarded, so "no data" (empty result or NaN from 0/0) matches
-neither and is Inconclusive: the Rollout pauses for a human instead of promoting blind.
+Both metrics read the canary pods only: series carry `rollouts_pod_template_hash` (copied from
+the pod label by the monitors' `podTargetLabels`) and the Rollout passes the canary's hash as
+`canary-hash` (`podTemplateHashValue: Latest`). Service-wide series would mix stable and canary
+pods in a replica-based canary and dilute a bad canary by the stable traffic.
+
+- error-ratio: 5xx share of the requests the canary pods' own Istio sidecars received
+  (`reporter="destination"`), scraped by the `<model>-mesh` PodMonitor; the `job` matcher keeps a
+  second, cluster-wide scrape of the same sidecars from being counted twice.
+- p95-latency: `request_predict_seconds` from the model server, scraped by the ServiceMonitor
+  (`job="<model>-predictor"`).
+
+Both queries return an EMPTY vector below `canary.analysis.minRequests` requests in the 2m
+window, and both conditions are guarded, so too little traffic or "no data" (empty result, or
+NaN) matches neither condition and is Inconclusive: the Rollout pauses for a human instead of
+promoting blind. `or vector(0)` only fills the numerator (no 5xx series yet = 0 errors); the
+guarded denominator decides whether there is a result at all.
 """
 
 from __future__ import annotations
 
 from .. import names
 from ..config import Config
-from ..spec.checks import FAST_BURN, analysis_metrics, seconds
+from ..slo.alerts import fastest_burn
+from ..spec.checks import analysis_metrics, seconds
 from ..spec.model import ModelEnv
 
 _GUARD = "len(result) > 0 && !isNaN(result[0])"
+# Query window: at least 4 samples at the monitors' 30s scrape interval (slo.md s.5.2).
+WINDOW = "2m"
 
 
 def analysis_template(me: ModelEnv, config: Config) -> dict:
@@ -19,31 +36,45 @@ def analysis_template(me: ModelEnv, config: Config) -> dict:
     settings = me.settings["canary"]["analysis"]
     timing = {"initialDelay": settings["initialDelay"], "interval": settings["interval"],
               "failureLimit": settings["failureLimit"], "inconclusiveLimit": settings["inconclusiveLimit"]}
-    args = [{"name": "namespace"}]
+    minimum = int(settings["minRequests"])
     metrics = []
     if "successRate" in thresholds:
-        args.append({"name": "service-name"})
-        limit = error_ratio_limit(me)
-        selector = ('reporter="destination",destination_service_namespace="{{args.namespace}}",'
-                    'destination_service_name="{{args.service-name}}"')
-        query = (f'(sum(rate(istio_requests_total{{{selector},response_code=~"5.."}}[2m])) or vector(0))\n'
-                 f'/\nsum(rate(istio_requests_total{{{selector}}}[2m]))\n')
-        metrics.append(_metric("error-ratio", f"{limit:g}", "<=", ">", query, config, timing))
+        limit = error_ratio_limit(me, config)
+        metrics.append(_metric("error-ratio", f"{limit:g}", "<=", ">", error_ratio_query(me.name, minimum),
+                               config, timing))
     if "latencyP95" in thresholds:
-        args.append({"name": "canary-hash"})
         limit = seconds(thresholds["latencyP95"])
-        query = ('histogram_quantile(0.95, sum by (le) (rate(request_predict_seconds_bucket{'
-                 'namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[2m])))\n')
-        metrics.append(_metric("p95-latency", f"{limit:g}", "<=", ">", query, config, timing))
+        metrics.append(_metric("p95-latency", f"{limit:g}", "<=", ">", p95_latency_query(me.name, minimum),
+                               config, timing))
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisTemplate",
         "metadata": {"name": names.analysis_template(me.name)},
-        "spec": {"args": args, "metrics": metrics},
+        "spec": {"args": [{"name": "namespace"}, {"name": "canary-hash"}], "metrics": metrics},
     }
 
 
-def error_ratio_limit(me: ModelEnv) -> float:
+def error_ratio_query(model: str, min_requests: int) -> str:
+    """5xx / all requests received by the canary pods' sidecars; empty below min_requests."""
+    selector = (f'job="{{{{args.namespace}}}}/{names.mesh_monitor(model)}",reporter="destination",'
+                'rollouts_pod_template_hash="{{args.canary-hash}}"')
+    return (f'(sum(increase(istio_requests_total{{{selector},response_code=~"5.."}}[{WINDOW}])) or vector(0))\n'
+            f'/\n(sum(increase(istio_requests_total{{{selector}}}[{WINDOW}])) >= {min_requests})\n')
+
+
+def p95_latency_query(model: str, min_requests: int) -> str:
+    """p95 of the canary pods' predict latency (seconds); empty below min_requests.
+
+    `job` is the ServiceMonitor's (Prometheus Operator names it after the Service): a second
+    scrape of the same pods would not change the quantile, but would double the traffic guard.
+    """
+    selector = (f'job="{names.predictor(model)}",namespace="{{{{args.namespace}}}}",'
+                'rollouts_pod_template_hash="{{args.canary-hash}}"')
+    return (f'histogram_quantile(0.95, sum by (le) (rate(request_predict_seconds_bucket{{{selector}}}[{WINDOW}])))\n'
+            f'and on ()\n(sum(increase(request_predict_seconds_count{{{selector}}}[{WINDOW}])) >= {min_requests})\n')
+
+
+def error_ratio_limit(me: ModelEnv, config: Config) -> float:
     """The canary's tolerated 5xx ratio.
 
     An explicit `canary.analysis.successRate` is taken literally. Derived from the SLO, it is
@@ -55,7 +86,7 @@ def error_ratio_limit(me: ModelEnv) -> float:
     if explicit is not None:
         return round((100 - explicit) / 100, 10)
     budget = (100 - me.settings["slo"]["availability"]) / 100
-    return round(min(1.0, FAST_BURN * budget), 10)
+    return round(min(1.0, fastest_burn(config.burn_rate_alerts) * budget), 10)
 
 
 def _metric(name: str, limit: str, ok: str, bad: str, query: str, config: Config, timing: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config
+from ..spec.checks import analysis_metrics
 from ..spec.model import ModelEnv
 from . import analysis, autoscaling, inferenceservice, istio, monitoring, rollout, slo
 from .base import COMPONENTS_DIR, components_for
@@ -35,6 +36,8 @@ def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
             serving.extend(istio.services(me))
             serving.append(istio.virtual_service(me))
         watching.append(monitoring.service_monitor(me))
+        if rollout.has_analysis(me) and "successRate" in analysis_metrics(me):
+            watching.append(monitoring.mesh_pod_monitor(me))
     else:
         watching.append(monitoring.pod_monitor(me))
     serving.extend(autoscaling.pod_disruption_budgets(me))

@@ -64,11 +64,6 @@ def has_analysis(me: ModelEnv) -> bool:
 
 
 def analysis_args(me: ModelEnv) -> list[dict]:
-    args = [{"name": "namespace", "value": me.env.namespace}]
-    if "successRate" in analysis_metrics(me):
-        service = names.canary_service(me.name) if me.settings["canary"]["trafficRouting"] == "istio" \
-            else names.predictor(me.name)
-        args.append({"name": "service-name", "value": service})
-    if "latencyP95" in analysis_metrics(me):
-        args.append({"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}})
-    return args
+    """Both canary metrics read the canary pods only, by the hash of the latest pod template."""
+    return [{"name": "namespace", "value": me.env.namespace},
+            {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]

@@ -12,55 +12,37 @@ from __future__ import annotations
 from .. import names
 from ..config import Config
 from ..spec.checks import seconds
+from ..slo.alerts import windows
+from ..slo.sources import ERROR_CODES, SOURCES, matchers
 from ..spec.model import ModelEnv
 from .common import camel
 
-WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-# (severity, [(long window, short window, burn factor)], for) - the workbook's defaults for 30 days.
-ALERTS = (
-    ("page", [("1h", "5m", 14.4), ("6h", "30m", 6)], "2m"),
-    ("ticket", [("1d", "2h", 3), ("3d", "6h", 1)], "15m"),
-)
 RECORD = "mlgitops:slo_errors:ratio_rate"
 AVAILABILITY_ANNOTATION = "mlgitops.dev/slo-availability"
 LATENCY_ANNOTATION = "mlgitops.dev/slo-latency"
 
 
-def _le(source: str, bound: float) -> str:
-    """The `le` matcher for a bucket bound, written so it matches Prometheus 2 and 3 spellings."""
-    if source == "istio":
-        ms = bound * 1000
-        text = f"{ms:g}"
-        return f'le=~"{text}(\\\\.0)?"' if "." not in text else f'le="{text}"'
-    text = repr(float(bound))
-    return f'le="{text}"'
-
-
 def sli_queries(me: ModelEnv) -> list[tuple[str, str, float]]:
     """(slo id, PromQL error ratio with $window, objective as a ratio) per SLO of the model."""
     s = me.settings["slo"]
-    ns = me.env.namespace
-    istio = f'reporter="destination",destination_workload_namespace="{ns}",destination_canonical_service="{me.name}"'
-    kserve = f'namespace="{ns}",model_name="{me.name}"'
+    source = SOURCES.get(s["source"])
     out = []
     if "availability" in s:
         if s["source"] == "custom":
             bad, total = s["custom"]["errorQuery"], s["custom"]["totalQuery"]
         else:
-            bad = f'sum(rate(istio_requests_total{{{istio},response_code=~"5.."}}[$window]))'
-            total = f"sum(rate(istio_requests_total{{{istio}}}[$window]))"
+            ident = source.identity(me.env.namespace, me.name)
+            bad = f'sum(rate({source.requests}{{{matchers(ident, f"{source.code_label}=~{ERROR_CODES}")}}}[$window]))'
+            total = f"sum(rate({source.requests}{{{matchers(ident)}}}[$window]))"
         out.append(("availability", f"({bad} or vector(0))\n/\n({total} > 0)", s["availability"] / 100))
     for objective in s.get("latency", []):
-        bound = seconds(objective["threshold"])
-        if s["source"] == "istio":
-            ok = f'{istio},response_code!~"5.."'
-            good = f"sum(rate(istio_request_duration_milliseconds_bucket{{{ok},{_le('istio', bound)}}}[$window]))"
-            total = f"sum(rate(istio_request_duration_milliseconds_count{{{ok}}}[$window]))"
-        elif s["source"] == "kserve":
-            good = f"sum(rate(request_predict_seconds_bucket{{{kserve},{_le('kserve', bound)}}}[$window]))"
-            total = f"sum(rate(request_predict_seconds_count{{{kserve}}}[$window]))"
-        else:
+        if source is None:
             continue
+        bound = seconds(objective["threshold"])
+        ident = source.identity(me.env.namespace, me.name)
+        ok = [f"{source.code_label}!~{ERROR_CODES}"] if source.latency_ok_only else []
+        good = f"sum(rate({source.histogram}_bucket{{{matchers(ident, *ok, source.le(bound))}}}[$window]))"
+        total = f"sum(rate({source.histogram}_count{{{matchers(ident, *ok)}}}[$window]))"
         slo_id = f"latency-p{objective['percentile']:g}".replace(".", "-")
         out.append((slo_id, f"1 - (\n  ({good} or vector(0))\n  /\n  ({total} > 0)\n)",
                     objective["percentile"] / 100))
@@ -77,7 +59,7 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
     for slo_id, query, objective in slis:
         labels = {"model": me.name, "env": env, "slo": slo_id}
         rules = [{"record": f"{RECORD}{w}", "expr": query.replace("$window", w) + "\n", "labels": dict(labels)}
-                 for w in WINDOWS]
+                 for w in windows(config.burn_rate_alerts)]
         groups.append({"name": f"{me.name}-{slo_id}-sli", "rules": rules})
         budget = round(1 - objective, 10)
         selector = f'model="{me.name}",env="{env}",slo="{slo_id}"'
@@ -92,13 +74,16 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
         # The SLO-window ratio is expensive; once every 5 minutes is plenty for a budget.
         groups.append({"name": f"{me.name}-{slo_id}-budget", "interval": "5m", "rules": budget_rules})
         alerts = []
-        for severity, pairs, wait in ALERTS:
+        for tier in config.burn_rate_alerts:
+            severity, wait = tier.severity, tier.wait
+            pairs = [(p.long, p.short, p.burn_rate) for p in tier.pairs]
             conditions = []
             for long, short, factor in pairs:
                 threshold = f"({factor:g} * {budget:g})"
                 conditions.append(f"(\n  {RECORD}{long}{{{selector}}} > {threshold}\n  and\n"
                                   f"  {RECORD}{short}{{{selector}}} > {threshold}\n)")
-            windows = ", ".join(f"{l}/{s} at {f:g}x" for l, s, f in pairs)
+            said = ", ".join(f"{l}/{s} at {f:g}x" for l, s, f in pairs)
+            first_long = pairs[0][0]
             name = f"{camel(me.name)}{camel(slo_id)}BudgetBurn"
             alert = {
                 "alert": name,
@@ -108,7 +93,11 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
                 "annotations": {
                     "summary": f"{me.name} ({env}) is burning its {slo_id} error budget ({objective * 100:g}% objective)",
                     "description": (f"The {slo_id} error ratio of {me.name} in {me.env.namespace} is above a burn rate "
-                                    f"that {'pages' if severity == 'page' else 'opens a ticket'} ({windows}). "
+                                    f"that {'pages' if severity == 'page' else 'opens a ticket'} ({said}). "
+                                    f"Burn rate over {first_long}: "
+                                    f"{{{{ with query `{RECORD}{first_long}{{{selector}}} / {budget:g}` }}}}"
+                                    f"{{{{ . | first | value | printf \"%.1f\" }}}}x{{{{ end }}}} "
+                                    f"(1x spends the budget in exactly {window}). "
                                     f"Remaining budget over {window}: "
                                     f"{{{{ with query `mlgitops:slo_error_budget:remaining_ratio{{{selector}}}` }}}}"
                                     f"{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}."),

@@ -18,17 +18,11 @@ from ..config import Config
 from ..diagnostics import Diagnostic, Diagnostics, ERROR, WARNING
 from ..frameworks import FRAMEWORKS
 from ..schemacheck import dotted
+from ..slo.alerts import duration_seconds, fastest_burn, longest_window
+from ..slo.sources import AVAILABILITY_SOURCES, SOURCES
 from .model import ModelEnv, ModelFile
 
-# Histogram bucket boundaries of each metric source, in seconds (slo.md s.2-3).
-KSERVE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
-ISTIO_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-                 300.0, 600.0, 1800.0, 3600.0)
-BUCKETS = {"kserve": KSERVE_BUCKETS, "istio": ISTIO_BUCKETS}
-AVAILABILITY_SOURCES = ("istio", "custom")
 CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.I)
-# The first (fast-burn page) factor of the default alert table.
-FAST_BURN = 14.4
 
 _SUFFIX = {"": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
            "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
@@ -119,7 +113,7 @@ def _check_policy_exceptions(f: ModelFile, known: list[str], diags: Diagnostics)
                             f"known: {', '.join(known)}")
 
 
-def check_model_env(me: ModelEnv, diags: Diagnostics) -> None:
+def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
     report = Reporter(me, diags)
     s = me.settings
     standard = s["mode"] == "standard"
@@ -202,10 +196,17 @@ def check_model_env(me: ModelEnv, diags: Diagnostics) -> None:
                "(use source: istio or custom)")
     if source == "custom" and "custom" not in slo:
         report(("slo", "source"), "spec.slo-source", "source 'custom' needs slo.custom.errorQuery and totalQuery")
-    if "availability" in slo and FAST_BURN * (100 - slo["availability"]) / 100 >= 1:
+    table = config.burn_rate_alerts
+    longest = longest_window(table)
+    if duration_seconds(slo["window"]) < duration_seconds(longest):
+        report(("slo", "window"), "spec.slo-window",
+               f"SLO window {slo['window']} is shorter than the longest alert window {longest} "
+               f"({config.path} monitoring.burnRateAlerts), so the budget could never be spent as the alerts assume; "
+               f"use a window of at least {longest} (the default is 30d)")
+    if "availability" in slo and (fast := fastest_burn(table)) * (100 - slo["availability"]) / 100 >= 1:
         report(("slo", "availability"), "spec.slo-target",
-               f"availability {slo['availability']}% leaves an error budget so large that the {FAST_BURN}x "
-               "fast-burn alert can never fire", WARNING)
+               f"availability {slo['availability']}% leaves an error budget so large that the {fast:g}x "
+               "burn-rate alert can never fire", WARNING)
     for i, objective in enumerate(slo.get("latency", [])):
         _check_bucket(report, ("slo", "latency", i, "threshold"), objective["threshold"], source)
     percentiles = [o["percentile"] for o in slo.get("latency", [])]
@@ -231,9 +232,9 @@ def check_model_env(me: ModelEnv, diags: Diagnostics) -> None:
 
 
 def _check_bucket(report: Reporter, path: tuple, threshold: str, source: str) -> None:
-    buckets = BUCKETS.get(source)
-    if not buckets:
+    if source not in SOURCES:
         return
+    buckets = SOURCES[source].buckets
     value = seconds(threshold)
     if any(math.isclose(value, b) for b in buckets):
         return

@@ -37,7 +37,7 @@ DEFAULTS: dict = {
         "trafficRouting": "none",
         "steps": [{"weight": 25, "pause": "2m"}, {"weight": 50, "pause": "2m"}, {"weight": 75, "pause": "2m"}],
         "analysis": {"enabled": True, "interval": "1m", "initialDelay": "1m", "failureLimit": 1,
-                     "inconclusiveLimit": 2, "startingStep": 1},
+                     "inconclusiveLimit": 2, "startingStep": 1, "minRequests": 30},
         "progressDeadlineSeconds": 600,
         "abortScaleDownDelaySeconds": 30,
     },

@@ -105,7 +105,9 @@ def _defs() -> dict:
     }, required=["weight"])
     latency_objective = _obj("A latency objective: `percentile` of requests finish within `threshold`.", {
         "percentile": {"type": "number", "description": "Percentile, e.g. 95 or 99.",
-                       "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+                       "exclusiveMinimum": 0, "exclusiveMaximum": 100,
+                       "x-why": "an objective of 100% leaves no error budget: every request slower than the threshold "
+                                "would breach it and no burn-rate alert could mean anything (use e.g. 99.9)"},
         "threshold": _str("Latency bound, e.g. `500ms` or `1s`; must be a bucket boundary of the source histogram.",
                           pattern=LATENCY),
     }, required=["percentile", "threshold"])
@@ -192,7 +194,10 @@ def _settings() -> dict:
                       "description": "Weights must increase and stay at or below 100. Default: 25/50/75 with 2m pauses."},
             "trafficRouting": _str("`none`: weights by replica count; `istio`: exact weights through a VirtualService.",
                                    enum=["none", "istio"], default="none"),
-            "analysis": _obj("Automated canary analysis (Prometheus).", {
+            "analysis": _obj("Automated background canary analysis (Prometheus), of the canary pods only: "
+                             "error ratio and p95 latency measured every `interval` after `initialDelay`; "
+                             "more than `failureLimit` failed measurements abort the update, more than "
+                             "`inconclusiveLimit` measurements without enough traffic pause it.", {
                 "enabled": {"type": "boolean", "description": "Gate the canary on metrics.", "default": True},
                 "successRate": {"type": "number", "description": "Minimum success rate of the canary in percent (default: from slo.availability, the fast-burn threshold: 14.4x its error budget).",
                                 "exclusiveMinimum": 0, "maximum": 100},
@@ -202,13 +207,19 @@ def _settings() -> dict:
                 "failureLimit": _int("Failed measurements tolerated before aborting.", minimum=0, default=1),
                 "inconclusiveLimit": _int("No-data measurements tolerated before pausing for a human.", minimum=0, default=2),
                 "startingStep": _int("Step index at which background analysis starts.", minimum=0, default=1),
+                "minRequests": _int("Fewest canary requests in a measurement's 2-minute window for a verdict; with "
+                                    "fewer the query returns no data and the measurement is Inconclusive (never "
+                                    "a pass). Raise it for busy models (more evidence per measurement), lower it "
+                                    "for quiet ones (below it the Rollout keeps pausing).", minimum=1, default=30),
             }),
             "progressDeadlineSeconds": _int("Abort an update that makes no progress for this long.", minimum=30, default=600),
             "abortScaleDownDelaySeconds": _int("Keep aborted canary pods this long for debugging.", minimum=0, default=30),
         }),
         "slo": _obj("Service level objectives; generate recording rules and multi-window burn-rate alerts.", {
             "availability": {"type": "number", "description": "Percent of requests that must succeed, e.g. 99.9.",
-                             "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+                             "exclusiveMinimum": 0, "exclusiveMaximum": 100,
+                             "x-why": "an objective of 100% leaves no error budget: every failed request would breach it "
+                                      "and no burn-rate alert could mean anything (use e.g. 99.9)"},
             "latency": {"type": "array", "items": {"$ref": "#/definitions/latencyObjective"},
                         "description": "Latency objectives, e.g. p95 within 500ms."},
             "window": _str("SLO window.", pattern=WINDOW, default="30d"),

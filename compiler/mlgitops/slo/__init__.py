@@ -1,0 +1,1 @@
+"""Service level objectives: metric sources, the burn-rate alert table, explanations and proofs."""

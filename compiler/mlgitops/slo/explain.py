@@ -1,0 +1,120 @@
+"""`mlgitops slo explain`: what the generated SLO alerts promise, in the numbers on-call asks for.
+
+Per environment and objective: the error budget (minutes of full outage and requests per SLO
+window), each alert window pair with its burn-rate and error-ratio threshold, how much budget is
+gone when it fires and how long the budget lasts at that burn, and how long each alert takes to
+fire at a given error rate. Times assume a constant error rate from a clean history (the
+long window's ratio is then rate x elapsed / window, ../shared/research/slo.md section 0)
+plus the alert's `for:`; the short window, 1/12 of the long one, is always satisfied first.
+"""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..expand.slo import sli_queries
+from ..spec.model import ModelEnv
+from .alerts import duration_seconds, say_duration
+
+# Default error rates to time, as multiples of the budget rate (capped at 100% errors).
+DEFAULT_BURNS = (100, 20, 4, 1)
+
+
+def traffic(me: ModelEnv, rps: float | None) -> tuple[float | None, str]:
+    """Requests per second to count the budget in, and where the figure comes from."""
+    if rps is not None:
+        return rps, "--rps"
+    auto = me.settings["autoscaling"]
+    target = auto.get("requestsPerSecond")
+    if target:
+        return target * auto["minReplicas"], (f"autoscaling.requestsPerSecond {target:g} x minReplicas "
+                                              f"{auto['minReplicas']}")
+    return None, ""
+
+
+def explain(me: ModelEnv, config: Config, rps: float | None = None,
+            error_rates: tuple[float, ...] = ()) -> dict:
+    """The explanation of one model in one environment as data (the json format prints it as is)."""
+    slo = me.settings["slo"]
+    window = slo["window"]
+    window_s = duration_seconds(window)
+    rate, basis = traffic(me, rps)
+    objectives = []
+    for slo_id, _query, objective in sli_queries(me):
+        budget = round(1 - objective, 12)
+        threshold = next((o["threshold"] for o in slo.get("latency", [])
+                          if f"latency-p{o['percentile']:g}".replace(".", "-") == slo_id), None)
+        entry = {
+            "slo": slo_id,
+            "bad_events": f"slower than {threshold}" if threshold else "failed (5xx)",
+            "objective_percent": round(objective * 100, 10),
+            "budget_ratio": budget,
+            "budget_minutes": round(budget * window_s / 60, 3),
+            "budget_requests": round(budget * rate * window_s) if rate else None,
+            "requests_per_window": round(rate * window_s) if rate else None,
+            "alerts": [],
+            "time_to_fire": [],
+        }
+        for tier in config.burn_rate_alerts:
+            for pair in tier.pairs:
+                threshold = pair.burn_rate * budget
+                entry["alerts"].append({
+                    "severity": tier.severity, "for": tier.wait, "long": pair.long, "short": pair.short,
+                    "burn_rate": pair.burn_rate, "error_ratio_threshold": round(threshold, 12),
+                    "can_fire": threshold < 1,
+                    "budget_spent_when_firing": round(pair.burn_rate * duration_seconds(pair.long) / window_s, 6),
+                    "budget_lasts_seconds": round(window_s / pair.burn_rate),
+                })
+        rates = error_rates or tuple(min(1.0, burn * budget) for burn in DEFAULT_BURNS)
+        for error_ratio in sorted(set(rates), reverse=True):
+            burn = error_ratio / budget
+            fires = {}
+            for tier in config.burn_rate_alerts:
+                times = [t for t in (pair.time_to_fire(burn) for pair in tier.pairs) if t is not None]
+                fires[tier.severity] = round(min(times) + duration_seconds(tier.wait)) if times else None
+            entry["time_to_fire"].append({"error_ratio": error_ratio, "burn_rate": round(burn, 3),
+                                          "seconds": fires})
+        objectives.append(entry)
+    return {"model": me.name, "environment": me.env.name, "namespace": me.env.namespace, "window": window,
+            "source": slo["source"], "requests_per_second": rate, "traffic_basis": basis,
+            "objectives": objectives}
+
+
+def _pct(ratio: float) -> str:
+    return f"{ratio * 100:.4g}%"
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def format_text(result: dict) -> str:
+    lines = [f"{result['model']} in {result['environment']} (namespace {result['namespace']}): "
+             f"SLO window {result['window']}, metrics from {result['source']}"]
+    if not result["objectives"]:
+        lines.append("  no SLOs (spec.slo sets none): no burn-rate alerts are generated")
+    for o in result["objectives"]:
+        lines.append(f"  {o['slo']}: objective {o['objective_percent']:g}%")
+        budget = (f"    error budget: {_pct(o['budget_ratio'])} of requests may be {o['bad_events']} = "
+                  f"{o['budget_minutes']:g} min of all requests bad per {result['window']}")
+        if o["budget_requests"] is not None:
+            budget += (f"; {_count(o['budget_requests'])} of {_count(o['requests_per_window'])} requests at "
+                       f"{result['requests_per_second']:g} req/s ({result['traffic_basis']})")
+        lines.append(budget)
+        lines.append("    alerts (both windows above the threshold):")
+        for a in o["alerts"]:
+            if not a["can_fire"]:
+                lines.append(f"      {a['severity']:<7} {a['long']}/{a['short']} at {a['burn_rate']:g}x: "
+                             f"threshold {_pct(a['error_ratio_threshold'])} errors: can never fire")
+                continue
+            lines.append(f"      {a['severity']:<7} {a['long']}/{a['short']} at {a['burn_rate']:g}x "
+                         f"(error ratio > {_pct(a['error_ratio_threshold'])}, for {a['for']}): fires once "
+                         f"{_pct(a['budget_spent_when_firing'])} of the budget is gone; at that burn the budget "
+                         f"lasts {say_duration(a['budget_lasts_seconds'])}")
+        severities = list(o["time_to_fire"][0]["seconds"]) if o["time_to_fire"] else []
+        lines.append(f"    time to fire when a constant share of requests is bad (clean history, including for:):")
+        lines.append("      " + f"{'bad share':<12}{'burn':<9}" + "".join(f"{s:<12}" for s in severities).rstrip())
+        for t in o["time_to_fire"]:
+            cells = "".join(f"{(say_duration(v) if v is not None else 'never'):<12}" for v in t["seconds"].values())
+            burn = f"{t['burn_rate']:g}x"
+            lines.append("      " + f"{_pct(t['error_ratio']):<12}{burn:<9}" + cells.rstrip())
+    return "\n".join(lines) + "\n"

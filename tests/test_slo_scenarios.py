@@ -1,0 +1,233 @@
+"""`mlgitops slo test`: the burn-rate alerts behave as issue #7 promises, under the real promtool.
+
+(a) every example model environment passes its generated scenarios; (b) broken rules are caught
+(mutations of the generated PrometheusRule, or of the alert table); (c) a renamed, configurable
+alert table still passes; (d) the CLI's exit codes, JSON report and missing-promtool error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT
+from tooling import require_tool
+
+from mlgitops.config import load_config
+from mlgitops.diagnostics import Diagnostics
+from mlgitops.expand.slo import prometheus_rule
+from mlgitops.slo.alerts import table_from_config
+from mlgitops.slo.promtool import grade, run_promtool, run_slo_tests
+from mlgitops.slo.scenarios import build_suite, counter
+from mlgitops.spec.model import read_model_file, resolve
+
+HINT = "make tools (Debian package 'prometheus')"
+MODEL_ENVS = [(m, e) for m in ("churn", "fraud", "iris", "sentiment") for e in ("staging", "prod")]
+ISSUE_SCENARIOS = {"healthy", "page_20x", "page_100x", "page_reset", "ticket_4x", "zero_errors", "no_traffic",
+                   "traffic_stops"}
+
+
+def _model_env(model: str, env: str, config=None):
+    diags = Diagnostics()
+    config = config or load_config(str(REPO_ROOT), diags)
+    f = read_model_file(str(REPO_ROOT), f"models/{model}.yaml", diags)
+    assert not diags.has_errors, [d.format() for d in diags]
+    (me,) = [m for m in resolve(f, config) if m.env.name == env]
+    return me, config
+
+
+def _run(tmp_path, me, config, rule, slo: str, kind: str) -> dict:
+    """Outcome per scenario name of one SLO, running only its `kind` (fast/long) test file."""
+    promtool = require_tool("promtool", HINT)
+    suite = build_suite(me, config, rule)
+    for name, doc in suite.files.items():
+        (tmp_path / name).write_text(yaml.safe_dump(doc, sort_keys=False))
+    wanted = f"{slo}.{kind}.test.yaml"
+    assert wanted in suite.test_files
+    runs = run_promtool(promtool, [(str(tmp_path), wanted)])
+    outcomes = grade(suite, {wanted: runs[(str(tmp_path), wanted)]})
+    return {o.scenario.name: o for o in outcomes if o.scenario.slo == slo and o.scenario.test_file == wanted}
+
+
+def _mutate(rule: dict, slo: str, edit, alerts_only: bool = False) -> dict:
+    for group in rule["spec"]["groups"]:
+        for r in group["rules"]:
+            if r["labels"].get("slo") == slo and (not alerts_only or "alert" in r):
+                r["expr"] = edit(r)
+    return rule
+
+
+def test_counter_values_are_continuous():
+    assert counter([(3, 10.0)]) == "0+10x3"
+    assert counter([(3, 10.0), (2, 1.0), (1, 5.0)]) == "0+10x3 31+1x1 37"
+    assert counter([(2, None), (2, 4.0)]) == "_x2 0+4x2"
+
+
+# (a) ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model,env", MODEL_ENVS, ids=[f"{m}-{e}" for m, e in MODEL_ENVS])
+def test_example_scenarios_pass(model, env):
+    require_tool("promtool", HINT)
+    result = run_slo_tests(str(REPO_ROOT), models=(model,), envs=(env,))
+    assert not result.diagnostics.has_errors, "\n".join(d.format() for d in result.diagnostics)
+    assert result.model_envs == 1 and result.count("failed") == 0
+    by_slo: dict[str, set] = {}
+    for _me, o in result.outcomes:
+        if o.status == "passed":
+            by_slo.setdefault(o.scenario.slo, set()).add(o.scenario.name)
+        else:  # the only skips in the examples: 100x cannot exist for a 95% latency objective
+            assert o.status == "skipped" and o.scenario.name == "page_100x" and "500%" in o.detail, o
+    for slo, names in by_slo.items():
+        expected = ISSUE_SCENARIOS | ({"slow"} if slo.startswith("latency") else set())
+        if slo == "latency-p95":
+            expected = expected - {"page_100x"}
+        assert names == expected, (slo, names)
+
+
+# (b) ------------------------------------------------------------------------------------------
+
+def test_page_without_short_window_keeps_firing_after_recovery(tmp_path):
+    me, config = _model_env("iris", "prod")
+    rule = _mutate(prometheus_rule(me, config), "availability",
+                   lambda r: re.sub(r"\n  and\n  [^\n]*\n\)", "\n)", r["expr"]) if r["labels"]["severity"] == "page"
+                   else r["expr"], alerts_only=True)
+    out = _run(tmp_path, me, config, rule, "availability", "fast")
+    assert out["page_reset"].status == "failed", out["page_reset"]
+    assert "ALERTS" in out["page_reset"].detail
+    assert out["page_20x"].status == "passed" and out["page_100x"].status == "passed"
+
+
+def test_latency_le_off_a_bucket_boundary_is_caught(tmp_path):
+    me, config = _model_env("iris", "prod")
+    rule = _mutate(prometheus_rule(me, config), "latency-p95",
+                   lambda r: r["expr"].replace('le=~"500(\\\\.0)?"', 'le=~"300(\\\\.0)?"'))
+    assert '300' in rule["spec"]["groups"][2]["rules"][0]["expr"] or any(
+        "300" in r["expr"] for g in rule["spec"]["groups"] for r in g["rules"])
+    out = _run(tmp_path, me, config, rule, "latency-p95", "fast")
+    assert out["zero_errors"].status == "failed" and out["page_reset"].status == "failed"
+
+
+def test_no_traffic_guard_replaced_by_vector_1_is_caught(tmp_path):
+    me, config = _model_env("iris", "prod")
+    for slo in ("availability", "latency-p99"):
+        rule = _mutate(prometheus_rule(me, config), slo,
+                       lambda r: r["expr"].replace(" > 0)", " or vector(1))"))
+        out = _run(tmp_path, me, config, rule, slo, "fast")
+        assert out["no_traffic"].status == "failed", (slo, out["no_traffic"])
+        assert out["traffic_stops"].status == "failed", (slo, out["traffic_stops"])
+    # on the latency SLI the wrong guard turns "no traffic" into 100% slow requests (and an alert)
+    assert "} 1E+00" in out["no_traffic"].detail and "2 more failed assertions" in out["no_traffic"].detail
+
+
+def test_page_factor_too_high_misses_the_100x_deadline(tmp_path):
+    base, _ = _model_env("iris", "prod")
+    diags = Diagnostics()
+    config = load_config(str(REPO_ROOT), diags)
+    slow_table = table_from_config({
+        "page": {"for": "2m", "windows": [{"long": "1h", "short": "5m", "burnRate": 60},
+                                          {"long": "6h", "short": "30m", "burnRate": 6}]},
+        "ticket": {"for": "15m", "windows": [{"long": "1d", "short": "2h", "burnRate": 3},
+                                             {"long": "3d", "short": "6h", "burnRate": 1}]}})
+    config = dataclasses.replace(config, burn_rate_alerts=slow_table)
+    me, _ = _model_env("iris", "prod", config)
+    out = _run(tmp_path, me, config, prometheus_rule(me, config), "availability", "fast")
+    assert out["page_100x"].status == "failed", out["page_100x"]
+    assert out["zero_errors"].status == "passed"  # only the timing scenarios notice
+
+
+# (c) ------------------------------------------------------------------------------------------
+
+def test_configurable_table_with_other_severities_passes(tmp_path):
+    diags = Diagnostics()
+    config = load_config(str(REPO_ROOT), diags)
+    table = table_from_config({
+        "critical": {"for": "2m", "windows": [{"long": "1h", "short": "5m", "burnRate": 14.4},
+                                              {"long": "6h", "short": "30m", "burnRate": 6}]},
+        "warning": {"for": "15m", "windows": [{"long": "1d", "short": "2h", "burnRate": 3}]}})
+    config = dataclasses.replace(config, burn_rate_alerts=table)
+    me, _ = _model_env("sentiment", "prod", config)
+    rule = prometheus_rule(me, config)
+    suite = build_suite(me, config, rule)
+    text = json.dumps(suite.files)
+    assert 'severity=\\"critical\\"' in text and 'severity=\\"warning\\"' in text and 'severity=\\"page\\"' not in text
+    for kind in ("fast", "long"):
+        out = _run(tmp_path, me, config, rule, "availability", kind)
+        assert out and all(o.status == "passed" for o in out.values()), out
+
+
+# (d) ------------------------------------------------------------------------------------------
+
+def test_cli_passes_with_json_report(cli, tmp_path):
+    require_tool("promtool", HINT)
+    result = cli("slo", "test", "--repo", str(REPO_ROOT), "--model", "churn", "--env", "staging", "--format", "json",
+                 "--keep", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["errors"] == 0 and report["failed"] == 0 and report["diagnostics"] == []
+    assert (report["slos"], report["model_envs"], report["passed"]) == (1, 1, len(report["scenarios"]))
+    first = report["scenarios"][0]
+    assert set(first) >= {"model", "env", "slo", "scenario", "status", "summary"}
+    assert (first["model"], first["env"], first["slo"]) == ("churn", "staging", "latency-p99")
+    kept = sorted(p.name for p in (tmp_path / "churn-staging").iterdir())
+    assert kept == ["latency-p99.fast.test.yaml", "latency-p99.long.test.yaml", "latency-p99.rules.yaml"]
+
+
+def test_cli_failure_points_at_the_model_file(cli, repo):
+    require_tool("promtool", HINT)
+    config = (repo / "mlgitops.yaml").read_text()
+    (repo / "mlgitops.yaml").write_text(config.replace("  sloSource: istio\n", """  sloSource: istio
+  burnRateAlerts:
+    page: {for: 2m, windows: [{long: 1h, short: 5m, burnRate: 60}, {long: 6h, short: 30m, burnRate: 8}]}
+    ticket: {for: 15m, windows: [{long: 1d, short: 2h, burnRate: 3}, {long: 3d, short: 6h, burnRate: 1}]}
+"""))
+    result = cli("slo", "test", "--repo", str(repo), "--model", "churn", "--env", "prod")
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if "[slo.scenario-failed]" in line]
+    text = (repo / "models/churn.yaml").read_text().splitlines()
+    threshold_line = next(i for i, line in enumerate(text, 1) if "threshold: 250ms" in line)
+    assert lines and all(line.startswith(f"models/churn.yaml:{threshold_line}:") for line in lines), result.stderr
+    assert any("scenario page_100x" in line and "promtool" in line for line in lines)
+    assert "Traceback" not in result.output
+    assert "failed" in result.stderr.splitlines()[-1]
+
+
+def test_cli_custom_source_is_skipped_not_passed(cli, repo):
+    require_tool("promtool", HINT)
+    (repo / "models/shop.yaml").write_text("""apiVersion: mlgitops.dev/v1alpha1
+kind: Model
+metadata: {name: shop, team: web}
+spec:
+  framework: sklearn
+  storageUri: gs://bucket/shop
+  slo:
+    availability: 99.9
+    source: custom
+    custom:
+      errorQuery: sum(rate(http_requests_total{job="shop",code=~"5.."}[$window]))
+      totalQuery: sum(rate(http_requests_total{job="shop"}[$window]))
+""")
+    result = cli("slo", "test", "--repo", str(repo), "--model", "shop", "--env", "staging", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["passed"], report["skipped"]) == (0, 1)
+    assert report["scenarios"][0]["status"] == "skipped" and "custom source" in report["scenarios"][0]["reason"]
+    assert "slo.scenario-skipped" in {d["rule"] for d in report["diagnostics"]}
+
+
+def test_cli_missing_promtool_exits_2_with_install_hint(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = cli("slo", "test", "--repo", str(REPO_ROOT))
+    assert result.exit_code == 2
+    assert "apt-get install prometheus" in result.stderr and "[usage.promtool-missing]" in result.stderr
+    result = cli("slo", "test", "--repo", str(REPO_ROOT), "--promtool", str(tmp_path / "promtool"))
+    assert result.exit_code == 2 and "is not an executable" in result.stderr
+
+
+def test_cli_unknown_model_is_a_usage_error(cli):
+    require_tool("promtool", HINT)
+    result = cli("slo", "test", "--repo", str(REPO_ROOT), "--model", "nope")
+    assert result.exit_code == 2 and "no model 'nope' in models/ (known: churn, fraud, iris, sentiment)" in result.stderr
