@@ -1088,6 +1088,33 @@ CASES = [
            "alert could mean anything (use e.g. 99.9)")],
         id="slo-latency-percentile-100",
     ),
+    pytest.param(
+        "custom-latency.yaml",
+        model("""\
+            apiVersion: mlgitops.dev/v1alpha1
+            kind: Model
+            metadata:
+              name: custom-latency
+              team: ml
+            spec:
+              framework: sklearn
+              storageUri: s3://bucket/custom
+              canary:
+                enabled: false
+              slo:
+                source: custom
+                custom:
+                  errorQuery: sum(rate(http_requests_total{code=~"5.."}[$window]))
+                  totalQuery: sum(rate(http_requests_total[$window]))
+                latency:
+                  - percentile: 99
+                    threshold: 1s
+            """),
+        [E(16, 5, "spec.slo-source",
+           "spec.slo.latency: source 'custom' has no latency histogram, so it cannot measure latency objectives "
+           "(use source: istio or kserve, or express latency as a custom availability SLI)")],
+        id="slo-latency-on-a-custom-source",
+    ),
 ]
 
 

@@ -196,6 +196,10 @@ def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
                "(use source: istio or custom)")
     if source == "custom" and "custom" not in slo:
         report(("slo", "source"), "spec.slo-source", "source 'custom' needs slo.custom.errorQuery and totalQuery")
+    if source not in SOURCES and slo.get("latency"):
+        report(me.blame(("slo", "latency"), ("slo", "source")), "spec.slo-source",
+               f"source '{source}' has no latency histogram, so it cannot measure latency objectives "
+               "(use source: istio or kserve, or express latency as a custom availability SLI)")
     table = config.burn_rate_alerts
     longest = longest_window(table)
     if duration_seconds(slo["window"]) < duration_seconds(longest):
