@@ -16,7 +16,8 @@ error messages.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable, Collection
 
 import yaml
 from yaml._yaml import CParser  # libyaml's parser, part of the PyYAML wheels
@@ -66,19 +67,100 @@ def _plain(value: str) -> Any:
     return result
 
 
-def load(text: str, max_depth: int) -> tuple[Any, list[tuple[Any, int, int]], bool]:
+def load(text: str, max_depth: int, keep: Callable[[dict], Collection[str] | None] | None = None
+         ) -> tuple[Any, list[tuple[Any, int, int]], bool]:
     """(data, duplicate keys as (key, line0, col0), whether aliases occur) of a one-document text.
+
+    `keep`, when given, is asked once the root mapping has a key that is not apiVersion, kind or
+    metadata, with the root built so far: it answers the root keys worth building (None: all).
+    The others are skipped event by event and left out of the data (their nodes are never built;
+    duplicate keys are still seen). A caller that reads only some fields, such as the policy check
+    reading 49 MB of PrometheusRule groups to look at their metadata, saves most of the work.
 
     Raises yaml.YAMLError for malformed YAML, Unusual for what the slow path must handle, and
     RecursionError when nesting exceeds `max_depth` (the caller reports it)."""
     parser = CParser(text)
     try:
-        return _build(parser.get_event, max_depth)
+        return _build(parser.get_event, max_depth, keep)
     finally:
         parser.dispose()
 
 
-def _build(next_event: Any, max_depth: int) -> tuple[Any, list, bool]:
+_ALWAYS = frozenset({"apiVersion", "kind", "metadata"})
+# A line at column 0 that is not indentation, a comment or a sequence entry, and a plain root key.
+_COLUMN0 = re.compile(r"\n([^ \t\n#-][^\n]*)")  # (a literal first: fast; the first line is seen too)
+_ROOT_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:(?:[ \t]|$)")
+_PLAIN_VALUE = re.compile(r"[ \t]*([A-Za-z0-9][A-Za-z0-9_./-]*)[ \t]*(?:\n|$)")
+
+
+def prune_root(text: str, keep: Callable[[dict], Collection[str] | None]) -> str | None:
+    """`text` with the values of the root keys `keep` leaves out blanked (line numbers unchanged),
+    or None when that cannot be done safely; then `load(text, keep=keep)` skips them event by event.
+
+    Without building anything: root keys are the plain `key:` lines at column 0 (block style, as
+    kubectl, kustomize and mlgitops write), and every one of the segments they cut the text into
+    must parse on its own in libyaml (C speed, no Python objects). A "key" line that is really
+    inside a multi-line quoted scalar or flow collection leaves the segment before it
+    unterminated, so it is caught. Anything else unusual at column 0 (quoted or complex keys,
+    merge keys, flow style, JSON), a repeated root key, or an anchor in a dropped segment: None."""
+    starts: list[tuple[int, str]] = []
+    for match in _COLUMN0.finditer("\n" + text):
+        key = _ROOT_KEY.match(match.group(1))
+        if key is None:
+            return None
+        starts.append((match.start(1) - 1, key.group(1)))
+    names = [name for _, name in starts]
+    if not starts or len(set(names)) != len(names):
+        return None
+    if any(line.strip() and not line.lstrip().startswith("#") and line.rstrip() not in ("---", "...")
+           for line in text[:starts[0][0]].split("\n")):
+        return None  # content before the first root key: not a block mapping at the root
+    bounds = [start for start, _ in starts] + [len(text)]
+    segments = {name: text[bounds[i]:bounds[i + 1]] for i, name in enumerate(names)}
+    root: dict = {}
+    for name in ("apiVersion", "kind"):
+        if name in segments:
+            value = _PLAIN_VALUE.match(segments[name], len(name) + 1)
+            if value is None:
+                return None
+            root[name] = value.group(1)
+    wanted = keep(root)
+    if wanted is None or all(name in wanted or name in _ALWAYS for name in names):
+        return None
+    pieces = []
+    for name in names:
+        segment = segments[name]
+        dropped = name not in wanted and name not in _ALWAYS
+        if dropped and "&" in segment:
+            return None  # an anchor a kept part might alias
+        parser = CParser(segment)
+        try:
+            parser.raw_parse()
+        except yaml.YAMLError:
+            return None
+        finally:
+            parser.dispose()
+        pieces.append("\n" * segment.count("\n") if dropped else segment)
+    return text[:bounds[0]] + "".join(pieces)
+
+
+_SKIPPED = object()  # the value of a skipped root key until the document ends
+
+
+def _skip_value(next_event: Any) -> None:
+    """Consume the events of one node (a scalar, an alias or a whole collection)."""
+    depth = 0
+    while True:
+        kind = type(next_event())
+        if kind is MappingStartEvent or kind is SequenceStartEvent:
+            depth += 1
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            depth -= 1
+        if depth == 0:
+            return
+
+
+def _build(next_event: Any, max_depth: int, keep: Any = None) -> tuple[Any, list, bool]:
     # The hot loop of validation: locals only, the commonest event (a scalar) first.
     stack: list[list] = []  # frames: [container, is_mapping, pending key, key event]
     push, pop = stack.append, stack.pop
@@ -90,6 +172,8 @@ def _build(next_event: Any, max_depth: int) -> tuple[Any, list, bool]:
     no_key = stack  # a sentinel no key can equal
     memo, plain = _memo, _plain
     scalar_event, mapping_start, sequence_start = ScalarEvent, MappingStartEvent, SequenceStartEvent
+    kept: Any = None if keep is None else False  # False: not asked yet; None: keep everything
+    pruned = False
     while True:
         event = next_event()
         kind = type(event)
@@ -130,6 +214,9 @@ def _build(next_event: Any, max_depth: int) -> tuple[Any, list, bool]:
         elif kind is StreamStartEvent or kind is DocumentEndEvent:
             continue
         elif kind is StreamEndEvent:
+            if pruned:
+                for key in [k for k, v in root.items() if v is _SKIPPED]:
+                    del root[key]
             return root, duplicates, aliases
         else:  # pragma: no cover - libyaml emits no other events
             raise Unusual(kind.__name__)
@@ -142,6 +229,16 @@ def _build(next_event: Any, max_depth: int) -> tuple[Any, list, bool]:
                         raise Unusual("complex key")
                     frame[2] = value
                     frame[3] = event
+                    if kept is not None and len(stack) == 1 and value not in _ALWAYS:
+                        if kept is False:
+                            kept = keep(frame[0])
+                        if kept is not None and value not in kept:
+                            _skip_value(next_event)
+                            if value in frame[0]:
+                                duplicates.append((value, event.start_mark.line, event.start_mark.column))
+                            frame[0][value] = _SKIPPED
+                            frame[2] = no_key
+                            pruned = True
                 else:
                     key = frame[2]
                     container = frame[0]

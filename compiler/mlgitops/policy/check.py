@@ -28,7 +28,8 @@ from ..validate.results import Document
 from .cel import CelError, compile_expression
 from .evaluate import Activations, Failure, Outcome, Violation, evaluate
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
-from .match import Target, namespace_labels, rule_matches
+from .fields import ALWAYS, policy_fields
+from .match import Target, namespace_labels, resource_of, rule_matches, split_api_version
 from .waivers import Waivers
 
 
@@ -152,6 +153,30 @@ class _Evaluator:
         self.known_params = [p.obj for p in pset.params]
         self._by_resource: dict[tuple[str, str, str], list[Policy]] = {}
         self._composites: dict[tuple, Any] = {}
+        self._fields: dict[tuple[str, str], frozenset[str] | None] = {}
+        self._policy_fields = {id(p): policy_fields(p) for p in pset.policies}
+
+    def keep_fields(self, root: dict) -> frozenset[str] | None:
+        """The root fields of an object (so far: apiVersion and kind) that any policy able to match
+        it reads (policy/fields.py); None: all of them (unknown kind, a List, a policy reading more)."""
+        api_version, kind = root.get("apiVersion"), root.get("kind")
+        if not isinstance(api_version, str) or not isinstance(kind, str) or kind.endswith("List"):
+            return None
+        key = (api_version, kind)
+        if key not in self._fields:
+            group, version = split_api_version(api_version)
+            probe = _Probe(group, version, resource_of(group, kind))
+            fields: set[str] | None = set(ALWAYS)
+            for policy in self.pset.policies:
+                if not _may_match(policy, probe):  # type: ignore[arg-type]
+                    continue
+                found = self._policy_fields[id(policy)]
+                if found is None:
+                    fields = None
+                    break
+                fields |= found
+            self._fields[key] = frozenset(fields) if fields is not None else None
+        return self._fields[key]
 
     def candidates(self, target: Target) -> list[Policy]:
         """The policies whose resource rules can match this kind of object (remembered per kind;
@@ -214,6 +239,17 @@ class _Evaluator:
             activations.prefetched = {unit: value for unit, value in zip(key, values)}
 
 
+@dataclasses.dataclass(frozen=True)
+class _Probe:
+    """What _may_match reads of a Target, for a kind rather than an object (no name: rules that
+    name objects always may match)."""
+
+    group: str
+    version: str
+    resource: str
+    name: str = ""
+
+
 def _may_match(policy: Policy, target: Target) -> bool:
     """Whether the policy's resource rules (not its selectors, which depend on the object) match the
     target's group, version and resource; rules that name objects always may."""
@@ -259,7 +295,7 @@ def check(paths: list[str], repo_root: str, policies_dir: str, *, stdin: Any = N
         partials = [evaluator(inputs.documents)]
     else:
         evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([]))
-        inputs = collect(sources, repo_root, stdin=stdin, on_documents=evaluator)
+        inputs = collect(sources, repo_root, stdin=stdin, on_documents=evaluator, keep_fields=evaluator.keep_fields)
         partials = inputs.results
     diags.extend(inputs.diagnostics)
     files, models = set(), set()

@@ -146,10 +146,14 @@ def _first_content_line(chunk: str) -> int:
         start, number = end + 1, number + 1
 
 
-def _load(chunk: str) -> tuple[Any, list, bool]:
-    """(data, duplicate keys, aliases used?) of one document: libyaml events, else PyYAML's loader."""
+def _load(chunk: str, keep_fields: Callable[[dict], Any] | None = None) -> tuple[Any, list, bool]:
+    """(data, duplicate keys, aliases used?) of one document: libyaml events, else PyYAML's loader
+    (which builds every field: `keep_fields` only spares work, see fastyaml.load)."""
     try:
-        return fastyaml.load(chunk, MAX_DEPTH)
+        pruned = fastyaml.prune_root(chunk, keep_fields) if keep_fields is not None else None
+        if pruned is not None:
+            return fastyaml.load(pruned, MAX_DEPTH)
+        return fastyaml.load(chunk, MAX_DEPTH, keep_fields)
     except fastyaml.Unusual:
         pass
     loader = _StrictLoader(chunk)
@@ -162,13 +166,15 @@ def _load(chunk: str) -> tuple[Any, list, bool]:
     return data, loader.duplicates, "*" in chunk
 
 
-def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = True) -> list[Document]:
-    """Every object in a YAML (or JSON) stream, each with the line it starts at."""
+def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = True,
+                 keep_fields: Callable[[dict], Any] | None = None) -> list[Document]:
+    """Every object in a YAML (or JSON) stream, each with the line it starts at; with `keep_fields`,
+    objects may lack the root fields it leaves out (fastyaml.load)."""
     docs: list[Document] = []
     index = 0
     for offset, chunk in split_documents(text):
         try:
-            data, duplicates, aliases = _load(chunk)
+            data, duplicates, aliases = _load(chunk, keep_fields)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = offset + (mark.line + 1 if mark else 1)
@@ -368,7 +374,8 @@ class _Collector:
             return
         text = _decode(raw, "<stdin>", self.diags)
         if text is not None:
-            self.slots.append(parse_stream(text, "<stdin>", self.diags, strict=self.strict))
+            self.slots.append(parse_stream(text, "<stdin>", self.diags, strict=self.strict,
+                                           keep_fields=_KEEP_FIELDS))
 
     def overlay(self, directory: str) -> None:
         self.inputs.overlays += 1
@@ -396,6 +403,7 @@ PARALLEL_MIN_FILES = 64
 
 
 _ON_DOCUMENTS: Callable[[list[Document]], Any] | None = None  # set for forked workers
+_KEEP_FIELDS: Callable[[dict], Any] | None = None  # likewise: collect(keep_fields=...)
 
 
 def _load_job(job: tuple) -> tuple[Any, list]:
@@ -405,7 +413,7 @@ def _load_job(job: tuple) -> tuple[Any, list]:
         docs = _render_overlay(path, shown, repo_root, diags)
     else:
         text = _read_text(path, shown, diags, max_bytes)
-        docs = parse_stream(text, shown, diags, strict=strict) if text is not None else []
+        docs = [] if text is None else parse_stream(text, shown, diags, strict=strict, keep_fields=_KEEP_FIELDS)
     if _ON_DOCUMENTS:
         return _ON_DOCUMENTS(docs), list(diags)
     for doc in docs:
@@ -437,16 +445,24 @@ def default_paths(repo_root: str) -> list[str]:
 
 
 def collect(paths: list[str], repo_root: str, *, strict: bool = True, max_file_bytes: int = MAX_FILE_BYTES,
-            stdin: Any = None, on_documents: Callable[[list[Document]], Any] | None = None) -> Inputs:
+            stdin: Any = None, on_documents: Callable[[list[Document]], Any] | None = None,
+            keep_fields: Callable[[dict], Any] | None = None) -> Inputs:
     """Documents from every path (`-` reads `stdin`, default sys.stdin.buffer), in argument order.
 
     With `on_documents`, each file's (or overlay's) documents go through it instead, in a worker
-    process when files are parsed in parallel, and `Inputs.results` holds its results in order."""
+    process when files are parsed in parallel, and `Inputs.results` holds its results in order.
+    With `keep_fields` (root object -> the root keys the caller reads, or None for all), parsed
+    objects lack the other root fields (rendered overlays are always whole)."""
+    global _KEEP_FIELDS
     collector = _Collector(repo_root, strict, max_file_bytes, on_documents)
-    for path in paths:
-        if path == STDIN:
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            collector.stdin(stream.read(max_file_bytes + 1))
-        else:
-            collector.path(path, explicit=True)
-    return collector.finish()
+    _KEEP_FIELDS = keep_fields
+    try:
+        for path in paths:
+            if path == STDIN:
+                stream = stdin if stdin is not None else sys.stdin.buffer
+                collector.stdin(stream.read(max_file_bytes + 1))
+            else:
+                collector.path(path, explicit=True)
+        return collector.finish()
+    finally:
+        _KEEP_FIELDS = None
