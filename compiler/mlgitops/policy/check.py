@@ -155,6 +155,15 @@ class _Evaluator:
         self._composites: dict[tuple, Any] = {}
         self._fields: dict[tuple[str, str], frozenset[str] | None] = {}
         self._policy_fields = {id(p): policy_fields(p) for p in pset.policies}
+        self._plans: dict[tuple, list] = {}
+        resources = [p.match_constraints for p in pset.policies] + [
+            b.match_resources for p in pset.policies for b in p.bindings if b.match_resources]
+        # The label keys selectors read (a Namespace object's own labels meet namespaceSelectors too);
+        # None when a selector is not well formed (no caching then).
+        self._label_keys: tuple[str, ...] | None = _selector_keys(resources)
+        self._reads_names = any(isinstance(rule, dict) and rule.get("resourceNames")
+                                for r in resources if isinstance(r, dict)
+                                for rule in (r.get("resourceRules") or []) + (r.get("excludeResourceRules") or []))
 
     def keep_fields(self, root: dict) -> frozenset[str] | None:
         """The root fields of an object (so far: apiVersion and kind) that any policy able to match
@@ -187,6 +196,28 @@ class _Evaluator:
             found = self._by_resource[key] = [p for p in self.pset.policies if _may_match(p, target)]
         return found
 
+    def work(self, target: Target) -> list[tuple[Policy, Binding, Any, str | None]]:
+        """(policy, binding, parameter object, problem) for every evaluation `target` needs. What
+        decides it (kind, namespace; name and labels only when some rule or selector reads them)
+        is the cache key: 3,000 models' objects share a handful of plans."""
+        if self._label_keys is None:
+            return self._plan(target)
+        labels = tuple(target.labels.get(k, _ABSENT) for k in self._label_keys)
+        try:
+            hash(labels)
+        except TypeError:  # label values that are not strings (bad input): no caching
+            return self._plan(target)
+        key = (target.group, target.version, target.kind, target.resource, target.namespace,
+               target.name if self._reads_names else "", labels)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = self._plan(target)
+        return found
+
+    def _plan(self, target: Target) -> list[tuple[Policy, Binding, Any, str | None]]:
+        return [(policy, binding, params, problem) for policy in self.candidates(target)
+                for binding, params, problem in plan(policy, target, self.pset)]
+
     def __call__(self, docs: list[Document]) -> _Partial:
         diags = Diagnostics()
         reporter = _Reporter(self.repo_root, self.waivers, diags)
@@ -194,8 +225,7 @@ class _Evaluator:
         for doc in docs:
             target = Target(doc.obj, self.namespaces)
             activations = Activations(target, self.known_params)
-            work = [(policy, binding, params, problem) for policy in self.candidates(target)
-                    for binding, params, problem in plan(policy, target, self.pset)]
+            work = self.work(target)
             self._prefetch(work, activations)
             for policy, binding, params, problem in work:
                 if problem is not None:
@@ -237,6 +267,31 @@ class _Evaluator:
             return
         if isinstance(values, list) and len(values) == len(units):
             activations.prefetched = {unit: value for unit, value in zip(key, values)}
+
+
+_ABSENT = object()
+
+
+def _selector_keys(resources: list) -> tuple[str, ...] | None:
+    """Every label key an objectSelector or namespaceSelector of these MatchResources names."""
+    keys: set[str] = set()
+    for r in resources:
+        if not isinstance(r, dict):
+            continue
+        for name in ("objectSelector", "namespaceSelector"):
+            selector = r.get(name)
+            if selector is None:
+                continue
+            if not isinstance(selector, dict):
+                return None
+            match_labels = selector.get("matchLabels") or {}
+            expressions = selector.get("matchExpressions") or []
+            if not isinstance(match_labels, dict) or not isinstance(expressions, list) \
+                    or not all(isinstance(e, dict) and isinstance(e.get("key"), str) for e in expressions):
+                return None
+            keys.update(str(k) for k in match_labels)
+            keys.update(e["key"] for e in expressions)
+    return tuple(sorted(keys))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -146,11 +146,17 @@ def _first_content_line(chunk: str) -> int:
         start, number = end + 1, number + 1
 
 
+# Below this size a document is built whole: finding what to leave out would cost more.
+PRUNE_MIN_CHARS = 4096
+
+
 def _load(chunk: str, keep_fields: Callable[[dict], Any] | None = None) -> tuple[Any, list, bool]:
     """(data, duplicate keys, aliases used?) of one document: libyaml events, else PyYAML's loader
     (which builds every field: `keep_fields` only spares work, see fastyaml.load)."""
     try:
-        pruned = fastyaml.prune_root(chunk, keep_fields) if keep_fields is not None else None
+        if keep_fields is None or len(chunk) < PRUNE_MIN_CHARS:
+            return fastyaml.load(chunk, MAX_DEPTH)
+        pruned = fastyaml.prune_root(chunk, keep_fields)
         if pruned is not None:
             return fastyaml.load(pruned, MAX_DEPTH)
         return fastyaml.load(chunk, MAX_DEPTH, keep_fields)
