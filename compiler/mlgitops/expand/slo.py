@@ -22,6 +22,16 @@ AVAILABILITY_ANNOTATION = "mlgitops.dev/slo-availability"
 LATENCY_ANNOTATION = "mlgitops.dev/slo-latency"
 
 
+def slo_objectives(me: ModelEnv) -> list[tuple[str, int | None, dict | None]]:
+    """(slo id, index in slo.latency or None, the latency objective or None) of every SLO the model
+    sets, in rule order: `availability`, then `latency-p<percentile>` (a dot in it becomes `-`)."""
+    s = me.settings["slo"]
+    out: list[tuple[str, int | None, dict | None]] = [("availability", None, None)] if "availability" in s else []
+    for i, objective in enumerate(s.get("latency", [])):
+        out.append((f"latency-p{objective['percentile']:g}".replace(".", "-"), i, objective))
+    return out
+
+
 def sli_queries(me: ModelEnv) -> list[tuple[str, str, float]]:
     """(slo id, PromQL error ratio with $window, objective as a ratio) per SLO of the model."""
     s = me.settings["slo"]
@@ -35,15 +45,14 @@ def sli_queries(me: ModelEnv) -> list[tuple[str, str, float]]:
             bad = f'sum(rate({source.requests}{{{matchers(ident, f"{source.code_label}=~{ERROR_CODES}")}}}[$window]))'
             total = f"sum(rate({source.requests}{{{matchers(ident)}}}[$window]))"
         out.append(("availability", f"({bad} or vector(0))\n/\n({total} > 0)", s["availability"] / 100))
-    for objective in s.get("latency", []):
-        if source is None:
+    for slo_id, _index, objective in slo_objectives(me):
+        if objective is None or source is None:
             continue
         bound = seconds(objective["threshold"])
         ident = source.identity(me.env.namespace, me.name)
         ok = [f"{source.code_label}!~{ERROR_CODES}"] if source.latency_ok_only else []
         good = f"sum(rate({source.histogram}_bucket{{{matchers(ident, *ok, source.le(bound))}}}[$window]))"
         total = f"sum(rate({source.histogram}_count{{{matchers(ident, *ok)}}}[$window]))"
-        slo_id = f"latency-p{objective['percentile']:g}".replace(".", "-")
         out.append((slo_id, f"1 - (\n  ({good} or vector(0))\n  /\n  ({total} > 0)\n)",
                     objective["percentile"] / 100))
     return out

@@ -175,16 +175,8 @@ class _Evaluator:
         if key not in self._fields:
             group, version = split_api_version(api_version)
             probe = _Probe(group, version, resource_of(group, kind))
-            fields: set[str] | None = set(ALWAYS)
-            for policy in self.pset.policies:
-                if not _may_match(policy, probe):  # type: ignore[arg-type]
-                    continue
-                found = self._policy_fields[id(policy)]
-                if found is None:
-                    fields = None
-                    break
-                fields |= found
-            self._fields[key] = frozenset(fields) if fields is not None else None
+            found = [self._policy_fields[id(p)] for p in self.candidates(probe)]  # type: ignore[arg-type]
+            self._fields[key] = None if None in found else ALWAYS.union(*found)
         return self._fields[key]
 
     def candidates(self, target: Target) -> list[Policy]:

@@ -11,7 +11,7 @@ plus the alert's `for:`; the short window, 1/12 of the long one, is always satis
 from __future__ import annotations
 
 from ..config import Config
-from ..expand.slo import sli_queries
+from ..expand.slo import sli_queries, slo_objectives
 from ..spec.model import ModelEnv
 from .alerts import duration_seconds, say_duration
 
@@ -39,10 +39,10 @@ def explain(me: ModelEnv, config: Config, rps: float | None = None,
     window_s = duration_seconds(window)
     rate, basis = traffic(me, rps)
     objectives = []
+    latency = {slo_id: o for slo_id, _i, o in slo_objectives(me) if o is not None}
     for slo_id, _query, objective in sli_queries(me):
         budget = round(1 - objective, 12)
-        threshold = next((o["threshold"] for o in slo.get("latency", [])
-                          if f"latency-p{o['percentile']:g}".replace(".", "-") == slo_id), None)
+        threshold = latency[slo_id]["threshold"] if slo_id in latency else None
         entry = {
             "slo": slo_id,
             "bad_events": f"slower than {threshold}" if threshold else "failed (5xx)",

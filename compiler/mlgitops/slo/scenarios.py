@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import Config
-from ..expand.slo import RECORD, sli_queries
+from ..expand.slo import RECORD, sli_queries, slo_objectives
 from ..spec.checks import seconds
 from ..spec.model import ModelEnv
 from .alerts import AlertTier, duration_seconds, windows
@@ -120,10 +120,9 @@ class _Slo:
         self.windows = windows(table)  # the recorded ratio windows, shortest first
         self.history = max(_minutes(w) for t in table for p in t.pairs for w in (p.long, p.short))
         self.sel = f'model="{me.name}",env="{me.env.name}",slo="{slo_id}"'
-        if slo_id != "availability":
-            pct = float(slo_id.removeprefix("latency-p").replace("-", "."))
-            threshold = next(o["threshold"] for o in s["latency"] if o["percentile"] == pct)
-            self.bound = seconds(threshold)
+        latency = {found: o for found, _i, o in slo_objectives(me) if o is not None}
+        if slo_id in latency:
+            self.bound = seconds(latency[slo_id]["threshold"])
 
     # -- synthetic series ---------------------------------------------------------------
 
@@ -214,12 +213,11 @@ def build_suite(me: ModelEnv, config: Config, rule: dict | None) -> Suite:
     """The promtool files and the scenario list for one model environment."""
     s = me.settings["slo"]
     suite = Suite(me.name, me.env.name, {}, [], [], {})
+    paths = {slo_id: ("slo", "availability") if i is None else ("slo", "latency", i, "threshold")
+             for slo_id, i, _objective in slo_objectives(me)}
     if s.get("source") == "custom":
-        ids = (["availability"] if "availability" in s else []) + [
-            f"latency-p{o['percentile']:g}".replace(".", "-") for o in s.get("latency", [])]
-        for i, slo_id in enumerate(ids):
-            suite.slo_paths[slo_id] = ("slo", "availability") if slo_id == "availability" else (
-                "slo", "latency", i - ("availability" in s), "threshold")
+        for slo_id, path in paths.items():
+            suite.slo_paths[slo_id] = path
             suite.scenarios.append(Scenario(slo_id, "all", "every scenario", skipped=(
                 "custom source: the user's PromQL has no known metric names or labels to synthesise")))
         return suite
@@ -227,12 +225,7 @@ def build_suite(me: ModelEnv, config: Config, rule: dict | None) -> Suite:
         return suite
     for slo_id, _query, objective in sli_queries(me):
         slo = _Slo(me, slo_id, objective, rule, config.burn_rate_alerts)
-        if slo_id == "availability":
-            suite.slo_paths[slo_id] = ("slo", "availability")
-        else:
-            index = next(i for i, o in enumerate(s["latency"])
-                         if f"latency-p{o['percentile']:g}".replace(".", "-") == slo_id)
-            suite.slo_paths[slo_id] = ("slo", "latency", index, "threshold")
+        suite.slo_paths[slo_id] = paths[slo_id]
         _add_slo(suite, slo)
     return suite
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from ..config import Config
 from ..expand.overlay import overlay_files
+from ..expand.slo import slo_objectives
 from ..spec.model import ModelEnv, ModelFile
 from ..yamlsource import SourceDocument
 
@@ -87,8 +88,8 @@ def _slo_of_group(me: ModelEnv, obj: dict, path: Path) -> Path:
     slo_id = rules[0]["labels"]["slo"]
     if slo_id == "availability":
         return me.source_path(("slo", "availability"))
-    for i, objective in enumerate(me.settings["slo"].get("latency", [])):
-        if f"latency-p{objective['percentile']:g}".replace(".", "-") == slo_id:
+    for found, i, _objective in slo_objectives(me):
+        if found == slo_id and i is not None:
             return me.source_path(("slo", "latency", i, "percentile"))
     return me.source_path(("slo",))
 
