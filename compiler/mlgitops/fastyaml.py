@@ -358,6 +358,8 @@ def _find(next_event: Any, target: tuple) -> tuple[int, int]:
                 skip -= 1
             else:
                 stack.pop()
+                if len(stack) <= best_depth:
+                    return best  # left the best node's container: nothing deeper is on the way
             continue
         if kind is not ScalarEvent and kind is not MappingStartEvent and kind is not SequenceStartEvent:
             continue
