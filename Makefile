@@ -18,7 +18,7 @@ TEST_PATH := $(TOOLS_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv check test tools bench docs clean
+.PHONY: help venv lock check test tools bench docs clean
 
 help: ## List the targets
 	@echo "mlgitops make targets:"
@@ -26,13 +26,28 @@ help: ## List the targets
 	  awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
 	@echo "Pass extra pytest options with PYTEST_ARGS='...'."
 
-$(VENV)/.installed: pyproject.toml
+# Every install is pinned by requirements.lock: PIP_CONSTRAINT reaches pip's isolated build
+# environment too (setuptools), -c the packages themselves.
+LOCK := requirements.lock
+PIP_LOCKED := PIP_CONSTRAINT=$(CURDIR)/$(LOCK) PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip install -q -c $(LOCK)
+
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(PIP_LOCKED) pip setuptools
+	$(PIP_LOCKED) -e '.[test]'
 	touch $@
 
-venv: $(VENV)/.installed ## Create .venv and install mlgitops with test extras
+venv: $(VENV)/.installed ## Create .venv and install mlgitops with test extras (exact versions from requirements.lock)
+
+lock: ## Re-resolve requirements.lock from pyproject.toml's ranges (review the diff, then make test)
+	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install -q --upgrade pip setuptools; \
+	"$$tmp/venv/bin/pip" install -q -e '.[test]'; \
+	{ sed -n '/^#/p' $(LOCK); \
+	  "$$tmp/venv/bin/pip" freeze --all --exclude-editable | grep -E '^(pip|setuptools)=='; \
+	  "$$tmp/venv/bin/pip" freeze --exclude-editable | LC_ALL=C sort -f; } > "$$tmp/lock"; \
+	mv "$$tmp/lock" $(LOCK); echo "wrote $(LOCK)"
 
 # The example repository keeps no CRD schemas of its own: `make check` validates custom resources
 # against the CRD catalog in ../shared/schemas when it is there (strictly), and otherwise reports
