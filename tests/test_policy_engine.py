@@ -347,7 +347,7 @@ def test_params_not_found_with_allow_skips_the_policy(tmp_path, example):
     ("object.spec.predictor.maxReplicas + 'x' == 'a'", "policy.eval-error", "type"),
     ("object.spec.predictor.maxReplicas + 'x' == 1", "policy.syntax", "type"),
     ("object.metadata.name.size() > 0 && [1,2,3,4,5,6,7,8,9,10].map(a, [1,2,3,4,5,6,7,8,9,10].map(b, "
-     "[1,2,3,4,5,6,7,8,9,10].map(c, [1,2,3,4,5,6,7,8,9,10].map(d, a+b+c+d)))).size() > 0", "policy.eval-error", "cost"),
+     "[1,2,3,4,5,6,7,8,9,10].map(c, [1,2,3,4,5,6,7,8,9,10].map(d, a+b+c+d)))).size() > 0", "policy.cost-exceeded", "cost"),
     ("object.spec.x.all(a, object.spec.x.all(b, object.spec.x.all(c, a == b)))", "policy.cost", "cost"),
     ("authorizer.group('').resource('x').check('get').allowed()", "policy.unsupported", "unsupported"),
 ])

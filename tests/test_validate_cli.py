@@ -170,9 +170,12 @@ def test_missing_schema_is_a_warning_locally_and_an_error_under_strict_schemas_o
 
 
 def test_schema_locations_come_from_mlgitops_yaml(cli, built_repo: pathlib.Path):
+    # mlgitops.yaml may only name locations inside the repository (issue #12): a copy of the catalog
+    shutil.copytree(pathlib.Path(catalog_location().split("{{")[0]), built_repo / "catalog")
     config = built_repo / "mlgitops.yaml"
     config.write_text(config.read_text() + "validation:\n  schemaLocations:\n    - "
-                      + json.dumps(catalog_location()) + "\n    - default\n  strictSchemas: true\n")
+                      + json.dumps("catalog/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
+                      + "\n    - default\n  strictSchemas: true\n")
     code, report = run_json(cli, "--repo", str(built_repo))
     assert code == 0 and report["skipped"] == 0 and report["valid"] == report["resources"] > 50
 
@@ -223,7 +226,7 @@ def test_hostile_files_through_the_real_cli(tmp_path: pathlib.Path):
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
     assert lines[0].startswith("big.yaml: error: file is 50.0 MiB, over the 32 MiB limit")
-    assert lines[1].startswith("bomb.yaml:1:1: error: document 1: YAML aliases expand to more than 1,000,000 nodes")
+    assert lines[1].startswith("bomb.yaml:10:47: error: document 1: YAML aliases expand to more than 1,000,000 nodes")
     assert "Traceback" not in proc.stderr
     assert len(lines) == 3 and lines[2].startswith("0 resources found in 2 files")
 

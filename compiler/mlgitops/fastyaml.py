@@ -48,6 +48,23 @@ class Unusual(Exception):
     """The document uses something the fast path leaves to PyYAML."""
 
 
+class TooDeep(RecursionError):
+    """Nesting beyond the caller's limit, at the 1-based (line, column) of the first node too deep."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__("nesting too deep")
+        self.line = line
+        self.column = column
+
+
+def is_depth_error(exc: BaseException) -> bool:
+    """Whether libyaml itself refused the nesting depth. libyaml 0.2.6 (bundled by PyYAML 6.0.3+
+    wheels; 0.2.5 has no limit) stops at 1,000 levels, for flow collections in its scanner's
+    look-ahead before any event reaches us. Every caller's own depth limit is far lower, so this
+    refusal is the caller's verdict too: the same rule on every libyaml, our limit checked first."""
+    return isinstance(exc, yaml.YAMLError) and "maximum nesting depth" in str(exc)
+
+
 def _plain(value: str) -> Any:
     """A plain (unquoted) scalar as PyYAML's safe loader reads it."""
     if value in _memo:
@@ -78,7 +95,8 @@ def load(text: str, max_depth: int, keep: Callable[[dict], Collection[str] | Non
     reading 49 MB of PrometheusRule groups to look at their metadata, saves most of the work.
 
     Raises yaml.YAMLError for malformed YAML, Unusual for what the slow path must handle, and
-    RecursionError when nesting exceeds `max_depth` (the caller reports it)."""
+    TooDeep (a RecursionError) when nesting exceeds `max_depth` (the caller reports it). Aliases
+    are shared, not copied: callers run yamlguard.check on texts with aliases first."""
     parser = CParser(text)
     try:
         return _build(parser.get_event, max_depth, keep)
@@ -197,7 +215,7 @@ def _build(next_event: Any, max_depth: int, keep: Any = None) -> tuple[Any, list
             if event.anchor is not None:
                 anchors[event.anchor] = value
             if len(stack) >= max_depth:
-                raise RecursionError("nesting too deep")
+                raise TooDeep(event.start_mark.line + 1, event.start_mark.column + 1)
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
             pop()
             continue
@@ -256,18 +274,19 @@ def _build(next_event: Any, max_depth: int, keep: Any = None) -> tuple[Any, list
             push([value, False, no_key, None])
 
 
-def load_with_positions(text: str) -> tuple[Any, dict, dict, set]:
+def load_with_positions(text: str, max_depth: int = 200) -> tuple[Any, dict, dict, set]:
     """(data, value positions, key positions, collection paths) of a one-document text, with
     1-based (line, column) by JSON path as yamlsource.SourceDocument holds them. Raises
-    yaml.YAMLError or Unusual (also for aliases and duplicate keys) for the slow path to handle."""
+    yaml.YAMLError or Unusual (also for aliases and duplicate keys) for the slow path to handle,
+    TooDeep when a collection nests deeper than `max_depth`."""
     parser = CParser(text)
     try:
-        return _build_positions(parser.get_event)
+        return _build_positions(parser.get_event, max_depth)
     finally:
         parser.dispose()
 
 
-def _build_positions(next_event: Any) -> tuple[Any, dict, dict, set]:
+def _build_positions(next_event: Any, max_depth: int) -> tuple[Any, dict, dict, set]:
     values: dict[tuple, tuple[int, int]] = {}
     keys: dict[tuple, tuple[int, int]] = {}
     collections: set = set()
@@ -313,6 +332,8 @@ def _build_positions(next_event: Any) -> tuple[Any, dict, dict, set]:
                 root = value
             values[path] = position
             if kind is not ScalarEvent:
+                if len(stack) >= max_depth:
+                    raise TooDeep(*position)
                 collections.add(path)
                 stack.append([value, kind is MappingStartEvent, no_key, path])
         elif kind is MappingEndEvent or kind is SequenceEndEvent:

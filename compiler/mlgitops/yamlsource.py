@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from . import fastyaml
+from . import fastyaml, yamlguard
 from .diagnostics import Diagnostic, ERROR
 
 try:  # libyaml is part of the PyYAML wheels; the pure-Python fallback keeps marks too.
@@ -130,13 +130,21 @@ def load_yaml(text: str, file: str) -> tuple[SourceDocument | None, list[Diagnos
     ten times faster); anything else (errors, aliases, merge keys, duplicates, tags) takes the
     node walk below, which words every problem."""
     try:
-        data, values, keys, collections = fastyaml.load_with_positions(text)
+        data, values, keys, collections = fastyaml.load_with_positions(text, yamlguard.MAX_DEPTH)
+    except fastyaml.TooDeep as exc:
+        return None, [Diagnostic(file, exc.line, exc.column, yamlguard.DEPTH_RULE, ERROR,
+                                 yamlguard.too_deep_message(yamlguard.MAX_DEPTH))]
     except (fastyaml.Unusual, yaml.YAMLError, RecursionError):
         pass
     else:
         if not values:
             return SourceDocument(file, None, {(): (1, 1)}, {}), []
         return SourceDocument(file, data, values, keys, collections), []
+    # The slow path expands aliases (and recurses per level): bound both before building anything.
+    try:
+        yamlguard.check(text)
+    except yamlguard.Refused as exc:
+        return None, [Diagnostic(file, exc.line, exc.column, exc.rule, ERROR, exc.message)]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -153,6 +161,8 @@ def load_yaml(text: str, file: str) -> tuple[SourceDocument | None, list[Diagnos
         if "expected a single document" in str(exc):
             message = "expected one YAML document; this file holds several"
         return None, [Diagnostic(file, line, col, "yaml.syntax", ERROR, f"YAML syntax error: {message}")]
+    except RecursionError:  # pragma: no cover - yamlguard.check refuses such depth first
+        return None, [Diagnostic(file, 1, 1, yamlguard.DEPTH_RULE, ERROR, yamlguard.too_deep_message(yamlguard.MAX_DEPTH))]
     except yaml.YAMLError as exc:  # reader errors (bad encoding, control characters)
         mark = getattr(exc, "position", None)
         return None, [Diagnostic(file, 1, 1, "yaml.syntax", ERROR, f"YAML syntax error: {exc}")]

@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from .. import yamlguard
+
 __all__ = ["apply", "decode_pointer", "parse_operations"]
 
 _INDEX = re.compile(r"[+-]?[0-9]+")
@@ -454,7 +456,10 @@ def parse_operations(text: str) -> list[dict]:
             raise ValueError(f"invalid JSON: {exc}") from None
     else:
         try:
+            yamlguard.check(text)  # alias bombs and deep nesting, before composing
             node = next(iter(yaml.compose_all(text, Loader=yaml.SafeLoader)), None)
+        except yamlguard.Refused as exc:
+            raise ValueError(f"invalid YAML: line {exc.line}, column {exc.column}: {exc.message} [{exc.rule}]") from None
         except yaml.YAMLError as exc:
             raise ValueError(f"invalid YAML: {exc}") from None
         data = None if node is None else _from_yaml_node(node, {})

@@ -29,6 +29,8 @@ from typing import Any, Iterable, NamedTuple
 
 import yaml
 
+from .. import contain
+from .. import yamlguard
 from ..yamlsource import SourceDocument, load_yaml
 from .errors import RenderError, not_supported
 from .fieldspecs import json_type as _json_type
@@ -320,6 +322,14 @@ class YamlError(Exception):
         self.column = column
 
 
+class YamlRefused(YamlError):
+    """Text yamlguard refuses (an alias bomb, nesting too deep): reported at its own position."""
+
+    def __init__(self, message: str, line: int, column: int, rule: str) -> None:
+        super().__init__(message, line, column)
+        self.rule = rule
+
+
 def _null_meta_texts(node: yaml.Node) -> dict:
     """How each null value of `metadata.labels` / `metadata.annotations` is written ("", "~",
     "null", ...), by (field, key): where kustomize turns those maps into strings it uses the
@@ -414,6 +424,10 @@ def _copy(data: Any) -> Any:
 
 
 def _parse_documents_uncached(text: str) -> list[Document]:
+    try:
+        yamlguard.check(text)  # alias bombs and deep nesting, before anything is built
+    except yamlguard.Refused as exc:
+        raise YamlRefused(exc.message, exc.line, exc.column, exc.rule) from None
     loader = _V3Loader(text)
     docs: list[Document] = []
     try:
@@ -593,8 +607,9 @@ def looks_remote(path: str) -> bool:
 class Loader:
     """Per-render file access: everything read is cached for the duration of one render."""
 
-    def __init__(self, repo_root: str) -> None:
+    def __init__(self, repo_root: str, max_file_bytes: int | None = None) -> None:
         self.repo_root = os.path.realpath(repo_root)
+        self.max_file_bytes = max_file_bytes  # None: contain's limit for "resource" files
         self._text: dict[str, str] = {}
         self._docs: dict[str, list] = {}
         self._kustomizations: dict[str, Kustomization] = {}
@@ -621,7 +636,9 @@ class Loader:
         joined = os.path.normpath(os.path.join(kust.dir, value))
         self._check_in_repo(kust, entry.path, joined, f"{what} '{value}'")
         real = os.path.realpath(joined)
-        self._check_in_repo(kust, entry.path, real, f"{what} '{value}' (through a symbolic link)")
+        if not _inside(real, self.repo_root):
+            raise kust.error(entry.path, contain.RULE_OUTSIDE,
+                             f"{what} '{value}' is a symbolic link that leads outside the repository")
         if not os.path.exists(real):
             raise kust.error(entry.path, RULE_MISSING, f"{what} '{value}' does not exist")
         if os.path.isdir(real):
@@ -655,7 +672,10 @@ class Loader:
             if text.lstrip().startswith("{"):
                 import json
                 return json.loads(text)
+            yamlguard.check(text)
             return yaml.load(text, Loader=_Base)
+        except yamlguard.Refused as exc:
+            raise RenderError(self.display(real), exc.line, exc.column, exc.rule, exc.message) from None
         except (ValueError, yaml.YAMLError) as exc:
             raise kust.error(where, RULE_INVALID,
                              f"invalid schema file {self.display(real)}: {str(exc).splitlines()[0]}") from None
@@ -671,7 +691,9 @@ class Loader:
                                 "URLs and git repositories are not fetched")
         self._check_in_repo(kust, entry.path, joined, f"{what} '{value}'")
         real = os.path.realpath(joined)
-        self._check_in_repo(kust, entry.path, real, f"{what} '{value}' (through a symbolic link)")
+        if not _inside(real, self.repo_root):
+            raise kust.error(entry.path, contain.RULE_OUTSIDE,
+                             f"{what} '{value}' is a symbolic link that leads outside the repository")
         if not os.path.exists(real):
             raise kust.error(entry.path, RULE_MISSING, f"{what} '{value}' does not exist")
         if not os.path.isdir(real):
@@ -686,28 +708,29 @@ class Loader:
         return real
 
     # files -----------------------------------------------------------------------------------
-    def read_bytes(self, path: str) -> bytes:
-        with open(path, "rb") as fh:
-            return fh.read()
+    def read_bytes(self, path: str, kust: Kustomization | None = None, entry_path: tuple = ()) -> bytes:
+        """The bytes of `path`, read through contain (in the repository, a regular file, within the
+        size limit); a refusal is a RenderError at the kustomization entry naming the file."""
+        try:
+            return contain.read_bytes(self.repo_root, path, "resource", max_bytes=self.max_file_bytes)
+        except contain.ContainmentError as exc:
+            if kust is None:
+                raise RenderError(self.display(path), exc.line, exc.column, exc.rule, exc.message) from None
+            raise kust.error(entry_path, exc.rule, f"{self.display(path)} {exc.message}") from None
+        except OSError as exc:
+            message = f"cannot read {self.display(path)}: {exc.strerror}"
+            if kust is None:
+                raise RenderError(self.display(path), 0, 0, RULE_MISSING, message) from None
+            raise kust.error(entry_path, RULE_MISSING, message) from None
 
     def read_text(self, kust: Kustomization | None, entry_path: tuple, path: str) -> str:
         text = self._text.get(path)
         if text is None:
+            raw = self.read_bytes(path, kust, entry_path)
             try:
-                raw = self.read_bytes(path)
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                message = f"{self.display(path)} is not UTF-8 text ({exc.reason} at byte {exc.start})"
-                if kust is None:
-                    raise RenderError(self.display(path), 1, 1, RULE_SYNTAX, message) from None
-                raise kust.error(entry_path, RULE_SYNTAX, message) from None
-            except OSError as exc:
-                message = f"cannot read {self.display(path)}: {exc.strerror}"
-                if kust is None:
-                    raise RenderError(self.display(path), 0, 0, RULE_MISSING, message) from None
-                raise kust.error(entry_path, RULE_MISSING, message) from None
-            if text.startswith("\ufeff"):
-                text = text[1:]
+                text = contain.decode(raw)  # drops a byte order mark
+            except contain.ContainmentError as exc:  # located in the file itself
+                raise RenderError(self.display(path), exc.line, exc.column, exc.rule, exc.message) from None
             self._text[path] = text
         return text
 
@@ -731,6 +754,8 @@ class Loader:
             docs = parse_documents_ex(text)
             for doc in docs:
                 _check_numbers(doc.data)
+        except YamlRefused as exc:
+            raise RenderError(where, exc.line, exc.column, exc.rule, str(exc)) from None
         except YamlError as exc:
             raise kust.error(entry_path, RULE_SYNTAX,
                              f"{where}:{exc.line}:{exc.column}: invalid YAML: {exc}") from None
@@ -749,8 +774,9 @@ class Loader:
 
     # kustomizations --------------------------------------------------------------------------
     def kustomization_file(self, directory: str) -> list[str]:
+        # not only regular files: a FIFO or a dangling link is found, and reading it reports it
         return [os.path.join(directory, n) for n in KUSTOMIZATION_FILE_NAMES
-                if os.path.isfile(os.path.join(directory, n))]
+                if os.path.lexists(os.path.join(directory, n)) and not os.path.isdir(os.path.join(directory, n))]
 
     def load(self, directory: str, parent: Kustomization | None = None, entry: Entry | None = None,
              what: str = "kustomization") -> Kustomization:

@@ -4,13 +4,18 @@ The runtime is cel-expr-python (Google's cel-cpp) with the strings, bindings and
 plus the Kubernetes libraries from `celext`. Expressions are type-checked against the variables of a
 ValidatingAdmissionPolicy (object, oldObject, params, request, namespaceObject, variables) and
 rejected when their static cost estimate (`celcost`) exceeds `PER_CALL_LIMIT`. At run time the
-library caps the comprehension iterations of one evaluation (`RUNTIME_ITERATION_LIMIT`).
+library caps the comprehension iterations of one evaluation (`RUNTIME_ITERATION_LIMIT`), and before each
+evaluation `Program.check_inputs` redoes the estimate with the real size of the inputs (the library
+has no runtime cost hook): an expression whose cost or built values could exceed the limits with
+inputs that large is refused unevaluated. policy/evaluate.py adds the per-policy total
+(`RUNTIME_COST_BUDGET`).
 Every failure is a `CelError` with a kind and a one-line message; see docs/cel.md.
 """
 
 from __future__ import annotations
 
 import functools
+import marshal
 import re
 from typing import Any
 
@@ -21,6 +26,15 @@ from mlgitops.policy import celcost, celext
 
 PER_CALL_LIMIT = 1_000_000  # Kubernetes' per-expression cost limit (k8s.io/apiserver/pkg/apis/cel/config.go)
 RUNTIME_ITERATION_LIMIT = 10_000  # comprehension iterations per evaluation, fixed by cel-expr-python
+RUNTIME_COST_BUDGET = 10_000_000  # Kubernetes' per-policy, per-object total (RuntimeCELCostBudget)
+MAX_VALUE_SIZE = PER_CALL_LIMIT  # characters or elements of any value an expression may build
+# Inputs up to this size (longest string, list or map) are covered by the compile-time estimate (at
+# celcost.ASSUMED_INPUT_SIZE) and the iteration limit, as before; above it, the estimate is redone at
+# the input's real size before evaluating. The estimate gives every input value the largest size, so
+# applying it to ordinary objects (whose longest value is a few hundred characters) would refuse
+# ordinary policies; 64 Ki is above the values of real manifests and far below the 1 MiB a
+# ConfigMap may hold.
+LARGE_INPUT = 65_536
 INPUT_VARIABLES = ("object", "oldObject", "params", "request", "namespaceObject")
 
 # Kubernetes CEL features this runtime does not provide: names that reach the checker undeclared.
@@ -51,6 +65,48 @@ class Activation:
     def __init__(self, values: dict[str, Any]) -> None:
         self.values = values
         self._native = _env().Activation(values)
+        self._bound: int | None = None
+        self._largest: int | None = None
+
+    def bound(self) -> int:
+        """A cheap upper bound of `largest()`: the values' marshalled length (every character or
+        element takes at least one byte)."""
+        if self._bound is None:
+            try:
+                self._bound = len(marshal.dumps(self.values))
+            except ValueError:  # a type marshal does not know: no shortcut
+                self._bound = 1 << 62
+        return self._bound
+
+    def largest(self) -> int:
+        """The largest input value: the longest string, list or map anywhere in the values."""
+        if self._largest is None:
+            self._largest = largest_value(self.values)
+        return self._largest
+
+
+def largest_value(value: Any) -> int:
+    """The length of the longest string, list or map in `value` (iterative; shared parts walked once)."""
+    best = 0
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > best:
+                best = len(item)
+        elif isinstance(item, (dict, list)):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if len(item) > best:
+                best = len(item)
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            else:
+                stack.extend(item)
+    return best
 
 
 class Program:
@@ -59,9 +115,32 @@ class Program:
     def __init__(self, text: str, native: Any) -> None:
         self.text = text
         self._native = native
+        self._max_input: int | None = None
+        self._tree: celcost.Node | None = None
+
+    @property
+    def tree(self) -> celcost.Node:
+        if self._tree is None:
+            self._tree = celcost.decode_checked(self._native.serialize())
+        return self._tree
+
+    @property
+    def max_input(self) -> int:
+        """The largest input value (string, list or map length) with which this expression's estimated
+        cost stays within PER_CALL_LIMIT and every value it builds within MAX_VALUE_SIZE."""
+        if self._max_input is None:
+            self._max_input = celcost.max_input_size(self.tree, PER_CALL_LIMIT, MAX_VALUE_SIZE)
+        return self._max_input
+
+    def cost_at(self, input_size: int) -> int:
+        """The estimated cost with input values of `input_size` elements or characters."""
+        return celcost.estimate(self.tree, input_size=input_size)[0].cost
 
     def evaluate(self, activation: Activation) -> Any:
-        """The expression's value as plain Python data; CelError on any evaluation error."""
+        """The expression's value as plain Python data; CelError on any evaluation error, and
+        CelError("cost") without evaluating when the activation's values are too large for this
+        expression's estimated cost or value sizes to stay within the limits (see check_inputs)."""
+        self.check_inputs(activation)
         try:
             value = self._native.eval(activation._native)
         except RuntimeError as exc:
@@ -69,6 +148,26 @@ class Program:
         if value.type() == cel.Type.ERROR:
             raise _runtime_error(str(value.plain_value()))
         return value.plain_value()
+
+
+    def check_inputs(self, activation: Activation) -> None:
+        """The runtime half of the cost limit. cel-expr-python has no runtime cost tracker (only its
+        fixed iteration limit), so the static estimate is redone with the real size of the inputs:
+        when the largest string, list or map bound to the activation is longer than `max_input`, the
+        expression could exceed PER_CALL_LIMIT or build a value over MAX_VALUE_SIZE, and is refused.
+        Inputs up to LARGE_INPUT are left to the compile-time estimate."""
+        limit = max(self.max_input, LARGE_INPUT)
+        if activation.bound() <= limit:
+            return
+        largest = activation.largest()
+        if largest <= limit:
+            return
+        result, biggest = celcost.estimate(self.tree, input_size=largest)
+        what = (f"may build a value of estimated size {biggest:,}, above the limit of {MAX_VALUE_SIZE:,}"
+                if biggest > MAX_VALUE_SIZE else
+                f"has an estimated cost of {result.cost:,}, above the limit of {PER_CALL_LIMIT:,}")
+        raise CelError("cost", f"with an input value of {largest:,} elements or characters this expression {what}; "
+                       "it was not evaluated")
 
 
 def activation(values: dict[str, Any]) -> Activation:
@@ -98,7 +197,7 @@ def _compile(text: str, variables: frozenset[str], what: str, check_cost: bool =
     estimate, biggest = celcost.estimate(tree)
     if estimate.cost > PER_CALL_LIMIT:
         raise CelError("cost", f"estimated cost of this {what} is {estimate.cost}, above the limit of {PER_CALL_LIMIT}")
-    if biggest > PER_CALL_LIMIT:
+    if biggest > MAX_VALUE_SIZE:
         raise CelError("cost", f"this {what} may build a value of estimated size {biggest}, above the limit of {PER_CALL_LIMIT}")
     return Program(text, native)
 

@@ -132,9 +132,11 @@ def _string(buf: bytes, number: int) -> str:
     return next((v.decode() for f, w, v in _fields(buf) if f == number and isinstance(v, bytes)), "")
 
 
-def estimate(node: Node, scope: dict[str, Estimate] | None = None) -> tuple[Estimate, int]:
-    """(estimate of the node, largest value size met anywhere inside it)."""
-    biggest = [0]
+def estimate(node: Node, scope: dict[str, Estimate] | None = None, input_size: int = ASSUMED_INPUT_SIZE
+             ) -> tuple[Estimate, int]:
+    """(estimate of the node, largest value size met anywhere inside it), every input value (object,
+    params, ...) assumed to hold `input_size` elements or characters. Both grow with `input_size`."""
+    biggest = [0, input_size]
     result = _estimate(node, scope or {}, biggest)
     return result, max(biggest[0], result.size)
 
@@ -150,7 +152,7 @@ def _estimate_node(node: Node, scope: dict[str, Estimate], biggest: list[int]) -
         size = max(1, len(node.text)) if node.text is not None else 1
         return Estimate(1, size, size)
     if node.kind == "ident":
-        return scope.get(node.name, Estimate(1, ASSUMED_INPUT_SIZE, ASSUMED_INPUT_SIZE))
+        return scope.get(node.name, Estimate(1, biggest[1], biggest[1]))
     kids = [_estimate(child, scope, biggest) for child in node.children if node.kind != "comprehension"]
     if node.kind == "select":
         operand = kids[0]
@@ -202,3 +204,16 @@ def _comprehension(node: Node, scope: dict[str, Estimate], biggest: list[int]) -
     result_est = _estimate(result, inner, biggest)
     cost = range_est.cost + init.cost + count * (cond_est.cost + step_est.cost + 1) + result_est.cost
     return Estimate(cost, result_est.size, result_est.elem)
+
+
+def max_input_size(node: Node, cost_limit: int, size_limit: int, ceiling: int = 1 << 31) -> int:
+    """The largest input size (a power of two times ASSUMED_INPUT_SIZE, up to `ceiling`) at which the
+    node's estimated cost stays within `cost_limit` and every value it builds within `size_limit`;
+    0 when even ASSUMED_INPUT_SIZE does not. The estimate is monotonic in the input size."""
+    best, size = 0, ASSUMED_INPUT_SIZE
+    while size <= ceiling:
+        result, biggest = estimate(node, input_size=size)
+        if result.cost > cost_limit or biggest > size_limit:
+            return best
+        best, size = size, size * 2
+    return ceiling

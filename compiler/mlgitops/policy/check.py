@@ -10,6 +10,8 @@ against each object it matches, and turn the results into diagnostics:
 - a violation a model waives (waivers.py): `policy.waived` (info) at the waiver, naming the
   policy, the object, the reason and the expiry date;
 - an evaluation failure: `policy.eval-error` at the expression in the policy file;
+- an expression over a cost limit with this object's and parameters' real sizes (evaluate.py,
+  cel.Program.check_inputs): `policy.cost-exceeded` (error) at the expression, not evaluated;
 - missing parameters: `policy.params-missing` at the binding's paramRef (the policy is skipped);
 - nothing to check (no objects, no policies): `policy.no-objects` / `policy.no-policies`.
 Bad input in one policy never stops the others.
@@ -26,7 +28,7 @@ from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 from ..validate.documents import Inputs, collect, default_paths, display_path
 from ..validate.results import Document
 from .cel import CelError, compile_expression
-from .evaluate import Activations, Failure, Outcome, Violation, evaluate
+from .evaluate import Activations, Failure, Outcome, Violation, evaluate, over_budget
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
 from .fields import ALWAYS, policy_fields
 from .match import Target, namespace_labels, resource_of, rule_matches, split_api_version
@@ -121,7 +123,7 @@ class _Reporter:
 
     def failure(self, doc: Document, policy: Policy, failure: Failure) -> None:
         file, line = (doc.origin, doc.origin_line) if doc.origin else (doc.file, doc.line)
-        self.diags.add(Diagnostic(*failure.expression.where, "policy.eval-error", failure.severity,
+        self.diags.add(Diagnostic(*failure.expression.where, failure.rule, failure.severity,
                                   f"{doc.label()}: policy {policy.name}, {failure.expression.what}: "
                                   f"{failure.message} (object at {file}:{line})"))
 
@@ -239,7 +241,7 @@ class _Evaluator:
         units = []
         for policy, _binding, params, problem in work:
             shared = activations.shared(params) if problem is None and policy.combined is not None else None
-            if shared is not None:
+            if shared is not None and over_budget(policy, activations, params) is None:
                 units.append((policy, shared[0]))
         if len(units) < 2:
             return

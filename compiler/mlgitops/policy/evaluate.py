@@ -19,10 +19,12 @@ under Ignore it is at most a warning, so a broken policy is still visible.
 from __future__ import annotations
 
 import dataclasses
+import marshal
 from typing import Any
 
 from ..diagnostics import ERROR, INFO, WARNING
-from .cel import CelError, activation
+from . import celcost
+from .cel import LARGE_INPUT, RUNTIME_COST_BUDGET, CelError, activation, largest_value
 from .load import Binding, Expression, Policy, Validation
 from .match import OPERATION, Target, conditions_match, type_name
 
@@ -42,6 +44,7 @@ class Failure:
     expression: Expression  # the expression that could not be evaluated
     message: str
     severity: str
+    rule: str = "policy.eval-error"
 
 
 @dataclasses.dataclass
@@ -84,6 +87,13 @@ def _message(validation: Validation, act: Any) -> str:
     return f"failed expression: {validation.expression.text.strip()}"
 
 
+def _bound(value: Any) -> int:
+    try:
+        return len(marshal.dumps(value))
+    except ValueError:
+        return 1 << 62
+
+
 class Activations:
     """The activations of one object. Building one converts the whole object (the costly part), so
     one shared activation carries every known parameter object under `variables[<key>]` for the
@@ -97,6 +107,22 @@ class Activations:
         self._shared: Any = None
         self._by_params: dict[int, tuple[dict, Any]] = {}
         self.prefetched: dict[tuple[str, str | None], Any] = {}  # (policy, params key) -> combined value
+        self._sizes: dict[tuple, int] = {}
+
+    def input_bound(self, params: Any) -> int:
+        """A cheap upper bound of input_size (marshalled lengths)."""
+        return max(self._measure(self.target.obj, _bound), self._measure(params, _bound))
+
+    def input_size(self, params: Any) -> int:
+        """The longest string, list or map in the object or the parameter object."""
+        return max(self._measure(self.target.obj, largest_value), self._measure(params, largest_value))
+
+    def _measure(self, value: Any, how: Any) -> int:
+        key = (id(value), how)
+        found = self._sizes.get(key)
+        if found is None:
+            found = self._sizes[key] = how(value)
+        return found
 
     def base(self, params: Any) -> tuple[dict, Any]:
         key = id(params)
@@ -163,7 +189,7 @@ def _evaluate_fused(policy: Policy, binding: Binding, act: Any) -> Outcome:
         try:
             value = (expression.fused or expression.program).evaluate(act)
         except CelError as exc:
-            outcome.failures.append(Failure(expression, exc.message, binding.severity))
+            outcome.failures.append(_failure(expression, exc, binding.severity))
             return outcome
         if value is False:
             message_expression = validation.message_expression
@@ -177,11 +203,73 @@ def _evaluate_fused(policy: Policy, binding: Binding, act: Any) -> Outcome:
     return outcome
 
 
+COST_RULE = "policy.cost-exceeded"
+
+
+def _failure(expression: Expression, exc: CelError, severity: str) -> Failure:
+    """An evaluation failure; one over a cost limit is the policy's own error (rule COST_RULE) whatever
+    its failurePolicy: the expression cannot be evaluated within the budget on this input."""
+    if exc.kind == "cost":
+        return Failure(expression, exc.message, ERROR, COST_RULE)
+    return Failure(expression, exc.message, severity)
+
+
+def _expressions(policy: Policy) -> list[Expression]:
+    return [e for _, e in policy.match_conditions] + [e for _, e in policy.variables] + [
+        e for v in policy.validations for e in (v.expression, v.message_expression) if e is not None]
+
+
+_POLICY_MAX_INPUT: dict[int, tuple[Policy, int]] = {}
+
+
+def policy_max_input(policy: Policy) -> int:
+    """The largest input size (as in celcost.max_input_size) at which the estimated costs of all the
+    policy's expressions add up to at most RUNTIME_COST_BUDGET; 0 when they exceed it even at the
+    assumed input size."""
+    cached = _POLICY_MAX_INPUT.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    programs = [e.program for e in _expressions(policy)]
+    best, size = 0, celcost.ASSUMED_INPUT_SIZE
+    while size <= 1 << 31:
+        if sum(p.cost_at(size) for p in programs) > RUNTIME_COST_BUDGET:
+            break
+        best, size = size, size * 2
+    _POLICY_MAX_INPUT[id(policy)] = (policy, best)
+    return best
+
+
+def over_budget(policy: Policy, activations: Activations, params: Any) -> Failure | None:
+    """The per-policy total of Kubernetes (RuntimeCELCostBudget) on this object and parameter object:
+    a cost failure at the expression whose estimated cost, added to the ones before it (with the
+    inputs' real sizes), crosses the budget; None within it. cel-expr-python has no runtime cost
+    tracker, so the static estimate stands in for the runtime cost."""
+    limit = policy_max_input(policy)
+    if limit:  # within the budget at the assumed sizes: re-checked only for large inputs (cel.LARGE_INPUT)
+        limit = max(limit, LARGE_INPUT)
+    if activations.input_bound(params) <= limit:
+        return None
+    size = max(activations.input_size(params), celcost.ASSUMED_INPUT_SIZE)
+    if size <= limit:
+        return None
+    running = 0
+    for expression in _expressions(policy):
+        running += expression.program.cost_at(size)
+        if running > RUNTIME_COST_BUDGET:
+            return Failure(expression, f"the estimated cost of this policy's expressions reaches {running:,} here, above "
+                           f"the per-policy budget of {RUNTIME_COST_BUDGET:,} (Kubernetes' RuntimeCELCostBudget); "
+                           "the policy was not evaluated", ERROR, COST_RULE)
+    return None
+
+
 def evaluate(policy: Policy, binding: Binding, target: Target, params: Any,
              activations: Activations | None = None) -> Outcome:
     """Run `policy` over `target` (already matched by matchConstraints and the binding)."""
     failure_severity = binding.severity if policy.failure_policy == "Fail" else _milder(WARNING, binding.severity)
     activations = activations or Activations(target)
+    over = over_budget(policy, activations, params)
+    if over is not None:
+        return Outcome(True, failures=[over])
     outcome = _evaluate_combined(policy, binding, activations, params)
     if outcome is not None:
         return outcome
@@ -212,7 +300,7 @@ def evaluate(policy: Policy, binding: Binding, target: Target, params: Any,
             try:
                 computed[name] = expression.program.evaluate(scope)
             except CelError as exc:
-                broken[name] = Failure(expression, exc.message, failure_severity)
+                broken[name] = _failure(expression, exc, failure_severity)
         act = activation({**values, "variables": computed})
     for validation in policy.validations:
         expression = validation.expression
@@ -223,7 +311,7 @@ def evaluate(policy: Policy, binding: Binding, target: Target, params: Any,
         try:
             value = expression.program.evaluate(act)
         except CelError as exc:
-            outcome.failures.append(Failure(expression, exc.message, failure_severity))
+            outcome.failures.append(_failure(expression, exc, failure_severity))
             continue
         if value is False:
             outcome.violations.append(Violation(validation, _message(validation, act), binding.severity))

@@ -26,9 +26,10 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from .. import contain
 from ..diagnostics import Diagnostics
 from ..yamlsource import _Loader
-from .. import fastyaml
+from .. import fastyaml, yamlguard
 from .results import Document
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -152,7 +153,11 @@ PRUNE_MIN_CHARS = 4096
 
 def _load(chunk: str, keep_fields: Callable[[dict], Any] | None = None) -> tuple[Any, list, bool]:
     """(data, duplicate keys, aliases used?) of one document: libyaml events, else PyYAML's loader
-    (which builds every field: `keep_fields` only spares work, see fastyaml.load)."""
+    (which builds every field: `keep_fields` only spares work, see fastyaml.load). Alias bombs and
+    cycles are refused before anything is built (yamlguard.Refused)."""
+    aliases = yamlguard.may_alias(chunk)
+    if aliases:
+        yamlguard.check(chunk, max_nodes=MAX_EXPANDED_NODES, max_depth=MAX_DEPTH)
     try:
         if keep_fields is None or len(chunk) < PRUNE_MIN_CHARS:
             return fastyaml.load(chunk, MAX_DEPTH)
@@ -162,6 +167,8 @@ def _load(chunk: str, keep_fields: Callable[[dict], Any] | None = None) -> tuple
         return fastyaml.load(chunk, MAX_DEPTH, keep_fields)
     except fastyaml.Unusual:
         pass
+    if not aliases:  # the slow path recurses per level: bound the depth first
+        yamlguard.check(chunk, max_nodes=MAX_EXPANDED_NODES, max_depth=MAX_DEPTH)
     loader = _StrictLoader(chunk)
     try:
         data = loader.get_single_data()
@@ -180,7 +187,17 @@ def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = Tru
     index = 0
     for offset, chunk in split_documents(text):
         try:
-            data, duplicates, aliases = _load(chunk, keep_fields)
+            try:
+                data, duplicates, aliases = _load(chunk, keep_fields)
+            except yaml.YAMLError as exc:
+                if fastyaml.is_depth_error(exc):
+                    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+                    raise fastyaml.TooDeep(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1) from None
+                raise
+        except yamlguard.Refused as exc:
+            diags.error(file, offset + exc.line, exc.column, exc.rule, f"document {index + 1}: {exc.message}")
+            index += 1
+            continue
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = offset + (mark.line + 1 if mark else 1)
@@ -193,8 +210,9 @@ def parse_stream(text: str, file: str, diags: Diagnostics, *, strict: bool = Tru
             diags.error(file, offset + 1, 1, "yaml.syntax", f"{exc} (document {index + 1})")
             index += 1
             continue
-        except RecursionError:
-            diags.error(file, offset + 1, 1, "input.too-deep",
+        except RecursionError as exc:
+            at = (offset + exc.line, exc.column) if isinstance(exc, fastyaml.TooDeep) else (offset + 1, 1)
+            diags.error(file, *at, "input.too-deep",
                         f"document {index + 1} nests deeper than {MAX_DEPTH} levels: not a Kubernetes object")
             index += 1
             continue
@@ -243,49 +261,46 @@ def _objects(data: Any, file: str, line: int, index: int, diags: Diagnostics) ->
     return [Document(obj=data, file=file, line=line, index=index, origin=origin, origin_line=line)]
 
 
-def _read_text(path: str, shown: str, diags: Diagnostics, max_bytes: int) -> str | None:
+_TOO_LARGE_HINT = "no Kubernetes object is this large; raise --max-file-size if this is intended"
+
+
+def _read_text(path: str, shown: str, diags: Diagnostics, max_bytes: int, root: str | None = None) -> str | None:
+    """The text of `path`, read through contain (its real path under `root`, a regular file, at
+    most `max_bytes`, UTF-8 without NUL bytes); None after reporting why not."""
     try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        diags.error(shown, 0, 0, "input.unreadable", f"cannot read: {exc.strerror}")
+        raw = contain.read_bytes(root, path, "resource", max_bytes=max_bytes, hint=_TOO_LARGE_HINT)
+    except contain.ContainmentError as exc:
+        diags.add(exc.diagnostic(shown))
         return None
-    if size > max_bytes:
-        diags.error(shown, 0, 0, "input.too-large",
-                    f"file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit "
-                    "(no Kubernetes object is this large; raise --max-file-size if this is intended)")
-        return None
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
     except OSError as exc:
-        diags.error(shown, 0, 0, "input.unreadable", f"cannot read: {exc.strerror}")
+        diags.error(shown, 0, 0, "input.unreadable", f"cannot read: {exc.strerror or exc}")
         return None
     return _decode(raw, shown, diags)
 
 
 def _decode(raw: bytes, shown: str, diags: Diagnostics) -> str | None:
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        diags.error(shown, line, col, "input.encoding", f"file is not UTF-8: {exc.reason} at byte {exc.start}")
+        return contain.decode(raw)
+    except contain.ContainmentError as exc:
+        diags.add(exc.diagnostic(shown))
         return None
 
 
 def kustomization_file(directory: str) -> str | None:
     for name in KUSTOMIZATION_FILES:
         candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate):
+        # not only regular files: a FIFO or a dangling link is found, and rendering reports it
+        if os.path.lexists(candidate) and not os.path.isdir(candidate):
             return candidate
     return None
 
 
-def _is_component(kust_file: str) -> bool:
+def _is_component(kust_file: str, root: str | None = None) -> bool:
+    """Whether the kustomization file is a Component (read through contain: a file that cannot be
+    read is not one, and rendering it reports why)."""
     try:
-        with open(kust_file, encoding="utf-8") as fh:
-            head = fh.read(4096)
-    except (OSError, UnicodeDecodeError):
+        head = contain.read_text(root, kust_file, "resource")[:4096]
+    except (OSError, contain.ContainmentError):
         return False
     return re.search(r"^kind:\s*Component\s*$", head, re.M) is not None
 
@@ -315,8 +330,10 @@ class _Collector:
         self.strict = strict
         self.max_file_bytes = max_file_bytes
         self.inputs = Inputs([], Diagnostics())
-        # documents in argument order: lists of Documents, or ("file" | "overlay", path) still to be read
-        self.slots: list[list[Document] | tuple[str, str]] = []
+        # documents in argument order: lists of Documents, or ("file" | "overlay", path, root) still to be read
+        self.slots: list[list[Document] | tuple[str, str, str]] = []
+        self.root = repo_root  # what the path being collected is confined to (contain.trusted_root)
+        self.walked: set[str] = set()  # real paths of the directories read
 
     @property
     def diags(self) -> Diagnostics:
@@ -324,18 +341,28 @@ class _Collector:
 
     def path(self, path: str, explicit: bool) -> None:
         shown = display_path(path, self.repo_root)
+        if explicit:
+            self.root = contain.trusted_root(self.repo_root, path)
         if os.path.isdir(path):
+            try:
+                real = contain.resolve(self.root, path)
+            except contain.ContainmentError as exc:
+                self.diags.add(exc.diagnostic(shown))
+                return
+            if not explicit and real in self.walked:  # a symbolic link back to a directory seen already
+                return
+            self.walked.add(real)
             kust = kustomization_file(path)
             if kust is None:
                 self.walk(path)
-            elif _is_component(kust):
+            elif _is_component(kust, self.root):
                 if explicit:
                     self.diags.error(display_path(kust, self.repo_root), 1, 1, "input.component",
                                      f"{shown} is a kustomize Component: validate an overlay that uses it")
             else:
                 self.overlay(path)
-        elif os.path.isfile(path):
-            self.file(path)
+        elif os.path.exists(path) or (os.path.lexists(path) and not explicit):
+            self.file(path)  # a FIFO, device or link leading outside is refused when read
         else:
             self.diags.error(shown, 0, 0, "input.not-found", "no such file or directory")
 
@@ -350,14 +377,14 @@ class _Collector:
 
     def file(self, path: str) -> None:
         self.inputs.files += 1
-        self.slots.append(("file", path))
+        self.slots.append(("file", path, self.root))
 
     def finish(self) -> Inputs:
         """Read the files and render the overlays (in worker processes when there are many) and
         put every document in argument order."""
         pending = [slot for slot in self.slots if isinstance(slot, tuple)]
-        jobs = [(kind, path, display_path(path, self.repo_root), self.strict, self.max_file_bytes, self.repo_root)
-                for kind, path in pending]
+        jobs = [(kind, path, display_path(path, self.repo_root), self.strict, self.max_file_bytes, self.repo_root,
+                 root) for kind, path, root in pending]
         loaded = dict(zip(pending, _load_all(jobs, self.on_documents)))
         for slot in self.slots:
             if isinstance(slot, tuple):
@@ -385,16 +412,17 @@ class _Collector:
 
     def overlay(self, directory: str) -> None:
         self.inputs.overlays += 1
-        self.slots.append(("overlay", directory))
+        self.slots.append(("overlay", directory, self.root))
 
 
-def _render_overlay(directory: str, shown: str, repo_root: str, diags: Diagnostics) -> list[Document]:
+def _render_overlay(directory: str, shown: str, repo_root: str, diags: Diagnostics,
+                    max_file_bytes: int | None = None) -> list[Document]:
     """The objects the built-in engine renders from the kustomization in `directory`."""
     from ..kustomize.engine import render
     from ..kustomize.errors import RenderError
 
     try:
-        resources = render(directory, repo_root=repo_root)
+        resources = render(directory, repo_root=repo_root, max_file_bytes=max_file_bytes)
     except RenderError as exc:
         diags.add(exc.diagnostic)
         return []
@@ -413,12 +441,12 @@ _KEEP_FIELDS: Callable[[dict], Any] | None = None  # likewise: collect(keep_fiel
 
 
 def _load_job(job: tuple) -> tuple[Any, list]:
-    kind, path, shown, strict, max_bytes, repo_root = job
+    kind, path, shown, strict, max_bytes, repo_root, root = job
     diags = Diagnostics()
     if kind == "overlay":
-        docs = _render_overlay(path, shown, repo_root, diags)
+        docs = _render_overlay(path, shown, repo_root, diags, max_bytes)
     else:
-        text = _read_text(path, shown, diags, max_bytes)
+        text = _read_text(path, shown, diags, max_bytes, root)
         docs = [] if text is None else parse_stream(text, shown, diags, strict=strict, keep_fields=_KEEP_FIELDS)
     if _ON_DOCUMENTS:
         return _ON_DOCUMENTS(docs), list(diags)

@@ -1,0 +1,89 @@
+"""Hostile CEL through the real CLI: an expression or policy over the cost budget is a located
+`policy.cost-exceeded` error at the expression, never a hang or gigabytes of memory (issue #12).
+
+Runs `.venv/bin/mlgitops policy check` as a child (timeout as a hang guard), asserts the exact
+diagnostic, exit 1, no traceback and the child's peak RSS under 300 MB. Speed: bench/hostile.py."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import pytest
+
+from conftest import copy_sources
+from test_yaml_limits import MAX_RSS_MB, run_measured  # tests/hostile is the test's rootdir-relative dir
+from tooling import REPO_ROOT
+
+BINDING = """---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: {name}
+spec:
+  policyName: {name}
+  validationActions: [Deny]
+{extra}"""
+
+
+@pytest.fixture
+def site(tmp_path: pathlib.Path) -> pathlib.Path:
+    root = copy_sources(tmp_path / "repo", with_output=True)
+    shutil.copytree(REPO_ROOT / "policies", root / "policies")
+    shutil.rmtree(root / "policies/tests")
+    return root
+
+
+def policy(name: str, body: str, params: bool = False) -> str:
+    head = ("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+            f"metadata:\n  name: {name}\nspec:\n  failurePolicy: Fail\n")
+    if params:
+        head += "  paramKind:\n    apiVersion: v1\n    kind: ConfigMap\n"
+    head += ("  matchConstraints:\n    resourceRules:\n    - apiGroups: [autoscaling]\n      apiVersions: ['*']\n"
+             "      resources: [horizontalpodautoscalers]\n      operations: [CREATE]\n")
+    extra = f"  paramRef:\n    name: {name}\n    namespace: mlgitops-policy\n    parameterNotFoundAction: Deny\n" \
+        if params else ""
+    return head + body + BINDING.format(name=name, extra=extra)
+
+
+def assert_cost_error(site: pathlib.Path, expected: str) -> str:
+    code, out, peak = run_measured(["policy", "check"], site)
+    assert "Traceback" not in out, out
+    assert expected in out.splitlines(), out
+    assert code == 1, out
+    assert peak < MAX_RSS_MB, f"peak RSS {peak:.0f} MB"
+    return out
+
+
+def test_megabyte_param_string_times_nested_map_join(site: pathlib.Path):
+    # Estimated at the assumed input size (100) it passes: 30 x 30 x 100 characters. With the real
+    # 1 MiB string it would build a 900 MiB string.
+    (site / "policies/params/big.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: mlgitops-policy\ndata:\n"
+        f"  big: {'x' * 2**20}\n")
+    numbers = "[" + ", ".join(str(i) for i in range(30)) + "]"
+    expression = f"{numbers}.map(i, {numbers}.map(j, params.data.big).join('')).join('').size() > 0"
+    (site / "policies/big.yaml").write_text(policy("big", (
+        "  validations:\n"
+        f"  - expression: \"{expression}\"\n"), params=True))
+    out = assert_cost_error(site, (
+        "policies/big.yaml:17:17: error: HorizontalPodAutoscaler iris (prod): policy big, validations[0].expression: "
+        "the estimated cost of this policy's expressions reaches 471,867,104 here, above the per-policy budget of "
+        "10,000,000 (Kubernetes' RuntimeCELCostBudget); the policy was not evaluated "
+        "(object at overlays/prod/iris/model.yaml:126) [policy.cost-exceeded]"))
+    assert out.count("[policy.cost-exceeded]") == 5  # every HPA of the example
+
+
+def test_a_hundred_validations_of_nine_thousand_iterations(site: pathlib.Path):
+    numbers = "[" + ", ".join(str(i) for i in range(95)) + "]"
+    validations = "".join(f"  - expression: \"{numbers}.all(i, {numbers}.all(j, i + j >= {k % 3 - 2}))\"\n"
+                          for k in range(100))
+    (site / "policies/loops.yaml").write_text(policy("loops", "  validations:\n" + validations))
+    # each validation is 9,025 iterations (under the 10,000 of one evaluation) and an estimated
+    # 100,133 (under the 1,000,000 of one expression); together they cross the per-policy budget
+    out = assert_cost_error(site, (
+        "policies/loops.yaml:113:17: error: HorizontalPodAutoscaler iris (prod): policy loops, "
+        "validations[99].expression: the estimated cost of this policy's expressions reaches 10,013,300 here, above "
+        "the per-policy budget of 10,000,000 (Kubernetes' RuntimeCELCostBudget); the policy was not evaluated "
+        "(object at overlays/prod/iris/model.yaml:126) [policy.cost-exceeded]"))
+    assert out.count("[policy.cost-exceeded]") == 5
