@@ -10,7 +10,8 @@ import dataclasses
 import os
 import re
 
-from .diagnostics import Diagnostic, Diagnostics, ERROR
+from . import contain
+from .diagnostics import Diagnostic, Diagnostics, ERROR, echo
 from .slo.alerts import AlertTier, duration_seconds, table_from_config
 from .slo.alerts import schema as burn_rate_schema
 from .yamlsource import SourceDocument, load_yaml
@@ -62,6 +63,14 @@ def config_schema() -> dict:
                 "strictSchemas": {"type": "boolean",
                                   "description": "A missing schema is an error (default: only when `CI=true`)."},
             }),
+            "limits": obj("Size limits of the files mlgitops reads from the repository, in MiB (a larger "
+                          "file is refused with `input.too-large` before it is read). mlgitops.yaml itself "
+                          "is limited to 1 MiB.", {
+                key: {"type": "integer", "minimum": 1, "maximum": contain.MAX_CONFIGURABLE_MIB,
+                      "description": f"Largest {what}, in MiB (default {default // contain.MIB})."
+                      + (" `mlgitops validate --max-file-size` overrides it." if kind == "resource" else "")}
+                for kind, (default, key, what) in contain.KINDS.items() if key
+            }),
             "environments": {
                 "type": "object", "minProperties": 1,
                 "description": "Deployment environments, in promotion order.",
@@ -100,6 +109,8 @@ class Config:
     environments: dict  # name -> Environment, in file order
     validation: dict  # the `validation:` section as written (see validate/run.py)
     text: str  # raw bytes of the file, part of the build fingerprint
+    limits: dict = dataclasses.field(default_factory=dict)  # the `limits:` section as written (contain.py)
+    doc: SourceDocument | None = dataclasses.field(default=None, compare=False, repr=False)  # positions
 
     @property
     def deployment_mode_standard(self) -> str:
@@ -113,12 +124,19 @@ class Config:
 
 def load_config(root: str, diags: Diagnostics) -> Config | None:
     path = os.path.join(root, CONFIG_FILE)
-    if not os.path.exists(path):
+    contain.configure(None)  # the defaults, until this file's `limits:` are known
+    if not os.path.lexists(path):
         diags.error(CONFIG_FILE, 0, 0, "config.missing",
                     f"no {CONFIG_FILE} in {root}: create one (see README 'Repository config')")
         return None
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+    try:
+        text = contain.read_text(root, CONFIG_FILE, "config")
+    except contain.ContainmentError as exc:
+        diags.add(exc.diagnostic(CONFIG_FILE))
+        return None
+    except OSError as exc:
+        diags.error(CONFIG_FILE, 0, 0, "input.unreadable", f"cannot read: {exc.strerror or exc}")
+        return None
     doc, problems = load_yaml(text, CONFIG_FILE)
     diags.extend(problems)
     if doc is None or problems:
@@ -131,6 +149,7 @@ def load_config(root: str, diags: Diagnostics) -> Config | None:
     diags.extend(found)
     if found:
         return None
+    contain.configure(doc.data.get("limits"))
     return _from_document(doc, text, diags)
 
 
@@ -141,7 +160,7 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
     if (major, minor) < MIN_KSERVE:
         line, col = doc.position(("kserve", "version"))
         diags.add(Diagnostic(CONFIG_FILE, line, col, "config.kserve-version", ERROR,
-                             f"kserve.version {raw_version} is not supported: KServe <= 0.13 resets the predictor "
+                             f"kserve.version {echo(raw_version, quote=False)} is not supported: KServe <= 0.13 resets the predictor "
                              "Deployment to 1 replica on every change, so a canary leaks (use 0.14 or newer)"))
         return None
     argocd = data["argocd"]
@@ -158,8 +177,8 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
             if duration_seconds(pair["short"]) >= duration_seconds(pair["long"]):
                 line, col = doc.position(("monitoring", "burnRateAlerts", severity, "windows", i, "short"))
                 diags.error(CONFIG_FILE, line, col, "config.burn-rate-alerts",
-                            f"monitoring.burnRateAlerts.{severity}: short window {pair['short']} must be shorter "
-                            f"than the long window {pair['long']} (the workbook uses 1/12 of it)")
+                            f"monitoring.burnRateAlerts.{severity}: short window {echo(pair['short'], quote=False)} must be "
+                            f"shorter than the long window {echo(pair['long'], quote=False)} (the workbook uses 1/12 of it)")
     return Config(
         path=CONFIG_FILE,
         kserve_version=(major, minor),
@@ -175,4 +194,6 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
         burn_rate_alerts=table_from_config(monitoring.get("burnRateAlerts")),
         environments=envs,
         text=text,
+        limits=dict(data.get("limits", {})),
+        doc=doc,
     )

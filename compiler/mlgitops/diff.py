@@ -153,24 +153,36 @@ def identity(obj: dict) -> Identity:
     return (group, str(obj.get("kind") or ""), str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
 
 
-def _overlay_dirs(root: str) -> list[str]:
-    """Repo-relative overlays/<env>/<model> directories holding a (non-Component) kustomization."""
+def _overlay_dirs(root: str, diags: Diagnostics | None = None) -> list[str]:
+    """Repo-relative overlays/<env>/<model> directories holding a (non-Component) kustomization.
+    A directory that is a symbolic link leading outside the repository is not listed nor read:
+    it is reported into `diags` (input.outside-repo)."""
+    from . import contain
     from .validate.documents import _is_component, kustomization_file
 
+    def contained(directory: str) -> bool:
+        try:
+            contain.resolve(root, directory)
+            return True
+        except contain.ContainmentError as exc:
+            if diags is not None:
+                diags.add(exc.diagnostic(os.path.relpath(directory, root).replace(os.sep, "/")))
+            return False
+
     top = os.path.join(root, "overlays")
-    found = []
-    if not os.path.isdir(top):
+    found: list[str] = []
+    if not os.path.isdir(top) or not contained(top):
         return found
     for env in sorted(os.listdir(top)):
         env_dir = os.path.join(top, env)
-        if env.startswith(".") or not os.path.isdir(env_dir):
+        if env.startswith(".") or not os.path.isdir(env_dir) or not contained(env_dir):
             continue
         for model in sorted(os.listdir(env_dir)):
             directory = os.path.join(env_dir, model)
-            if model.startswith(".") or not os.path.isdir(directory):
+            if model.startswith(".") or not os.path.isdir(directory) or not contained(directory):
                 continue
             kust = kustomization_file(directory)
-            if kust and not _is_component(kust):
+            if kust and not _is_component(kust, root):
                 found.append(f"overlays/{env}/{model}")
     return found
 
@@ -185,7 +197,7 @@ def render_tree(root: str) -> tuple[dict[str, dict[Identity, dict]], Diagnostics
     units: dict[str, dict[Identity, dict]] = {}
     diags = Diagnostics()
     failed: set[str] = set()
-    for path in _overlay_dirs(root):
+    for path in _overlay_dirs(root, diags):
         try:
             objs = render_objects(os.path.join(root, path), repo_root=root)
         except RenderError as exc:

@@ -89,14 +89,15 @@ _READER_LISTS = ("List", "ResourceList")
 
 # --- public API -------------------------------------------------------------------------------------
 
-def render(path: str, *, repo_root: str | None = None) -> list[Resource]:
+def render(path: str, *, repo_root: str | None = None, max_file_bytes: int | None = None) -> list[Resource]:
     """Build the kustomization in directory `path`; the objects in `kubectl kustomize` order.
 
-    `repo_root`: files outside it are refused (default: the nearest directory above `path`
-    holding .git or mlgitops.yaml). Raises RenderError (file, line, column, rule) for every
-    problem, including kustomization fields the engine does not implement. Nothing is cached
-    between calls."""
-    return _Build(path, repo_root).run()
+    `repo_root`: files outside it are refused, also through symbolic links (default: the nearest
+    directory above `path` holding .git or mlgitops.yaml). Every file is read through contain.py
+    (regular files only, at most `max_file_bytes`, default its "resource" limit). Raises
+    RenderError (file, line, column, rule) for every problem, including kustomization fields the
+    engine does not implement. Nothing is cached between calls."""
+    return _Build(path, repo_root, max_file_bytes).run()
 
 
 def render_objects(path: str, *, repo_root: str | None = None) -> list[dict]:
@@ -142,10 +143,10 @@ def _unraw(value: Any) -> Any:
 
 
 class _Build:
-    def __init__(self, path: str, repo_root: str | None) -> None:
+    def __init__(self, path: str, repo_root: str | None, max_file_bytes: int | None = None) -> None:
         self.path = path
         root = repo_root if repo_root is not None else find_repo_root(path if os.path.exists(path) else ".")
-        self.loader = Loader(root)
+        self.loader = Loader(root, max_file_bytes)
         # kyaml's global schema (openapi.SetSchema): the first custom schema met (top first, then
         # bases and components as they are loaded) applies to every later strategic merge
         self.openapi: Any = None
@@ -397,7 +398,7 @@ class _Build:
             if args.get("env") == rel:
                 path = where + ("env",)
             real = self.loader.resolve_file(kust, Entry(rel, path), "generator source file")
-            return self.loader.read_bytes(real)
+            return self.loader.read_bytes(real, kust, path)
         return read
 
     def absorb(self, kust: Kustomization, where: tuple, acc: _Acc, generated: Tracked) -> None:

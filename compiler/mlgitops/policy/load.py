@@ -23,6 +23,7 @@ import os
 import re
 from typing import Any
 
+from .. import contain
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostics
 from ..validate.documents import display_path, split_documents
 from ..yamlsource import SourceDocument, load_yaml
@@ -234,13 +235,17 @@ def parse_field_path(text: str) -> tuple | None:
     return tuple(out) if out else None
 
 
-def read_sources(path: str, shown: str, diags: Diagnostics) -> list[Source]:
-    """Every YAML document of a file with positions; syntax errors become diagnostics."""
+def read_sources(path: str, shown: str, diags: Diagnostics, *, root: str | None = None,
+                 kind: str = "policy") -> list[Source]:
+    """Every YAML document of a file with positions; syntax errors become diagnostics. The file is
+    read through contain (its real path under `root`, a regular file, at most the limit of `kind`)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        diags.error(shown, 0, 0, "policy.invalid", f"cannot read: {exc}")
+        text = contain.read_text(root, path, kind)
+    except contain.ContainmentError as exc:
+        diags.add(exc.diagnostic(shown))
+        return []
+    except OSError as exc:
+        diags.error(shown, 0, 0, "policy.invalid", f"cannot read: {exc.strerror or exc}")
         return []
     lines = text.split("\n")
     out = []
@@ -253,12 +258,12 @@ def read_sources(path: str, shown: str, diags: Diagnostics) -> list[Source]:
     return out
 
 
-def _yaml_files(directory: str) -> list[str]:
-    if not os.path.isdir(directory):
-        return []
-    return sorted(os.path.join(directory, n) for n in os.listdir(directory)
-                  if n.endswith((".yaml", ".yml")) and not n.startswith(".")
-                  and os.path.isfile(os.path.join(directory, n)))
+def _yaml_files(directory: str, root: str | None = None) -> list[str]:
+    """The YAML files of `directory` (subdirectories left out; FIFOs and the like are kept, so that
+    reading them reports them). ContainmentError when `directory` leads outside `root`."""
+    names = contain.list_dir(root or directory, directory)
+    real = os.path.realpath(directory)
+    return [os.path.join(directory, n) for n in names if not os.path.isdir(os.path.join(real, n))]
 
 
 class _Compiler:
@@ -435,12 +440,22 @@ def load_policies(directory: str, repo_root: str) -> PolicySet:
     diags = Diagnostics()
     shown_dir = display_path(directory, repo_root)
     result = PolicySet([], set(), [], diags, shown_dir)
+    from ..config import CONFIG_FILE, load_config
+
+    if os.path.lexists(os.path.join(repo_root, CONFIG_FILE)):
+        load_config(repo_root, Diagnostics())  # applies its `limits:` (its problems are build's findings)
     if not os.path.isdir(directory):
         diags.error(shown_dir, 0, 0, "usage.policies", "no such policy directory")
         return result
+    root = contain.trusted_root(repo_root, directory)
     bindings: list[tuple[str, Binding]] = []
-    for path in _yaml_files(directory):
-        for src in read_sources(path, display_path(path, repo_root), diags):
+    try:
+        files = _yaml_files(directory, root)
+    except contain.ContainmentError as exc:
+        diags.add(exc.diagnostic(shown_dir))
+        return result
+    for path in files:
+        for src in read_sources(path, display_path(path, repo_root), diags, root=root):
             data = src.doc.data
             kind = data.get("kind") if isinstance(data, dict) else None
             if kind == POLICY_KIND:
@@ -474,8 +489,14 @@ def load_policies(directory: str, repo_root: str) -> PolicySet:
         elif policy_name not in result.names:
             diags.error(*binding.where, "policy.invalid",
                         f"{BINDING_KIND} {binding.name}: no policy named '{policy_name}' in {shown_dir}")
-    for path in _yaml_files(os.path.join(directory, PARAMS_DIR)):
-        for src in read_sources(path, display_path(path, repo_root), diags):
+    params_dir = os.path.join(directory, PARAMS_DIR)
+    try:
+        params_files = _yaml_files(params_dir, root)
+    except contain.ContainmentError as exc:
+        diags.add(exc.diagnostic(display_path(params_dir, repo_root)))
+        params_files = []
+    for path in params_files:
+        for src in read_sources(path, display_path(path, repo_root), diags, root=root):
             if isinstance(src.doc.data, dict):
                 result.params.append(ParamObject(src.doc.data, src.at(())))
     return result

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import tempfile
 import time
 from typing import Any
 
+from .. import contain
 from ..config import CONFIG_FILE
 from ..diagnostics import ERROR, Diagnostic, Diagnostics
 from ..emit import dump
@@ -50,6 +52,15 @@ from .match import Target, namespace_labels
 EXPECTATIONS = ("pass", "fail", "skip")
 _SOURCES = ("object", "file", "model")
 _SELECT_KEYS = {"kind", "name", "namespace", "apiVersion"}
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class CaseProblem(Exception):
+    """A case that cannot run, reported at `field` of the case with `rule` (not as a failed case)."""
+
+    def __init__(self, rule: str, field: tuple, message: str) -> None:
+        super().__init__(message)
+        self.rule, self.field, self.message = rule, field, message
 
 
 @dataclasses.dataclass
@@ -101,8 +112,10 @@ class TestReport:
 class _Objects:
     """A case's objects: inline, from a file or overlay, or compiled from an inline model."""
 
-    def __init__(self, repo_root: str) -> None:
+    def __init__(self, repo_root: str, policies_root: str | None = None) -> None:
         self.root = repo_root
+        # where `file:` may lead: the repository, and a policy directory named outside it on the command line
+        self.allowed = [repo_root] + ([policies_root] if policies_root and policies_root != repo_root else [])
         self._scratch: str | None = None
         self._models: dict[tuple[str, str], list[Document] | str] = {}
 
@@ -121,6 +134,10 @@ class _Objects:
             return "file: expected a path relative to the test file"
         base = os.path.dirname(os.path.join(self.root, src.file))
         path = os.path.normpath(os.path.join(base, rel))
+        try:
+            contain.resolve(self.allowed, path)
+        except contain.ContainmentError as exc:
+            raise CaseProblem(exc.rule, ("file",), f"file: {rel} {exc.message}") from None
         if not os.path.exists(path):
             return f"file: {display_path(path, self.root)} does not exist"
         inputs = collect([path], self.root)
@@ -135,6 +152,14 @@ class _Objects:
         if not isinstance(env, str):
             return "env: the environment to compile the model for is required with model:"
         name = model["metadata"]["name"]
+        # the name becomes a file name (models/<name>.yaml) and env a directory: checked before any write
+        if not _DNS1123_LABEL.match(name) or len(name) > 63:
+            raise CaseProblem("policy.test-invalid", ("model", "metadata", "name"),
+                              f"model: metadata.name {name!r} is not a DNS-1123 label (lowercase letters, "
+                              "digits and '-', starting and ending with a letter or digit, at most 63 characters)")
+        if not _DNS1123_LABEL.match(env):
+            raise CaseProblem("policy.test-invalid", ("env",),
+                              f"env: {env!r} is not an environment name (a DNS-1123 label)")
         text = dump(model)
         key = (text, env)
         if key not in self._models:
@@ -148,10 +173,16 @@ class _Objects:
             self._scratch = tempfile.mkdtemp(prefix="mlgitops-policy-test-")
         repo = os.path.join(self._scratch, str(len(self._models)))
         os.makedirs(os.path.join(repo, "models"))
-        config = os.path.join(self.root, CONFIG_FILE)
-        if not os.path.isfile(config):
+        try:
+            config = contain.read_bytes(self.root, CONFIG_FILE, "config")
+        except FileNotFoundError:
             return f"model: {CONFIG_FILE} not found in the repository"
-        shutil.copy(config, os.path.join(repo, CONFIG_FILE))
+        except contain.ContainmentError as exc:
+            return f"model: {CONFIG_FILE} {exc.message} [{exc.rule}]"
+        except OSError as exc:
+            return f"model: cannot read {CONFIG_FILE}: {exc.strerror or exc}"
+        with open(os.path.join(repo, CONFIG_FILE), "wb") as fh:
+            fh.write(config)
         with open(os.path.join(repo, "models", f"{name}.yaml"), "w", encoding="utf-8") as fh:
             fh.write(text)
         result = build(repo, use_cache=False)
@@ -207,17 +238,20 @@ def run_tests(policies_dir: str, repo_root: str, *, keyword: str | None = None) 
     pset = load_policies(policies_dir, repo_root)
     report = TestReport(Diagnostics(pset.diagnostics))
     diags = report.diagnostics
-    objects = _Objects(repo_root)
+    root = contain.trusted_root(repo_root, policies_dir)
+    objects = _Objects(repo_root, root)
     covered: dict[str, set[str]] = {}
     tests_dir = os.path.join(policies_dir, TESTS_DIR)
     try:
-        files = sorted(os.path.join(tests_dir, n) for n in os.listdir(tests_dir)
-                       if n.endswith((".yaml", ".yml")) and not n.startswith(".")) \
-            if os.path.isdir(tests_dir) else []
+        try:
+            files = [os.path.join(tests_dir, n) for n in contain.list_dir(root, tests_dir)]
+        except contain.ContainmentError as exc:
+            diags.add(exc.diagnostic(display_path(tests_dir, repo_root)))
+            files = []
         for path in files:
             shown = display_path(path, repo_root)
             report.files.append(shown)
-            for src in read_sources(path, shown, diags):
+            for src in read_sources(path, shown, diags, root=root, kind="policy-test"):
                 _run_suite(src, pset, objects, keyword, report, covered)
     finally:
         objects.close()
@@ -260,7 +294,15 @@ def _run_suite(src: Source, pset: PolicySet, objects: _Objects, keyword: str | N
         if keyword is not None and keyword.lower() not in f"{src.file} {name} {case['name']}".lower():
             report.deselected += 1
             continue
-        result = _run_case(policy, name, case, src, path, pset, objects)
+        try:
+            result = _run_case(policy, name, case, src, path, pset, objects)
+        except CaseProblem as exc:
+            field = path + exc.field
+            where = src.at(field) if src.doc.has(field) else src.at(path)
+            diags.add(Diagnostic(*where, exc.rule, ERROR, f"{name}: case '{case['name']}': {exc.message}"))
+            report.results.append(CaseResult(name, case["name"], case["expect"], "error", exc.message,
+                                             src.at(path + ("name",)), False))
+            continue
         report.results.append(result)
         if not result.ok:
             diags.add(Diagnostic(*result.where, "policy.test-failed", ERROR,

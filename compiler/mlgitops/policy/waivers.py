@@ -22,6 +22,7 @@ import datetime
 import os
 import re
 
+from .. import contain
 from ..diagnostics import Diagnostics
 from ..overlays import GENERATED_MARK
 from ..validate.results import Document
@@ -81,10 +82,11 @@ class Waivers:
 
     def _header_model(self, origin: str) -> str | None:
         try:
-            with open(os.path.join(self.root, origin), encoding="utf-8") as fh:
-                first = fh.readline()
-        except (OSError, UnicodeDecodeError):
-            return None
+            path = os.path.join(self.root, origin)
+            text = contain.read_text(contain.trusted_root(self.root, path), path, "resource")
+        except (OSError, contain.ContainmentError):
+            return None  # validate reports an unreadable input
+        first = text.split("\n", 1)[0]
         match = _FROM_MODEL.match(first)
         return match.group(1) if match and os.path.isfile(os.path.join(self.root, match.group(1))) else None
 
@@ -102,10 +104,9 @@ class Waivers:
 
     def _read(self, model: str) -> list[Waiver]:
         try:
-            with open(os.path.join(self.root, model), encoding="utf-8") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError):
-            return []
+            text = contain.read_text(self.root, model, "model")
+        except (OSError, contain.ContainmentError):
+            return []  # `mlgitops build` reports an unreadable model file
         doc, problems = load_yaml(text, model)
         if doc is None or problems or not isinstance(doc.data, dict):
             return []  # `mlgitops build` and `validate` report a broken model file

@@ -12,6 +12,7 @@ import dataclasses
 import os
 from typing import Any
 
+from .. import contain
 from ..config import Config, Environment
 from ..diagnostics import Diagnostics
 from ..schemacheck import model_checker
@@ -115,22 +116,27 @@ class ModelEnv:
 
 
 def list_model_files(root: str) -> list[str]:
-    directory = os.path.join(root, MODELS_DIR)
-    if not os.path.isdir(directory):
-        return []
-    return sorted(f"{MODELS_DIR}/{n}" for n in os.listdir(directory)
-                  if n.endswith((".yaml", ".yml")) and not n.startswith("."))
+    """`models/<name>.yaml` of every model file, sorted. A `models/` that is a symbolic link
+    leading outside the repository is not listed: it comes back as itself (`models`), so that
+    read_model_file reports it (input.outside-repo) wherever models are read."""
+    try:
+        names = contain.list_dir(root, MODELS_DIR)
+    except contain.ContainmentError:
+        return [MODELS_DIR]
+    return [f"{MODELS_DIR}/{n}" for n in names]
 
 
 def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None:
-    with open(os.path.join(root, rel), "rb") as fh:
-        raw = fh.read()
+    """The model file `rel` (repo-relative), read through contain (inside the repository, a
+    regular file, at most limits.modelFileMiB, UTF-8); its problems become diagnostics."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        diags.error(rel, line, col, "yaml.syntax", f"file is not UTF-8: {exc.reason} at byte {exc.start}")
+        raw = contain.read_bytes(root, rel, "model")
+        text = contain.decode(raw)
+    except contain.ContainmentError as exc:
+        diags.add(exc.diagnostic(rel))
+        return None
+    except OSError as exc:
+        diags.error(rel, 0, 0, "input.unreadable", f"cannot read: {exc.strerror or exc}")
         return None
     doc, problems = load_yaml(text, rel)
     diags.extend(problems)

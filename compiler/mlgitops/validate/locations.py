@@ -30,7 +30,7 @@ DEFAULT_SUFFIX = ("/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffi
                   "/{{ .ResourceKind }}{{ .KindSuffix }}.json")
 VARIABLES = ("Group", "ResourceKind", "ResourceAPIVersion", "KindSuffix", "NormalizedKubernetesVersion",
              "StrictSuffix")
-_VERSION_RE = re.compile(r"^(master|\d+\.\d+\.\d+)$")
+_VERSION_RE = re.compile(r"^(master|\d+\.\d+\.\d+)\Z")
 _ACTION_RE = re.compile(r"\{\{(.*?)\}\}", re.S)
 _FIELD_RE = re.compile(r"^\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
@@ -48,6 +48,15 @@ def local_path(concrete: str) -> str:
     """A concrete local location as a file path (`file://` URLs become their path)."""
     parsed = urllib.parse.urlsplit(concrete)
     return urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else concrete
+
+
+def fixed_directory(template: str) -> str:
+    """The directory part of a local full template that no template variable changes (the text
+    before the first `{{`, up to its last "/"); "" when the template starts with a variable.
+    The values of the variables come from the objects validated (their apiVersion and kind), so a
+    concrete path is only read when it stays under this directory (registry.py)."""
+    fixed = local_path(template.split("{{", 1)[0]) if "{{" in template else local_path(template)
+    return fixed[:fixed.rfind("/") + 1] if "/" in fixed else ""
 
 
 def _parts(template: str) -> list[tuple[str, str | None]]:

@@ -14,6 +14,8 @@ import json
 import os
 import tempfile
 
+from .. import contain
+
 LOCK_NAME = "schemas.lock"
 GENERATED_BY = "mlgitops schemas"
 
@@ -29,10 +31,9 @@ def sha256(data: bytes) -> str:
 def write_atomic(path: str, data: bytes) -> bool:
     """Write `data` to `path` unless it already holds exactly that; True when written."""
     try:
-        with open(path, "rb") as fh:
-            if fh.read() == data:
-                return False
-    except OSError:
+        if contain.read_bytes(None, path, "schema", max_bytes=len(data)) == data:  # never blocks on a FIFO
+            return False
+    except (OSError, contain.ContainmentError):
         pass
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
@@ -53,11 +54,13 @@ def read_lock(schemas_dir: str) -> dict[str, dict] | None:
     """Entries of `<schemas_dir>/schemas.lock` by path; None when there is no lock file."""
     path = os.path.join(schemas_dir, LOCK_NAME)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        # contained in the directory holding schemas/ (the repository): a regular file, at most 32 MiB
+        data = json.loads(contain.read_text(os.path.dirname(os.path.abspath(schemas_dir)), path, "schema"))
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except contain.ContainmentError as exc:
+        raise LockError(f"{path}: cannot read the schemas lock ({exc.rule}): {exc.message}") from None
+    except (OSError, ValueError) as exc:
         raise LockError(f"{path}: cannot read the schemas lock: {exc}") from None
     entries = data.get("schemas") if isinstance(data, dict) else None
     if not isinstance(entries, list):

@@ -35,9 +35,10 @@ import urllib.error
 import urllib.request
 from typing import Iterable
 
+from .. import contain
 from . import k8sschemas
-from .locations import DEFAULT, check_kubernetes_version, expand, full_template, is_http, local_path, \
-    parse_locations
+from .locations import DEFAULT, check_kubernetes_version, expand, fixed_directory, full_template, is_http, \
+    local_path, parse_locations
 from .lock import LOCK_NAME, LockError, check, read_lock, sha256, write_atomic
 
 __all__ = ["Lookup", "SchemaError", "SchemaRegistry", "fetch_url", "parse_locations", "parse_schema", "read_file"]
@@ -65,13 +66,15 @@ class SchemaError(Exception):
         self.rule = rule
 
 
-def read_file(path: str, where: str) -> bytes | None:
-    """The bytes of a local schema file; None when it does not exist."""
+def read_file(path: str, where: str, roots: list[str] | None = None) -> bytes | None:
+    """The bytes of a local schema file, read through contain (its real path under one of `roots`
+    when given, a regular file, at most 32 MiB); None when it does not exist."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return contain.read_bytes(roots, path, "schema")
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except contain.ContainmentError as exc:
+        raise SchemaError(exc.rule, f"{where}: schema {exc.message}") from None
     except OSError as exc:
         raise SchemaError("schema.fetch", f"{where}: cannot read schema: {exc.strerror or exc}") from None
 
@@ -104,8 +107,11 @@ def parse_schema(data: bytes, where: str) -> dict:
 
 class SchemaRegistry:
     def __init__(self, locations: list[str], *, repo_root: str, kubernetes_version: str = "1.33.0",
-                 strict: bool = True, cache_dir: str | None = None) -> None:
+                 strict: bool = True, cache_dir: str | None = None, from_config: bool = False) -> None:
         self.locations = parse_locations(list(locations))
+        # locations from mlgitops.yaml (a file a pull request controls) may only read inside the
+        # repository or the schema cache; command-line ones only under their fixed directory
+        self.from_config = from_config
         check_kubernetes_version(kubernetes_version)
         if DEFAULT in self.locations:
             k8sschemas.check_version(kubernetes_version)
@@ -140,17 +146,23 @@ class SchemaRegistry:
         suffixes = ["-strict", ""] if self.strict else [""]
         return [os.path.join(self.schemas_dir, _REPO_TEMPLATE % s) for s in suffixes]
 
-    def _sources(self) -> list[tuple[str, str]]:
-        """[(kind of source: local | http | core, full template)] in lookup order."""
-        out: list[tuple[str, str]] = []
+    def _sources(self) -> list[tuple[str, str, list[str]]]:
+        """[(kind of source: local | http | core, full template, roots a local read must stay under)]
+        in lookup order."""
+        out: list[tuple[str, str, list[str]]] = []
         for location in self.locations:
             if location == DEFAULT:
-                out += [("local", t) for t in self._repo_templates()]
-                out.append(("core", ""))
+                out += [("local", t, [self.repo_root]) for t in self._repo_templates()]
+                out.append(("core", "", []))
             elif is_http(location):
-                out.append(("http", full_template(location)))
+                out.append(("http", full_template(location), []))
             else:
-                out.append(("local", full_template(self._local(location))))
+                template = full_template(self._local(location))
+                if self.from_config:
+                    roots = [self.repo_root, self.cache_dir]
+                else:
+                    roots = [fixed_directory(template) or self.repo_root]
+                out.append(("local", template, roots))
         return out
 
     def _display(self, path: str) -> str:
@@ -169,7 +181,7 @@ class SchemaRegistry:
 
     def _lookup(self, api_version: str, kind: str) -> Lookup:
         tried: list[str] = []
-        for source, template in self._sources():
+        for source, template, roots in self._sources():
             try:
                 if source == "core":
                     where = self._display(k8sschemas.source_path(self.kubernetes_version, self.strict,
@@ -189,7 +201,7 @@ class SchemaRegistry:
                     path = local_path(concrete)
                     where = self._display(path)
                     tried.append(where)
-                    data = read_file(path, where)
+                    data = read_file(path, where, roots)
                     warning = self._check_lock(path, where, data)
                 if data is None:
                     continue
@@ -235,9 +247,8 @@ class SchemaRegistry:
     def _fetch(self, url: str) -> bytes | None:
         cached = os.path.join(self.http_cache_dir, sha256(url.encode("utf-8")))
         try:
-            with open(cached, "rb") as fh:
-                return fh.read()
-        except OSError:
+            return contain.read_bytes([self.cache_dir], cached, "schema")
+        except (OSError, contain.ContainmentError):
             pass
         data = fetch_url(url)
         if data is not None:

@@ -14,6 +14,7 @@ import dataclasses
 import os
 from typing import Any
 
+from .. import contain
 from ..diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
 from .documents import MAX_FILE_BYTES, Inputs, collect, default_paths, display_path
 from .results import ERRORED, INVALID, SKIPPED, VALID, Document, Finding, ObjectResult
@@ -31,6 +32,8 @@ class Settings:
     engine: str = "builtin"
     kubeconform: str | None = None  # explicit path of the kubeconform binary
     max_file_bytes: int = MAX_FILE_BYTES
+    # the locations came from mlgitops.yaml (untrusted: see check_config_locations), not the command line
+    locations_from_config: bool = False
 
 
 @dataclasses.dataclass
@@ -66,11 +69,50 @@ def settings_from(config: Any, *, locations: tuple = (), kubernetes_version: str
         strict_schemas = configured.get("strictSchemas")
     if strict_schemas is None:
         strict_schemas = os.environ.get("CI", "").strip().lower() == "true"
+    if max_file_bytes == MAX_FILE_BYTES:  # --max-file-size not changed: mlgitops.yaml limits.resourceFileMiB
+        max_file_bytes = contain.limit("resource")
     return Settings(
         locations=list(locations) or list(configured.get("schemaLocations") or ["default"]),
+        locations_from_config=not locations and bool(configured.get("schemaLocations")),
         kubernetes_version=kubernetes_version or configured.get("kubernetesVersion") or DEFAULT_KUBERNETES_VERSION,
         strict=strict, strict_schemas=strict_schemas, engine=engine, kubeconform=kubeconform,
         max_file_bytes=max_file_bytes)
+
+
+def check_config_locations(settings: Settings, repo_root: str, config: Any, diags: Diagnostics) -> bool:
+    """Whether the schema locations are allowed. Locations from mlgitops.yaml (which a pull request
+    can change) must be local and inside the repository or the schema cache (.mlgitops/cache): an
+    http(s) URL there is refused (input.remote-schema) and so is a local path outside
+    (input.outside-repo), at the line of mlgitops.yaml. Locations given with --schema-location on
+    the command line (chosen by whoever runs mlgitops, e.g. the CI workflow) are trusted."""
+    if not settings.locations_from_config:
+        return True
+    from ..config import CONFIG_FILE
+    from .locations import DEFAULT, fixed_directory, full_template, is_http
+
+    doc = getattr(config, "doc", None)
+    allowed = [os.path.abspath(repo_root), os.path.abspath(os.path.join(repo_root, ".mlgitops", "cache"))]
+    ok = True
+    for i, location in enumerate(settings.locations):
+        if not isinstance(location, str) or location == DEFAULT:
+            continue
+        line, col = doc.position(("validation", "schemaLocations", i)) if doc is not None else (0, 0)
+        if is_http(location):
+            ok = False
+            diags.error(CONFIG_FILE, line, col, "input.remote-schema",
+                        f"validation.schemaLocations[{i}] is a URL: mlgitops.yaml may only name schema locations "
+                        "inside the repository; pass a URL on the command line instead "
+                        "(mlgitops validate --schema-location URL, as kubeconform -schema-location)")
+            continue
+        fixed = fixed_directory(full_template(location)) or "."
+        path = os.path.normpath(os.path.join(repo_root, fixed))
+        if not any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in allowed):
+            ok = False
+            diags.error(CONFIG_FILE, line, col, contain.RULE_OUTSIDE,
+                        f"validation.schemaLocations[{i}] is outside the repository: mlgitops.yaml may only name "
+                        "schema locations inside the repository or its schema cache; pass other locations on "
+                        "the command line (mlgitops validate --schema-location PATH)")
+    return ok
 
 
 class _Mapper:
@@ -118,10 +160,13 @@ def validate(paths: list[str], repo_root: str, settings: Settings, *, config: An
 
     diags = Diagnostics()
     counts = dict(resources=0, valid=0, invalid=0, errors=0, skipped=0)
+    if not check_config_locations(settings, repo_root, config, diags):
+        return Report(diags, [], None, counts, {})
     try:
         registry = SchemaRegistry(settings.locations, repo_root=repo_root,
                                   kubernetes_version=settings.kubernetes_version, strict=settings.strict,
-                                  cache_dir=os.path.join(repo_root, ".mlgitops", "cache"))
+                                  cache_dir=os.path.join(repo_root, ".mlgitops", "cache"),
+                                  from_config=settings.locations_from_config)
     except ValueError as exc:
         diags.error("<command line>", 0, 0, "usage.schema-location", str(exc))
         return Report(diags, [], None, counts, {})

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from .. import contain
 from .. import fastyaml
 from ..config import Config, load_config
 from ..diagnostics import Diagnostics
@@ -249,11 +250,11 @@ class SourceMap:
     # files ----------------------------------------------------------------------------------------
     def _text_lines(self, rel: str) -> list[str]:
         if rel not in self._lines:
+            path = os.path.join(self.root, rel)
             try:
-                with open(os.path.join(self.root, rel), encoding="utf-8") as fh:
-                    text = fh.read()
-            except (OSError, UnicodeDecodeError):
-                text = None
+                text = contain.read_text(contain.trusted_root(self.root, path), path, "resource")
+            except (OSError, contain.ContainmentError):
+                text = None  # reading the input reported it
             self._lines[rel] = text.split("\n") if text is not None else []
             self._files[rel] = _split(text) if text is not None else None
         return self._lines[rel]
