@@ -111,15 +111,16 @@ def test_a_write_failing_part_way_leaves_the_previous_output_intact(repo, cli):
     text = (repo / "models/iris.yaml").read_text()
     (repo / "models/iris.yaml").write_text(text.replace("cpuUtilization: 70", "cpuUtilization: 65")
                                            .replace("team: ml-platform", "team: ml-serving"))
-    # Files are written in path order: prod/iris/* first, then staging/iris/kustomization.yaml.
-    blocker = repo / "overlays/staging/iris/.kustomization.yaml.mlgitops-tmp"
-    blocker.mkdir()
+    # Directories are staged in path order: prod/iris first, then staging/iris, whose staging
+    # directory cannot be made (a file sits where it would go).
+    blocker = repo / "overlays/staging/.iris.mlgitops-new"
+    blocker.write_text("in the way\n")
     result = cli.runner.invoke(__import__("mlgitops.cli", fromlist=["main"]).main,
                                ["build", "--repo", str(repo)])
     assert result.exit_code != 0
-    blocker.rmdir()
+    blocker.unlink()
     assert tree_bytes(repo) == before
-    leftovers = [p for p in repo.rglob("*.mlgitops-tmp")]
+    leftovers = [p for p in repo.rglob("*.mlgitops-*")]
     assert leftovers == []
     assert cli.build_json(repo)[0] == 0  # and the next build goes through
     assert tree_bytes(repo) != before

@@ -6,17 +6,146 @@ same model file bytes (sha256), and every output file it produced still has the 
 modification time recorded right after it was written or verified. Anything else - a hand edit
 of a generated file, a deleted output, a new mlgitops version - makes the model build again.
 `build --check` never uses it: CI proves drift from scratch.
+
+The same directory holds build.lock, the lock that serialises builds of one repository (see
+build_lock). .mlgitops/ must be a real directory inside the repository, never a symbolic link.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import stat
+import time
+from typing import Callable, Iterator
 
+from .overlays import TMP_SUFFIX, OutsideRepoError
+
+STATE_DIR = ".mlgitops"
 CACHE_FILE = ".mlgitops/build-cache.json"
+LOCK_FILE = ".mlgitops/build.lock"
+LOCK_TIMEOUT = 120.0  # seconds a build waits for another one; MLGITOPS_LOCK_TIMEOUT overrides
 _FORMAT = 1
+
+
+def state_dir(root: str, create: bool = True) -> str | None:
+    """root/.mlgitops, created if missing (create); None when absent. Raises OutsideRepoError when
+    it is a symbolic link or not a directory: mlgitops writes nothing outside the repository."""
+    path = os.path.join(root, STATE_DIR)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        if not create:
+            return None
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+        st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise OutsideRepoError(STATE_DIR, f"{STATE_DIR}/ is a symbolic link (to {os.readlink(path)}); mlgitops "
+                                          "keeps its lock and cache only in a real directory inside the "
+                                          "repository: remove the link")
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutsideRepoError(STATE_DIR, f"{STATE_DIR} is not a directory; mlgitops keeps its lock and cache "
+                                          "there: move it away", "build.not-a-directory")
+    return path
+
+
+class LockError(Exception):
+    """Another build held the lock for longer than the timeout."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.rel = LOCK_FILE
+        self.message = message
+
+
+_HELD: dict[str, list] = {}  # realpath of root -> [fd, shared, depth]: re-entrant per process
+
+
+def _holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").split()
+        return f"pid {int(text[0])}" if text else "pid unknown"
+    except (OSError, ValueError):
+        return "pid unknown"
+
+
+def lock_timeout() -> float:
+    try:
+        return max(0.0, float(os.environ.get("MLGITOPS_LOCK_TIMEOUT", LOCK_TIMEOUT)))
+    except ValueError:
+        return LOCK_TIMEOUT
+
+
+@contextlib.contextmanager
+def build_lock(root: str, *, shared: bool = False, timeout: float | None = None,
+               waiting: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold .mlgitops/build.lock (flock): exclusive for a build that writes, shared for one that
+    only reads (build --check), so a reader never sees a tree half-way through a build. A build
+    that finds the lock taken calls `waiting(message)` once and waits up to `timeout` seconds
+    (default lock_timeout()), then raises LockError. The lock goes with the process, even on
+    SIGKILL. Re-entrant within a process. A read-only checkout cannot hold a lock: a shared
+    request then goes on without one (nobody can write there either)."""
+    key = os.path.realpath(root)
+    held = _HELD.get(key)
+    if held is not None and (held[1] is False or shared):
+        held[2] += 1
+        try:
+            yield
+        finally:
+            held[2] -= 1
+        return
+    try:
+        state_dir(root)
+        fd = os.open(os.path.join(root, LOCK_FILE),
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OutsideRepoError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutsideRepoError(LOCK_FILE, f"{LOCK_FILE} is a symbolic link; remove it") from exc
+        if shared and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            yield
+            return
+        raise
+    try:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            limit = lock_timeout() if timeout is None else timeout
+            who = _holder(fd)
+            if waiting is not None:
+                waiting(f"waiting for another mlgitops build ({who}) to finish...")
+            deadline = time.monotonic() + limit
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockError(f"another mlgitops build ({_holder(fd)}) still holds {LOCK_FILE} after "
+                                        f"{limit:g}s; nothing was {'checked' if shared else 'written'}: try "
+                                        "again when it has finished (MLGITOPS_LOCK_TIMEOUT sets the wait)") from None
+                    time.sleep(0.05)
+        try:
+            os.pwrite(fd, f"{os.getpid():<12d}\n".encode(), 0)
+        except OSError:
+            pass
+        _HELD[key] = [fd, shared, 1]
+        try:
+            yield
+        finally:
+            del _HELD[key]
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @dataclasses.dataclass
@@ -91,12 +220,15 @@ class BuildCache:
             models[rel] = {"sha": sha, "name": name, "outputs": stats}
         path = os.path.join(self.root, CACHE_FILE)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = path + ".tmp"
+            state_dir(self.root)
+            tmp = path + TMP_SUFFIX
             text = json.dumps({"format": _FORMAT, "fingerprint": self.fingerprint, "models": models},
                               sort_keys=True)  # dumps uses the C encoder; dump to a file does not
-            with open(tmp, "w", encoding="utf-8") as fh:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with open(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             os.replace(tmp, path)
-        except OSError:
+        except (OSError, OutsideRepoError):
             pass  # a read-only checkout still builds; it just is not faster next time

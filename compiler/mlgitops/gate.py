@@ -15,6 +15,7 @@ import re
 import time
 from typing import Any
 
+from . import contain
 from .config import CONFIG_FILE, load_config
 from .diagnostics import Diagnostics
 
@@ -74,22 +75,47 @@ def changed_scope(repo: str, ref: str, policies_dir: str | None = None) -> Chang
     return scope
 
 
-def _tests_mention(directory: str, models: list[str]) -> bool:
+def _tests_mention(directory: str, models: list[str], repo: str = ".") -> bool:
     """Whether a policy test case under `directory` reads the output of one of `models`
     (names a path overlays/<env>/<model>)."""
     pattern = re.compile(r"overlays/[^/\s'\"]+/(" + "|".join(re.escape(m) for m in models) + r")(?![\w.-])")
+    root = contain.trusted_root(repo, directory)
+    try:
+        contain.resolve(root, directory)
+    except contain.ContainmentError:
+        return True  # run the tests: reading them reports the link
     for dirpath, _, filenames in os.walk(directory):
         for name in sorted(filenames):
             if name.endswith((".yaml", ".yml")):
-                with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as fh:
-                    if pattern.search(fh.read()):
-                        return True
+                try:
+                    raw = contain.read_bytes(root, os.path.join(dirpath, name), "policy-test")
+                except (OSError, contain.ContainmentError):
+                    return True  # unreadable: run the tests, they report it
+                if pattern.search(raw.decode("utf-8", errors="replace")):
+                    return True
     return False
 
 
-def run_gate(repo: str, *, locations: tuple = (), kubernetes_version: str | None = None,
-             strict_schemas: bool | None = None, policies_dir: str | None = None,
-             changed_since: str | None = None) -> GateReport:
+def run_gate(repo: str, **options: Any) -> GateReport:
+    """Every stage over the repository at `repo` (options: see _run_gate), holding the build lock
+    shared for the whole run, so build --check, validate and policy check all read one tree: a
+    build started meanwhile waits for the gate, and the gate for a build already running."""
+    from .buildcache import LockError, build_lock
+    from .overlays import OutsideRepoError
+    from .pipeline import tell_waiting
+
+    try:
+        with build_lock(repo, shared=True, waiting=tell_waiting):
+            return _run_gate(repo, **options)
+    except (LockError, OutsideRepoError) as exc:
+        report = GateReport(Diagnostics())
+        report.diagnostics.error(exc.rel, 0, 0, getattr(exc, "rule", "build.locked"), exc.message)
+        return report
+
+
+def _run_gate(repo: str, *, locations: tuple = (), kubernetes_version: str | None = None,
+              strict_schemas: bool | None = None, policies_dir: str | None = None,
+              changed_since: str | None = None) -> GateReport:
     """Every stage over the repository at `repo`; `locations`.. as `mlgitops validate` takes them.
 
     With `changed_since` (a git ref), only the models whose files changed since then are checked
@@ -168,7 +194,7 @@ def run_gate(repo: str, *, locations: tuple = (), kubernetes_version: str | None
         except ValueError as exc:  # a malformed MLGITOPS_TODAY
             diags.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
             return report
-        if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected)):
+        if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
             tested = run_tests(directory, repo)
             diags.extend(tested.diagnostics)
             report.stages["policy test"] = tested.summary_line()
