@@ -1,6 +1,7 @@
 """The command line: parse options, call the library, print findings, pick the exit code.
 
-Exit codes: 0 success, 1 findings (errors in the input, drift), 2 usage or internal error.
+Exit codes: 0 success, 1 findings (errors in the input, drift), 2 usage error, 3 internal error
+(a bug: a crash report is written, see `_crash`), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Iterable, NoReturn
 import click
 
 from . import __version__
-from .diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
+from .diagnostics import ERROR, WARNING, Diagnostic, Diagnostics, echo
 from .report import FORMATS, render_report
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _report(diags: Diagnostics, fmt: str, *, command: str, summary: dict | None = None,
@@ -68,13 +69,99 @@ _repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False), 
                             help="Repository root (holds mlgitops.yaml and models/).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def crash_report_dir() -> str:
+    """Where crash reports go: $XDG_CACHE_HOME/mlgitops, else ~/.cache/mlgitops (an XDG_CACHE_HOME
+    that is not an absolute path is ignored, as the XDG spec says)."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):
+        cache = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "mlgitops")
+
+
+def write_crash_report(exc: BaseException, argv: list[str]) -> str:
+    """Write the traceback and what a bug report needs to a new file; returns its path."""
+    import datetime
+    import platform
+    import shlex
+    import traceback
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    directory = crash_report_dir()
+    os.makedirs(directory, exist_ok=True)
+    stem = os.path.join(directory, f"crash-{now:%Y%m%dT%H%M%S}-{os.getpid()}")
+    text = "".join([
+        f"mlgitops crash report, {now.isoformat(timespec='seconds')}\n",
+        f"mlgitops version: {__version__}\n",
+        f"python version: {sys.version.splitlines()[0]} ({sys.executable})\n",
+        f"platform: {platform.platform()}\n",
+        f"command line: {shlex.join(argv)}\n",
+        f"argv: {argv!r}\n",
+        f"cwd: {os.getcwd()}\n",
+        "\n",
+        *traceback.format_exception(type(exc), exc, exc.__traceback__),
+    ])
+    for n in range(100):
+        path = f"{stem}.log" if n == 0 else f"{stem}-{n}.log"
+        try:
+            with open(path, "x", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(text)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{stem}.log")
+
+
+def _crash(exc: BaseException, argv: list[str]) -> NoReturn:
+    """An unexpected exception (a bug, not bad input): one line on stderr naming the crash report
+    with the traceback, exit 3."""
+    what = f"mlgitops: internal error: {exc.__class__.__name__}: {echo(str(exc), quote=False, limit=200)}"
+    try:
+        path = write_crash_report(exc, argv)
+    except OSError as failed:
+        click.echo(f"{what}; no crash report could be written ({failed.__class__.__name__}: {failed}); "
+                   "set MLGITOPS_DEBUG=1 for a traceback and please file it", err=True)
+    else:
+        click.echo(f"{what}; a crash report was written to {path}; please file it", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+class _Main(click.Group):
+    """The top-level group: tells internal errors (exit 3, crash report) from usage errors (2)
+    and a Ctrl-C (130)."""
+
+    argv: list[str] = []
+
+    def main(self, args=None, prog_name=None, *rest, **kwargs):  # type: ignore[override]
+        listed = list(sys.argv[1:] if args is None else args)
+        self.argv = ["mlgitops", *listed]
+        return super().main(listed, prog_name, *rest, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        import errno
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors (2) and deliberate exits keep click's handling
+        except KeyboardInterrupt:
+            click.echo("\nmlgitops: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+                raise  # the reader of stdout went away (`| head`): click exits quietly
+            if os.environ.get("MLGITOPS_DEBUG"):
+                raise
+            _crash(exc, self.argv)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlgitops")
 def main() -> None:
     """Compile ML model specs (models/*.yaml) into Kustomize overlays for Argo CD.
 
     \b
-    Exit codes: 0 ok, 1 findings (invalid specs, drift), 2 usage or internal error.
+    Exit codes: 0 ok, 1 findings (invalid specs, drift), 2 usage error, 3 internal error
+    (a crash report is written; please file it), 130 interrupted.
     """
 
 
@@ -87,8 +174,10 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--commit", "commit", is_flag=True,
               help="After a successful build, git-commit exactly the generated files that changed.")
-@click.option("-m", "--message", "message", metavar="SUBJECT", default=None,
-              help="With --commit: the commit's first line (default: the models and environments changed).")
+@click.option("-m", "--message", "message", metavar="MESSAGE", default=None,
+              help="With --commit: the commit message's first line is its subject (default: the models and "
+                   "environments changed); any further lines are kept as its body, before the generated "
+                   "list of changes.")
 @_format_option
 def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, quiet: bool, commit: bool,
           message: str | None, fmt: str) -> None:
@@ -438,7 +527,9 @@ def schemas_pull(resources: tuple, template: str | None, output_dir: str, repo: 
                    "directory, a file path or http(s) URL template with {{ .Group }}, {{ .ResourceKind }}, "
                    "{{ .ResourceAPIVersion }}, {{ .KindSuffix }}, {{ .NormalizedKubernetesVersion }}, "
                    "{{ .StrictSuffix }}, or 'default' (the repo's schemas/, then the bundled Kubernetes "
-                   "schemas). Default: validation.schemaLocations in mlgitops.yaml, else 'default'.")
+                   "schemas). Default: validation.schemaLocations in mlgitops.yaml, else 'default'. "
+                   "Locations in mlgitops.yaml (which a pull request can change) must be inside the "
+                   "repository: a URL or an outside path there is refused; give it here instead.")
 @click.option("--kubernetes-version", metavar="X.Y.Z", default=None,
               help="Kubernetes version of the core schemas (default: mlgitops.yaml, else 1.33.0).")
 @click.option("--strict/--no-strict", default=True, show_default=True,
@@ -620,7 +711,8 @@ def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: boo
 @main.command("check")
 @_repo_option
 @click.option("--schema-location", "locations", multiple=True, metavar="LOCATION",
-              help="Schema locations for the validate stage, as 'mlgitops validate --schema-location' (repeatable).")
+              help="Schema locations for the validate stage, as 'mlgitops validate --schema-location' (repeatable; "
+                   "URLs are only accepted here, not in mlgitops.yaml).")
 @click.option("--kubernetes-version", metavar="X.Y.Z", default=None,
               help="Kubernetes version of the core schemas (default: mlgitops.yaml, else 1.33.0).")
 @click.option("--strict-schemas/--no-strict-schemas", default=None,
@@ -738,6 +830,16 @@ def diff_command(repo: str, base: str | None, fmt: str, exit_code: bool, context
     sys.exit(EXIT_FINDINGS if exit_code and result.has_changes else EXIT_OK)
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value):
+    """FloatRange lets `nan` through (every comparison with NaN is false): refuse it."""
+    import math
+
+    for v in value if isinstance(value, tuple) else (value,):
+        if v is not None and not math.isfinite(v):
+            raise click.BadParameter(f"{v} is not a finite number", ctx=ctx, param=param)
+    return value
+
+
 @main.group()
 def slo() -> None:
     """Service level objectives: what the generated alerts promise, and proof that they fire."""
@@ -746,10 +848,11 @@ def slo() -> None:
 @slo.command("explain")
 @click.argument("model")
 @click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
-@click.option("--rps", type=click.FloatRange(min=0, min_open=True), default=None, metavar="N",
+@click.option("--rps", type=click.FloatRange(min=0, min_open=True), default=None, metavar="N", callback=_finite,
               help="Requests per second to count the budget in (default: autoscaling.requestsPerSecond x "
                    "minReplicas, when set).")
 @click.option("--error-rate", "error_rates", multiple=True, type=click.FloatRange(min=0, max=100, min_open=True),
+              callback=_finite,
               metavar="PERCENT", help="Time the alerts at this error rate, in percent of requests (repeatable; "
                                       "default: 100x, 20x, 4x and 1x the budget rate).")
 @_repo_option
@@ -840,11 +943,13 @@ def slo_test(models: tuple, envs: tuple, keep: str | None, promtool: str | None,
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`
+    """Commands crash through `_Main.invoke`; this catches what fails outside a command."""
     try:
         main(standalone_mode=True)
-    except Exception as exc:  # an internal error: say so in one line, exit 2, no traceback
+    except KeyboardInterrupt:
+        click.echo("\nmlgitops: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
         if os.environ.get("MLGITOPS_DEBUG"):
             raise
-        click.echo(f"mlgitops: internal error: {exc.__class__.__name__}: {exc} "
-                   "(set MLGITOPS_DEBUG=1 for a traceback)", err=True)
-        sys.exit(EXIT_USAGE)
+        _crash(exc, ["mlgitops", *sys.argv[1:]])

@@ -17,6 +17,29 @@ INFO = "info"
 
 _SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
 
+# The most characters of a user's value a message repeats; the rest is counted, not echoed.
+ECHO_LIMIT = 80
+
+
+def _printable(text: str) -> str:
+    """Control characters (newlines, tabs, NUL, ...) escaped, so a finding stays on one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def echo(value: object, *, quote: bool = True, limit: int = ECHO_LIMIT) -> str:
+    """A value from the user's input as a message may quote it: quoted as Python's repr
+    quotes strings (`'iris\\n'`; `quote=False`: bare, control characters escaped), and cut to
+    its first `limit` characters, then `…` and the full length: `'aaaa…' (5000000 characters)`.
+    Every message that repeats user input goes through here."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text) if quote else _printable(text)
+    cut = text[:limit]
+    shown = f"{repr(cut)[:-1]}…{repr(cut)[-1]}" if quote else f"{_printable(cut)}…"
+    return f"{shown} ({len(text)} characters)"
+
 
 @dataclasses.dataclass(frozen=True, order=False)
 class Diagnostic:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from typing import Any, Iterable
+import math
+import re
+from typing import Any, Iterable, Iterator
 
 import fastjsonschema
 
-from .diagnostics import Diagnostic, ERROR
+from .diagnostics import ECHO_LIMIT, Diagnostic, ERROR, echo
 from .yamlsource import SourceDocument
 
 # Human wording for the patterns the schemas use; anything else prints the regex.
@@ -37,19 +39,61 @@ def dotted(path: Iterable) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + echo(str(part), quote=False)
     return out or "(document)"
 
 
 def _show(value: Any) -> str:
+    """A value of the user's file as messages quote it (strings quoted; long values cut)."""
     if isinstance(value, str):
-        return repr(value)
+        return echo(value)
     if isinstance(value, (dict, list)):
         return type(value).__name__
+    if isinstance(value, float) and not math.isfinite(value):
+        return _yaml_float(value)
     try:
-        return json.dumps(value)
-    except TypeError:
-        return repr(str(value))
+        return echo(json.dumps(value), quote=False)
+    except (TypeError, ValueError):  # ValueError: an integer too long to print
+        return echo(str(value)) if not isinstance(value, int) else "a very long integer"
+
+
+def _yaml_float(value: float) -> str:
+    """NaN and the infinities spelt as YAML writes them."""
+    return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+
+
+def non_finite(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, float]]:
+    """(path, value) of every NaN or infinite number in loaded YAML (`.nan`, `.inf`, `-.inf`)."""
+    if isinstance(data, float):
+        if not math.isfinite(data):
+            yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from non_finite(value, path + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from non_finite(value, path + (i,))
+
+
+# JSON Schema patterns are ECMA 262 regexes: `$` ends the string. Python's `$` also matches before
+# a trailing newline ("iris\n"), so for `re` every unescaped `$` becomes `\Z`, exactly as
+# fastjsonschema rewrites them (the screen and the full check must agree).
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+@functools.lru_cache(maxsize=None)
+def schema_regex(pattern: str) -> re.Pattern:
+    """A schema `pattern` compiled with ECMA 262's end-of-string `$` (search semantics, as JSON
+    Schema applies patterns)."""
+    return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[Any]:
+    """jsonschema's `pattern` keyword with ECMA 262 anchors (jsonschema uses Python's `$`)."""
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not schema_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -81,18 +125,36 @@ class SchemaChecker:
         self._full: Any = None  # jsonschema, imported and built only when a file fails (90 ms of import)
 
     def check(self, doc: SourceDocument) -> list[Diagnostic]:
+        # NaN passes every JSON Schema bound (each comparison is false) and would be written as
+        # `nan`: refuse NaN and the infinities anywhere, at the value, before the schema runs.
+        found: list[Diagnostic] = []
+        bad = set()
+        for path, value in non_finite(doc.data):
+            bad.add(path)
+            line, col = doc.position(path)
+            found.append(Diagnostic(doc.path, line, col, self.rule, ERROR,
+                                    f"{dotted(path)}: {_yaml_float(value)} is not a finite number (NaN and "
+                                    "infinity are refused)"))
         try:
             self._fast(doc.data)
-            return []
-        except fastjsonschema.JsonSchemaException:
-            pass
+            return found
+        except fastjsonschema.JsonSchemaException as exc:
+            screened = exc
         if self._full is None:
             import jsonschema
 
-            self._full = jsonschema.Draft7Validator(self.schema)
-        found: list[Diagnostic] = []
+            validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _ecma_pattern})
+            self._full = validator(self.schema)
+        errors = 0
         for error in self._full.iter_errors(doc.data):
-            found.extend(self._diagnose(doc, error))
+            errors += 1
+            if tuple(error.absolute_path) not in bad:
+                found.extend(self._diagnose(doc, error))
+        if not errors:  # the two validators disagree: never let a file the screen refused pass
+            path = tuple((getattr(screened, "path", None) or [])[1:])
+            line, col = doc.position(path)
+            said = str(getattr(screened, "message", screened)).removeprefix("data.").removeprefix("data ")
+            found.append(Diagnostic(doc.path, line, col, self.rule, ERROR, f"{dotted(path)}: {echo(said, quote=False)}"))
         return found
 
     def _diagnose(self, doc: SourceDocument, error: Any) -> list[Diagnostic]:  # a jsonschema.ValidationError
@@ -111,7 +173,7 @@ class SchemaChecker:
             for name in sorted(k for k in value if k not in known):
                 hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(known)})"
-                out.append(at(path + (name,), f"{dotted(path + (name,))}: unknown field '{name}'{suggestion}",
+                out.append(at(path + (name,), f"{dotted(path + (name,))}: unknown field {echo(name)}{suggestion}",
                               self.unknown_rule, key=True))
             return out
         if kind == "required":
@@ -146,6 +208,9 @@ class SchemaChecker:
         if kind == "exclusiveMinimum":
             return [at(path, f"{where}: {_show(value)} is not above {error.validator_value} (the limit is exclusive)")]
         if kind == "maxLength":
+            if len(value) > ECHO_LIMIT:  # the shortened value already gives its length
+                return [at(path, f"{where}: {_show(value)} is too long; at most {error.validator_value} "
+                                 "characters allowed")]
             return [at(path, f"{where}: {_show(value)} is {len(value)} characters; at most {error.validator_value} allowed")]
         if kind == "minLength":
             return [at(path, f"{where}: must not be empty")]

@@ -21,7 +21,7 @@ DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
 
 def duration_seconds(text: str) -> float:
     """A Prometheus duration (`5m`, `1h30m`, `30d`) in seconds."""
-    if not re.match(DURATION, text):
+    if not re.fullmatch(DURATION, text):
         raise ValueError(f"not a Prometheus duration: {text!r}")
     return sum(int(n) * _UNITS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", text))
 
@@ -91,7 +91,7 @@ def fastest_burn(table: tuple[AlertTier, ...]) -> float:
 
 def schema() -> dict:
     """JSON Schema of `monitoring.burnRateAlerts` (part of mlgitops.yaml's schema)."""
-    duration = {"type": "string", "pattern": DURATION}
+    duration = {"type": "string", "pattern": DURATION, "maxLength": 32}
     return {
         "type": "object", "minProperties": 1,
         "description": "Multi-window burn-rate alerts per severity (default: the SRE workbook's page "

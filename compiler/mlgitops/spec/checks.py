@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from .. import names
 from ..config import Config
-from ..diagnostics import Diagnostic, Diagnostics, ERROR, WARNING
+from ..diagnostics import Diagnostic, Diagnostics, ERROR, WARNING, echo
 from ..frameworks import FRAMEWORKS
 from ..schemacheck import dotted
 from ..slo.alerts import duration_seconds, fastest_burn, longest_window
@@ -30,7 +30,7 @@ _SUFFIX = {"": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T"
 
 def quantity(value) -> Decimal | None:
     """A Kubernetes quantity as a number, or None when it is not one (the schema reports that)."""
-    match = re.match(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$", str(value))
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)", str(value))
     if not match or match.group(2) not in _SUFFIX:
         return None
     return Decimal(match.group(1)) * Decimal(_SUFFIX[match.group(2)])
@@ -76,21 +76,22 @@ def check_files(files: list[ModelFile], config: Config, diags: Diagnostics,
         line, col = doc.position(("metadata", "name"))
         if f.name != f.stem:
             diags.error(f.path, line, col, "spec.name-mismatch",
-                        f"metadata.name: '{f.name}' does not match the file name '{f.stem}' "
-                        f"(rename the file to {f.name}.yaml or the model to {f.stem})")
+                        f"metadata.name: {echo(f.name)} does not match the file name {echo(f.stem)} "
+                        f"(rename the file to {echo(f.name + '.yaml', quote=False)} or the model to "
+                        f"{echo(f.stem, quote=False)})")
         if f.name in seen:
             diags.error(f.path, line, col, "spec.duplicate-model",
-                        f"metadata.name: model '{f.name}' is already declared in {seen[f.name]}")
+                        f"metadata.name: model {echo(f.name)} is already declared in {seen[f.name]}")
         else:
             seen[f.name] = f.path
         known = list(config.environments)
         for env in doc.data["spec"].get("environments", {}):
             if env not in known:
                 eline, ecol = doc.position(("spec", "environments", env), key=True)
-                hint = difflib.get_close_matches(env, known, n=1, cutoff=0.5)
+                hint = difflib.get_close_matches(env, known, n=1, cutoff=0.5) if len(env) <= 253 else []
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
                 diags.error(f.path, eline, ecol, "spec.unknown-environment",
-                            f"spec.environments.{env}: unknown environment '{env}'{suggestion}; "
+                            f"spec.environments.{echo(env, quote=False)}: unknown environment {echo(env)}{suggestion}; "
                             f"{config.path} defines: {', '.join(known)}")
         _check_policy_exceptions(f, known, diags)
 
@@ -104,12 +105,12 @@ def _check_policy_exceptions(f: ModelFile, known: list[str], diags: Diagnostics)
         except ValueError:
             line, col = f.doc.position(where + ("expires",))
             diags.error(f.path, line, col, "spec.schema",
-                        f"{dotted(where + ('expires',))}: '{waiver['expires']}' is not a date (YYYY-MM-DD)")
+                        f"{dotted(where + ('expires',))}: {echo(waiver['expires'])} is not a date (YYYY-MM-DD)")
         for j, env in enumerate(waiver.get("environments", [])):
             if env not in known:
                 line, col = f.doc.position(where + ("environments", j))
                 diags.error(f.path, line, col, "spec.unknown-environment",
-                            f"{dotted(where + ('environments', j))}: unknown environment '{env}'; "
+                            f"{dotted(where + ('environments', j))}: unknown environment {echo(env)}; "
                             f"known: {', '.join(known)}")
 
 
@@ -133,7 +134,7 @@ def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
         report(("framework",), "spec.storage-uri", f"framework '{s['framework']}' needs storageUri")
     uri = s.get("storageUri", "")
     if uri.startswith("hf://") and len(uri[5:].split(":")[0].strip("/").split("/")) != 2:
-        report(("storageUri",), "spec.storage-uri", f"'{uri}' must name exactly hf://<owner>/<model>[:revision]")
+        report(("storageUri",), "spec.storage-uri", f"{echo(uri)} must name exactly hf://<owner>/<model>[:revision]")
     for part in ("transformer", "explainer"):
         if part in s and not s[part].get("image"):
             report((part,), "spec.container-image", f"{part} needs an image")
@@ -154,7 +155,7 @@ def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
         if req is not None and lim is not None and None not in (quantity(req), quantity(lim)) \
                 and quantity(req) > quantity(lim):
             report(me.blame(("resources", "requests", kind), ("resources", "limits", kind)), "spec.resources",
-                   f"request {req} is greater than the limit {lim}")
+                   f"request {echo(req, quote=False)} is greater than the limit {echo(lim, quote=False)}")
 
     # Credentials are Secret references only.
     for base in (("env",), ("container", "env"), ("transformer", "env"), ("explainer", "env")):
@@ -163,10 +164,10 @@ def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
             holder = holder.get(key, {}) if isinstance(holder, dict) else {}
         for i, var in enumerate(holder or []):
             if ("value" in var) == ("secretKeyRef" in var):
-                report(base + (i,), "spec.env", f"env '{var['name']}' needs exactly one of value or secretKeyRef")
+                report(base + (i,), "spec.env", f"env {echo(var['name'])} needs exactly one of value or secretKeyRef")
             elif "value" in var and CREDENTIAL_NAME.search(var["name"]):
                 report(base + (i, "value"), "spec.literal-credential",
-                       f"env '{var['name']}' looks like a credential: use secretKeyRef, never a literal value")
+                       f"env {echo(var['name'])} looks like a credential: use secretKeyRef, never a literal value")
 
     # Canary.
     if not standard and "canary" in me.file.doc.data["spec"] and _user_set(me, ("canary", "steps")):
@@ -204,7 +205,7 @@ def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
     longest = longest_window(table)
     if duration_seconds(slo["window"]) < duration_seconds(longest):
         report(("slo", "window"), "spec.slo-window",
-               f"SLO window {slo['window']} is shorter than the longest alert window {longest} "
+               f"SLO window {echo(slo['window'], quote=False)} is shorter than the longest alert window {longest} "
                f"({config.path} monitoring.burnRateAlerts), so the budget could never be spent as the alerts assume; "
                f"use a window of at least {longest} (the default is 30d)")
     if "availability" in slo and (fast := fastest_burn(table)) * (100 - slo["availability"]) / 100 >= 1:
@@ -246,7 +247,7 @@ def _check_bucket(report: Reporter, path: tuple, threshold: str, source: str) ->
     upper = min((b for b in buckets if b > value), default=None)
     near = " and ".join(_say(b) for b in (lower, upper) if b is not None)
     report(path, "spec.latency-bucket",
-           f"{threshold} is not a bucket boundary of the {source} latency histogram, so the SLI would "
+           f"{echo(threshold, quote=False)} is not a bucket boundary of the {source} latency histogram, so the SLI would "
            f"never match a bucket; nearest boundaries: {near}")
 
 

@@ -29,9 +29,17 @@ LATENCY = r"^[0-9]+(\.[0-9]+)?(ms|s)$"
 DURATION = r"^[0-9]+(s|m|h)$"
 WINDOW = r"^[0-9]+(h|d|w)$"
 LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+# Quantities and durations are numbers in a string: bounded, so a hostile `99...9d` (thousands of
+# digits) is a schema error, not a number too long to convert.
+QUANTITY_MAX = 64
+DURATION_MAX = 32
+_BOUNDED = {QUANTITY: QUANTITY_MAX, LATENCY: DURATION_MAX, DURATION: DURATION_MAX, WINDOW: DURATION_MAX,
+            r"^[0-9]+(s|m)$": DURATION_MAX, r"^([0-9]+(s|m|h)|manual)$": DURATION_MAX}
 
 
 def _str(description: str, **extra) -> dict:
+    if extra.get("pattern") in _BOUNDED:
+        extra.setdefault("maxLength", _BOUNDED[extra["pattern"]])
     return {"type": "string", "description": description, **extra}
 
 
@@ -58,7 +66,7 @@ def _defs() -> dict:
         }, required=["name"])
     quantities = _obj("CPU and memory quantities.", {
         "cpu": {"type": ["string", "number"], "description": "CPU, e.g. `500m` or `2`.",
-                "pattern": QUANTITY, "minimum": 0, "maximum": 100000},
+                "pattern": QUANTITY, "maxLength": QUANTITY_MAX, "minimum": 0, "maximum": 100000},
         "memory": _str("Memory, e.g. `512Mi` or `4Gi`.", pattern=QUANTITY),
     })
     resources = _obj("Compute resources of a container.", {

@@ -20,10 +20,10 @@ import jsonschema_rs
 
 from .results import ERRORED, INVALID, SKIPPED, VALID, Document, Finding, ObjectResult
 
-_GO_DURATION = re.compile(r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$")
+_GO_DURATION = re.compile(r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+\Z|^[-+]?0\Z")
 _ISO_DURATION = re.compile(
     r"^P(?!$)(\d+(?:\.\d+)?Y)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?W)?(\d+(?:\.\d+)?D)?"
-    r"(T(?=\d)(\d+(?:\.\d+)?H)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?S)?)?$")
+    r"(T(?=\d)(\d+(?:\.\d+)?H)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?S)?)?\Z")
 
 
 def _duration(value: str) -> bool:
@@ -31,6 +31,18 @@ def _duration(value: str) -> bool:
 
 
 _FORMATS = {"duration": _duration}
+
+
+def _message(error: Any) -> str:
+    """The validator's message with a long value it quotes shortened (diagnostics.echo)."""
+    import json
+
+    from ..diagnostics import ECHO_LIMIT, echo
+
+    message, instance = error.message, error.instance
+    if isinstance(instance, str) and len(instance) > ECHO_LIMIT:
+        message = message.replace(json.dumps(instance, ensure_ascii=False), echo(instance), 1)
+    return message if len(message) <= 4 * ECHO_LIMIT else echo(message, quote=False, limit=4 * ECHO_LIMIT)
 
 
 _GO_PATTERN = "x-mlgitops-go-pattern"
@@ -208,7 +220,7 @@ class Engine:
         obj = _whole_numbers(obj)  # 3.0 is an integer to kubeconform (and JSON), not to draft 4
         if validator.is_valid(obj):
             return ObjectResult(doc, VALID, schema=lookup.source)
-        findings = [Finding(_path(error.instance_path), error.message) for error in validator.iter_errors(obj)]
+        findings = [Finding(_path(error.instance_path), _message(error)) for error in validator.iter_errors(obj)]
         findings.sort(key=lambda f: (tuple(str(p) for p in f.path), f.message))
         return ObjectResult(doc, INVALID, findings, schema=lookup.source)
 
