@@ -75,7 +75,10 @@ def _plain(value: str) -> Any:
             construct = _SCALARS.get(tag)
             if construct is None:
                 raise Unusual(tag)  # merge keys, `=` values, `!`/`&`/`*` as plain scalars
-            result = construct(value)
+            try:
+                result = construct(value)
+            except ValueError:  # an integer past Python's 4,300-digit conversion limit
+                raise Unusual(tag) from None  # the node walk words it, at its position
             break
     if len(value) <= 40:
         if len(_memo) > 50_000:

@@ -32,6 +32,19 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
         for first, resolvers in _Base.yaml_implicit_resolvers.items()
     }
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer, or a located error past Python's int conversion limit (4,300 digits), which
+        would otherwise escape as a ValueError: no Kubernetes field holds more than 19 digits."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"integer of {len(node.value):,} characters is too large (no Kubernetes or mlgitops "
+                "field holds more than 19 digits)", node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
 Path = tuple  # a JSON path: ("spec", "canary", "steps", 2, "weight")
 
 

@@ -155,6 +155,20 @@ def test_number_strings_with_thousands_of_digits_are_refused_not_crashed(cli, re
     ]
 
 
+TOO_LARGE = "integer of 5,000 characters is too large (no Kubernetes or mlgitops field holds more than 19 digits)"
+
+
+def test_integers_past_pythons_conversion_limit_are_located_not_crashed(cli, repo, tmp_path):
+    """Python refuses to convert integers of over 4,300 digits (ValueError): that was an internal
+    error in the model, config and validate readers."""
+    edit(repo, "models/iris.yaml", "    minReplicas: 4\n", "    minReplicas: " + "9" * 5000 + "\n")
+    assert build_errors(cli, repo) == [f"models/iris.yaml:17:18: error: YAML error: {TOO_LARGE} [yaml.syntax]"]
+    (tmp_path / "big.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nn: " + "1" * 5000 + "\n")
+    result = cli("validate", str(tmp_path / "big.yaml"), "--repo", str(tmp_path), "--quiet")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"big.yaml:4:4: error: {TOO_LARGE} (document 1) [yaml.syntax]"]
+
+
 def test_long_values_are_shortened_in_validate_messages(cli, tmp_path):
     size = 5_000_000
     (tmp_path / "cm.yaml").write_text(
