@@ -129,13 +129,8 @@ def load_config(root: str, diags: Diagnostics) -> Config | None:
         diags.error(CONFIG_FILE, 0, 0, "config.missing",
                     f"no {CONFIG_FILE} in {root}: create one (see README 'Repository config')")
         return None
-    try:
-        text = contain.read_text(root, CONFIG_FILE, "config")
-    except contain.ContainmentError as exc:
-        diags.add(exc.diagnostic(CONFIG_FILE))
-        return None
-    except OSError as exc:
-        diags.error(CONFIG_FILE, 0, 0, "input.unreadable", f"cannot read: {exc.strerror or exc}")
+    text = contain.read_reported(root, CONFIG_FILE, "config", diags, CONFIG_FILE)
+    if text is None:
         return None
     doc, problems = load_yaml(text, CONFIG_FILE)
     diags.extend(problems)

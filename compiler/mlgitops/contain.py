@@ -49,6 +49,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from typing import Any
 
 from .diagnostics import ERROR, Diagnostic
 
@@ -243,6 +244,31 @@ def read_text(root: str | list | tuple | None, path: str, kind: str, *, max_byte
               hint: str | None = None) -> str:
     """read_bytes, decoded by `decode`."""
     return decode(read_bytes(root, path, kind, max_bytes=max_bytes, hint=hint))
+
+
+def read_reported(root: str | list | tuple | None, path: str, kind: str, diags: Any, shown: str, *,
+                  text: bool = True, unreadable: str = "input.unreadable", max_bytes: int | None = None,
+                  hint: str | None = None) -> str | bytes | None:
+    """read_text (or, text=False, read_bytes) with every problem reported to `diags` as a finding on
+    `shown` (a ContainmentError at its rule and position, an OSError as `unreadable`); None then."""
+    try:
+        raw = read_bytes(root, path, kind, max_bytes=max_bytes, hint=hint)
+    except ContainmentError as exc:
+        diags.add(exc.diagnostic(shown))
+        return None
+    except OSError as exc:
+        diags.add(Diagnostic(shown, 0, 0, unreadable, ERROR, f"cannot read: {exc.strerror or exc}"))
+        return None
+    return decode_reported(raw, diags, shown) if text else raw
+
+
+def decode_reported(raw: bytes, diags: Any, shown: str) -> str | None:
+    """decode, its problem reported to `diags` as a finding on `shown`; None then."""
+    try:
+        return decode(raw)
+    except ContainmentError as exc:
+        diags.add(exc.diagnostic(shown))
+        return None
 
 
 def list_dir(root: str, directory: str, suffixes: tuple = (".yaml", ".yml")) -> list[str]:

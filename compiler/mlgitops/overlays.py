@@ -394,11 +394,7 @@ def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str],
         _fault("fsync")
         _flush(root)
     except OSError as exc:
-        for step in steps:
-            if step.staged:
-                shutil.rmtree(step.staged, ignore_errors=True)
-        for tmp, _ in temps:
-            _unlink_quietly(tmp)
+        _drop_staged(steps, temps)
         for directory in reversed(created_dirs):
             try:
                 os.rmdir(directory)
@@ -452,14 +448,19 @@ def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str],
             if step.removal:
                 _remove_empty_dirs(root, os.path.dirname(step.unit))
     except OSError as exc:
-        for step in steps:
-            if step.staged:
-                shutil.rmtree(step.staged, ignore_errors=True)
-        for tmp, _ in temps:
-            _unlink_quietly(tmp)
+        _drop_staged(steps, temps)
         raise WriteError(current or ".", f"could not write the generated tree: {_oserror(exc, root)}"
                          + ("; every generated directory is wholly old or wholly new, run 'mlgitops build' "
                             "again" if swapped else "; nothing was changed"), swapped=swapped) from exc
+
+
+def _drop_staged(steps: list, temps: list[tuple[str, str]]) -> None:
+    """Remove what a failed write staged and has not swapped in yet."""
+    for step in steps:
+        if step.staged:
+            shutil.rmtree(step.staged, ignore_errors=True)
+    for tmp, _ in temps:
+        _unlink_quietly(tmp)
 
 
 def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str]) -> None:

@@ -239,13 +239,8 @@ def read_sources(path: str, shown: str, diags: Diagnostics, *, root: str | None 
                  kind: str = "policy") -> list[Source]:
     """Every YAML document of a file with positions; syntax errors become diagnostics. The file is
     read through contain (its real path under `root`, a regular file, at most the limit of `kind`)."""
-    try:
-        text = contain.read_text(root, path, kind)
-    except contain.ContainmentError as exc:
-        diags.add(exc.diagnostic(shown))
-        return []
-    except OSError as exc:
-        diags.error(shown, 0, 0, "policy.invalid", f"cannot read: {exc.strerror or exc}")
+    text = contain.read_reported(root, path, kind, diags, shown, unreadable="policy.invalid")
+    if text is None:
         return []
     lines = text.split("\n")
     out = []

@@ -129,14 +129,9 @@ def list_model_files(root: str) -> list[str]:
 def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None:
     """The model file `rel` (repo-relative), read through contain (inside the repository, a
     regular file, at most limits.modelFileMiB, UTF-8); its problems become diagnostics."""
-    try:
-        raw = contain.read_bytes(root, rel, "model")
-        text = contain.decode(raw)
-    except contain.ContainmentError as exc:
-        diags.add(exc.diagnostic(rel))
-        return None
-    except OSError as exc:
-        diags.error(rel, 0, 0, "input.unreadable", f"cannot read: {exc.strerror or exc}")
+    raw = contain.read_reported(root, rel, "model", diags, rel, text=False)
+    text = None if raw is None else contain.decode_reported(raw, diags, rel)
+    if text is None:
         return None
     doc, problems = load_yaml(text, rel)
     diags.extend(problems)

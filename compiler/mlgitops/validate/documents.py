@@ -267,23 +267,7 @@ _TOO_LARGE_HINT = "no Kubernetes object is this large; raise --max-file-size if 
 def _read_text(path: str, shown: str, diags: Diagnostics, max_bytes: int, root: str | None = None) -> str | None:
     """The text of `path`, read through contain (its real path under `root`, a regular file, at
     most `max_bytes`, UTF-8 without NUL bytes); None after reporting why not."""
-    try:
-        raw = contain.read_bytes(root, path, "resource", max_bytes=max_bytes, hint=_TOO_LARGE_HINT)
-    except contain.ContainmentError as exc:
-        diags.add(exc.diagnostic(shown))
-        return None
-    except OSError as exc:
-        diags.error(shown, 0, 0, "input.unreadable", f"cannot read: {exc.strerror or exc}")
-        return None
-    return _decode(raw, shown, diags)
-
-
-def _decode(raw: bytes, shown: str, diags: Diagnostics) -> str | None:
-    try:
-        return contain.decode(raw)
-    except contain.ContainmentError as exc:
-        diags.add(exc.diagnostic(shown))
-        return None
+    return contain.read_reported(root, path, "resource", diags, shown, max_bytes=max_bytes, hint=_TOO_LARGE_HINT)
 
 
 def kustomization_file(directory: str) -> str | None:
@@ -405,7 +389,7 @@ class _Collector:
                              f"standard input is {len(raw) / 2**20:.1f} MiB, over the "
                              f"{self.max_file_bytes / 2**20:.0f} MiB limit")
             return
-        text = _decode(raw, "<stdin>", self.diags)
+        text = contain.decode_reported(raw, self.diags, "<stdin>")
         if text is not None:
             self.slots.append(parse_stream(text, "<stdin>", self.diags, strict=self.strict,
                                            keep_fields=_KEEP_FIELDS))
