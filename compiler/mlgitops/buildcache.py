@@ -48,7 +48,7 @@ def state_dir(root: str, create: bool = True) -> str | None:
             pass
         st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
-        raise OutsideRepoError(STATE_DIR, f"{STATE_DIR}/ is a symbolic link (to {os.readlink(path)}); mlgitops "
+        raise OutsideRepoError(STATE_DIR, f"{STATE_DIR}/ is a symbolic link; mlgitops "
                                           "keeps its lock and cache only in a real directory inside the "
                                           "repository: remove the link")
     if not stat.S_ISDIR(st.st_mode):

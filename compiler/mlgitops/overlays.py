@@ -49,7 +49,7 @@ TMP_SUFFIX = ".mlgitops-tmp"  # one file being replaced on its own (overlays/<en
 NEW_SUFFIX = ".mlgitops-new"  # a staged directory, or the old copy right after the exchange
 OLD_SUFFIX = ".mlgitops-old"  # a directory renamed away (removed, or the two-rename swap)
 _TMP_SUFFIX = TMP_SUFFIX
-_LEFTOVER_DIR = re.compile(r"^\..+\.mlgitops-(?:new|old)$")
+_LEFTOVER_DIR = re.compile(r"^\..+\.mlgitops-(?:new|old)\Z")
 _SWAP_ORDER = {"base": 0, "overlays": 1, "argocd": 2}
 
 
@@ -239,8 +239,7 @@ def _read(path: str) -> bytes | None:
 def _contain(root: str, scan: _Scan, rels: Iterable[str]) -> None:
     """Raise OutsideRepoError unless every directory above every rel is a real one in the repository."""
     for top in scan.linked_roots:
-        target = os.readlink(os.path.join(root, top))
-        raise OutsideRepoError(top, f"{top}/ is a symbolic link (to {target}); mlgitops writes generated "
+        raise OutsideRepoError(top, f"{top}/ is a symbolic link; mlgitops writes generated "
                                     "files only into real directories inside the repository: replace "
                                     "the link with a directory")
     seen: set[str] = set()
@@ -252,7 +251,7 @@ def _contain(root: str, scan: _Scan, rels: Iterable[str]) -> None:
                 path = os.path.join(root, directory)
                 if os.path.islink(path):
                     raise OutsideRepoError(
-                        directory, f"{directory} is a symbolic link (to {os.readlink(path)}), and mlgitops would "
+                        directory, f"{directory} is a symbolic link, and mlgitops would "
                                    f"write {rel} through it; generated files go only into real directories "
                                    "inside the repository: replace the link with a directory")
                 raise OutsideRepoError(directory, f"{directory} is not a directory, but mlgitops would write "

@@ -219,7 +219,7 @@ def test_a_policy_test_case_file_linked_outside_is_refused(cli, repo, outside):
                            f"{LINK}")
 
 
-@pytest.mark.parametrize("escape", ["absolute", "relative"])
+@pytest.mark.parametrize("escape", ["absolute", "relative", "newline"])
 def test_an_inline_model_name_cannot_write_outside_the_scratch_directory(cli, repo, tmp_path, monkeypatch,
                                                                          escape):
     scratch_parent = tmp_path / "tmp"
@@ -227,13 +227,14 @@ def test_an_inline_model_name_cannot_write_outside_the_scratch_directory(cli, re
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_parent))
     # the scratch repository is <tmp>/mlgitops-policy-test-XXX/0: ../../../ leaves <tmp>
     target = tmp_path / "pwned.yaml"
-    name = str(tmp_path / "pwned") if escape == "absolute" else "../../../pwned"
-    model = (REPO_ROOT / "models/iris.yaml").read_text().replace("name: iris", f"name: '{name}'", 1)
+    name = {"absolute": str(tmp_path / "pwned"), "relative": "../../../pwned", "newline": "pwned\n"}[escape]
+    quoted = f"'{name}'" if escape != "newline" else '"pwned\\n"'  # YAML double quotes read \n as a newline
+    model = (REPO_ROOT / "models/iris.yaml").read_text().replace("name: iris", f"name: {quoted}", 1)
     indented = "".join(f"    {line}\n" for line in model.splitlines())
     leak_policies(repo, f"policy: leak\ncases:\n- name: write\n  expect: pass\n  env: prod\n  model:\n{indented}")
     model_lines = model.splitlines()
-    line = 7 + next(i for i, text in enumerate(model_lines) if f"name: '{name}'" in text)
-    col = 5 + model_lines[line - 7].index("'")
+    line = 7 + next(i for i, text in enumerate(model_lines) if f"name: {quoted}" in text)
+    col = 5 + model_lines[line - 7].index(quoted[0])
     result = cli("policy", "test", "--repo", str(repo))
     assert_refused(result, f"policies/tests/leak.yaml:{line}:{col}: error: leak: case 'write': model: metadata.name "
                            f"{name!r} is not a DNS-1123 label (lowercase letters, digits and '-', starting and "

@@ -40,7 +40,7 @@ ACTION_SEVERITY = {"Deny": ERROR, "Warn": WARNING, "Audit": INFO}
 _SEVERITY_ORDER = (ERROR, WARNING, INFO)
 _COMPILE_RULES = {"syntax": "policy.syntax", "type": "policy.syntax", "cost": "policy.cost",
                   "unsupported": "policy.unsupported", "runtime": "policy.syntax"}
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _USES_VARIABLE = re.compile(r"\bvariables\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"](\w+)['\"]\s*\])")
 _AUTHORIZER = re.compile(r"(?<![\w.'\"])authorizer\b")
 _FIELD_TOKEN = re.compile(r"""(\.)?([A-Za-z_$][A-Za-z0-9_$-]*)|\[\s*(\d+)\s*\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]"""

@@ -52,7 +52,7 @@ from .match import Target, namespace_labels
 EXPECTATIONS = ("pass", "fail", "skip")
 _SOURCES = ("object", "file", "model")
 _SELECT_KEYS = {"kind", "name", "namespace", "apiVersion"}
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 
 
 class CaseProblem(Exception):
@@ -118,6 +118,7 @@ class _Objects:
         self.allowed = [repo_root] + ([policies_root] if policies_root and policies_root != repo_root else [])
         self._scratch: str | None = None
         self._models: dict[tuple[str, str], list[Document] | str] = {}
+        self._files: dict[str, list[Document] | str] = {}  # path -> its objects: many cases read one overlay
 
     def close(self) -> None:
         if self._scratch:
@@ -138,6 +139,11 @@ class _Objects:
             contain.resolve(self.allowed, path)
         except contain.ContainmentError as exc:
             raise CaseProblem(exc.rule, ("file",), f"file: {rel} {exc.message}") from None
+        if path not in self._files:
+            self._files[path] = self._collect(path)
+        return self._files[path]
+
+    def _collect(self, path: str) -> list[Document] | str:
         if not os.path.exists(path):
             return f"file: {display_path(path, self.root)} does not exist"
         inputs = collect([path], self.root)

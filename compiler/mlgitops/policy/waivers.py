@@ -30,7 +30,7 @@ from ..yamlsource import SourceDocument, load_yaml
 
 TODAY_VARIABLE = "MLGITOPS_TODAY"
 _FROM_MODEL = re.compile(re.escape(GENERATED_MARK) + r" from (models/[^ ]+?\.ya?ml)[ .]")
-_OVERLAY = re.compile(r"^overlays/([^/]+)/([^/]+)$")
+_OVERLAY = re.compile(r"^overlays/([^/]+)/([^/]+)\Z")
 
 
 @dataclasses.dataclass

@@ -30,7 +30,7 @@ from .locations import variables
 
 _DEFS_PREFIX = "#/$defs/"
 _REF_RE = re.compile(r"^(?:/api/_definitions\.json)?#/\$defs/(.+)$")
-_DIR_RE = re.compile(r"^v(\d+\.\d+\.\d+)-local$")
+_DIR_RE = re.compile(r"^v(\d+\.\d+\.\d+)-local\Z")
 
 
 def package_root() -> str:

@@ -32,7 +32,7 @@ VARIABLES = ("Group", "ResourceKind", "ResourceAPIVersion", "KindSuffix", "Norma
              "StrictSuffix")
 _VERSION_RE = re.compile(r"^(master|\d+\.\d+\.\d+)\Z")
 _ACTION_RE = re.compile(r"\{\{(.*?)\}\}", re.S)
-_FIELD_RE = re.compile(r"^\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
+_FIELD_RE = re.compile(r"^\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*\Z")
 
 
 def full_template(location: str) -> str:

@@ -38,7 +38,7 @@ Path = tuple
 Location = tuple[str, int, int]
 
 _FROM_MODEL = re.compile(re.escape(GENERATED_MARK) + r" from (models/[^ ]+?\.ya?ml)[ .]")
-_OVERLAY_FILE = re.compile(r"^overlays/([^/]+)/[^/]+/([^/]+)$")
+_OVERLAY_FILE = re.compile(r"^overlays/([^/]+)/[^/]+/([^/]+)\Z")
 _DOC_MARKER = re.compile(r"^---(\s|$)")
 _BLOCK_SCALAR = re.compile(r"[|>][-+0-9]*\s*(#.*)?$")
 
