@@ -87,3 +87,58 @@ def test_a_hundred_validations_of_nine_thousand_iterations(site: pathlib.Path):
         "the per-policy budget of 10,000,000 (Kubernetes' RuntimeCELCostBudget); the policy was not evaluated "
         "(object at overlays/prod/iris/model.yaml:126) [policy.cost-exceeded]"))
     assert out.count("[policy.cost-exceeded]") == 5
+
+
+@pytest.mark.parametrize("expression", [
+    "object.spec.items.map(i, params.data.big).join('').size() > 0",
+    "object.spec.items.map(i, [params.data.big, params.data.big]).size() > 0",
+    "object.spec.items.map(i, object.spec.items.map(j, params.data.big)).size() > 0",
+])
+def test_sixty_kilobyte_param_string_mapped_over_thousands_of_elements(site: pathlib.Path, expression: str):
+    """Every input is below the 64 Ki size at which the estimate is redone with real sizes, so the
+    memory budget of an evaluation (cel.MEMORY_HEADROOM, RLIMIT_DATA) is what stops it: evaluated
+    unbounded, 4,000 iterations x 60,000 characters build 240 MB to 2 GB."""
+    (site / "policies/params/wide.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wide\n  namespace: mlgitops-policy\ndata:\n"
+        f"  big: {'x' * 60_000}\n")
+    hpa = site / "overlays/prod/iris/model.yaml"
+    text = hpa.read_text()
+    assert "kind: HorizontalPodAutoscaler\n" in text
+    # the HPA's spec gets a list of 4,000 small numbers
+    text = text.replace("spec:\n  scaleTargetRef:", "spec:\n  items: [" + ", ".join("1" for _ in range(4000))
+                        + "]\n  scaleTargetRef:", 1)
+    hpa.write_text(text)
+    (site / "policies/wide.yaml").write_text(policy("wide", (
+        "  validations:\n"
+        f"  - expression: \"{expression}\"\n"), params=True))
+    code, out, peak = run_measured(["policy", "check"], site)
+    assert "Traceback" not in out, out
+    assert code == 1, out
+    assert peak < MAX_RSS_MB, f"peak RSS {peak:.0f} MB"
+    found = [line for line in out.splitlines() if "[policy.cost-exceeded]" in line]
+    assert found == [
+        "policies/wide.yaml:17:17: error: HorizontalPodAutoscaler iris (prod): policy wide, validations[0].expression: "
+        "evaluating this expression needed more than the 32 MiB memory budget of an evaluation; it was stopped "
+        "(object at overlays/prod/iris/model.yaml:126) [policy.cost-exceeded]"], out
+
+
+def test_a_policy_test_case_is_held_to_the_same_memory_budget(site: pathlib.Path):
+    """`policy test` evaluates the cases a pull request writes: an inline object with a 60,000-character
+    string and a 4,000-element list, and a policy joining one over the other."""
+    (site / "policies/wide.yaml").write_text(policy("wide", (
+        "  validations:\n"
+        "  - expression: \"object.spec.items.map(i, object.spec.big).join('').size() > 0\"\n")))
+    (site / "policies/tests").mkdir()
+    items = ", ".join("1" for _ in range(4000))
+    (site / "policies/tests/wide.yaml").write_text(
+        "policy: wide\ncases:\n- name: huge\n  expect: pass\n  object:\n"
+        "    apiVersion: autoscaling/v2\n    kind: HorizontalPodAutoscaler\n"
+        "    metadata: {name: h, namespace: ml-prod}\n"
+        f"    spec: {{big: {'x' * 60_000}, items: [{items}]}}\n")
+    code, out, peak = run_measured(["policy", "test", "-k", "wide"], site)
+    assert "Traceback" not in out, out
+    assert code == 1, out
+    assert peak < MAX_RSS_MB, f"peak RSS {peak:.0f} MB"
+    assert ("policies/tests/wide.yaml:3:9: error: wide: case 'huge': expected pass, got error: "
+            "validations[0].expression (policies/wide.yaml:14): evaluating this expression needed more than the "
+            "32 MiB memory budget of an evaluation; it was stopped [policy.test-failed]") in out.splitlines(), out

@@ -8,7 +8,8 @@ library caps the comprehension iterations of one evaluation (`RUNTIME_ITERATION_
 evaluation `Program.check_inputs` redoes the estimate with the real size of the inputs (the library
 has no runtime cost hook): an expression whose cost or built values could exceed the limits with
 inputs that large is refused unevaluated. policy/evaluate.py adds the per-policy total
-(`RUNTIME_COST_BUDGET`).
+(`RUNTIME_COST_BUDGET`). Whatever the estimates miss, `memory_budget` bounds: evaluation runs with
+RLIMIT_DATA at the current data segment plus `MEMORY_HEADROOM` (see docs/cel.md, "Cost limits").
 Every failure is a `CelError` with a kind and a one-line message; see docs/cel.md.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import marshal
+import os
 import re
 from typing import Any
 
@@ -68,14 +70,20 @@ class Activation:
         self._bound: int | None = None
         self._largest: int | None = None
 
+    def reset(self) -> None:
+        """Free what evaluations built (cel-cpp keeps it with the native activation, even after a
+        std::bad_alloc) and bind the same values again."""
+        self._native = None
+        self._native = _env().Activation(self.values)
+
     def bound(self) -> int:
-        """A cheap upper bound of `largest()`: the values' marshalled length (every character or
-        element takes at least one byte)."""
+        """A cheap upper bound of `largest()`: the largest marshalled length of the values bound (every
+        character or element takes at least one byte); `variables` counts by its parts, the parameter
+        objects, which value_bound measures once for every object they are bound with."""
         if self._bound is None:
-            try:
-                self._bound = len(marshal.dumps(self.values))
-            except ValueError:  # a type marshal does not know: no shortcut
-                self._bound = 1 << 62
+            parts = [v for k, v in self.values.items() if k != "variables"]
+            parts += list((self.values.get("variables") or {}).values())
+            self._bound = max((value_bound(v) for v in parts), default=0)
         return self._bound
 
     def largest(self) -> int:
@@ -83,6 +91,27 @@ class Activation:
         if self._largest is None:
             self._largest = largest_value(self.values)
         return self._largest
+
+
+_BOUNDS: dict[int, tuple[Any, int]] = {}  # id -> (the value, kept alive so the id stays its own; bound)
+
+
+def value_bound(value: Any) -> int:
+    """The marshalled length of `value`, an upper bound of its longest string, list or map;
+    remembered for the last few hundred values (parameter objects are bound with every object)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return 0
+    found = _BOUNDS.get(id(value))
+    if found is not None and found[0] is value:
+        return found[1]
+    try:
+        size = len(marshal.dumps(value))
+    except ValueError:  # a type marshal does not know: no shortcut
+        size = 1 << 62
+    if len(_BOUNDS) >= 512:
+        _BOUNDS.clear()
+    _BOUNDS[id(value)] = (value, size)
+    return size
 
 
 def largest_value(value: Any) -> int:
@@ -142,22 +171,32 @@ class Program:
         expression's estimated cost or value sizes to stay within the limits (see check_inputs)."""
         self.check_inputs(activation)
         try:
-            value = self._native.eval(activation._native)
+            return _limited(lambda: self._value(activation))
         except RuntimeError as exc:
             raise _runtime_error(str(exc)) from None
+        except MemoryError:  # cel-cpp's std::bad_alloc under memory_budget()
+            activation.reset()  # what the evaluation had built is held by the native activation
+            raise CelError("cost", f"evaluating this expression needed more than the {MEMORY_HEADROOM // 2**20} MiB "
+                           "memory budget of an evaluation; it was stopped") from None
+
+
+    def _value(self, activation: Activation) -> Any:
+        value = self._native.eval(activation._native)
         if value.type() == cel.Type.ERROR:
             raise _runtime_error(str(value.plain_value()))
         return value.plain_value()
-
 
     def check_inputs(self, activation: Activation) -> None:
         """The runtime half of the cost limit. cel-expr-python has no runtime cost tracker (only its
         fixed iteration limit), so the static estimate is redone with the real size of the inputs:
         when the largest string, list or map bound to the activation is longer than `max_input`, the
         expression could exceed PER_CALL_LIMIT or build a value over MAX_VALUE_SIZE, and is refused.
-        Inputs up to LARGE_INPUT are left to the compile-time estimate."""
+        Inputs up to LARGE_INPUT are left to the compile-time estimate (and memory_budget)."""
+        bound = activation.bound()
+        if bound <= LARGE_INPUT:  # the usual case: no estimate to decode or redo
+            return
         limit = max(self.max_input, LARGE_INPUT)
-        if activation.bound() <= limit:
+        if bound <= limit:
             return
         largest = activation.largest()
         if largest <= limit:
@@ -168,6 +207,77 @@ class Program:
                 f"has an estimated cost of {result.cost:,}, above the limit of {PER_CALL_LIMIT:,}")
         raise CelError("cost", f"with an input value of {largest:,} elements or characters this expression {what}; "
                        "it was not evaluated")
+
+
+# The backstop that bounds memory whatever the estimate missed (inputs below LARGE_INPUT, functions it
+# sizes loosely): while policies are evaluated, the process may not grow its data segment by more than
+# this (RLIMIT_DATA, Linux: private writable mappings, so CEL's C++ heap and Python's alike). cel-cpp
+# raises std::bad_alloc, seen here as MemoryError, and unwinds: Program.evaluate reports it as a cost
+# failure at the expression, and the next evaluation starts from the same budget.
+MEMORY_HEADROOM = 32 * 2**20
+
+
+_STATM: list = [None, None]  # [pid, fd]: /proc/self/statm, opened once per process (forked workers reopen)
+
+
+def _data_bytes() -> int | None:
+    """The data segment now (the data field of /proc/self/statm: what RLIMIT_DATA limits, plus the
+    stack); None off Linux. About a microsecond: the file stays open."""
+    try:
+        if _STATM[0] != os.getpid():
+            _STATM[:] = [os.getpid(), os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))]
+        return int(os.pread(_STATM[1], 256, 0).split()[5]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class MemoryBudget:
+    """While active (a `with` block around policy evaluation), every native evaluation runs with
+    RLIMIT_DATA at the data segment it starts with plus `MEMORY_HEADROOM`: an evaluation can grow the
+    process by that much and no more, while compiling, caching and the rest of the run are not
+    limited. The previous limit is restored after each evaluation. Only the outermost budget acts;
+    a no-op where RLIMIT_DATA or /proc/self/statm are missing, or where a lower limit is set."""
+
+    _active = 0
+    _limits: tuple[Any, int, int] | None = None  # (the resource module, soft, hard) while active
+
+    def __enter__(self) -> "MemoryBudget":
+        MemoryBudget._active += 1
+        if MemoryBudget._active == 1:
+            try:
+                import resource
+            except ImportError:  # pragma: no cover - not POSIX
+                return self
+            if _data_bytes() is not None:
+                MemoryBudget._limits = (resource, *resource.getrlimit(resource.RLIMIT_DATA))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        MemoryBudget._active -= 1
+        if MemoryBudget._active == 0:
+            MemoryBudget._limits = None
+
+
+memory_budget = MemoryBudget
+
+
+def _limited(run: Any) -> Any:
+    """run() under the memory budget of one evaluation, when one is active."""
+    limits = MemoryBudget._limits
+    if limits is None:
+        return run()
+    resource, soft, hard = limits
+    current = _data_bytes()
+    wanted = (current or 0) + MEMORY_HEADROOM
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if current is None or (soft != resource.RLIM_INFINITY and wanted >= soft):
+        return run()
+    resource.setrlimit(resource.RLIMIT_DATA, (wanted, hard))
+    try:
+        return run()
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
 def activation(values: dict[str, Any]) -> Activation:

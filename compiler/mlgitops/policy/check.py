@@ -27,8 +27,8 @@ from typing import Any, Iterator
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 from ..validate.documents import Inputs, collect, default_paths, display_path
 from ..validate.results import Document
-from .cel import CelError, compile_expression
-from .evaluate import Activations, Failure, Outcome, Violation, evaluate, over_budget
+from .cel import MEMORY_HEADROOM, CelError, compile_expression, memory_budget
+from .evaluate import COST_RULE, Activations, Failure, Outcome, Violation, evaluate, over_budget
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
 from .fields import ALWAYS, policy_fields
 from .match import Target, namespace_labels, resource_of, rule_matches, split_api_version
@@ -216,23 +216,35 @@ class _Evaluator:
         diags = Diagnostics()
         reporter = _Reporter(self.repo_root, self.waivers, diags)
         evaluations = 0
-        for doc in docs:
-            target = Target(doc.obj, self.namespaces)
-            activations = Activations(target, self.known_params)
-            work = self.work(target)
-            self._prefetch(work, activations)
-            for policy, binding, params, problem in work:
-                if problem is not None:
-                    reporter.params_missing(policy, binding, problem)
-                    continue
-                outcome = evaluate(policy, binding, target, params, activations)
-                evaluations += 1
-                for violation in outcome.violations:
-                    reporter.violation(doc, policy, violation)
-                for failure in outcome.failures:
-                    reporter.failure(doc, policy, failure)
+        with memory_budget():
+            for doc in docs:
+                try:
+                    evaluations += self._one(doc, reporter)
+                except MemoryError:  # converting the object itself broke the budget (CEL's own: a failure)
+                    diags.error(doc.origin or doc.file, doc.origin_line if doc.origin else doc.line, 1, COST_RULE,
+                                f"{doc.label()}: evaluating the policies on this object needed more than the "
+                                f"{MEMORY_HEADROOM // 2**20} MiB memory budget of an evaluation; it was not checked")
         models = {m for m in (self.waivers.model_of(d) for d in docs) if m}
         return _Partial(list(diags), len(docs), evaluations, reporter.waived, {d.file for d in docs}, models)
+
+    def _one(self, doc: Document, reporter: "_Reporter") -> int:
+        """Every policy on one object; the number of evaluations."""
+        target = Target(doc.obj, self.namespaces)
+        activations = Activations(target, self.known_params)
+        work = self.work(target)
+        self._prefetch(work, activations)
+        evaluations = 0
+        for policy, binding, params, problem in work:
+            if problem is not None:
+                reporter.params_missing(policy, binding, problem)
+                continue
+            outcome = evaluate(policy, binding, target, params, activations)
+            evaluations += 1
+            for violation in outcome.violations:
+                reporter.violation(doc, policy, violation)
+            for failure in outcome.failures:
+                reporter.failure(doc, policy, failure)
+        return evaluations
 
     def _prefetch(self, work: list, activations: Activations) -> None:
         """Every combined policy program this object needs, in one CEL evaluation (one call instead of

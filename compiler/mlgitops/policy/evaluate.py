@@ -19,12 +19,11 @@ under Ignore it is at most a warning, so a broken policy is still visible.
 from __future__ import annotations
 
 import dataclasses
-import marshal
 from typing import Any
 
 from ..diagnostics import ERROR, INFO, WARNING
 from . import celcost
-from .cel import LARGE_INPUT, RUNTIME_COST_BUDGET, CelError, activation, largest_value
+from .cel import LARGE_INPUT, RUNTIME_COST_BUDGET, CelError, activation, largest_value, value_bound
 from .load import Binding, Expression, Policy, Validation
 from .match import OPERATION, Target, conditions_match, type_name
 
@@ -87,13 +86,6 @@ def _message(validation: Validation, act: Any) -> str:
     return f"failed expression: {validation.expression.text.strip()}"
 
 
-def _bound(value: Any) -> int:
-    try:
-        return len(marshal.dumps(value))
-    except ValueError:
-        return 1 << 62
-
-
 class Activations:
     """The activations of one object. Building one converts the whole object (the costly part), so
     one shared activation carries every known parameter object under `variables[<key>]` for the
@@ -108,10 +100,11 @@ class Activations:
         self._by_params: dict[int, tuple[dict, Any]] = {}
         self.prefetched: dict[tuple[str, str | None], Any] = {}  # (policy, params key) -> combined value
         self._sizes: dict[tuple, int] = {}
+        self.budget: dict[tuple[int, int], Any] = {}  # (policy, params) -> over_budget's answer
 
     def input_bound(self, params: Any) -> int:
         """A cheap upper bound of input_size (marshalled lengths)."""
-        return max(self._measure(self.target.obj, _bound), self._measure(params, _bound))
+        return max(value_bound(self.target.obj), value_bound(params))
 
     def input_size(self, params: Any) -> int:
         """The longest string, list or map in the object or the parameter object."""
@@ -243,8 +236,17 @@ def over_budget(policy: Policy, activations: Activations, params: Any) -> Failur
     """The per-policy total of Kubernetes (RuntimeCELCostBudget) on this object and parameter object:
     a cost failure at the expression whose estimated cost, added to the ones before it (with the
     inputs' real sizes), crosses the budget; None within it. cel-expr-python has no runtime cost
-    tracker, so the static estimate stands in for the runtime cost."""
+    tracker, so the static estimate stands in for the runtime cost. Answered once per object."""
+    key = (id(policy), id(params))
+    if key not in activations.budget:
+        activations.budget[key] = _over_budget(policy, activations, params)
+    return activations.budget[key]
+
+
+def _over_budget(policy: Policy, activations: Activations, params: Any) -> Failure | None:
     limit = policy_max_input(policy)
+    if limit and activations.input_bound(params) <= LARGE_INPUT:  # the usual case
+        return None
     if limit:  # within the budget at the assumed sizes: re-checked only for large inputs (cel.LARGE_INPUT)
         limit = max(limit, LARGE_INPUT)
     if activations.input_bound(params) <= limit:

@@ -45,6 +45,7 @@ from ..emit import dump
 from ..validate.documents import collect, display_path
 from ..validate.results import Document
 from .check import run_policy
+from .cel import MEMORY_HEADROOM, memory_budget
 from .evaluate import Outcome
 from .load import TESTS_DIR, Policy, PolicySet, Source, load_policies, read_sources
 from .match import Target, namespace_labels
@@ -222,7 +223,13 @@ def outcome_of(policy: Policy, doc: Document, others: list[Document], pset: Poli
     """(outcome, detail, violation messages) of `policy` on `doc`."""
     target = Target(doc.obj, namespace_labels([d.obj for d in others]))
     outcomes: list[Outcome] = []
-    for _binding, outcome in run_policy(policy, target, pset, params):
+    with memory_budget():
+        try:
+            results = list(run_policy(policy, target, pset, params))
+        except MemoryError:  # converting the object broke the budget (CEL's own is a failure below)
+            return "error", f"evaluating the policy on this object needed more than the {MEMORY_HEADROOM // 2**20} " \
+                            "MiB memory budget of an evaluation", []
+    for _binding, outcome in results:
         if isinstance(outcome, str):
             return "error", outcome, []
         outcomes.append(outcome)
