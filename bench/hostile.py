@@ -46,47 +46,13 @@ if not os.path.exists(MLGITOPS):
     MLGITOPS = shutil.which("mlgitops") or MLGITOPS
 
 TARGET_SECONDS, TARGET_MB = 2.0, 300
-SECRET = "s3cr3t-0utside-marker"
 GENERATED = ("argocd", "base", "overlays")
 LOCATED = re.compile(r"^(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+):(?P<col>\d+))?: error: (?P<msg>.*) \[(?P<rule>[a-z0-9.-]+)\]$")
 
 # --- files a case builds --------------------------------------------------------------------------
 
-CONFIGMAP = f"""apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: leak
-  namespace: ml-prod
-  annotations: {{leaked: {SECRET}}}
-data:
-  secret: {SECRET}
-"""
-
-LEAK_POLICY = """apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata:
-  name: leak
-spec:
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ["", serving.kserve.io]
-      apiVersions: ["*"]
-      resources: [configmaps, inferenceservices]
-      operations: [CREATE, UPDATE]
-  validations:
-  - expression: "object.kind != 'ConfigMap' || !has(object.data)"
-    messageExpression: "'leaked: ' + string(object.data)"
-"""
-
-BINDING = """---
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata:
-  name: {name}
-spec:
-  policyName: {name}
-  validationActions: [Deny]
-{extra}"""
+sys.path.insert(0, str(REPO_ROOT / "tests" / "hostile"))
+from hostile_inputs import CONFIGMAP, LEAK_POLICY, SECRET, policy  # noqa: E402 - shared with the tests
 
 
 def bomb(levels: int = 9, indent: str = "  ") -> str:
@@ -101,18 +67,6 @@ DEPTH = 5000
 FLOW_SEQ = "[" * DEPTH + "]" * DEPTH
 FLOW_MAP = "{a: " * DEPTH + "1" + "}" * DEPTH
 BLOCK = "\n  " + "- " * DEPTH + "x"  # compact block sequences: each "- " opens one more level
-
-
-def cel_policy(name: str, body: str, params: bool = False) -> str:
-    head = ("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
-            f"metadata:\n  name: {name}\nspec:\n  failurePolicy: Fail\n")
-    if params:
-        head += "  paramKind:\n    apiVersion: v1\n    kind: ConfigMap\n"
-    head += ("  matchConstraints:\n    resourceRules:\n    - apiGroups: [autoscaling]\n      apiVersions: ['*']\n"
-             "      resources: [horizontalpodautoscalers]\n      operations: [CREATE]\n")
-    extra = (f"  paramRef:\n    name: {name}\n    namespace: mlgitops-policy\n    parameterNotFoundAction: Deny\n"
-             if params else "")
-    return head + body + BINDING.format(name=name, extra=extra)
 
 
 def params_file(name: str, key: str, value: str) -> str:
@@ -301,7 +255,7 @@ def _cel_megabyte(s: Site) -> None:
     numbers = int_list(30)
     expression = f"{numbers}.map(i, {numbers}.map(j, params.data.big).join('')).join('').size() > 0"
     (s.root / "policies/big.yaml").write_text(
-        cel_policy("big", f"  validations:\n  - expression: \"{expression}\"\n", params=True))
+        policy("big", f"  validations:\n  - expression: \"{expression}\"\n", params=True))
 
 
 def _cel_hundred(s: Site) -> None:
@@ -309,7 +263,7 @@ def _cel_hundred(s: Site) -> None:
     numbers = int_list(95)
     validations = "".join(f"  - expression: \"{numbers}.all(i, {numbers}.all(j, i + j >= {k % 3 - 2}))\"\n"
                           for k in range(100))
-    (s.root / "policies/loops.yaml").write_text(cel_policy("loops", "  validations:\n" + validations))
+    (s.root / "policies/loops.yaml").write_text(policy("loops", "  validations:\n" + validations))
 
 
 def _cel_wide(s: Site) -> None:
@@ -318,7 +272,7 @@ def _cel_wide(s: Site) -> None:
     (s.root / "policies/params/wide.yaml").write_text(params_file("wide", "s", "w" * 60_000))
     expression = f"{int_list(5000)}.map(i, params.data.s).join('').size() > 0"
     (s.root / "policies/wide.yaml").write_text(
-        cel_policy("wide", f"  validations:\n  - expression: \"{expression}\"\n", params=True))
+        policy("wide", f"  validations:\n  - expression: \"{expression}\"\n", params=True))
 
 
 def _huge_scalar(s: Site) -> None:

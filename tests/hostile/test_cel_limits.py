@@ -15,15 +15,7 @@ from conftest import copy_sources
 from test_yaml_limits import MAX_RSS_MB, run_measured  # tests/hostile is the test's rootdir-relative dir
 from tooling import REPO_ROOT
 
-BINDING = """---
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata:
-  name: {name}
-spec:
-  policyName: {name}
-  validationActions: [Deny]
-{extra}"""
+from hostile_inputs import policy
 
 
 @pytest.fixture
@@ -32,18 +24,6 @@ def site(tmp_path: pathlib.Path) -> pathlib.Path:
     shutil.copytree(REPO_ROOT / "policies", root / "policies")
     shutil.rmtree(root / "policies/tests")
     return root
-
-
-def policy(name: str, body: str, params: bool = False) -> str:
-    head = ("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
-            f"metadata:\n  name: {name}\nspec:\n  failurePolicy: Fail\n")
-    if params:
-        head += "  paramKind:\n    apiVersion: v1\n    kind: ConfigMap\n"
-    head += ("  matchConstraints:\n    resourceRules:\n    - apiGroups: [autoscaling]\n      apiVersions: ['*']\n"
-             "      resources: [horizontalpodautoscalers]\n      operations: [CREATE]\n")
-    extra = f"  paramRef:\n    name: {name}\n    namespace: mlgitops-policy\n    parameterNotFoundAction: Deny\n" \
-        if params else ""
-    return head + body + BINDING.format(name=name, extra=extra)
 
 
 def assert_cost_error(site: pathlib.Path, expected: str) -> str:

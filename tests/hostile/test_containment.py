@@ -22,35 +22,11 @@ from conftest import copy_sources
 from gitrepo import commit_all, use_git_env
 from tooling import REPO_ROOT
 
-SECRET = "s3cr3t-0utside-marker"
-LINK = "leads outside the repository through a symbolic link; refusing to read it [input.outside-repo]"
+from hostile_inputs import CONFIGMAP, LEAK_POLICY, SECRET
+
 MLGITOPS = str(pathlib.Path(sys.executable).with_name("mlgitops"))
 
-CONFIGMAP = f"""apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: leak
-  namespace: ml-prod
-  annotations: {{leaked: {SECRET}}}
-data:
-  secret: {SECRET}
-"""
-
-LEAK_POLICY = """apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata:
-  name: leak
-spec:
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ["", serving.kserve.io]
-      apiVersions: ["*"]
-      resources: [configmaps, inferenceservices]
-      operations: [CREATE, UPDATE]
-  validations:
-  - expression: "object.kind != 'ConfigMap' || !has(object.data)"
-    messageExpression: "'leaked: ' + string(object.data)"
-"""
+LINK = "leads outside the repository through a symbolic link; refusing to read it [input.outside-repo]"
 
 
 def lines(result) -> list[str]:
