@@ -382,7 +382,7 @@ def render(path: str, output: str | None, engine: str, repo: str | None, fmt: st
     \b
     Errors print as 'file:line:col: error: message [rule]'. With --format json, github,
     sarif or junit, stdout carries that report instead of the manifests (keep them with -o DIR).
-    Exit codes: 0 ok, 1 render error, 2 usage error or missing kustomize binary.
+    Exit codes: 0 ok, 1 render error, 2 usage error or missing kustomize binary, 3 internal error.
     """
     if engine == "kustomize":
         try:
@@ -447,7 +447,7 @@ def schemas_import(crds: tuple, output_dir: str, repo: str, fmt: str) -> None:
     Use with kubeconform (add -strict for the strict variants):
       -schema-location 'OUTPUT_DIR/{{ .Group }}{{ .StrictSuffix }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json'
     Errors print as 'file:line:col: error: message [rule]'.
-    Exit codes: 0 ok, 1 invalid input, 2 usage error.
+    Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 internal error.
     """
     from .validate.crdimport import import_crds
 
@@ -494,7 +494,7 @@ def schemas_pull(resources: tuple, template: str | None, output_dir: str, repo: 
       mlgitops schemas pull serving.kserve.io/v1beta1/InferenceService argoproj.io/v1alpha1/Rollout
       mlgitops schemas pull --from ../CRDs-catalog monitoring.coreos.com/v1/ServiceMonitor
     Errors print as 'file:line:col: error: message [rule]'.
-    Exit codes: 0 ok, 1 fetch failed or schema not found, 2 usage error.
+    Exit codes: 0 ok, 1 fetch failed or schema not found, 2 usage error, 3 internal error.
     """
     from .validate.pull import DEFAULT_TEMPLATE, pull_schemas
 
@@ -572,7 +572,8 @@ def validate(paths: tuple, locations: tuple, kubernetes_version: str | None, str
     \b
     Summary (stderr): resources found, valid, invalid, errors, skipped (and why).
     Exit codes: 0 ok, 1 findings (invalid objects, broken references, nothing validated),
-    2 usage error (bad schema location, unknown Kubernetes version, kubeconform missing).
+    2 usage error (bad schema location, unknown Kubernetes version, kubeconform missing), 3 internal
+    error.
     """
     from .config import CONFIG_FILE, load_config
     from .validate.run import settings_from, validate as run_validate
@@ -655,7 +656,8 @@ def policy_check(paths: tuple, policies: str | None, repo: str, quiet: bool, fmt
 
     \b
     Summary (stderr): objects, policies, evaluations, errors, warnings, waived violations.
-    Exit codes: 0 ok, 1 findings (violations, broken policies, expired waivers), 2 usage error.
+    Exit codes: 0 ok, 1 findings (violations, broken policies, expired waivers), 2 usage error,
+    3 internal error.
     """
     from .policy.check import check as run_check
     from .policy.waivers import today
@@ -694,7 +696,7 @@ def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: boo
 
     \b
     Exit codes: 0 every case passed, 1 a case failed, a policy is untested or a test file is
-    invalid, 2 usage error.
+    invalid, 2 usage error, 3 internal error.
     """
     from .policy.testing import run_tests
 
@@ -751,7 +753,7 @@ def check_command(repo: str, locations: tuple, kubernetes_version: str | None, s
       mlgitops check --changed-since origin/main   # a pull request: only what it touches
 
     \b
-    Exit codes: 0 every stage clean, 1 any error finding, 2 usage error.
+    Exit codes: 0 every stage clean, 1 any error finding, 2 usage error, 3 internal error.
     """
     from .gate import run_gate
 
@@ -803,7 +805,7 @@ def diff_command(repo: str, base: str | None, fmt: str, exit_code: bool, context
     \b
     A render error in either tree is a finding naming the file; that model is not compared.
     Exit codes: 0 ok (with or without differences), 1 a render error (or differences with
-    --exit-code), 2 usage error (not a git work tree, unknown REF).
+    --exit-code), 2 usage error (not a git work tree, unknown REF), 3 internal error.
     """
     from .diff import BaseError, format_json, format_markdown, format_text, run_diff
 
@@ -875,7 +877,8 @@ def slo_explain(model: str, envs: tuple, rps: float | None, error_rates: tuple, 
       mlgitops slo explain iris --format json
 
     \b
-    Exit codes: 0 ok, 1 the model has spec errors, 2 usage error (unknown model or environment).
+    Exit codes: 0 ok, 1 the model has spec errors, 2 usage error (unknown model or environment),
+    3 internal error.
     """
     import json
 
@@ -932,7 +935,7 @@ def slo_test(models: tuple, envs: tuple, keep: str | None, promtool: str | None,
 
     \b
     Exit codes: 0 every scenario passed, 1 a scenario failed or a model file is invalid,
-    2 usage error or promtool missing.
+    2 usage error or promtool missing, 3 internal error.
     """
     from .slo.promtool import RULES, run_slo_tests
 
