@@ -20,7 +20,7 @@ import pytest
 
 from conftest import copy_sources
 from gitrepo import commit_all, use_git_env
-from tooling import REPO_ROOT
+from tooling import REPO_ROOT, require_tool
 
 from hostile_inputs import CONFIGMAP, LEAK_POLICY, SECRET
 
@@ -292,6 +292,25 @@ def test_a_schema_directory_linked_outside_is_not_read(cli, built, outside):
     assert result.exit_code == 1 and SECRET not in out and "Traceback" not in out
     assert ("cm.yaml:1:1: error: ConfigMap a: myschemas/configmap-v1.json: schema leads outside the repository "
             "through a symbolic link; refusing to read it [input.outside-repo]") in lines(result), out
+
+
+@pytest.mark.parametrize("engine", ["kubeconform", "both"])
+def test_kubeconform_is_not_run_over_a_schema_linked_outside(cli, built, outside, engine):
+    """kubeconform reads local schema files itself, following links: every file it could read is
+    held to the same containment first, and it is not run when one leads out."""
+    kubeconform = require_tool("kubeconform", "make tools")
+    (outside / "configmap-v1.json").write_text('{"description": "%s", "type": "string"}' % SECRET)
+    (built / "myschemas").symlink_to(outside)
+    (built / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    config = built / "mlgitops.yaml"
+    config.write_text(config.read_text() + "validation:\n  schemaLocations:\n"
+                      "  - myschemas/{{ .ResourceKind }}-{{ .ResourceAPIVersion }}.json\n")
+    result = cli("validate", "--repo", str(built), str(built / "cm.yaml"), "--engine", engine,
+                 "--kubeconform", kubeconform)
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1 and SECRET not in out and "Traceback" not in out
+    assert ("myschemas/configmap-v1.json: error: schema leads outside the repository through a symbolic link; "
+            "refusing to read it; kubeconform would read it, so it is not run [input.outside-repo]") in lines(result), out
 
 
 def test_contain_bounds_a_device_that_never_ends():

@@ -261,8 +261,22 @@ class SchemaRegistry:
     def kubeconform_locations(self, gvks: Iterable[tuple[str, str]]) -> list[str]:
         """-schema-location values that make kubeconform see what lookup() sees for `gvks`.
 
-        Writes the standalone core schemas of `gvks` under `<cache>/kubernetes/`.
+        Writes the standalone core schemas of `gvks` under `<cache>/kubernetes/`. kubeconform reads
+        local schema files itself, following links: every file it could read for `gvks` is first
+        held to the same containment as lookup() (SchemaError input.outside-repo otherwise).
         """
+        gvks = sorted(set(gvks))
+        for source, template, roots in self._sources():
+            if source != "local":
+                continue
+            for api_version, kind in gvks:
+                path = local_path(expand(template, api_version, kind, self.kubernetes_version, self.strict))
+                if os.path.lexists(path):
+                    try:
+                        contain.resolve(roots, path)
+                    except contain.ContainmentError as exc:
+                        raise SchemaError(exc.rule, f"{self._display(path)}: schema {exc.message}; kubeconform "
+                                                    "would read it, so it is not run") from None
         out: list[str] = []
         for location in self.locations:
             if location == DEFAULT:

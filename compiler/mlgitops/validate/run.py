@@ -156,7 +156,7 @@ def validate(paths: list[str], repo_root: str, settings: Settings, *, config: An
     """Run every stage; never raises for bad input (usage problems come back as `usage.*` findings)."""
     from .kubeconform import KubeconformError
     from .references import check_references
-    from .registry import SchemaRegistry
+    from .registry import SchemaError, SchemaRegistry
 
     diags = Diagnostics()
     counts = dict(resources=0, valid=0, invalid=0, errors=0, skipped=0)
@@ -180,6 +180,10 @@ def validate(paths: list[str], repo_root: str, settings: Settings, *, config: An
         results, disagreements = _run_engine(settings, registry, docs, diags)
     except KubeconformError as exc:
         diags.error("<command line>", 0, 0, "usage.kubeconform", str(exc))
+        return Report(diags, [], inputs, counts, {})
+    except SchemaError as exc:  # a schema file kubeconform would read leads outside the repository
+        path, _, message = str(exc).partition(": ")
+        diags.error(path, 0, 0, exc.rule, message)
         return Report(diags, [], inputs, counts, {})
 
     mapper = _Mapper(repo_root)
