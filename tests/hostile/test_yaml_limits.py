@@ -118,6 +118,15 @@ def test_alias_bomb_in_a_kustomization(site: pathlib.Path):
                    f"overlays/prod/iris/kustomization.yaml:{lines + 7}:47: {BOMB_MESSAGE}")
 
 
+def test_alias_bomb_in_a_strategic_merge_patch(site: pathlib.Path):
+    """A patch file named by patchesStrategicMerge: its own rule at its own position (kubectl kustomize
+    1.37 was still expanding such a patch, named under patches:, when it was stopped)."""
+    patch = site / "overlays/prod/iris/bomb-patch.yaml"
+    patch.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nx-bomb:\n" + bomb())
+    append(site / "overlays/prod/iris/kustomization.yaml", "patchesStrategicMerge:\n- bomb-patch.yaml\n")
+    assert_refused(["render", "overlays/prod/iris"], site, f"overlays/prod/iris/bomb-patch.yaml:10:47: {BOMB_MESSAGE}")
+
+
 @pytest.mark.parametrize("command", [["render", "overlays/prod/iris"], ["validate", "overlays/prod/iris"],
                                      ["check", "--no-strict-schemas"]])
 def test_alias_bomb_in_an_overlay_resource(site: pathlib.Path, command: list[str]):

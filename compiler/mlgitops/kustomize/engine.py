@@ -535,9 +535,11 @@ class _Build:
             self._apply_sm_to(kust, where, acc, [target], patch)
 
     def _explain_bad_patch(self, kust: Kustomization, where: tuple, text: str, source: str) -> None:
+        from .loader import YamlRefused, parse_documents
         try:
-            from .loader import parse_documents
             docs = parse_documents(text)
+        except YamlRefused as exc:  # an alias bomb or deep nesting: its own rule, at its own position
+            raise RenderError(source, exc.line, exc.column, exc.rule, str(exc)) from None
         except Exception as exc:  # noqa: BLE001
             line = getattr(exc, "line", 1)
             raise kust.error(where, RULE_PATCH, f"{source}:{line}: invalid YAML: {exc}") from None
