@@ -142,6 +142,8 @@ def resolve(root: str | list | tuple | None, path: str) -> str:
     roots = [] if root is None else [root] if isinstance(root, str) else list(root)
     full = path if os.path.isabs(path) or not roots else os.path.join(roots[0], path)
     real = os.path.realpath(full)
+    if os.path.islink(real):  # realpath gives up on a loop and returns a link still
+        raise ContainmentError(RULE_NOT_REGULAR, "is a symbolic link that loops back on itself; refusing to read it")
     if roots and not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep)
                          for r in (os.path.realpath(x) for x in roots)):
         lexical = os.path.normpath(os.path.abspath(full))

@@ -156,6 +156,21 @@ def test_a_symbolic_link_inside_the_repository_keeps_working(cli, repo):
     assert (repo / "overlays/prod/iris/kustomization.yaml").is_file()
 
 
+def test_symbolic_link_loops_and_directories_named_like_models_are_located_refusals(cli, repo):
+    (repo / "models/loop.yaml").symlink_to("loop.yaml")
+    (repo / "models/a.yaml").symlink_to("b.yaml")
+    (repo / "models/b.yaml").symlink_to("a.yaml")
+    (repo / "models/dir.yaml").mkdir()
+    result = cli("build", "--repo", str(repo))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    loop = "error: is a symbolic link that loops back on itself; refusing to read it [input.not-regular-file]"
+    assert [line for line in lines(result) if ": error: " in line] == [
+        f"models/a.yaml: {loop}", f"models/b.yaml: {loop}",
+        "models/dir.yaml: error: is a directory, not a regular file; refusing to read it [input.not-regular-file]",
+        f"models/loop.yaml: {loop}"]
+    assert not (repo / "overlays").exists()
+
+
 # --- policies ------------------------------------------------------------------------------------
 
 def test_a_policy_file_linked_outside_is_refused(cli, built, outside):
