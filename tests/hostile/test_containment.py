@@ -295,13 +295,18 @@ def test_schema_locations_in_mlgitops_yaml_stay_in_the_repository(cli, built, ou
                            "[input.remote-schema]")
 
 
-def test_a_schema_directory_linked_outside_is_not_read(cli, built, outside):
+def _schemas_linked_outside(built: pathlib.Path, outside: pathlib.Path) -> None:
+    """mlgitops.yaml names a schema directory that is a link out, holding a schema with the secret."""
     (outside / "configmap-v1.json").write_text('{"description": "%s", "type": "string"}' % SECRET)
     (built / "myschemas").symlink_to(outside)
     (built / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     config = built / "mlgitops.yaml"
     config.write_text(config.read_text() + "validation:\n  schemaLocations:\n"
                       "  - myschemas/{{ .ResourceKind }}-{{ .ResourceAPIVersion }}.json\n")
+
+
+def test_a_schema_directory_linked_outside_is_not_read(cli, built, outside):
+    _schemas_linked_outside(built, outside)
     result = cli("validate", "--repo", str(built), str(built / "cm.yaml"))
     out = result.stdout + result.stderr
     assert result.exit_code == 1 and SECRET not in out and "Traceback" not in out
@@ -314,12 +319,7 @@ def test_kubeconform_is_not_run_over_a_schema_linked_outside(cli, built, outside
     """kubeconform reads local schema files itself, following links: every file it could read is
     held to the same containment first, and it is not run when one leads out."""
     kubeconform = require_tool("kubeconform", "make tools")
-    (outside / "configmap-v1.json").write_text('{"description": "%s", "type": "string"}' % SECRET)
-    (built / "myschemas").symlink_to(outside)
-    (built / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
-    config = built / "mlgitops.yaml"
-    config.write_text(config.read_text() + "validation:\n  schemaLocations:\n"
-                      "  - myschemas/{{ .ResourceKind }}-{{ .ResourceAPIVersion }}.json\n")
+    _schemas_linked_outside(built, outside)
     result = cli("validate", "--repo", str(built), str(built / "cm.yaml"), "--engine", engine,
                  "--kubeconform", kubeconform)
     out = result.stdout + result.stderr
