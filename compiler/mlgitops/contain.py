@@ -117,11 +117,14 @@ def _mib(size: int) -> str:
 
 # --- paths -------------------------------------------------------------------------------------------
 
+def _under(path: str, root: str) -> bool:
+    """Whether `path` is `root` or below it (both already absolute and normalised or resolved)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def inside(root: str, path: str) -> bool:
     """Whether the real path of `path` (all symbolic links resolved) is `root` or below it."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
-    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+    return _under(os.path.realpath(path), os.path.realpath(root))
 
 
 def trusted_root(repo_root: str, path: str) -> str:
@@ -131,7 +134,7 @@ def trusted_root(repo_root: str, path: str) -> str:
     `mlgitops validate /tmp/rendered.yaml`)."""
     lexical = os.path.normpath(os.path.abspath(path))
     root = os.path.normpath(os.path.abspath(repo_root))
-    if lexical == root or lexical.startswith(root.rstrip(os.sep) + os.sep):
+    if _under(lexical, root):
         return repo_root
     return path
 
@@ -144,11 +147,9 @@ def resolve(root: str | list | tuple | None, path: str) -> str:
     real = os.path.realpath(full)
     if os.path.islink(real):  # realpath gives up on a loop and returns a link still
         raise ContainmentError(RULE_NOT_REGULAR, "is a symbolic link that loops back on itself; refusing to read it")
-    if roots and not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep)
-                         for r in (os.path.realpath(x) for x in roots)):
+    if roots and not any(_under(real, os.path.realpath(r)) for r in roots):
         lexical = os.path.normpath(os.path.abspath(full))
-        through_link = any(lexical == r or lexical.startswith(r.rstrip(os.sep) + os.sep)
-                           for r in (os.path.abspath(x) for x in roots))
+        through_link = any(_under(lexical, os.path.abspath(r)) for r in roots)
         how = "leads outside the repository through a symbolic link" if through_link else \
             "is outside the repository"
         raise ContainmentError(RULE_OUTSIDE, f"{how}; refusing to read it")

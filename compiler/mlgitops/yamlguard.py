@@ -26,11 +26,13 @@ import re
 
 import yaml
 from yaml._yaml import CParser
+
+from . import fastyaml
 from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent, MappingEndEvent, ScalarEvent,
                          SequenceEndEvent, StreamEndEvent)
 
-MAX_ALIAS_NODES = 1_000_000  # expanded nodes per document (validate.documents.MAX_EXPANDED_NODES too)
-MAX_DEPTH = 200  # nesting levels (validate.documents.MAX_DEPTH): real Kubernetes objects stay far below
+MAX_ALIAS_NODES = 1_000_000  # expanded nodes per document, for every reader
+MAX_DEPTH = 200  # nesting levels, for every reader: real Kubernetes objects stay far below
 ALIAS_RULE = "input.alias-bomb"
 DEPTH_RULE = "input.too-deep"
 
@@ -80,7 +82,7 @@ def _walk(text: str, max_nodes: int | None, max_depth: int) -> None:
     try:
         _events(parser.get_event, max_nodes, max_depth)
     except yaml.YAMLError as exc:
-        if "maximum nesting depth" in str(exc):  # libyaml 0.2.6 stops at 1,000 levels
+        if fastyaml.is_depth_error(exc):  # libyaml 0.2.6 stops at 1,000 levels
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             raise Refused(DEPTH_RULE, line, column, too_deep_message(max_depth)) from None
