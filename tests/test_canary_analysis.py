@@ -25,7 +25,7 @@ from tooling import REPO_ROOT, require_tool
 from mlgitops.config import load_config
 from mlgitops.diagnostics import Diagnostics
 from mlgitops.expand.overlay import overlay_files
-from mlgitops.slo.sources import KSERVE
+from mlgitops.domain.sources import KSERVE
 from mlgitops.spec.model import list_model_files, read_model_file, resolve
 
 CANARY, STABLE = "canaryhash1", "stablehash2"

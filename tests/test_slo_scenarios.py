@@ -20,7 +20,7 @@ from tooling import require_tool
 from mlgitops.config import load_config
 from mlgitops.diagnostics import Diagnostics
 from mlgitops.expand.slo import prometheus_rule
-from mlgitops.slo.alerts import table_from_config
+from mlgitops.domain.burnrate import table_from_config
 from mlgitops.slo.promtool import grade, run_promtool, run_slo_tests
 from mlgitops.slo.scenarios import build_suite, counter
 from mlgitops.spec.model import read_model_file, resolve

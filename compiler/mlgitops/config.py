@@ -12,8 +12,9 @@ import re
 
 from . import contain
 from .diagnostics import Diagnostic, Diagnostics, ERROR, echo
-from .slo.alerts import AlertTier, duration_seconds, table_from_config
-from .slo.alerts import schema as burn_rate_schema
+from .domain.burnrate import AlertTier, table_from_config
+from .domain.burnrate import schema as burn_rate_schema
+from .domain.units import duration_seconds
 from .yamlsource import SourceDocument, load_yaml
 
 CONFIG_FILE = "mlgitops.yaml"
@@ -105,7 +106,7 @@ class Config:
     rule_labels: dict
     slo_source: str
     runbook_url: str
-    burn_rate_alerts: tuple[AlertTier, ...]  # the alert table (slo/alerts.py), defaults when not set
+    burn_rate_alerts: tuple[AlertTier, ...]  # the alert table (domain/burnrate.py), defaults when not set
     environments: dict  # name -> Environment, in file order
     validation: dict  # the `validation:` section as written (see validate/run.py)
     text: str  # raw bytes of the file, part of the build fingerprint

@@ -67,7 +67,7 @@ def test_config_namespace_with_a_newline_is_refused(cli, repo):
 
 
 def test_quantity_with_a_trailing_newline_is_not_compared():
-    from mlgitops.spec.checks import quantity
+    from mlgitops.domain.units import quantity
 
     assert quantity("500m") is not None
     assert quantity("500m\n") is None

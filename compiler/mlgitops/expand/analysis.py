@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from .. import names
 from ..config import Config
-from ..slo.alerts import fastest_burn
-from ..spec.checks import analysis_metrics, seconds
+from ..domain.burnrate import fastest_burn
+from ..domain.units import seconds
 from ..spec.model import ModelEnv
 
 _GUARD = "len(result) > 0 && !isNaN(result[0])"
@@ -32,7 +32,7 @@ WINDOW = "2m"
 
 
 def analysis_template(me: ModelEnv, config: Config) -> dict:
-    thresholds = analysis_metrics(me)
+    thresholds = me.model.analysis_metrics()
     settings = me.settings["canary"]["analysis"]
     timing = {"initialDelay": settings["initialDelay"], "interval": settings["interval"],
               "failureLimit": settings["failureLimit"], "inconclusiveLimit": settings["inconclusiveLimit"]}

@@ -8,7 +8,7 @@ adopts its pod template. Serverless mode lets Knative scale and KServe split can
 from __future__ import annotations
 
 from .. import names
-from ..frameworks import FRAMEWORKS
+from ..domain.frameworks import FRAMEWORKS
 from ..spec.model import ModelEnv
 from .autoscaling import budgets
 from .common import (CONTAINER, HTTP_PORT_NAME, PDBS_ANNOTATION, container, env_vars, meta, probe, resources,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..config import Config
-from ..spec.checks import analysis_metrics
 from ..spec.model import ModelEnv
 from . import analysis, autoscaling, inferenceservice, istio, monitoring, rollout, slo
 from .base import COMPONENTS_DIR, components_for
@@ -36,7 +35,7 @@ def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
             serving.extend(istio.services(me))
             serving.append(istio.virtual_service(me))
         watching.append(monitoring.service_monitor(me))
-        if rollout.has_analysis(me) and "successRate" in analysis_metrics(me):
+        if rollout.has_analysis(me) and "successRate" in me.model.analysis_metrics():
             watching.append(monitoring.mesh_pod_monitor(me))
     else:
         watching.append(monitoring.pod_monitor(me))

@@ -8,7 +8,6 @@ It adopts the pod template of KServe's `<name>-predictor` Deployment through wor
 from __future__ import annotations
 
 from .. import names
-from ..spec.checks import analysis_metrics
 from ..spec.model import ModelEnv
 from .autoscaling import budget_annotation
 from .common import meta, uses_hpa
@@ -60,7 +59,7 @@ def rollout(me: ModelEnv) -> dict:
 def has_analysis(me: ModelEnv) -> bool:
     canary = me.settings["canary"]
     return bool(me.settings["mode"] == "standard" and canary["enabled"] and canary["analysis"]["enabled"]
-                and analysis_metrics(me))
+                and me.model.analysis_metrics())
 
 
 def analysis_args(me: ModelEnv) -> list[dict]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from .. import names
 from ..config import Config
-from ..spec.checks import seconds
-from ..slo.alerts import windows
-from ..slo.sources import ERROR_CODES, SOURCES, matchers
+from ..domain.burnrate import windows
+from ..domain.sources import ERROR_CODES, SOURCES, matchers
+from ..domain.units import seconds
 from ..spec.model import ModelEnv
 from .common import camel
 

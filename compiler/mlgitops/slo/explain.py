@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..config import Config
 from ..expand.slo import sli_queries, slo_objectives
 from ..spec.model import ModelEnv
-from .alerts import duration_seconds, say_duration
+from ..domain.units import duration_seconds, say_duration
 
 # Default error rates to time, as multiples of the budget rate (capped at 100% errors).
 DEFAULT_BURNS = (100, 20, 4, 1)

@@ -2,7 +2,7 @@
 
 For every SLO of one model in one environment this writes unit tests that feed the generated
 PrometheusRule (expand/slo.py) made-up traffic in the exporter's own metric names, identity
-labels and `le` spelling (slo/sources.py) and assert what the issue promises:
+labels and `le` spelling (domain/sources.py) and assert what the issue promises:
 
   healthy      errors at half the budget rate for the longest alert window: no alert at all
   page_20x     20x the budget rate pages within 60 min (the 14.4x/1h pair needs about 43)
@@ -31,10 +31,10 @@ import dataclasses
 
 from ..config import Config
 from ..expand.slo import RECORD, sli_queries, slo_objectives
-from ..spec.checks import seconds
 from ..spec.model import ModelEnv
-from .alerts import AlertTier, duration_seconds, windows
-from .sources import SOURCES, Source, neighbours
+from ..domain.burnrate import AlertTier, windows
+from ..domain.sources import SOURCES, Source, neighbours
+from ..domain.units import duration_seconds, seconds
 
 RATE = 1000.0  # synthetic requests per minute
 IDLE = -1.0  # a phase burn meaning "no requests": the counters exist but stop moving

@@ -11,38 +11,18 @@ import datetime
 import difflib
 import math
 import re
-from decimal import Decimal
 
 from .. import names
 from ..config import Config
 from ..diagnostics import Diagnostic, Diagnostics, ERROR, WARNING, echo
-from ..frameworks import FRAMEWORKS
+from ..domain.frameworks import FRAMEWORKS
 from ..schemacheck import dotted
-from ..slo.alerts import duration_seconds, fastest_burn, longest_window
-from ..slo.sources import AVAILABILITY_SOURCES, SOURCES
+from ..domain.burnrate import fastest_burn, longest_window
+from ..domain.units import duration_seconds, quantity, say_seconds, seconds
+from ..domain.sources import AVAILABILITY_SOURCES, SOURCES
 from .model import ModelEnv, ModelFile
 
 CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.I)
-
-_SUFFIX = {"": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-
-
-def quantity(value) -> Decimal | None:
-    """A Kubernetes quantity as a number, or None when it is not one (the schema reports that)."""
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)", str(value))
-    if not match or match.group(2) not in _SUFFIX:
-        return None
-    return Decimal(match.group(1)) * Decimal(_SUFFIX[match.group(2)])
-
-
-def seconds(latency: str) -> float:
-    return float(latency[:-2]) / 1000 if latency.endswith("ms") else float(latency[:-1])
-
-
-def _say(seconds_value: float) -> str:
-    return f"{seconds_value * 1000:g}ms" if seconds_value < 1 else f"{seconds_value:g}s"
-
 
 class Reporter:
     """Reports findings about one ModelEnv at the line that produced the value."""
@@ -221,7 +201,7 @@ def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
     latency95 = canary["analysis"].get("latencyP95")
     if latency95:
         _check_bucket(report, ("canary", "analysis", "latencyP95"), latency95, "kserve")
-    if canary_on and canary["analysis"]["enabled"] and not analysis_metrics(me):
+    if canary_on and canary["analysis"]["enabled"] and not me.model.analysis_metrics():
         report(("canary",), "spec.canary-analysis",
                "canary has no automated analysis: set slo.availability or slo.latency (p95), or "
                "canary.analysis.successRate / latencyP95, or canary.analysis.enabled: false", WARNING)
@@ -245,7 +225,7 @@ def _check_bucket(report: Reporter, path: tuple, threshold: str, source: str) ->
         return
     lower = max((b for b in buckets if b < value), default=None)
     upper = min((b for b in buckets if b > value), default=None)
-    near = " and ".join(_say(b) for b in (lower, upper) if b is not None)
+    near = " and ".join(say_seconds(b) for b in (lower, upper) if b is not None)
     report(path, "spec.latency-bucket",
            f"{echo(threshold, quote=False)} is not a bucket boundary of the {source} latency histogram, so the SLI would "
            f"never match a bucket; nearest boundaries: {near}")
@@ -254,19 +234,3 @@ def _check_bucket(report: Reporter, path: tuple, threshold: str, source: str) ->
 def _user_set(me: ModelEnv, path: tuple) -> bool:
     doc = me.file.doc
     return doc.has(("spec",) + path) or doc.has(("spec", "environments", me.env.name) + path)
-
-
-def analysis_metrics(me: ModelEnv) -> dict:
-    """The thresholds the canary analysis gates on: success rate (percent) and p95 latency."""
-    s = me.settings
-    analysis = s["canary"]["analysis"]
-    slo = s["slo"]
-    result = {}
-    success = analysis.get("successRate", slo.get("availability"))
-    if success is not None and slo["source"] == "istio":
-        result["successRate"] = success
-    p95 = analysis.get("latencyP95") or next(
-        (o["threshold"] for o in slo.get("latency", []) if o["percentile"] == 95), None)
-    if p95:
-        result["latencyP95"] = p95
-    return result

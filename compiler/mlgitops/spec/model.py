@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import os
 from typing import Any
 
 from .. import contain
 from ..config import Config, Environment
 from ..diagnostics import Diagnostics
+from ..domain.frameworks import default_protocol
 from ..schemacheck import model_checker
 from ..yamlsource import SourceDocument, load_yaml
+from .resolved import Model
 
 MODELS_DIR = "models"
 
@@ -88,6 +91,11 @@ class ModelEnv:
     @property
     def metadata(self) -> dict:
         return self.file.doc.data["metadata"]
+
+    @functools.cached_property
+    def model(self) -> Model:
+        """The typed model (spec/resolved.py): what generators and rules read."""
+        return Model.of(self.settings, self.metadata, self.env.name, self.env.namespace)
 
     def source_path(self, path: tuple) -> tuple:
         """The document path that produced settings[path]: the env override if it sets it."""
@@ -164,7 +172,7 @@ def resolve(file: ModelFile, config: Config) -> list[ModelEnv]:
         settings.setdefault("slo", {})
         settings["slo"].setdefault("window", "30d")
         settings["slo"].setdefault("source", config.slo_source)
-        settings.setdefault("protocol", "v2" if settings["framework"] in ("onnx", "triton", "huggingface") else "v1")
+        settings.setdefault("protocol", default_protocol(settings["framework"]))
         result.append(ModelEnv(file, env, settings))
     return result
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import copy
 import json
 
+from ..domain.frameworks import FRAMEWORK_NAMES
+
 API_VERSION = "mlgitops.dev/v1alpha1"
 SCHEMA_ID = "https://mlgitops.dev/schemas/model-v1alpha1.json"
 
-FRAMEWORKS = ["sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "huggingface", "triton", "custom"]
+FRAMEWORKS = list(FRAMEWORK_NAMES)
 STORAGE_SCHEMES = ["s3", "gs", "pvc", "hf", "oci", "https"]
 
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

@@ -17,6 +17,15 @@ class Framework:
     runtime: str
     protocols: tuple[str, ...]
 
+    @property
+    def default_protocol(self) -> str:
+        """v2 where the runtime serves nothing else (onnx, triton) or prefers it (huggingface)."""
+        return "v2" if self.model_format in V2_BY_DEFAULT else "v1"
+
+
+V2_BY_DEFAULT = ("onnx", "triton", "huggingface")
+CUSTOM = "custom"  # `container.image` serves the model: no KServe runtime
+
 
 FRAMEWORKS: dict[str, Framework] = {
     "sklearn": Framework("sklearn", "1", "kserve-sklearnserver", ("v1", "v2")),
@@ -28,3 +37,10 @@ FRAMEWORKS: dict[str, Framework] = {
     "huggingface": Framework("huggingface", "1", "kserve-huggingfaceserver", ("v1", "v2")),
     "triton": Framework("triton", "2", "kserve-tritonserver", ("v2",)),
 }
+# Every value of the model file's `framework` (spec/schema.py), in the order the reference lists them.
+FRAMEWORK_NAMES: tuple[str, ...] = (*FRAMEWORKS, CUSTOM)
+
+
+def default_protocol(framework: str) -> str:
+    fw = FRAMEWORKS.get(framework)
+    return fw.default_protocol if fw else "v1"

@@ -13,29 +13,8 @@ workbook's for a 30-day SLO; `monitoring.burnRateAlerts` in mlgitops.yaml replac
 from __future__ import annotations
 
 import dataclasses
-import re
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
-
-
-def duration_seconds(text: str) -> float:
-    """A Prometheus duration (`5m`, `1h30m`, `30d`) in seconds."""
-    if not re.fullmatch(DURATION, text):
-        raise ValueError(f"not a Prometheus duration: {text!r}")
-    return sum(int(n) * _UNITS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", text))
-
-
-def say_duration(total_seconds: float) -> str:
-    """Seconds as a short human duration: 43.2 min, 1.8 h, 3 d."""
-    if total_seconds < 120:
-        return f"{total_seconds:.0f} s"
-    if total_seconds < 5400:
-        return f"{total_seconds / 60:.1f} min".replace(".0 min", " min")
-    if total_seconds < 172800:
-        return f"{total_seconds / 3600:.1f} h".replace(".0 h", " h")
-    return f"{total_seconds / 86400:.1f} d".replace(".0 d", " d")
-
+from .units import DURATION, duration_seconds
 
 @dataclasses.dataclass(frozen=True)
 class WindowPair:
