@@ -49,11 +49,15 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal, TypeAlias, overload
 
 from .diagnostics import ERROR, Diagnostic
 
 MIB = 2**20
+
+# what reads are confined to: a directory, a list of them, or None (anywhere)
+Roots: TypeAlias = "str | Sequence[str] | None"
 
 RULE_OUTSIDE = "input.outside-repo"
 RULE_NOT_REGULAR = "input.not-regular-file"
@@ -91,7 +95,7 @@ class ContainmentError(Exception):
 
 # --- limits ------------------------------------------------------------------------------------------
 
-def configure(limits: dict | None) -> None:
+def configure(limits: dict[str, Any] | None) -> None:
     """Apply mlgitops.yaml `limits:` (keys as in KINDS, values in MiB); None or {}: the defaults."""
     _configured.clear()
     for kind, (_, key, _) in KINDS.items():
@@ -139,7 +143,7 @@ def trusted_root(repo_root: str, path: str) -> str:
     return path
 
 
-def resolve(root: str | list | tuple | None, path: str) -> str:
+def resolve(root: Roots, path: str) -> str:
     """The real path of `path` (relative paths are relative to the first root); ContainmentError
     when it is under none of `root` (a directory or a list of them; None: anywhere)."""
     roots = [] if root is None else [root] if isinstance(root, str) else list(root)
@@ -172,7 +176,7 @@ def _kind_of_mode(mode: int) -> str:
 
 # --- reading -----------------------------------------------------------------------------------------
 
-def read_bytes(root: str | list | tuple | None, path: str, kind: str, *, max_bytes: int | None = None,
+def read_bytes(root: Roots, path: str, kind: str, *, max_bytes: int | None = None,
                hint: str | None = None) -> bytes:
     """The bytes of the regular file `path` whose real path is under `root` (see resolve), at most
     the size limit of `kind` (or `max_bytes`; `hint` replaces the limit's description in the
@@ -243,13 +247,25 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
     return line, len(prefix) + 1
 
 
-def read_text(root: str | list | tuple | None, path: str, kind: str, *, max_bytes: int | None = None,
+def read_text(root: Roots, path: str, kind: str, *, max_bytes: int | None = None,
               hint: str | None = None) -> str:
     """read_bytes, decoded by `decode`."""
     return decode(read_bytes(root, path, kind, max_bytes=max_bytes, hint=hint))
 
 
-def read_reported(root: str | list | tuple | None, path: str, kind: str, diags: Any, shown: str, *,
+@overload
+def read_reported(root: Roots, path: str, kind: str, diags: Any, shown: str, *,
+                  text: Literal[True] = True, unreadable: str = "input.unreadable", max_bytes: int | None = None,
+                  hint: str | None = None) -> str | None: ...
+
+
+@overload
+def read_reported(root: Roots, path: str, kind: str, diags: Any, shown: str, *,
+                  text: Literal[False], unreadable: str = "input.unreadable", max_bytes: int | None = None,
+                  hint: str | None = None) -> bytes | None: ...
+
+
+def read_reported(root: Roots, path: str, kind: str, diags: Any, shown: str, *,
                   text: bool = True, unreadable: str = "input.unreadable", max_bytes: int | None = None,
                   hint: str | None = None) -> str | bytes | None:
     """read_text (or, text=False, read_bytes) with every problem reported to `diags` as a finding on
@@ -274,7 +290,7 @@ def decode_reported(raw: bytes, diags: Any, shown: str) -> str | None:
         return None
 
 
-def list_dir(root: str, directory: str, suffixes: tuple = (".yaml", ".yml")) -> list[str]:
+def list_dir(root: str, directory: str, suffixes: tuple[str, ...] = (".yaml", ".yml")) -> list[str]:
     """Names of the entries of `directory` ending in `suffixes` (hidden ones left out), sorted;
     [] when it does not exist. ContainmentError when `directory` (or a parent) is a symbolic link
     leading outside `root`. Entries are not checked: read them with read_bytes/read_text."""

@@ -9,7 +9,7 @@ exit code. Lines and columns are 1-based, as editors and compilers print them; 0
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 ERROR = "error"
 WARNING = "warning"
@@ -57,10 +57,10 @@ class Diagnostic:
             where += f":{self.line}:{self.column or 1}"
         return f"{where}: {self.severity}: {self.message} [{self.rule}]"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, int, str, str]:
         return (self.file, self.line, self.column, _SEVERITY_RANK.get(self.severity, 9), self.rule, self.message)
 
 

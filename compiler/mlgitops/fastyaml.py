@@ -17,7 +17,7 @@ error messages.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, TypeAlias
 
 import yaml
 from yaml._yaml import CParser  # libyaml's parser, part of the PyYAML wheels
@@ -25,6 +25,8 @@ from yaml.constructor import SafeConstructor
 from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
                          ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent, StreamStartEvent)
 from yaml.nodes import ScalarNode
+
+Path: TypeAlias = "tuple[str | int, ...]"  # a JSON path: ("spec", "canary", "steps", 2, "weight")
 
 try:  # the timestamp-free resolvers of yamlsource._Loader (Kubernetes reads 2026-11-23 as a string)
     _BASE_RESOLVERS = yaml.CSafeLoader.yaml_implicit_resolvers
@@ -351,7 +353,7 @@ def _build_positions(next_event: Any, max_depth: int) -> tuple[Any, dict, dict, 
             return root, values, keys, collections
 
 
-def find_position(text: str, path: tuple) -> tuple[int, int]:
+def find_position(text: str, path: Path) -> tuple[int, int]:
     """`SourceDocument.position(path)` of a one-document text without building the document:
     the 1-based (line, column) of `path`, or of its nearest ancestor present; a mapping or list
     entered through a key is located by its key, anything else by its value. Raises

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 import fastjsonschema
 
 from .diagnostics import ECHO_LIMIT, Diagnostic, ERROR, echo
-from .yamlsource import SourceDocument
+from .yamlsource import Path, SourceDocument
 
 # Human wording for the patterns the schemas use; anything else prints the regex.
 PATTERN_WORDS = {
@@ -62,7 +62,7 @@ def _yaml_float(value: float) -> str:
     return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
 
 
-def non_finite(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, float]]:
+def non_finite(data: Any, path: Path = ()) -> Iterator[tuple[Path, float]]:
     """(path, value) of every NaN or infinite number in loaded YAML (`.nan`, `.inf`, `-.inf`)."""
     if isinstance(data, float):
         if not math.isfinite(data):
@@ -180,13 +180,14 @@ class SchemaChecker:
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             return [at(path, f"{where}: missing required field '{missing}'", key=True)]
         if kind == "type":
-            expected = error.validator_value
-            expected = " or ".join(_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
+            value_types = error.validator_value
+            types: list[str] = value_types if isinstance(value_types, list) else [value_types]
+            expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
             got = _type_name(value)
             if not isinstance(value, (dict, list)) and value is not None:
                 got += f" {_show(value)}"
-            hint = PATTERN_WORDS.get(error.schema.get("pattern", ""))
-            return [at(path, f"{where}: expected {expected}, got {got}" + (f" (write {hint})" if hint else ""))]
+            written = PATTERN_WORDS.get(error.schema.get("pattern", ""))
+            return [at(path, f"{where}: expected {expected}, got {got}" + (f" (write {written})" if written else ""))]
         if kind == "enum":
             options = [str(o) for o in error.validator_value]
             hint = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
@@ -219,15 +220,3 @@ class SchemaChecker:
         if kind == "maxItems":
             return [at(path, f"{where}: allows at most {error.validator_value} items")]
         return [at(path, f"{where}: {error.message}")]
-
-
-@functools.lru_cache(maxsize=None)
-def model_checker() -> SchemaChecker:
-    from .spec.schema import model_schema
-    return SchemaChecker(model_schema(), "spec.schema", "spec.unknown-field")
-
-
-@functools.lru_cache(maxsize=None)
-def config_checker() -> SchemaChecker:
-    from .config import config_schema
-    return SchemaChecker(config_schema(), "config.schema", "config.unknown-field")

@@ -112,7 +112,8 @@ def _events(next_event, max_nodes: int | None, max_depth: int) -> None:
         elif isinstance(event, CollectionStartEvent):
             if len(stack) >= max_depth:
                 mark = event.start_mark
-                raise Refused(DEPTH_RULE, mark.line + 1, mark.column + 1, too_deep_message(max_depth))
+                line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                raise Refused(DEPTH_RULE, line, column, too_deep_message(max_depth))
             total += 1
             if event.anchor is not None:
                 open_anchors.add(event.anchor)

@@ -11,25 +11,29 @@ collapses (last one wins).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import yaml
 
 from . import fastyaml, yamlguard
 from .diagnostics import Diagnostic, ERROR
 
-try:  # libyaml is part of the PyYAML wheels; the pure-Python fallback keeps marks too.
-    _Base = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - only on a PyYAML built without libyaml
-    _Base = yaml.SafeLoader
+if TYPE_CHECKING:  # the stubs do not derive CSafeLoader from SafeLoader; its interface is the same
+    LoaderBase = yaml.SafeLoader
+else:
+    try:  # libyaml is part of the PyYAML wheels; the pure-Python fallback keeps marks too.
+        LoaderBase = yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - only on a PyYAML built without libyaml
+        LoaderBase = yaml.SafeLoader
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(LoaderBase):
     """SafeLoader without YAML 1.1 timestamps: `2026-11-02` stays a string, as Kubernetes reads it."""
 
     yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+        for first, resolvers in LoaderBase.yaml_implicit_resolvers.items()
     }
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
@@ -45,7 +49,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
-Path = tuple  # a JSON path: ("spec", "canary", "steps", 2, "weight")
+Path = fastyaml.Path  # a JSON path: ("spec", "canary", "steps", 2, "weight")
 
 
 @dataclasses.dataclass
@@ -57,9 +61,9 @@ class SourceDocument:
     # JSON path -> (line, col) of the value node, and of the key for mapping entries.
     value_positions: dict[Path, tuple[int, int]]
     key_positions: dict[Path, tuple[int, int]]
-    collections: set = dataclasses.field(default_factory=set)  # paths whose value is a mapping or list
+    collections: set[Path] = dataclasses.field(default_factory=set)  # paths whose value is a mapping or list
 
-    def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+    def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Position of `path`, or of its nearest ancestor that exists in the file.
 
         A mapping or list is located by its key (`spec:`), not by its first child; a scalar by
@@ -75,7 +79,7 @@ class SourceDocument:
                 return (1, 1)
             path = path[:-1]
 
-    def has(self, path: Path) -> bool:
+    def has(self, path: Sequence[str | int]) -> bool:
         return tuple(path) in self.value_positions
 
 
@@ -86,7 +90,7 @@ class _Builder:
         self.values: dict[Path, tuple[int, int]] = {}
         self.keys: dict[Path, tuple[int, int]] = {}
         self.problems: list[Diagnostic] = []
-        self.collections: set = set()
+        self.collections: set[Path] = set()
 
     @staticmethod
     def _pos(node: yaml.Node) -> tuple[int, int]:
@@ -170,7 +174,7 @@ def load_yaml(text: str, file: str) -> tuple[SourceDocument | None, list[Diagnos
             # An unterminated quote or bracket: point where it opened, say where parsing failed.
             opened = exc.context_mark
             line, col = opened.line + 1, opened.column + 1
-            message = f"{exc.context} started here: {message} (at line {mark.line + 1})"
+            message = f"{exc.context} started here: {message} (at line {exc.problem_mark.line + 1})"
         if "expected a single document" in str(exc):
             message = "expected one YAML document; this file holds several"
         return None, [Diagnostic(file, line, col, "yaml.syntax", ERROR, f"YAML syntax error: {message}")]

@@ -41,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn, Sequence
 
 from ..emit import dump_all
 from ..yamlsource import load_yaml
@@ -89,7 +89,7 @@ _READER_LISTS = ("List", "ResourceList")
 
 # --- public API -------------------------------------------------------------------------------------
 
-def render(path: str, *, repo_root: str | None = None, max_file_bytes: int | None = None) -> list[Resource]:
+def render(path: str, *, repo_root: str | None = None, max_file_bytes: int | None = None) -> Sequence[Resource]:
     """Build the kustomization in directory `path`; the objects in `kubectl kustomize` order.
 
     `repo_root`: files outside it are refused, also through symbolic links (default: the nearest
@@ -534,7 +534,7 @@ class _Build:
             target = self._get_by_id(kust, where, acc.resources, patch)
             self._apply_sm_to(kust, where, acc, [target], patch)
 
-    def _explain_bad_patch(self, kust: Kustomization, where: tuple, text: str, source: str) -> None:
+    def _explain_bad_patch(self, kust: Kustomization, where: tuple, text: str, source: str) -> NoReturn:
         from .loader import YamlRefused, parse_documents
         try:
             docs = parse_documents(text)
@@ -596,7 +596,7 @@ class _Build:
             merged = strategicmerge.merge(r.obj, patch_obj, self.openapi)
         except ValueError as exc:
             raise kust.error(where, RULE_PATCH, f"patching {id_str(cur_id(r))}: {exc}") from None
-        if _empty(merged):
+        if merged is None or _empty(merged):
             r.obj = {}
             return
         r.obj = merged
@@ -666,6 +666,7 @@ class _Build:
                 continue
             if target is None:
                 raise kust.error(where, RULE_PATCH, f"a JSON patch needs a target ({source})")
+            assert isinstance(ops, list)  # not a strategic merge patch, so a JSON patch (checked above)
             record = _json_patch_record(source, first_line, ops, inline=not path)
             for r in self._select(kust, where + ("target",), acc, target):
                 store_previous_id(r)

@@ -348,7 +348,7 @@ def apply(target: dict, operations: list[dict]) -> dict:
     for i, op in enumerate(operations):
         if not isinstance(op, dict):
             raise ValueError(f"operation {i}: not an object: {op!r}")
-        kind = op.get("op") if isinstance(op.get("op"), str) else "unknown"
+        kind = v if isinstance(v := op.get("op"), str) else "unknown"
         where = f"operation {i} ({kind} {op.get('path', '')})"
         handler = _OPS.get(kind)
         if handler is None:
@@ -436,9 +436,9 @@ def _from_yaml_node(node: yaml.Node, memo: dict) -> Any:
         memo[id(node)] = out_list
         out_list.extend(_from_yaml_node(v, memo) for v in node.value)
         return out_list
-    if node.style is None and node.tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                                          "tag:yaml.org,2002:float", "tag:yaml.org,2002:null",
-                                          "tag:yaml.org,2002:timestamp"):
+    if isinstance(node, yaml.ScalarNode) and node.style is None \
+            and node.tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
+                             "tag:yaml.org,2002:float", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp"):
         return _v2_plain(node.value)
     return node.value
 

@@ -31,7 +31,7 @@ import yaml
 
 from .. import contain
 from .. import yamlguard
-from ..yamlsource import SourceDocument, load_yaml
+from ..yamlsource import LoaderBase, SourceDocument, load_yaml
 from .errors import RenderError, not_supported
 from .fieldspecs import json_type as _json_type
 
@@ -74,13 +74,7 @@ def _inside(path: str, root: str) -> bool:
 
 # --- YAML as kustomize's resource reader (yaml.v3) sees it ------------------------------------------
 
-try:
-    _Base = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Base = yaml.SafeLoader
-
-
-class _V3Loader(_Base):  # type: ignore[misc, valid-type]
+class _V3Loader(LoaderBase):
     pass
 
 
@@ -278,6 +272,7 @@ def _construct_unknown(loader: _V3Loader, suffix: str, node: yaml.Node) -> Any:
         return node.value
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
+    assert isinstance(node, yaml.MappingNode)  # the only other kind of node
     return loader.construct_mapping(node, deep=True)
 
 
@@ -611,7 +606,7 @@ class Loader:
         self.repo_root = os.path.realpath(repo_root)
         self.max_file_bytes = max_file_bytes  # None: contain's limit for "resource" files
         self._text: dict[str, str] = {}
-        self._docs: dict[str, list] = {}
+        self._docs: dict[str, tuple[list[Document], int]] = {}
         self._kustomizations: dict[str, Kustomization] = {}
 
     # paths -----------------------------------------------------------------------------------
@@ -673,7 +668,7 @@ class Loader:
                 import json
                 return json.loads(text)
             yamlguard.check(text)
-            return yaml.load(text, Loader=_Base)
+            return yaml.load(text, Loader=LoaderBase)
         except yamlguard.Refused as exc:
             raise RenderError(self.display(real), exc.line, exc.column, exc.rule, exc.message) from None
         except (ValueError, yaml.YAMLError) as exc:
@@ -844,6 +839,7 @@ _V2_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+
 def _v2_type(kust: Kustomization, path: tuple, value: str) -> str | None:
     """kustomize reads kustomization files with goyaml.v2 (YAML 1.1), which takes a few plain
     scalars that PyYAML keeps as strings for other types: `y`/`n` (bool), `0o17`, `1e3`."""
+    kind: str | None
     if value in ("y", "Y", "n", "N"):
         kind = "bool"
     elif value[:2] in ("0o", "0O") or value[:3] in ("-0o", "+0o"):

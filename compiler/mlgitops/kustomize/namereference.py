@@ -118,7 +118,7 @@ class _Fixer:
         self.target = target
         self.candidates = candidates
         self.index = index
-        self._candidate_ids = None
+        self._candidate_ids: set[int] | None = None
 
     # filters/nameref Filter.set
     def set(self, container: Any, key: Any) -> None:

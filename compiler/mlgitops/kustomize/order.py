@@ -12,7 +12,7 @@ keeps the accumulation order; `legacySortOptions` replace the two kind lists.
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypeVar
 
 from .fieldspecs import ORDER_FIRST, ORDER_LAST, split_group_version, type_orders
 from .resource import Resource
@@ -32,14 +32,17 @@ def _id_string(group: str, version: str, kind: str, namespace: str, name: str) -
     return "|".join((gvk, namespace or "~X", name or "~N"))
 
 
-def legacy_sort(resources: Sequence[Resource], order_first: Iterable[str] = ORDER_FIRST,
-                order_last: Iterable[str] = ORDER_LAST) -> list[Resource]:
+_R = TypeVar("_R", bound=Resource)
+
+
+def legacy_sort(resources: Sequence[_R], order_first: Iterable[str] = ORDER_FIRST,
+                order_last: Iterable[str] = ORDER_LAST) -> list[_R]:
     """Resources in kustomize's legacy order (a total order, so the sort algorithm is irrelevant)."""
     orders = type_orders(order_first, order_last)
     keyed = []
     for r in resources:
         group, version, kind = _gvk(r)
-        meta = r.obj.get("metadata") if isinstance(r.obj.get("metadata"), dict) else {}
+        meta = m if isinstance(m := r.obj.get("metadata"), dict) else {}
         ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
         keyed.append(((group, version, kind), _gvk_string(group, version, kind),
                       orders.get(kind, 0), _id_string(group, version, kind, ns, name), r))

@@ -360,7 +360,7 @@ def matches(resource_obj: dict, selector: dict) -> bool:
     api_version = _str(resource_obj.get("apiVersion"))
     kind = _str(resource_obj.get("kind"))
     group, _, version = api_version.rpartition("/")
-    meta = resource_obj.get("metadata") if isinstance(resource_obj.get("metadata"), dict) else {}
+    meta = m if isinstance(m := resource_obj.get("metadata"), dict) else {}
     name = _str(meta.get("name"))
     namespace = effective_namespace(_str(meta.get("namespace")), is_cluster_scoped(api_version, kind))
     if not _regex_match(sel["namespace"], namespace):

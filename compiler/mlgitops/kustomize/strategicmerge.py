@@ -294,7 +294,7 @@ def _tagged_null(node: _Node | None) -> bool:
 
 
 def _empty_map(node: _Node | None) -> bool:
-    return _missing_or_null(node) or (node.kind == _MAP and not node.content)
+    return node is None or node.tag == _NULL_TAG or (node.kind == _MAP and not node.content)
 
 
 def _nil_or_empty(node: _Node | None) -> bool:
@@ -303,7 +303,7 @@ def _nil_or_empty(node: _Node | None) -> bool:
 
 
 def _get_value(node: _Node | None) -> str:
-    return "" if _missing_or_null(node) else node.value
+    return "" if node is None or node.tag == _NULL_TAG else node.value
 
 
 _KIND_NAMES = {_MAP: "MappingNode", _SEQ: "SequenceNode", _SCALAR: "ScalarNode"}
@@ -316,7 +316,7 @@ def _short(node: _Node) -> str:
 
 def _check_kind(node: _Node | None, kind: int) -> None:
     """ErrorIfInvalid."""
-    if _missing_or_null(node):
+    if node is None or node.tag == _NULL_TAG:
         return
     if node.kind != kind:
         raise ValueError(f"wrong node kind: expected {_KIND_NAMES[kind]} but got "
@@ -462,7 +462,7 @@ def _element_values_list(rn: _Node, keys: list[str]) -> list[list[str]]:
         row = []
         for key in keys:
             value = _field_value(elem, key)
-            row.append("" if _nil_or_empty(value) else value.value)
+            row.append("" if value is None or _nil_or_empty(value) else value.value)
         out.append(row)
     return out
 
@@ -552,8 +552,8 @@ class OpenAPISchema:
             for e in exts:
                 if not isinstance(e, dict) or not isinstance(e.get("kind"), str):
                     continue
-                group = e.get("group") if isinstance(e.get("group"), str) else ""
-                version = e.get("version") if isinstance(e.get("version"), str) else ""
+                group = v if isinstance(v := e.get("group"), str) else ""
+                version = v if isinstance(v := e.get("version"), str) else ""
                 self.by_type[(group, version, e["kind"])] = d
 
     def resolve(self, s: Any) -> dict | None:
@@ -608,13 +608,14 @@ class _SwaggerSchema:
 _OPENAPI: contextvars.ContextVar = contextvars.ContextVar("openapi", default=None)
 
 
-def _schema_for(node: _Node | None) -> _Schema | None:
+def _schema_for(node: _Node | None) -> _Schema | _SwaggerSchema | None:
     """openapi.SchemaForResourceType from a source's apiVersion and kind (GetMeta)."""
-    if _missing_or_null(node) or node.kind != _MAP:
+    if node is None or node.tag == _NULL_TAG or node.kind != _MAP:
         return None
     api_version = _field_value(node, "apiVersion")
     kind = _field_value(node, "kind")
-    if _nil_or_empty(api_version) or _nil_or_empty(kind) or api_version.kind != _SCALAR or kind.kind != _SCALAR:
+    if api_version is None or kind is None or _nil_or_empty(api_version) or _nil_or_empty(kind) \
+            or api_version.kind != _SCALAR or kind.kind != _SCALAR:
         return None
     group, _, version = api_version.value.rpartition("/")
     custom = _OPENAPI.get()
@@ -634,7 +635,7 @@ def _schema_for(node: _Node | None) -> _Schema | None:
 class _Walker:
     __slots__ = ("sources", "schema")
 
-    def __init__(self, sources: list, schema: _Schema | None) -> None:
+    def __init__(self, sources: list, schema: _Schema | _SwaggerSchema | None) -> None:
         self.sources = sources  # [dest, origin]
         self.schema = schema
 
@@ -658,8 +659,9 @@ class _Walker:
         if kind == _SEQ:
             for s in self.sources:
                 _check_kind(s, _SEQ)
-            if self.schema is not None and self.schema.merge_keys() is not None:
-                return self._walk_associative_sequence()
+            merge_keys = self.schema.merge_keys() if self.schema is not None else None
+            if merge_keys is not None:
+                return self._walk_associative_sequence(merge_keys)
             return self._visit_list(associative=False)
         for s in self.sources:
             _check_kind(s, _SCALAR)
@@ -730,12 +732,12 @@ class _Walker:
 
     # associative lists -----------------------------------------------------------------------
 
-    def _walk_associative_sequence(self) -> _Node | None:
+    def _walk_associative_sequence(self, merge_keys: tuple[str, ...]) -> _Node | None:
         dest = self._visit_list(associative=True)
         self.sources[0] = dest
         if dest is None:
             return None
-        keys = list(self.schema.merge_keys())
+        keys = list(merge_keys)
         values = self._element_values(keys)
         if values or keys:
             return self._set_elements(values, keys, dest)
@@ -787,7 +789,7 @@ class _Walker:
             val = _Walker(self._element_value_list(valid_keys, valid_values), schema).walk()
             deleted = False
             for i, key in enumerate(valid_keys):
-                if _missing_or_null(val) or _empty_map(val):
+                if val is None or _empty_map(val):
                     _element_setter(dest, None, valid_keys, valid_values)
                     deleted = True
                 elif _field(val, key) is None and valid_values[i] != "":
@@ -815,9 +817,10 @@ def _validate_keys(values_list: list[list[str]], values: list[str], keys: list[s
     return valid_keys, valid_values
 
 
-def _match(a: list[str], b: list[str]) -> tuple[bool, list[str] | None]:
+def _match(a: list[str], b: list[str]) -> list[str] | None:
+    """The row `a` and `b` are together when they share a value and differ only where one is empty."""
     if len(a) != len(b):
-        return False, None
+        return None
     common = False
     out = []
     for x, y in zip(a, b):
@@ -826,9 +829,9 @@ def _match(a: list[str], b: list[str]) -> tuple[bool, list[str] | None]:
             out.append(x)
             continue
         if x != "" and y != "":
-            return False, None
+            return None
         out.append(x if x != "" else y)
-    return common, out
+    return out if common else None
 
 
 def _merge_values(values_list: list[list[str]]) -> list[list[str]]:
@@ -836,8 +839,8 @@ def _merge_values(values_list: list[list[str]]) -> list[list[str]]:
     for i in range(len(values_list)):
         first = values_list[i]
         for j in range(len(values_list)):
-            matched, merged = _match(first, values_list[j])
-            if matched:
+            merged = _match(first, values_list[j])
+            if merged is not None:
                 values_list[i] = merged
                 values_list[j] = merged
     return values_list
@@ -899,7 +902,7 @@ def apply_patch(target: dict, patch: dict, *, allow_name_change: bool = False,
     patch = dict(patch)
     if "apiVersion" in target:
         patch["apiVersion"] = target["apiVersion"]
-    old_meta = target.get("metadata") if isinstance(target.get("metadata"), dict) else {}
+    old_meta = m if isinstance(m := target.get("metadata"), dict) else {}
     name, namespace, kind = old_meta.get("name"), old_meta.get("namespace") or "", target.get("kind")
     merged = merge(target, patch)
     if merged is None or merged == {}:

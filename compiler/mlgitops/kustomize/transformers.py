@@ -33,7 +33,7 @@ class Tracked(Resource):
     """A Resource plus kustomize's build annotations (which never reach the output)."""
 
     # (kind, name, namespace as kustomize stores it: the *effective* namespace at that time)
-    prev: list = dataclasses.field(default_factory=list)
+    prev: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
     prefixes: list = dataclasses.field(default_factory=list)
     suffixes: list = dataclasses.field(default_factory=list)
     allow_name_change: bool = False  # patches only
@@ -89,7 +89,11 @@ def obj_gvk(obj: dict) -> tuple[str, str, str]:
     return group, version, go_str(obj.get("kind"))
 
 
-def cur_id(r: Resource) -> tuple:
+# (group, version, kind, name, effective namespace): kustomize's resid.ResId
+ResId = tuple[str, str, str, str, str]
+
+
+def cur_id(r: Resource) -> ResId:
     """(group, version, kind, name, effective namespace): resid.ResId compared with Equals."""
     obj = r.obj
     api = obj.get("apiVersion")
@@ -117,7 +121,7 @@ def cur_id(r: Resource) -> tuple:
     return (group, version, kind, name, ns)
 
 
-def prev_ids(r: Tracked) -> list[tuple]:
+def prev_ids(r: Tracked) -> list[ResId]:
     """utils.PrevIds: previous ids use the current group/version and are never cluster-scoped."""
     if not r.prev:
         return []
@@ -125,11 +129,11 @@ def prev_ids(r: Tracked) -> list[tuple]:
     return [(group, version, kind, name, effective_namespace(ns, False)) for kind, name, ns in r.prev]
 
 
-def any_ids(r: Tracked) -> list[tuple]:
+def any_ids(r: Tracked) -> list[ResId]:
     return prev_ids(r) + [cur_id(r)]
 
 
-def org_id(r: Tracked) -> tuple:
+def org_id(r: Tracked) -> ResId:
     if r.prev:
         return prev_ids(r)[0]
     return cur_id(r)
@@ -142,7 +146,7 @@ def store_previous_id(r: Tracked) -> None:
     r.previous.append((r.name, r.namespace))
 
 
-def id_str(rid: tuple) -> str:
+def id_str(rid: ResId) -> str:
     group, version, kind, name, ns = rid
     gvk = "/".join(p for p in (group, version) if p)
     where = "" if ns in ("default", TOTALLY_NOT_A_NAMESPACE) else f"{ns}/"

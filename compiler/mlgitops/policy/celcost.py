@@ -54,7 +54,7 @@ class Estimate:
     elem: int
 
 
-def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
+def _fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes]]:
     pos = 0
     while pos < len(buf):
         key, pos = _varint(buf, pos)
@@ -87,9 +87,9 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 def decode_checked(serialized: bytes) -> Node:
     """The expression tree of a serialised `google.protobuf.Any{CheckedExpr}`."""
-    checked = next(v for f, w, v in _fields(serialized) if f == 2 and w == 2)
-    expr = next(v for f, w, v in _fields(checked) if f == 4 and w == 2)
-    return _expr(expr)  # type: ignore[arg-type]
+    checked = next(v for f, w, v in _fields(serialized) if f == 2 and w == 2 and isinstance(v, bytes))
+    expr = next(v for f, w, v in _fields(checked) if f == 4 and w == 2 and isinstance(v, bytes))
+    return _expr(expr)
 
 
 def _expr(buf: bytes) -> Node:
@@ -116,9 +116,9 @@ def _expr(buf: bytes) -> Node:
             entries = [v for f, w, v in _fields(value) if f == 2 and isinstance(v, bytes)]
             return Node("struct", children=tuple(_entry(e) for e in entries))
         if field == 9:
-            parts = {f: v for f, w, v in _fields(value)}
-            kids = tuple(_expr(parts[f]) if f in parts else Node("const") for f in (2, 4, 5, 6, 7))  # type: ignore[arg-type]
-            names = tuple(parts[f].decode() if f in parts else "" for f in (1, 3, 8))  # type: ignore[union-attr]
+            parts = {f: v for f, w, v in _fields(value) if isinstance(v, bytes)}
+            kids = tuple(_expr(parts[f]) if f in parts else Node("const") for f in (2, 4, 5, 6, 7))
+            names = tuple(parts[f].decode() if f in parts else "" for f in (1, 3, 8))
             return Node("comprehension", children=kids, vars=names)
     return Node("const")
 

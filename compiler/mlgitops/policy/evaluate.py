@@ -19,7 +19,7 @@ under Ignore it is at most a warning, so a broken policy is still visible.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Sequence
 
 from ..diagnostics import ERROR, INFO, WARNING
 from . import celcost
@@ -92,7 +92,7 @@ class Activations:
     combined programs (Policy.combined_program); `base(params)` gives the per-parameter ones the
     step-by-step evaluation needs."""
 
-    def __init__(self, target: Target, known_params: list[Any] = ()) -> None:
+    def __init__(self, target: Target, known_params: Sequence[Any] = ()) -> None:
         self.target = target
         self._keys = {id(p): f"mlgitops_params_{i}" for i, p in enumerate(known_params)}
         self._known = list(known_params)
@@ -128,11 +128,15 @@ class Activations:
         """(variables key of `params`, the shared activation); None for an unknown parameter object."""
         if params is not None and id(params) not in self._keys:
             return None
+        return (self._keys[id(params)] if params is not None else None), self.shared_activation()
+
+    def shared_activation(self) -> Any:
+        """The one activation every combined program of this object evaluates on."""
         if self._shared is None:
             values = base_values(self.target, None)
             values["variables"] = {self._keys[id(p)]: p for p in self._known}
             self._shared = activation(values)
-        return (self._keys[id(params)] if params is not None else None), self._shared
+        return self._shared
 
 
 def _evaluate_combined(policy: Policy, binding: Binding, activations: Activations, params: Any) -> Outcome | None:
@@ -291,7 +295,7 @@ def evaluate(policy: Policy, binding: Binding, target: Target, params: Any,
     broken: dict[str, Failure] = {}
     if policy.variables:
         computed: dict[str, Any] = {}
-        scope, bound = act, set()  # `scope` holds the variables in `bound`
+        scope, bound = act, set[str]()  # `scope` holds the variables in `bound`
         for name, expression in policy.variables:
             uses = expression.uses
             if uses & broken.keys():
@@ -306,9 +310,9 @@ def evaluate(policy: Policy, binding: Binding, target: Target, params: Any,
         act = activation({**values, "variables": computed})
     for validation in policy.validations:
         expression = validation.expression
-        uses = sorted(expression.uses & broken.keys())
-        if uses:
-            outcome.failures.append(broken[uses[0]])
+        broken_uses = sorted(expression.uses & broken.keys())
+        if broken_uses:
+            outcome.failures.append(broken[broken_uses[0]])
             continue
         try:
             value = expression.program.evaluate(act)

@@ -26,7 +26,7 @@ from typing import Any
 from .. import contain
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostics
 from ..validate.documents import display_path, split_documents
-from ..yamlsource import SourceDocument, load_yaml
+from ..yamlsource import Path, SourceDocument, load_yaml
 from .cel import CelError, Program, compile_expression
 from .fuse import fuse
 from .match import selector_matches
@@ -59,11 +59,11 @@ class Source:
     offset: int  # lines before the document in the file
     lines: list[str]  # the whole file's lines (to find expressions inside block scalars)
 
-    def at(self, path: tuple, *, key: bool = False) -> Location:
+    def at(self, path: Path, *, key: bool = False) -> Location:
         line, col = self.doc.position(path, key=key)
         return self.file, self.offset + line, col
 
-    def at_offset(self, path: tuple, text: str, offset: int | None) -> Location:
+    def at_offset(self, path: Path, text: str, offset: int | None) -> Location:
         """Where character `offset` of the expression `text` (the value at `path`) is in the file."""
         file, line, col = self.at(path)
         if offset is None or not 0 <= offset <= len(text):
@@ -100,7 +100,7 @@ class Validation:
     message: str
     message_expression: Expression | None
     reason: str
-    field_path: tuple  # JSON path inside the object ("spec", "containers", 0, "image"); () = the object
+    field_path: Path  # JSON path inside the object ("spec", "containers", 0, "image"); () = the object
 
 
 @dataclasses.dataclass
@@ -130,7 +130,9 @@ class Policy:
     _programs: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def combined_text(self, params_key: str | None) -> str:
-        """`combined`, reading `params` from `variables[params_key]` when there is a key."""
+        """`combined`, reading `params` from `variables[params_key]` when there is a key (only for a
+        policy that has one)."""
+        assert self.combined is not None, "combined_text of a policy with no combined expression"
         return self.combined if params_key is None else \
             f"cel.bind(params, variables['{params_key}'], ({self.combined}))"
 
@@ -159,7 +161,7 @@ class ParamObject:
 
     @functools.cached_property
     def key(self) -> tuple[str, str, str, str]:
-        meta = self.obj.get("metadata") if isinstance(self.obj.get("metadata"), dict) else {}
+        meta = m if isinstance(m := self.obj.get("metadata"), dict) else {}
         return (str(self.obj.get("apiVersion", "")), str(self.obj.get("kind", "")),
                 str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
@@ -212,7 +214,7 @@ def _combine(conditions: list[tuple[str, Expression]], variables: list[tuple[str
     return fuse(text, [(n, e.text) for n, e in variables])
 
 
-def parse_field_path(text: str) -> tuple | None:
+def parse_field_path(text: str) -> Path | None:
     """`spec.containers[0].image` or `metadata.labels['team']` as a JSON path; None if malformed."""
     out: list = []
     pos = 0
@@ -269,11 +271,11 @@ class _Compiler:
         self.diags = diags
         self.ok = True
 
-    def invalid(self, path: tuple, message: str, *, key: bool = False) -> None:
+    def invalid(self, path: Path, message: str, *, key: bool = False) -> None:
         self.ok = False
         self.diags.error(*self.src.at(path, key=key), "policy.invalid", message)
 
-    def expression(self, path: tuple, what: str, variables: frozenset[str]) -> Expression | None:
+    def expression(self, path: Path, what: str, variables: frozenset[str]) -> Expression | None:
         text = _get(self.src.doc.data, path)
         if not isinstance(text, str) or not text.strip():
             self.invalid(path, f"{what}: an expression (a non-empty string) is required")
@@ -374,7 +376,7 @@ class _Compiler:
             message = item.get("message", "")
             if not isinstance(message, str):
                 self.invalid(path + ("message",), f"validations[{i}].message must be a string")
-            field_path: tuple | None = ()
+            field_path: Path | None = ()
             if "fieldPath" in item:
                 raw = item["fieldPath"]
                 field_path = parse_field_path(raw) if isinstance(raw, str) else None
@@ -387,7 +389,7 @@ class _Compiler:
         return out
 
 
-def _get(data: Any, path: tuple) -> Any:
+def _get(data: Any, path: Path) -> Any:
     for part in path:
         if isinstance(data, dict):
             data = data.get(part)

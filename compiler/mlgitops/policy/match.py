@@ -119,14 +119,14 @@ class Target:
 
     def __init__(self, obj: dict, namespace_labels: dict[str, dict]) -> None:
         self.obj = obj
-        api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
-        self.kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
+        api_version = _str_at(obj, "apiVersion")
+        self.kind = _str_at(obj, "kind")
         self.group, self.version = split_api_version(api_version)
         self.resource = resource_of(self.group, self.kind)
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        self.name = meta.get("name") if isinstance(meta.get("name"), str) else ""
+        meta = m if isinstance(m := obj.get("metadata"), dict) else {}
+        self.name = _str_at(meta, "name")
         self.cluster_scoped = is_cluster_scoped(api_version, self.kind)
-        namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else ""
+        namespace = _str_at(meta, "namespace")
         self.namespace = "" if self.cluster_scoped else namespace or "default"
         self.labels = labels_of(obj)
         self.namespace_labels = namespace_labels_for(self.namespace, namespace_labels) if self.namespace else {}
@@ -172,6 +172,12 @@ class Target:
                 "metadata": {"name": self.namespace, "labels": dict(self.namespace_labels)}}
 
 
+def _str_at(mapping: dict, key: str) -> str:
+    """mapping[key] when it is a string, else ""."""
+    value = mapping.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def namespace_labels_for(namespace: str, known: dict[str, dict]) -> dict:
     return {**known.get(namespace, {}), NAMESPACE_NAME_LABEL: namespace}
 
@@ -181,7 +187,7 @@ def namespace_labels(objects: list[Any]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for obj in objects:
         if isinstance(obj, dict) and obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1":
-            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            meta = m if isinstance(m := obj.get("metadata"), dict) else {}
             if isinstance(meta.get("name"), str):
                 out[meta["name"]] = {str(k): str(v) for k, v in labels_of(obj).items()}
     return out

@@ -27,19 +27,19 @@ from typing import Any
 import yaml
 
 from ..diagnostics import Diagnostic, Diagnostics
-from ..yamlsource import _Builder, _Loader
-from .lock import LOCK_NAME, merge_lock, sha256, write_atomic
+from ..yamlsource import Path, _Builder, _Loader
+from .lock import LOCK_NAME, LockEntry, merge_lock, sha256, write_atomic
 
 STRICT_SUFFIX = "-strict"
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
-_INT_OR_STRING = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+_INT_OR_STRING: dict[str, Any] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
 
 
 @dataclasses.dataclass
 class ImportResult:
     diagnostics: Diagnostics
     written: list[str]  # output paths whose content changed
-    schemas: list[dict]  # lock entries of this run
+    schemas: list[LockEntry]  # lock entries of this run
 
 
 def _is_int_or_string(node: dict) -> bool:
@@ -101,7 +101,7 @@ def _documents(text: str, file: str, diags: Diagnostics) -> list[tuple[Any, _Bui
     return docs
 
 
-def _pos(builder: _Builder, path: tuple) -> tuple[int, int]:
+def _pos(builder: _Builder, path: Path) -> tuple[int, int]:
     while path not in builder.values and path:
         path = path[:-1]
     return builder.values.get(path, (1, 1))
@@ -114,11 +114,11 @@ def _source_label(path: str, repo: str) -> str:
     return ap.replace(os.sep, "/")
 
 
-def collect(files: list[str], repo: str = ".") -> tuple[dict[str, str], list[dict], Diagnostics]:
+def collect(files: list[str], repo: str = ".") -> tuple[dict[str, str], list[LockEntry], Diagnostics]:
     """Parse and convert: returns ({relative output path: text}, lock entries, diagnostics)."""
     diags = Diagnostics()
     outputs: dict[str, str] = {}
-    entries: list[dict] = []
+    entries: list[LockEntry] = []
     for file in files:
         try:
             with open(file, encoding="utf-8") as fh:
@@ -131,6 +131,7 @@ def collect(files: list[str], repo: str = ".") -> tuple[dict[str, str], list[dic
         if not docs and not diags.has_errors:
             diags.error(file, 1, 1, "crd.not-a-crd", "file holds no CustomResourceDefinition")
         for data, b in docs:
+            items: list[tuple[Any, Path]]
             if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
                 items = [(item, ("items", i)) for i, item in enumerate(data["items"])]
             else:
@@ -140,8 +141,8 @@ def collect(files: list[str], repo: str = ".") -> tuple[dict[str, str], list[dic
     return outputs, entries, diags
 
 
-def _convert_crd(crd: Any, base: tuple, b: _Builder, file: str, source: str, diags: Diagnostics,
-                 outputs: dict, entries: list) -> None:
+def _convert_crd(crd: Any, base: Path, b: _Builder, file: str, source: str, diags: Diagnostics,
+                 outputs: dict[str, str], entries: list[LockEntry]) -> None:
     if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
         kind = crd.get("kind") if isinstance(crd, dict) else None
         line, col = _pos(b, base + ("kind",))
@@ -154,7 +155,7 @@ def _convert_crd(crd: Any, base: tuple, b: _Builder, file: str, source: str, dia
         diags.error(file, line, col, "crd.api-version",
                     f"apiVersion {crd.get('apiVersion')!r} is not supported; expected {CRD_API_VERSION}")
         return
-    spec = crd.get("spec") if isinstance(crd.get("spec"), dict) else {}
+    spec = m if isinstance(m := crd.get("spec"), dict) else {}
     group = spec.get("group")
     kind = (spec.get("names") or {}).get("kind") if isinstance(spec.get("names"), dict) else None
     versions = spec.get("versions")

@@ -14,7 +14,7 @@ InferenceService against 300 us for the pure-Python jsonschema) and reused for e
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypedDict
 
 import jsonschema_rs
 
@@ -30,7 +30,7 @@ def _duration(value: str) -> bool:
     return bool(_GO_DURATION.match(value) or _ISO_DURATION.match(value))
 
 
-_FORMATS = {"duration": _duration}
+_FORMATS: dict[str, Callable[[str], bool]] = {"duration": _duration}
 
 
 def _message(error: Any) -> str:
@@ -88,9 +88,18 @@ def _go_patterns(schema: Any) -> Any:
     return out
 
 
+class _CompileOptions(TypedDict):
+    """The keyword arguments compile_schema gives jsonschema-rs."""
+
+    formats: dict[str, Callable[[str], bool]]
+    pattern_options: jsonschema_rs.RegexOptions
+    offline: bool
+    keywords: dict[str, type[jsonschema_rs.KeywordValidator]]
+
+
 def compile_schema(schema: dict) -> Any:
     """A reusable validator for `schema` (draft 4 unless it names another draft)."""
-    options = dict(formats=_FORMATS, pattern_options=jsonschema_rs.RegexOptions(), offline=True,
+    options = _CompileOptions(formats=_FORMATS, pattern_options=jsonschema_rs.RegexOptions(), offline=True,
                    keywords={_GO_PATTERN: _GoPattern})
     if not all(_ecma_pattern(p) for p in _patterns(schema)):
         schema = _go_patterns(schema)

@@ -13,11 +13,27 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any, Required, TypedDict
 
 from .. import contain
 
 LOCK_NAME = "schemas.lock"
 GENERATED_BY = "mlgitops schemas"
+
+
+class LockEntry(TypedDict, total=False):
+    """One schema as `schemas import` (with `crd`) or `schemas pull` records it; a lock read from
+    disk may hold other keys, so entries read back are plain mappings."""
+
+    path: Required[str]  # relative to the schemas directory, "/"-separated
+    source: Required[str]  # the CRD file or URL
+    sha256: Required[str]  # of the file's bytes
+    crd: str  # the CustomResourceDefinition's name
+    group: str
+    kind: str
+    version: str | None  # None: a CRD version with no name
+    strict: bool
 
 
 class LockError(Exception):
@@ -50,7 +66,7 @@ def write_atomic(path: str, data: bytes) -> bool:
     return True
 
 
-def read_lock(schemas_dir: str) -> dict[str, dict] | None:
+def read_lock(schemas_dir: str) -> dict[str, Mapping[str, Any]] | None:
     """Entries of `<schemas_dir>/schemas.lock` by path; None when there is no lock file."""
     path = os.path.join(schemas_dir, LOCK_NAME)
     try:
@@ -65,14 +81,14 @@ def read_lock(schemas_dir: str) -> dict[str, dict] | None:
     entries = data.get("schemas") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise LockError(f"{path}: not a schemas lock (expected an object with a 'schemas' list)")
-    out = {}
+    out: dict[str, Mapping[str, Any]] = {}
     for entry in entries:
         if isinstance(entry, dict) and isinstance(entry.get("path"), str):
             out[entry["path"]] = entry
     return out
 
 
-def merge_lock(schemas_dir: str, entries: list[dict]) -> bool:
+def merge_lock(schemas_dir: str, entries: Sequence[LockEntry]) -> bool:
     """Add or replace `entries` (by path) in the lock, keeping the others; True when written.
 
     An unreadable existing lock is replaced, as `schemas import` always did.
@@ -88,7 +104,7 @@ def merge_lock(schemas_dir: str, entries: list[dict]) -> bool:
     return write_atomic(os.path.join(schemas_dir, LOCK_NAME), text.encode("utf-8"))
 
 
-def check(entry: dict | None, data: bytes, display: str) -> str | None:
+def check(entry: Mapping[str, Any] | None, data: bytes, display: str) -> str | None:
     """Why `data` (the schema file shown as `display`) does not match its lock `entry`, or None."""
     if entry is None:
         return None

@@ -18,7 +18,7 @@ import os
 from ..diagnostics import Diagnostics
 from . import k8sschemas
 from .locations import check_kubernetes_version, expand, is_http, local_path
-from .lock import LOCK_NAME, merge_lock, sha256, write_atomic
+from .lock import LOCK_NAME, LockEntry, merge_lock, sha256, write_atomic
 from .registry import SchemaError, fetch_url, parse_schema, read_file
 
 CATALOG_LAYOUT = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
@@ -30,7 +30,7 @@ COMMAND_LINE = "<command line>"
 class PullResult:
     diagnostics: Diagnostics
     written: list[str]  # output paths whose content changed
-    schemas: list[dict]  # lock entries of this run
+    schemas: list[LockEntry]  # lock entries of this run
     resources: list[tuple[str, str]]  # (apiVersion, kind) pulled, in order
 
 
@@ -114,7 +114,7 @@ def pull_schemas(resources: list[str], output_dir: str, repo: str = ".", templat
             return PullResult(diags, [], [], [])
     wanted = list(dict(wanted).items())  # each resource once, first occurrence kept
     fetched: dict[str, bytes] = {}
-    entries: list[dict] = []
+    entries: list[LockEntry] = []
     for (api_version, kind), overlay in wanted:
         concrete = expand(source, api_version, kind, kubernetes_version, False)
         if is_http(concrete):

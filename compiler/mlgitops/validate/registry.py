@@ -33,7 +33,8 @@ import json
 import os
 import urllib.error
 import urllib.request
-from typing import Iterable
+from collections.abc import Mapping
+from typing import Any, Iterable
 
 from .. import contain
 from . import k8sschemas
@@ -122,7 +123,7 @@ class SchemaRegistry:
         self.schemas_dir = os.path.join(self.repo_root, "schemas")
         self._memo: dict[tuple[str, str], Lookup] = {}
         self._core: dict[tuple[str, str], dict | None] = {}
-        self._lock: dict[str, dict] | None = None
+        self._lock: dict[str, Mapping[str, Any]] | None = None
         self._lock_error: str | None = None
         self._lock_read = False
 
