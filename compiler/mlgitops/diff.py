@@ -21,18 +21,19 @@ import json
 import os
 import tempfile
 import time
-from typing import Any
+from typing import Any, Collection
 
+from . import layout
 from .diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
 
 ADDED, CHANGED, REMOVED, FAILED = "added", "changed", "removed", "error"
 _STATUS_ORDER = {ADDED: 0, CHANGED: 1, REMOVED: 2, FAILED: 3}
-ARGOCD_UNIT = "argocd"
+ARGOCD_UNIT = layout.ARGOCD
 # GitHub refuses comments over 65,536 characters; stay well below with the summary included.
 MARKDOWN_MAX_CHARS = 60_000
 MARKDOWN_MAX_LINES_PER_MODEL = 400
 
-Identity = tuple  # (group, kind, namespace, name)
+Identity = tuple[str, str, str, str]  # (group, kind, namespace, name)
 
 
 @dataclasses.dataclass
@@ -147,8 +148,12 @@ def resolve_base(repo: str, base: str | None) -> tuple[str, str]:
 # --- rendering -----------------------------------------------------------------------------------
 
 def identity(obj: dict) -> Identity:
-    api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    api_version = obj.get("apiVersion")
+    if not isinstance(api_version, str):
+        api_version = ""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
     group = api_version.rpartition("/")[0]
     return (group, str(obj.get("kind") or ""), str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
 
@@ -169,21 +174,12 @@ def _overlay_dirs(root: str, diags: Diagnostics | None = None) -> list[str]:
                 diags.add(exc.diagnostic(os.path.relpath(directory, root).replace(os.sep, "/")))
             return False
 
-    top = os.path.join(root, "overlays")
     found: list[str] = []
-    if not os.path.isdir(top) or not contained(top):
-        return found
-    for env in sorted(os.listdir(top)):
-        env_dir = os.path.join(top, env)
-        if env.startswith(".") or not os.path.isdir(env_dir) or not contained(env_dir):
-            continue
-        for model in sorted(os.listdir(env_dir)):
-            directory = os.path.join(env_dir, model)
-            if model.startswith(".") or not os.path.isdir(directory) or not contained(directory):
-                continue
-            kust = kustomization_file(directory)
-            if kust and not _is_component(kust, root):
-                found.append(f"overlays/{env}/{model}")
+    for overlay in layout.overlay_dirs(root, enter=contained):
+        path = layout.overlay_dir(overlay.env, overlay.model)
+        kust = kustomization_file(os.path.join(root, path))
+        if kust and not _is_component(kust, root):
+            found.append(path)
     return found
 
 
@@ -252,10 +248,9 @@ def _object_diff(unit: str, key: Identity, old: dict | None, new: dict | None, c
 
 
 def _split_unit(path: str) -> tuple[str, str]:
-    parts = path.split("/")
-    if len(parts) >= 3 and parts[0] == "overlays":
-        return parts[1], "/".join(parts[2:])
-    return "", path
+    """(env, model) of a unit overlays/<env>/<model>; ("", path) for argocd."""
+    overlay = layout.parse_overlay(path)
+    return (overlay.env, overlay.model) if overlay is not None else ("", path)
 
 
 def _unit_order(path: str) -> tuple:
@@ -264,7 +259,7 @@ def _unit_order(path: str) -> tuple:
 
 
 def compare(old: dict[str, dict[Identity, dict]], new: dict[str, dict[Identity, dict]],
-            failed: set[str] = frozenset(), *, context: int = 3) -> list[UnitChange]:
+            failed: Collection[str] = frozenset(), *, context: int = 3) -> list[UnitChange]:
     """The units that differ (and the failed ones, status error): by model, then environment;
     argocd/ last."""
     out = []
@@ -282,7 +277,7 @@ def compare(old: dict[str, dict[Identity, dict]], new: dict[str, dict[Identity, 
             if a is not None and b is not None and _yaml(a) == _yaml(b):
                 continue
             ostatus = ADDED if a is None else REMOVED if b is None else CHANGED
-            obj = b if b is not None else a
+            obj = b if b is not None else a or {}
             objects.append(ObjectChange(ostatus, str(obj.get("apiVersion") or ""), key[1], key[2], key[3],
                                         _object_diff(path, key, a, b, context)))
         if objects or status != CHANGED:

@@ -1,29 +1,42 @@
 """`mlgitops check`: the CI gate, every check of the repository in one run and one report.
 
-One job: run the stages in order and collect their findings: model files valid and generated
-output up to date (`build --check`), every overlay renders and every object passes schema
-validation and reference checks (`validate`), the policy test cases pass (`policy test`) and every
-object passes the policies (`policy check`). A stage that finds problems does not stop the later
-ones, so one run shows everything wrong. Each stage contributes a one-line summary.
+One job: run the stages in order and collect their findings. The stages, top to bottom (each a
+function below, composed by `_run_gate`):
+
+    scope     --changed-since REF: the models whose files changed (or everything)
+    build     model files valid, generated output up to date: pipeline.build(check=True), that is
+              load -> check spec -> expand -> compare (pipeline.py)
+    render    every overlay rendered and every other input read, once for the stages after it
+              (validate.documents.collect; the renderer is validate/render.py)
+    validate  every object passes its schema, references resolve (validate/run.py)
+    policy    the policy test cases pass, every object passes the policies (policy/)
+
+A stage that finds problems does not stop the later ones, so one run shows everything wrong.
+Each stage contributes a one-line summary.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import contain
+from . import contain, layout
 from .config import CONFIG_FILE, load_config
 from .diagnostics import Diagnostics
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .validate.documents import Inputs
+    from .validate.run import Settings
 
 
 @dataclasses.dataclass
 class GateReport:
     diagnostics: Diagnostics
     stages: dict[str, str] = dataclasses.field(default_factory=dict)  # stage -> its summary line
+    rules: dict[str, str] = dataclasses.field(default_factory=dict)  # policy.<name>: description (SARIF)
     files: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
@@ -67,10 +80,11 @@ def changed_scope(repo: str, ref: str, policies_dir: str | None = None) -> Chang
             scope.everything, scope.reason = True, rel
             break
         parts = rel.split("/")
+        overlay = layout.overlay_of_file(rel)
         if parts[0] == "models" and len(parts) == 2 and parts[1].endswith((".yaml", ".yml")):
             models.add(os.path.splitext(parts[1])[0])
-        elif parts[0] == "overlays" and len(parts) >= 4:
-            models.add(parts[2])
+        elif overlay is not None:
+            models.add(overlay.model)
     scope.models = sorted(models)
     return scope
 
@@ -78,7 +92,7 @@ def changed_scope(repo: str, ref: str, policies_dir: str | None = None) -> Chang
 def _tests_mention(directory: str, models: list[str], repo: str = ".") -> bool:
     """Whether a policy test case under `directory` reads the output of one of `models`
     (names a path overlays/<env>/<model>)."""
-    pattern = re.compile(r"overlays/[^/\s'\"]+/(" + "|".join(re.escape(m) for m in models) + r")(?![\w.-])")
+    pattern = layout.mentions(models)
     root = contain.trusted_root(repo, directory)
     try:
         contain.resolve(root, directory)
@@ -100,9 +114,8 @@ def run_gate(repo: str, **options: Any) -> GateReport:
     """Every stage over the repository at `repo` (options: see _run_gate), holding the build lock
     shared for the whole run, so build --check, validate and policy check all read one tree: a
     build started meanwhile waits for the gate, and the gate for a build already running."""
-    from .buildcache import LockError, build_lock
+    from .buildcache import LockError, build_lock, tell_waiting
     from .overlays import OutsideRepoError
-    from .pipeline import tell_waiting
 
     try:
         with build_lock(repo, shared=True, waiting=tell_waiting):
@@ -113,58 +126,28 @@ def run_gate(repo: str, **options: Any) -> GateReport:
         return report
 
 
-def _run_gate(repo: str, *, locations: tuple = (), kubernetes_version: str | None = None,
+def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version: str | None = None,
               strict_schemas: bool | None = None, policies_dir: str | None = None,
               changed_since: str | None = None) -> GateReport:
     """Every stage over the repository at `repo`; `locations`.. as `mlgitops validate` takes them.
 
     With `changed_since` (a git ref), only the models whose files changed since then are checked
     (see changed_scope); everything when a shared input changed."""
-    from .pipeline import build
-    from .policy.check import check as policy_check
-    from .policy.testing import run_tests
-    from .validate.run import settings_from, validate
+    from .validate.documents import default_paths
+    from .validate.run import settings_from
 
     started = time.perf_counter()
-    diags = Diagnostics()
-    report = GateReport(diags)
-
-    scope = None
+    report = GateReport(Diagnostics())
+    selected: tuple[str, ...] = ()
     if changed_since is not None:
-        from .git import GitError
-
-        try:
-            scope = changed_scope(repo, changed_since, policies_dir)
-        except GitError as exc:
-            diags.error(".", 0, 0, "usage.git", str(exc))
+        scoped = scope_stage(repo, changed_since, policies_dir, report)
+        if scoped is None:
+            if not report.diagnostics:  # nothing changed (not a usage error)
+                report.seconds = time.perf_counter() - started
             return report
-        if scope.everything:
-            report.stages["changed"] = f"{scope.reason} changed since {changed_since}: checking everything"
-            scope = None
-        elif not scope.models:
-            report.stages["changed"] = f"no model changed since {changed_since}: nothing to check"
-            report.seconds = time.perf_counter() - started
-            return report
-        else:
-            shown = ", ".join(scope.models[:10]) + (f" and {len(scope.models) - 10} more"
-                                                    if len(scope.models) > 10 else "")
-            report.stages["changed"] = f"{len(scope.models)} models changed since {changed_since}: {shown}"
-    selected = tuple(scope.models) if scope else ()
+        selected = scoped
 
-    built = build(repo, check=True, models=selected, changed_only=bool(selected))
-    diags.extend(built.diagnostics)
-    sync = built.sync
-    state = ("up to date" if not sync.drift else
-             f"{len(sync.missing)} missing, {len(sync.stale)} stale, {len(sync.extra)} extra") if sync else "not checked"
-    what = f"{len(selected)} of {len(built.models)} models" if selected else f"{len(built.models)} models"
-    report.stages["build"] = f"{what}, {len(built.overlays)} overlays: {state}"
-    targets: list[str] = []
-    if selected:
-        overlays_dir = os.path.join(repo, "overlays")
-        envs = sorted(os.listdir(overlays_dir)) if os.path.isdir(overlays_dir) else []
-        targets = [os.path.join(overlays_dir, env, model) for env in envs for model in selected
-                   if os.path.isdir(os.path.join(overlays_dir, env, model))]
-
+    targets = build_stage(repo, selected, report)
     config: Any = None
     if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
         config = load_config(repo, Diagnostics())  # its problems are build's findings already
@@ -175,38 +158,100 @@ def _run_gate(repo: str, *, locations: tuple = (), kubernetes_version: str | Non
         report.stages["validate"] = "no overlay of the changed models left: nothing to validate"
         report.stages["policy check"] = "no overlay of the changed models left: nothing to check"
     else:
-        from .validate.documents import collect, default_paths
-
-        # read (and render) every input once, for validate and for policy check
-        inputs = collect(targets or default_paths(repo), repo, strict=settings.strict,
-                         max_file_bytes=settings.max_file_bytes)
-        validated = validate(targets, repo, settings, config=config, inputs=inputs)
-        diags.extend(validated.diagnostics)
-        report.stages["validate"] = validated.summary_line()
-        report.files = sorted({r.doc.file for r in validated.results})
-
-    directory = policies_dir or os.path.join(repo, "policies")
-    if os.path.isdir(directory):
-        from .policy.waivers import today
-
-        try:
-            today()
-        except ValueError as exc:  # a malformed MLGITOPS_TODAY
-            diags.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
-            return report
-        if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
-            tested = run_tests(directory, repo)
-            diags.extend(tested.diagnostics)
-            report.stages["policy test"] = tested.summary_line()
-        else:
-            report.stages["policy test"] = "policies unchanged and no test case reads a changed model: skipped"
-        if selected and not targets:
-            report.seconds = time.perf_counter() - started
-            return report
-        checked = policy_check(targets, repo, directory, inputs=inputs)
-        diags.extend(checked.diagnostics)
-        report.stages["policy check"] = checked.summary_line()
-    else:
-        report.stages["policies"] = f"no policy directory {directory}: no policy was checked"
+        inputs = render_stage(targets or default_paths(repo), repo, settings)
+        validate_stage(targets, repo, settings, config, inputs, report)
+    if not policy_stage(repo, policies_dir, selected, targets, inputs, report):
+        return report
     report.seconds = time.perf_counter() - started
     return report
+
+
+def scope_stage(repo: str, changed_since: str, policies_dir: str | None,
+                report: GateReport) -> tuple[str, ...] | None:
+    """The changed models to check (() for everything); None when the gate stops here: a usage
+    error, or no model changed."""
+    from .git import GitError
+
+    try:
+        scope = changed_scope(repo, changed_since, policies_dir)
+    except GitError as exc:
+        report.diagnostics.error(".", 0, 0, "usage.git", str(exc))
+        return None
+    if scope.everything:
+        report.stages["changed"] = f"{scope.reason} changed since {changed_since}: checking everything"
+        return ()
+    if not scope.models:
+        report.stages["changed"] = f"no model changed since {changed_since}: nothing to check"
+        return None
+    shown = ", ".join(scope.models[:10]) + (f" and {len(scope.models) - 10} more" if len(scope.models) > 10 else "")
+    report.stages["changed"] = f"{len(scope.models)} models changed since {changed_since}: {shown}"
+    return tuple(scope.models)
+
+
+def build_stage(repo: str, selected: tuple[str, ...], report: GateReport) -> list[str]:
+    """`build --check` (of the `selected` models only, when given); the overlay directories of the
+    selected models that exist ([] for all overlays)."""
+    from .pipeline import build
+
+    built = build(repo, check=True, models=selected, changed_only=bool(selected))
+    report.diagnostics.extend(built.diagnostics)
+    sync = built.sync
+    state = ("up to date" if not sync.drift else
+             f"{len(sync.missing)} missing, {len(sync.stale)} stale, {len(sync.extra)} extra") if sync else "not checked"
+    what = f"{len(selected)} of {len(built.models)} models" if selected else f"{len(built.models)} models"
+    report.stages["build"] = f"{what}, {len(built.overlays)} overlays: {state}"
+    if not selected:
+        return []
+    return [os.path.join(repo, layout.overlay_dir(overlay.env, overlay.model))
+            for overlay in layout.overlay_dirs(repo) if overlay.model in selected]
+
+
+def render_stage(paths: list[str], repo: str, settings: Settings) -> Inputs:
+    """Every overlay rendered and every other input read, once, for validate and policy check."""
+    from .validate.documents import collect
+
+    return collect(paths, repo, strict=settings.strict, max_file_bytes=settings.max_file_bytes)
+
+
+def validate_stage(targets: list[str], repo: str, settings: Settings, config: Config | None, inputs: Inputs,
+                   report: GateReport) -> None:
+    """Schemas and references of the rendered objects."""
+    from .validate.run import validate
+
+    validated = validate(targets, repo, settings, config=config, inputs=inputs)
+    report.diagnostics.extend(validated.diagnostics)
+    report.stages["validate"] = validated.summary_line()
+    report.files = sorted({r.doc.file for r in validated.results})
+
+
+def policy_stage(repo: str, policies_dir: str | None, selected: tuple[str, ...], targets: list[str],
+                 inputs: Inputs | None, report: GateReport) -> bool:
+    """`policy test` (skipped when no test case reads a changed model), then `policy check` over the
+    rendered objects; False when the gate stops here (a malformed MLGITOPS_TODAY)."""
+    from .policy.check import check as policy_check
+    from .policy.testing import run_tests
+    from .policy.waivers import today
+
+    diags = report.diagnostics
+    directory = policies_dir or os.path.join(repo, "policies")
+    if not os.path.isdir(directory):
+        report.stages["policies"] = f"no policy directory {directory}: no policy was checked"
+        return True
+    try:
+        today()
+    except ValueError as exc:  # a malformed MLGITOPS_TODAY
+        diags.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
+        return False
+    if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
+        tested = run_tests(directory, repo)
+        diags.extend(tested.diagnostics)
+        report.stages["policy test"] = tested.summary_line()
+    else:
+        report.stages["policy test"] = "policies unchanged and no test case reads a changed model: skipped"
+    if selected and not targets:
+        return True
+    checked = policy_check(targets, repo, directory, inputs=inputs)
+    diags.extend(checked.diagnostics)
+    report.stages["policy check"] = checked.summary_line()
+    report.rules.update(checked.rules)
+    return True

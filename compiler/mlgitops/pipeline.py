@@ -1,11 +1,14 @@
-"""The build pipeline, top to bottom:
+"""The build pipeline, its stages top to bottom (each a function below, called by `build`):
 
-load config -> load model files (positions) -> validate spec -> resolve environments ->
-expand to objects -> serialise files -> write overlays (atomically) or check for drift.
+    load    config and model files (with positions; unchanged models from the build cache)
+    check   the spec of every model file, and the cross-file rules
+    expand  every model in every environment to objects, serialised to files
+    write   the generated tree atomically, or (build --check) compare it for drift
 
 Nothing is written unless every stage before the write succeeded for every model. A build holds
 .mlgitops/build.lock throughout (exclusive; `build --check` shared), so builds of one repository
-run one after another and a check never sees a build half done.
+run one after another and a check never sees a build half done. After the build come the
+gate's stages (gate.py: render -> validate -> policy) and `build --commit` (commit.py).
 """
 
 from __future__ import annotations
@@ -13,13 +16,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
-import sys
 from typing import Callable
 
-from . import __version__
-from .buildcache import BuildCache, LockError, build_lock
+from . import __version__, layout
+from .buildcache import BuildCache, LockError, build_lock, tell_waiting
 from .config import CONFIG_FILE, Config, load_config
 from .diagnostics import Diagnostic, Diagnostics
 from .emit import dump, dump_all
@@ -27,10 +28,12 @@ from .expand.argocd import argocd_files
 from .expand.base import base_files
 from .expand.overlay import overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, sync_tree
-from .spec.checks import check_files, check_model_env
+from .pool import map_forked
+from .rules import check_files, check_model_env
 from .spec.model import MODELS_DIR, ModelFile, list_model_files, read_model_file, resolve
 
 Progress = Callable[[int, int], None]
+Compiled = tuple[list[Diagnostic], dict[str, bytes]]  # one model's findings and its files ({} on errors)
 
 
 @dataclasses.dataclass
@@ -40,6 +43,17 @@ class BuildResult:
     models: list[str] = dataclasses.field(default_factory=list)
     overlays: list[str] = dataclasses.field(default_factory=list)
     cached: int = 0
+
+
+@dataclasses.dataclass
+class Sources:
+    """What the load stage read: the config, the model files to check and expand, and the files
+    of models not re-read (build cache hits as b"" placeholders for their outputs)."""
+    config: Config
+    files: list[ModelFile]
+    cache: BuildCache
+    desired: dict[str, bytes]
+    not_read: dict[str, str]  # model name -> file: cache hits and, with changed_only, unchanged models
 
 
 def serialise(obj: object, sources: list[str]) -> bytes:
@@ -68,12 +82,24 @@ def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = ()
     return result
 
 
-def tell_waiting(message: str) -> None:
-    print(f"mlgitops: {message}", file=sys.stderr, flush=True)
-
-
 def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], envs: tuple[str, ...], check: bool,
-                  use_cache: bool, progress: Progress | None, changed_only: bool) -> BuildResult:
+                  use_cache: bool, progress: Progress | None, changed_only: bool) -> None:
+    """The stages in order; each stops the build when it found what the next cannot go on with."""
+    sources = load(root, result, models=models, envs=envs, use_cache=use_cache and not check,
+                   progress=progress, changed_only=changed_only)
+    if sources is None or not check_spec(sources, result, models=models, changed_only=changed_only):
+        return
+    desired = expand(sources, result, models=models, envs=envs)
+    if desired is None:
+        return
+    if write(root, desired, result, models=models, envs=envs, check=check) and not check:
+        sources.cache.save()
+
+
+def load(root: str, result: BuildResult, *, models: tuple[str, ...], envs: tuple[str, ...], use_cache: bool,
+         progress: Progress | None, changed_only: bool) -> Sources | None:
+    """The load stage: mlgitops.yaml and every model file (a cache hit is not parsed); None when
+    there is nothing to build."""
     diags = result.diagnostics
     config = load_config(root, diags)
     paths = list_model_files(root)
@@ -81,16 +107,14 @@ def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], en
         diags.error(f"{MODELS_DIR}/", 0, 0, "build.empty",
                     f"no model files in {MODELS_DIR}/: add one (see README 'Adding a model')")
     if config is None or not paths:
-        return result
+        return None
     for name in envs:
         if name not in config.environments:
             diags.error(CONFIG_FILE, 0, 0, "usage.unknown-environment",
                         f"--env {name}: no such environment (known: {', '.join(config.environments)})")
 
-    fingerprint = _fingerprint(config)
-    cache = BuildCache.open(root, fingerprint) if use_cache and not check else BuildCache.disabled()
-    desired: dict[str, bytes] = {}
-    files: list[ModelFile] = []
+    cache = BuildCache.open(root, _fingerprint(config)) if use_cache else BuildCache.disabled()
+    sources = Sources(config, [], cache, {}, {})
     trusted: dict[str, str] = {}  # changed_only: model name -> file of the models not re-read
     total = len(paths)
     for index, rel in enumerate(paths, 1):
@@ -108,57 +132,77 @@ def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], en
             result.cached += 1
             result.models.append(entry.name)
             if _selected(entry.name, models):
-                desired.update({p: b"" for p in entry.outputs})
+                sources.desired.update({p: b"" for p in entry.outputs})
             continue
         f = read_model_file(root, rel, diags)
         if f is not None:
-            files.append(f)
+            sources.files.append(f)
             result.models.append(f.name)
-    cached_names = {**trusted, **{entry.name: rel for rel, entry in cache.hits.items()}}
-    check_files(files, config, diags, cached_names)
+    sources.not_read = {**trusted, **{entry.name: rel for rel, entry in cache.hits.items()}}
+    return sources
+
+
+def check_spec(sources: Sources, result: BuildResult, *, models: tuple[str, ...], changed_only: bool) -> bool:
+    """The check stage, across files (names, environments; each model's own checks run in expand);
+    False on a usage problem (the build stops there)."""
+    diags = result.diagnostics
+    check_files(sources.files, sources.config, diags, sources.not_read)
     for name in models:
         if name not in result.models and not changed_only:
             diags.error(MODELS_DIR, 0, 0, "usage.unknown-model", f"--model {name}: no models/{name}.yaml")
-    if any(d.rule.startswith("usage.") for d in diags):
-        return result
+    return not any(d.rule.startswith("usage.") for d in diags)
 
-    # Every file that loaded is checked and expanded even when another file has errors, so one
-    # run reports every problem; nothing is written unless there are none.
-    for f, (found, outputs) in zip(files, compile_models(files, config)):
+
+def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
+           envs: tuple[str, ...]) -> dict[str, bytes] | None:
+    """The expand stage: every model checked and expanded in every environment, plus the shared
+    base/ and argocd/ files; the generated tree as {path: bytes}, None when anything has an error.
+    Every file that loaded is checked and expanded even when another has errors, so one run
+    reports every problem."""
+    diags = result.diagnostics
+    desired = sources.desired
+    for f, (found, outputs) in zip(sources.files, compile_models(sources.files, sources.config)):
         diags.extend(found)
         if outputs and _selected(f.name, models):
             if not envs:
-                cache.remember(f, outputs)
+                sources.cache.remember(f, outputs)
             desired.update(outputs)
     if diags.has_errors:
-        return result
+        return None
 
-    shared = {**base_files(config), **argocd_files(config)}
+    shared = {**base_files(sources.config), **argocd_files(sources.config)}
     for rel, obj in shared.items():
         desired[rel] = serialise(obj, [CONFIG_FILE])
     desired = {rel: content for rel, content in desired.items() if _in_env(rel, envs)}
-    result.overlays = sorted({rel.rsplit("/", 1)[0] for rel in desired if rel.startswith("overlays/")})
+    result.overlays = sorted({rel.rsplit("/", 1)[0] for rel in desired if layout.env_of(rel) is not None})
     if not result.overlays and not models and not envs:
         diags.error(MODELS_DIR, 0, 0, "build.empty",
                     "the build produced no overlays: every model is disabled in every environment")
-        return result
+        return None
+    return desired
 
-    in_scope = _scope(models, envs)
+
+def write(root: str, desired: dict[str, bytes], result: BuildResult, *, models: tuple[str, ...],
+          envs: tuple[str, ...], check: bool) -> bool:
+    """The write stage: make the generated tree equal `desired` (only the part in scope of
+    `models` and `envs`), or with `check` report every missing, stale and extra file. False when
+    nothing could be written."""
+    diags = result.diagnostics
     placeholders = {rel for rel, content in desired.items() if content == b""}
     try:
-        result.sync = sync_tree(root, desired, in_scope, check=check,
+        result.sync = sync_tree(root, desired, layout.selection(models, envs), check=check,
                                 known_unchanged=lambda rel: rel in placeholders)
     except OwnershipError as exc:
         diags.error(exc.rel, 1, 1, "build.not-generated",
                     f"mlgitops would write {exc.rel}, but that file was not generated by mlgitops "
                     "(no generated header); move it away or delete it")
-        return result
+        return False
     except OutsideRepoError as exc:
         diags.error(exc.rel, 0, 0, exc.rule, exc.message)
-        return result
+        return False
     except WriteError as exc:
         diags.error(exc.rel, 0, 0, "build.write-failed", exc.message)
-        return result
+        return False
     for rel in result.sync.leftovers:
         if check:
             diags.error(rel, 0, 0, "build.leftover",
@@ -175,12 +219,10 @@ def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], en
         for rel in result.sync.extra:
             diags.error(rel, 0, 0, "build.extra",
                         "generated file has no source any more (model deleted or disabled); run 'mlgitops build'")
-    if not check:
-        cache.save()
-    return result
+    return True
 
 
-def compile_model(f: ModelFile, config: Config) -> tuple[list[Diagnostic], dict[str, bytes]]:
+def compile_model(f: ModelFile, config: Config) -> Compiled:
     """Check one model in every environment and serialise its overlays ({} when it has errors)."""
     diags = Diagnostics()
     envs_of_model = resolve(f, config)
@@ -224,26 +266,11 @@ def _check_object_sizes(f: ModelFile, env: str, obj: object, diags: Diagnostics)
 
 # Below this many models a worker pool costs more than it saves.
 PARALLEL_MIN_MODELS = 64
-_POOL_INPUT: tuple = ()
 
 
-def _compile_nth(index: int) -> tuple[list[Diagnostic], dict[str, bytes]]:
-    files, config = _POOL_INPUT
-    return compile_model(files[index], config)
-
-
-def compile_models(files: list[ModelFile], config: Config) -> list[tuple[list[Diagnostic], dict[str, bytes]]]:
+def compile_models(files: list[ModelFile], config: Config) -> list[Compiled]:
     """compile_model over all files, on every core when there are many (results in file order)."""
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-    if len(files) < PARALLEL_MIN_MODELS or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [compile_model(f, config) for f in files]
-    global _POOL_INPUT
-    _POOL_INPUT = (files, config)  # inherited by the forked workers: nothing to pickle on the way in
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_compile_nth, range(len(files)), chunksize=max(1, len(files) // (workers * 8)))
-    finally:
-        _POOL_INPUT = ()
+    return map_forked(lambda f: compile_model(f, config), files, PARALLEL_MIN_MODELS)
 
 
 def _fingerprint(config: Config) -> str:
@@ -266,153 +293,5 @@ def _selected(name: str, models: tuple[str, ...]) -> bool:
 
 
 def _in_env(rel: str, envs: tuple[str, ...]) -> bool:
-    if not envs or not rel.startswith("overlays/"):
-        return True
-    return rel.split("/")[1] in envs
-
-
-def _scope(models: tuple[str, ...], envs: tuple[str, ...]) -> Callable[[str], bool]:
-    def in_scope(rel: str) -> bool:
-        parts = rel.split("/")
-        if parts[0] != "overlays" or len(parts) < 4:
-            return True
-        if envs and parts[1] not in envs:
-            return False
-        if models and parts[2] not in models:
-            return False
-        return True
-    return in_scope
-
-
-# --- build --commit -----------------------------------------------------------------------------
-
-SUBJECT_MAX = 72  # a longer first line is summarised; the body always lists every model
-
-
-@dataclasses.dataclass
-class CommitResult:
-    sha: str | None  # None: nothing changed, no commit
-    message: str
-    paths: list[str]  # repo-relative generated paths in the commit (written and removed)
-    changes: dict[str, list[str]]  # model -> environments whose overlay changed
-
-
-def commit_preflight(root: str, diags: Diagnostics) -> bool:
-    """Whether `build --commit` may run in `root`: inside a git work tree with nothing staged."""
-    from . import git
-
-    if git.toplevel(root) is None:
-        diags.error(".", 0, 0, "usage.not-git",
-                    f"--commit: {root} is not inside a git work tree (run 'git init' or drop --commit)")
-        return False
-    try:
-        staged = git.staged_paths(root)
-    except git.GitError as exc:
-        diags.error(".", 0, 0, "build.git", str(exc))
-        return False
-    if staged:
-        shown = ", ".join(staged[:5]) + (f" and {len(staged) - 5} more" if len(staged) > 5 else "")
-        diags.error(staged[0], 0, 0, "build.index-dirty",
-                    f"--commit: the git index already holds staged changes ({shown}); commit or unstage them "
-                    "first ('git restore --staged PATH'), so the mlgitops commit holds only generated files")
-        return False
-    return True
-
-
-def changed_generated(root: str, sync: SyncResult, models: tuple[str, ...] = (),
-                      envs: tuple[str, ...] = ()) -> list[str]:
-    """Generated paths (repo-relative) whose working-tree state differs from HEAD: this build's
-    written and removed files plus those an earlier plain `build` left uncommitted. A file counts as
-    generated when it carries the generated header now or (deleted) carried it in HEAD."""
-    from . import git
-    from .overlays import GENERATED_MARK, OWNED_ROOTS, is_generated
-
-    prefix = git.git(["rev-parse", "--show-prefix"], root).strip()
-    try:
-        git.resolve("HEAD", root)
-        changed = git.changed_paths("HEAD", root)
-        head = True
-    except git.GitError:  # no commit yet: everything not ignored is new
-        changed = sorted(set(git.git(["ls-files", "--cached", "--others", "--exclude-standard"],
-                                     git.toplevel(root) or root).splitlines()))
-        head = False
-    in_scope = _scope(models, envs)
-    found = set(sync.written) | set(sync.removed)
-    for path in changed:
-        if not path.startswith(prefix):
-            continue
-        rel = path[len(prefix):]
-        if rel.split("/", 1)[0] not in OWNED_ROOTS or not in_scope(rel) or rel in found:
-            continue
-        if os.path.lexists(os.path.join(root, rel)):
-            if is_generated(os.path.join(root, rel)):
-                found.add(rel)
-        elif head:
-            try:
-                old = git.git(["cat-file", "blob", f"HEAD:{path}"], root)
-            except git.GitError:
-                continue
-            if old.startswith(GENERATED_MARK):
-                found.add(rel)
-    return sorted(found)
-
-
-def commit_message(root: str, paths: list[str], subject: str | None = None) -> tuple[str, dict[str, list[str]]]:
-    """The deterministic commit message for these changed generated paths, and model -> envs."""
-    changes: dict[str, set[str]] = {}
-    shared: list[str] = []
-    for rel in paths:
-        parts = rel.split("/")
-        if parts[0] == "overlays" and len(parts) >= 4:
-            changes.setdefault(parts[2], set()).add(parts[1])
-        else:
-            shared.append(rel)
-    ordered = {name: sorted(changes[name]) for name in sorted(changes)}
-    if subject is None:
-        listed = ", ".join(f"{name} ({', '.join(envs)})" for name, envs in ordered.items())
-        if shared and not ordered:
-            listed = "shared output (" + ", ".join(sorted({p.split("/")[0] for p in shared})) + ")"
-        subject = f"mlgitops build: {listed}"
-        if len(subject) > SUBJECT_MAX:
-            environments = sorted({e for envs in ordered.values() for e in envs})
-            subject = (f"mlgitops build: {len(ordered)} models in {len(environments)} environments "
-                       f"({', '.join(environments)})")
-            if len(subject) > SUBJECT_MAX:
-                subject = f"mlgitops build: {len(ordered)} models in {len(environments)} environments"
-    # A multi-line -m: its first non-blank line is the subject, the rest (blank lines around it
-    # and trailing spaces dropped) the user's body, kept ahead of the generated listing.
-    given = [line.rstrip() for line in subject.strip().splitlines()]
-    lines = [given[0] if given else "mlgitops build", ""]
-    body = "\n".join(given[1:]).strip("\n")
-    if body:
-        lines += [*body.split("\n"), ""]
-    lines.append("Generated by 'mlgitops build --commit'; do not edit these files by hand.")
-    if ordered:
-        lines += ["", "Models and environments changed:"]
-        for name, envs_of in ordered.items():
-            gone = [e for e in envs_of if not os.path.isdir(os.path.join(root, "overlays", e, name))]
-            note = f" (removed from {', '.join(gone)})" if gone else ""
-            lines.append(f"  {name}: {', '.join(envs_of)}{note}")
-    if shared:
-        lines += ["", "Shared output changed:"] + [f"  {rel}" for rel in shared]
-    removed = sum(1 for rel in paths if not os.path.lexists(os.path.join(root, rel)))
-    lines += ["", f"Files: {len(paths) - removed} written, {removed} removed."]
-    return "\n".join(lines) + "\n", ordered
-
-
-def commit_build(root: str, sync: SyncResult, *, subject: str | None = None, models: tuple[str, ...] = (),
-                 envs: tuple[str, ...] = ()) -> CommitResult:
-    """Stage exactly the changed generated paths and commit them; sha None when nothing changed.
-    Raises git.GitError when git fails."""
-    from . import git
-
-    try:
-        with build_lock(root, waiting=tell_waiting):  # no other build rewrites what is being committed
-            paths = changed_generated(root, sync, models, envs)
-            message, changes = commit_message(root, paths, subject)
-            if not paths:
-                return CommitResult(None, message, [], {})
-            sha = git.commit_paths(paths, message, root)
-    except (LockError, OutsideRepoError) as exc:
-        raise git.GitError(exc.message) from exc
-    return CommitResult(sha, message, paths if sha else [], changes if sha else {})
+    env = layout.env_of(rel)
+    return not envs or env is None or env in envs

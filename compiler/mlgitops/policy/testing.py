@@ -38,7 +38,7 @@ import tempfile
 import time
 from typing import Any
 
-from .. import contain
+from .. import contain, layout
 from ..config import CONFIG_FILE
 from ..diagnostics import ERROR, Diagnostic, Diagnostics
 from ..emit import dump
@@ -197,7 +197,7 @@ class _Objects:
         if errors:
             first = errors[0]
             return f"model: does not compile: line {first.line}: {first.message} [{first.rule}]"
-        overlay = os.path.join(repo, "overlays", env, name)
+        overlay = os.path.join(repo, layout.overlay_dir(env, name))
         if not os.path.isdir(overlay):
             return f"model: no overlay for environment '{env}' (unknown, or the model is disabled there)"
         inputs = collect([overlay], repo)

@@ -22,7 +22,7 @@ import datetime
 import os
 import re
 
-from .. import contain
+from .. import contain, layout
 from ..diagnostics import Diagnostics
 from ..overlays import GENERATED_MARK
 from ..validate.results import Document
@@ -30,7 +30,6 @@ from ..yamlsource import SourceDocument, load_yaml
 
 TODAY_VARIABLE = "MLGITOPS_TODAY"
 _FROM_MODEL = re.compile(re.escape(GENERATED_MARK) + r" from (models/[^ ]+?\.ya?ml)[ .]")
-_OVERLAY = re.compile(r"^overlays/([^/]+)/([^/]+)\Z")
 
 
 @dataclasses.dataclass
@@ -70,10 +69,10 @@ class Waivers:
 
     def model_of(self, doc: Document) -> str | None:
         """The model file (`models/<m>.yaml`) `doc` was generated from, when there is one."""
-        match = _OVERLAY.match(doc.overlay or "")
-        if match:
+        overlay = layout.parse_overlay(doc.overlay or "")
+        if overlay is not None and not overlay.file:
             for suffix in (".yaml", ".yml"):
-                rel = f"models/{match.group(2)}{suffix}"
+                rel = f"models/{overlay.model}{suffix}"
                 if os.path.isfile(os.path.join(self.root, rel)):
                     return rel
         if doc.origin and doc.origin not in self._origin_model:
@@ -143,7 +142,7 @@ class Waivers:
             problems.append(f"expires must be a date YYYY-MM-DD, got {expires!r}")
         if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
             problems.append("environments must be a list of environment names")
-        if problems:
+        if problems or day is None or not isinstance(reason, str):  # (the last two are problems too)
             self.diagnostics.error(*at, "policy.waiver-invalid", f"policyExceptions[{i}]: {'; '.join(problems)}")
             return None
         policy_at = (model, *doc.position(path + ("policy",)))

@@ -2,8 +2,8 @@
 
 One job: turn command-line paths into `Document`s (one per object, with the file and line it
 starts at) plus diagnostics for input that is not a stream of Kubernetes objects. A directory
-holding a kustomization is rendered with the built-in engine (a `Component` is skipped: it is
-rendered as part of the overlays that use it); any other directory is walked for `.yaml`,
+holding a kustomization is rendered (the render stage, render.render_overlay; a `Component` is
+skipped: it is rendered as part of the overlays that use it); any other directory is walked for `.yaml`,
 `.yml` and `.json` files, rendering the kustomizations found on the way, as kubeconform walks
 directories. mlgitops' own files (`apiVersion: mlgitops.dev/...`) are not Kubernetes objects
 and are left out.
@@ -18,18 +18,19 @@ one broken document does not hide the others.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import re
 import sys
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import yaml
 
-from .. import contain
+from .. import contain, layout
 from ..diagnostics import Diagnostics
 from ..yamlsource import _Loader
 from .. import fastyaml, yamlguard
+from ..pool import map_forked
+from .render import render_overlay
 from .results import Document
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -55,7 +56,7 @@ class Inputs:
     results: list = dataclasses.field(default_factory=list)  # on_documents' results, in input order
 
 
-class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
+class _StrictLoader(_Loader):
     """The timestamp-free safe loader, remembering duplicate mapping keys (kubeconform -strict rejects them)."""
 
     def __init__(self, stream: str) -> None:
@@ -73,7 +74,11 @@ class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+def _construct_map(loader: _StrictLoader, node: Any) -> Any:
+    return loader.construct_yaml_map(node)  # a generator, which the loader completes
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 
 
 def split_documents(text: str) -> list[tuple[int, str]]:
@@ -295,17 +300,13 @@ def display_path(path: str, repo_root: str) -> str:
     return path
 
 
-def environment_of(overlay: str) -> str | None:
-    """`prod` for `overlays/prod/iris` (the layout `mlgitops build` writes), else None."""
-    parts = overlay.split("/")
-    return parts[1] if len(parts) >= 3 and parts[0] == "overlays" else None
-
-
 class _Collector:
     def __init__(self, repo_root: str, strict: bool, max_file_bytes: int,
-                 on_documents: Callable[[list[Document]], Any] | None = None) -> None:
+                 on_documents: Callable[[list[Document]], Any] | None = None,
+                 keep_fields: Callable[[dict], Any] | None = None) -> None:
         self.repo_root = repo_root
         self.on_documents = on_documents
+        self.keep_fields = keep_fields
         self.strict = strict
         self.max_file_bytes = max_file_bytes
         self.inputs = Inputs([], Diagnostics())
@@ -362,9 +363,9 @@ class _Collector:
         """Read the files and render the overlays (in worker processes when there are many) and
         put every document in argument order."""
         pending = [slot for slot in self.slots if isinstance(slot, tuple)]
-        jobs = [(kind, path, display_path(path, self.repo_root), self.strict, self.max_file_bytes, self.repo_root,
-                 root) for kind, path, root in pending]
-        loaded = dict(zip(pending, _load_all(jobs, self.on_documents)))
+        jobs = [_Job(kind, path, display_path(path, self.repo_root), self.strict, self.max_file_bytes, self.repo_root,
+                     root) for kind, path, root in pending]
+        loaded = dict(zip(pending, _load_all(jobs, self.on_documents, self.keep_fields)))
         for slot in self.slots:
             if isinstance(slot, tuple):
                 docs, problems = loaded[slot]
@@ -387,74 +388,56 @@ class _Collector:
         text = contain.decode_reported(raw, self.diags, "<stdin>")
         if text is not None:
             self.slots.append(parse_stream(text, "<stdin>", self.diags, strict=self.strict,
-                                           keep_fields=_KEEP_FIELDS))
+                                           keep_fields=self.keep_fields))
 
     def overlay(self, directory: str) -> None:
         self.inputs.overlays += 1
         self.slots.append(("overlay", directory, self.root))
 
 
-def _render_overlay(directory: str, shown: str, repo_root: str, diags: Diagnostics,
-                    max_file_bytes: int | None = None) -> list[Document]:
-    """The objects the built-in engine renders from the kustomization in `directory`."""
-    from ..kustomize.engine import render
-    from ..kustomize.errors import RenderError
-
-    try:
-        resources = render(directory, repo_root=repo_root, max_file_bytes=max_file_bytes)
-    except RenderError as exc:
-        diags.add(exc.diagnostic)
-        return []
-    env = environment_of(shown)
-    return [Document(obj=r.obj, file=shown, line=0, index=index, overlay=shown, env=env,
-                     origin=r.source or None, origin_line=r.line, patches=list(r.patches))
-            for index, r in enumerate(resources)]
-
-
 # Below this many files one process is faster than starting workers and pickling the results.
 PARALLEL_MIN_FILES = 64
 
 
-_ON_DOCUMENTS: Callable[[list[Document]], Any] | None = None  # set for forked workers
-_KEEP_FIELDS: Callable[[dict], Any] | None = None  # likewise: collect(keep_fields=...)
+class _Job(NamedTuple):
+    kind: str  # "file" or "overlay"
+    path: str
+    shown: str
+    strict: bool
+    max_bytes: int
+    repo_root: str
+    root: str  # what reading `path` is confined to (contain.trusted_root)
 
 
-def _load_job(job: tuple) -> tuple[Any, list]:
-    kind, path, shown, strict, max_bytes, repo_root, root = job
+def _load_job(job: _Job, on_documents: Callable[[list[Document]], Any] | None,
+              keep_fields: Callable[[dict], Any] | None) -> tuple[Any, list]:
     diags = Diagnostics()
-    if kind == "overlay":
-        docs = _render_overlay(path, shown, repo_root, diags, max_bytes)
+    if job.kind == "overlay":
+        docs = render_overlay(job.path, job.shown, job.repo_root, diags, job.max_bytes)
     else:
-        text = _read_text(path, shown, diags, max_bytes, root)
-        docs = [] if text is None else parse_stream(text, shown, diags, strict=strict, keep_fields=_KEEP_FIELDS)
-    if _ON_DOCUMENTS:
-        return _ON_DOCUMENTS(docs), list(diags)
+        text = _read_text(job.path, job.shown, diags, job.max_bytes, job.root)
+        docs = [] if text is None else parse_stream(text, job.shown, diags, strict=job.strict, keep_fields=keep_fields)
+    if on_documents:
+        return on_documents(docs), list(diags)
     for doc in docs:
         doc.text = None  # not worth pickling: the parent reads the file if it needs positions
     return docs, list(diags)
 
 
-def _load_all(jobs: list[tuple], on_documents: Callable[[list[Document]], Any] | None) -> list[tuple[Any, list]]:
+def _load_all(jobs: list[_Job], on_documents: Callable[[list[Document]], Any] | None,
+              keep_fields: Callable[[dict], Any] | None) -> list[tuple[Any, list]]:
     """Read the files and render the overlays in order, passing each one's documents through
     `on_documents` when given; with many of them and several CPUs, in forked worker processes
     (parsing is pure Python work: 0.28 ms per rendered object on one core; rendering ~5 ms per
     overlay), which inherit `on_documents` and send back only its result (unpickling whole
     documents costs more than parsing them)."""
-    global _ON_DOCUMENTS
-    workers = min(os.cpu_count() or 1, 8)
-    _ON_DOCUMENTS = on_documents
-    try:
-        if len(jobs) < PARALLEL_MIN_FILES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return [_load_job(job) for job in jobs]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_load_job, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
-    finally:
-        _ON_DOCUMENTS = None
+    return map_forked(lambda job: _load_job(job, on_documents, keep_fields), jobs, PARALLEL_MIN_FILES)
 
 
 def default_paths(repo_root: str) -> list[str]:
     """What `mlgitops validate` checks without arguments: the generated overlays and Argo CD objects."""
-    return [os.path.join(repo_root, d) for d in ("overlays", "argocd") if os.path.isdir(os.path.join(repo_root, d))]
+    return [os.path.join(repo_root, d) for d in (layout.OVERLAYS, layout.ARGOCD)
+            if os.path.isdir(os.path.join(repo_root, d))]
 
 
 def collect(paths: list[str], repo_root: str, *, strict: bool = True, max_file_bytes: int = MAX_FILE_BYTES,
@@ -466,16 +449,11 @@ def collect(paths: list[str], repo_root: str, *, strict: bool = True, max_file_b
     process when files are parsed in parallel, and `Inputs.results` holds its results in order.
     With `keep_fields` (root object -> the root keys the caller reads, or None for all), parsed
     objects lack the other root fields (rendered overlays are always whole)."""
-    global _KEEP_FIELDS
-    collector = _Collector(repo_root, strict, max_file_bytes, on_documents)
-    _KEEP_FIELDS = keep_fields
-    try:
-        for path in paths:
-            if path == STDIN:
-                stream = stdin if stdin is not None else sys.stdin.buffer
-                collector.stdin(stream.read(max_file_bytes + 1))
-            else:
-                collector.path(path, explicit=True)
-        return collector.finish()
-    finally:
-        _KEEP_FIELDS = None
+    collector = _Collector(repo_root, strict, max_file_bytes, on_documents, keep_fields)
+    for path in paths:
+        if path == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            collector.stdin(stream.read(max_file_bytes + 1))
+        else:
+            collector.path(path, explicit=True)
+    return collector.finish()

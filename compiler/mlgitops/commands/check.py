@@ -1,0 +1,24 @@
+"""`mlgitops check`: the CI gate (gate.py: build --check, render, validate, policy test and check)."""
+
+from __future__ import annotations
+
+from ..diagnostics import ERROR, WARNING
+from . import Outcome, require_repo
+from .policy import RULES
+
+
+def check(*, repo: str = ".", locations: tuple[str, ...] = (), kubernetes_version: str | None = None,
+          strict_schemas: bool | None = None, policies: str | None = None,
+          changed_since: str | None = None) -> Outcome:
+    """Every stage of the gate over the repository (only the changed models with `changed_since`)."""
+    from ..gate import run_gate
+
+    require_repo(repo)
+    result = run_gate(repo, locations=locations, kubernetes_version=kubernetes_version,
+                      strict_schemas=strict_schemas, policies_dir=policies, changed_since=changed_since)
+    diags = result.diagnostics
+    return Outcome("check", diags, summary={"stages": result.stages, "seconds": round(result.seconds, 3)},
+                   rules={**RULES, **result.rules}, files=result.files,
+                   notes=[f"{stage}: {line}" for stage, line in result.stages.items()],
+                   summary_line=f"check: {diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s) "
+                                f"({result.seconds:.2f}s)")

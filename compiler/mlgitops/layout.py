@@ -1,0 +1,92 @@
+"""The repository layout mlgitops writes and reads: where generated files go, and the one parser
+of `overlays/<env>/<model>` paths.
+
+    mlgitops.yaml, models/<model>.yaml      the sources
+    base/                                   shared kustomize components
+    overlays/<env>/<model>/<file>           one generated directory per model and environment
+    argocd/                                 the Argo CD objects
+
+Paths here are repository-relative with '/' separators (as git and the generated headers show
+them); `overlay_dirs` lists the overlay directories that exist on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Callable, NamedTuple
+
+OVERLAYS = "overlays"
+BASE = "base"
+ARGOCD = "argocd"
+GENERATED_ROOTS = (ARGOCD, BASE, OVERLAYS)  # the top-level directories mlgitops writes (sorted)
+
+
+class OverlayPath(NamedTuple):
+    """`overlays/<env>/<model>[/<file>]` taken apart; `file` is "" for the directory itself."""
+    env: str
+    model: str
+    file: str
+
+
+def overlay_dir(env: str, model: str) -> str:
+    """`overlays/<env>/<model>`: the directory `mlgitops build` writes a model's overlay to."""
+    return f"{OVERLAYS}/{env}/{model}"
+
+
+def parse_overlay(path: str) -> OverlayPath | None:
+    """`overlays/<env>/<model>` or a path below it taken apart; None for any other path."""
+    parts = path.split("/", 3)
+    if len(parts) < 3 or parts[0] != OVERLAYS or not parts[1] or not parts[2]:
+        return None
+    return OverlayPath(parts[1], parts[2], parts[3] if len(parts) == 4 else "")
+
+
+def overlay_of_file(path: str) -> OverlayPath | None:
+    """The overlay directory holding the file `path` (overlays/<env>/<model>/<file>), else None
+    (a path outside overlays/, or directly under overlays/ or overlays/<env>/)."""
+    found = parse_overlay(path)
+    return found if found is not None and found.file else None
+
+
+def env_of(path: str) -> str | None:
+    """The environment of a path under `overlays/<env>/`, even a file written directly into
+    overlays/<env>/; None outside overlays/."""
+    parts = path.split("/", 2)
+    return parts[1] if len(parts) >= 2 and parts[0] == OVERLAYS else None
+
+
+def selection(models: tuple[str, ...] = (), envs: tuple[str, ...] = ()) -> Callable[[str], bool]:
+    """Whether a generated path belongs to a build of only `models` in only `envs` (empty: all).
+    Only files inside an overlay directory are selected by model and environment."""
+    def selected(rel: str) -> bool:
+        found = overlay_of_file(rel)
+        if found is None:
+            return True
+        return (not envs or found.env in envs) and (not models or found.model in models)
+    return selected
+
+
+def mentions(models: list[str]) -> re.Pattern[str]:
+    """A pattern finding `overlays/<env>/<model>` of any of `models` in a text."""
+    return re.compile(OVERLAYS + r"/[^/\s'\"]+/(" + "|".join(re.escape(m) for m in models) + r")(?![\w.-])")
+
+
+def overlay_dirs(root: str, enter: Callable[[str], bool] = lambda path: True) -> list[OverlayPath]:
+    """The overlay directories under `root` (overlays/<env>/<model>, hidden names left out), sorted
+    by environment, then model. `enter(path)` is asked before a directory (overlays/ itself, an
+    environment, a model) is listed or taken: False leaves it out."""
+    top = os.path.join(root, OVERLAYS)
+    found: list[OverlayPath] = []
+    if not os.path.isdir(top) or not enter(top):
+        return found
+    for env in sorted(os.listdir(top)):
+        env_dir = os.path.join(top, env)
+        if env.startswith(".") or not os.path.isdir(env_dir) or not enter(env_dir):
+            continue
+        for model in sorted(os.listdir(env_dir)):
+            directory = os.path.join(env_dir, model)
+            if model.startswith(".") or not os.path.isdir(directory) or not enter(directory):
+                continue
+            found.append(OverlayPath(env, model, ""))
+    return found
