@@ -82,8 +82,9 @@ tools: ## Install kubeconform (.tools/bin) and promtool (apt) when missing
 	echo "kubeconform: $$("$(TOOLS_BIN)/kubeconform" -v)"; \
 	echo "promtool:    $$(promtool --version 2>&1 | head -n 1)"
 
-docs: venv ## Regenerate the spec and CLI references in README.md and the published JSON Schema
+docs: venv ## Regenerate the rule, spec and CLI references (README.md, docs/rules.md) and the published JSON Schema
 	$(VENV)/bin/mlgitops schema export -o compiler/mlgitops/spec/model.schema.json
+	$(VENV)/bin/python -m mlgitops.readme --rules docs/rules.md
 	$(VENV)/bin/python -m mlgitops.readme README.md
 
 bench: venv ## Time builds, renders and validation of 1,000 synthetic models (make tools first)

@@ -115,11 +115,14 @@ def test_sarif_is_valid_and_carries_levels_rules_and_locations() -> None:
     run = log["runs"][0]
     driver = run["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("mlgitops", __version__)
+    # the caller's description wins; the catalogue describes the rest; an unknown id is its own text
     assert driver["rules"] == [
         {"id": "config.note", "shortDescription": {"text": "config.note"}},
-        {"id": "schema", "shortDescription": {"text": "JSON schema violation"}},
+        {"id": "schema", "shortDescription": {"text": "JSON schema violation"},
+         "defaultConfiguration": {"level": "error"}},
         {"id": "spec.odd", "shortDescription": {"text": "spec.odd"}},
-        {"id": "yaml.syntax", "shortDescription": {"text": "yaml.syntax"}},
+        {"id": "yaml.syntax", "shortDescription": {"text": "A file is not valid YAML."},
+         "defaultConfiguration": {"level": "error"}},
     ]
     results = run["results"]
     assert [r["level"] for r in results] == ["note", "warning", "error", "error"]
@@ -131,6 +134,28 @@ def test_sarif_is_valid_and_carries_levels_rules_and_locations() -> None:
     assert locations[1]["region"] == {"startLine": 3, "startColumn": 1}
     assert locations[3]["region"] == {"startLine": 14, "startColumn": 7}
     assert results[3]["message"]["text"] == "spec.predictor.maxReplicas: -1 is less than 0"
+
+
+def test_sarif_rule_metadata_comes_from_the_catalogue() -> None:
+    """Help becomes fullDescription, the default severity the default level; a policy's rule gets
+    the description its caller passes (the policy's own messages), else the family's."""
+    from mlgitops import catalogue
+
+    diags = Diagnostics([Diagnostic("models/a.yaml", 3, 1, "spec.canary-replicas", WARNING, "few replicas"),
+                         Diagnostic("overlays/prod/a/rollout.yaml", 1, 1, "policy.canary-steps", ERROR, "x"),
+                         Diagnostic("overlays/prod/a/hpa.yaml", 1, 1, "policy.hpa-bounds", ERROR, "y")])
+    own = catalogue.policy_description("canary-steps", ["weights must increase.", "", "weights must increase"])
+    assert own == "Policy canary-steps: weights must increase."
+    log = json.loads(render_report(diags, "sarif", command="policy check", rules={"policy.canary-steps": own}))
+    assert_valid_sarif(log)
+    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    replicas = catalogue.rule("spec.canary-replicas")
+    assert rules["spec.canary-replicas"] == {
+        "id": "spec.canary-replicas", "shortDescription": {"text": replicas.summary},
+        "fullDescription": {"text": f"{replicas.summary} {replicas.help}"},
+        "defaultConfiguration": {"level": "warning"}}
+    assert rules["policy.canary-steps"]["shortDescription"]["text"] == own
+    assert rules["policy.hpa-bounds"]["shortDescription"]["text"].startswith("A violation of the policy hpa-bounds ")
 
 
 def test_sarif_is_deterministic_and_absolute_paths_become_file_uris(tmp_path: pathlib.Path) -> None:
@@ -317,6 +342,9 @@ def test_every_reporting_command_offers_all_formats() -> None:
     assert offered.pop("diff") == (("text", "markdown", "json"), "text", ("--format",))
     # `slo explain` prints figures, not findings (a spec error exits 1 with the findings as text)
     assert offered.pop("slo explain") == (("text", "json"), "text", ("--format",))
+    # `rules` lists the rule catalogue, not findings
+    if "rules" in offered:
+        assert offered.pop("rules") == (("text", "json"), "text", ("--format",))
     assert {"build", "render", "schemas import", "validate", "check", "policy check", "policy test",
             "slo test"} <= set(offered)
     assert set(offered.values()) == {(FORMATS, "text", ("--format",))}

@@ -1,16 +1,26 @@
-"""Regenerate the generated blocks of README.md: the spec reference and the CLI reference.
+"""Regenerate the generated blocks of README.md: the rule families, the spec reference and the
+CLI reference.
 
 `python -m mlgitops.readme README.md` rewrites them in place; `--check` exits 1 when stale.
-Both come from the code (the JSON Schema and the click commands), so the README cannot drift.
+`python -m mlgitops.readme --rules docs/rules.md` does the same for the rule reference page.
+All come from the code (the rule catalogue, the JSON Schema and the click commands), so the
+README cannot drift.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 import click
 
+from .catalogue import families_markdown
+from .catalogue import reference_markdown as rules_reference
 from .spec.docs import SPEC_BEGIN, SPEC_END, reference_markdown
+
+RULES_BEGIN = "<!-- rule-families:begin (generated from compiler/mlgitops/catalogue.py; do not edit) -->"
+RULES_END = "<!-- rule-families:end -->"
+RULES_PAGE = "docs/rules.md"
 
 CLI_BEGIN = "<!-- cli-reference:begin (generated from --help; do not edit) -->"
 CLI_END = "<!-- cli-reference:end -->"
@@ -48,25 +58,35 @@ def _replace(text: str, begin: str, end: str, body: str) -> str:
 
 
 def render(text: str) -> str:
+    text = _replace(text, RULES_BEGIN, RULES_END, families_markdown())
     text = _replace(text, SPEC_BEGIN, SPEC_END, reference_markdown())
     return _replace(text, CLI_BEGIN, CLI_END, cli_reference())
 
 
-def main(argv: list[str]) -> int:
-    check = "--check" in argv
-    paths = [a for a in argv if a != "--check"] or ["README.md"]
-    stale = False
-    for path in paths:
+def _regenerate(path: str, make: Callable[[str], str], check: bool) -> bool:
+    """Rewrite `path` to `make(its text)` (with `check`, only say it differs); True when it did."""
+    try:
         with open(path, encoding="utf-8") as fh:
             current = fh.read()
-        wanted = render(current)
-        if wanted != current:
-            stale = True
-            if check:
-                print(f"{path}: generated reference is stale; run 'make docs'", file=sys.stderr)
-            else:
-                with open(path, "w", encoding="utf-8") as fh:
-                    fh.write(wanted)
+    except FileNotFoundError:
+        current = ""
+    wanted = make(current)
+    if wanted == current:
+        return False
+    if check:
+        print(f"{path}: generated reference is stale; run 'make docs'", file=sys.stderr)
+    else:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(wanted)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    rules = "--rules" in argv
+    paths = [a for a in argv if a not in ("--check", "--rules")] or [RULES_PAGE if rules else "README.md"]
+    make: Callable[[str], str] = (lambda _current: rules_reference()) if rules else render
+    stale = [path for path in paths if _regenerate(path, make, check)]
     return 1 if (check and stale) else 0
 
 

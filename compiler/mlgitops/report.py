@@ -18,7 +18,7 @@ from typing import Iterable
 
 import click
 
-from . import __version__
+from . import __version__, catalogue
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
@@ -36,8 +36,9 @@ def render_report(diags: Diagnostics, fmt: str, *, command: str, summary: dict |
     """The report of one run of `mlgitops COMMAND` in `fmt` (one of FORMATS), ending in a newline.
 
     `summary` holds the command's own counts (json keeps them as top-level keys); `rules` maps
-    rule ids to a one-line description (SARIF); `files` lists the inputs, so JUnit can show a
-    passing test case for each file without findings. Text with no findings is "".
+    rule ids to a one-line description for SARIF, over the catalogue's (catalogue.py), e.g. a
+    policy's own description of its `policy.<name>`; `files` lists the inputs, so JUnit can show
+    a passing test case for each file without findings. Text with no findings is "".
     """
     items = diags.sorted()
     if fmt == "text":
@@ -119,7 +120,7 @@ def _sarif(items: list[Diagnostic], descriptions: dict[str, str]) -> dict:
                 physical["region"] = {"startLine": d.line, "startColumn": d.column or 1}
             result["locations"] = [{"physicalLocation": physical}]
         results.append(result)
-    rules = [{"id": rule, "shortDescription": {"text": descriptions.get(rule) or rule}} for rule in rule_ids]
+    rules = [_sarif_rule(rule, descriptions) for rule in rule_ids]
     return {
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
@@ -129,6 +130,21 @@ def _sarif(items: list[Diagnostic], descriptions: dict[str, str]) -> dict:
             "results": results,
         }],
     }
+
+
+def _sarif_rule(rule_id: str, descriptions: dict[str, str]) -> dict:
+    """A reportingDescriptor: the caller's description of the rule, else the catalogue's; the
+    catalogue's help as fullDescription and its default severity as the default level."""
+    descriptor: dict = {"id": rule_id, "shortDescription": {"text": descriptions.get(rule_id)
+                                                            or catalogue.describe(rule_id)}}
+    try:
+        entry = catalogue.rule(rule_id)
+    except KeyError:
+        return descriptor
+    if entry.help:
+        descriptor["fullDescription"] = {"text": f"{catalogue.describe(rule_id)} {entry.help}"}
+    descriptor["defaultConfiguration"] = {"level": _SARIF_LEVELS.get(entry.severity, "note")}
+    return descriptor
 
 
 # --- JUnit XML ----------------------------------------------------------------------------------

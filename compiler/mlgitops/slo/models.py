@@ -6,7 +6,7 @@ import os
 
 from ..config import CONFIG_FILE, Config, load_config
 from ..diagnostics import Diagnostics
-from ..spec.checks import check_files, check_model_env
+from ..rules import check_files, check_model_env
 from ..spec.model import MODELS_DIR, ModelEnv, list_model_files, read_model_file, resolve
 
 

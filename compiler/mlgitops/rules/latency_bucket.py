@@ -1,0 +1,47 @@
+"""spec.latency-bucket: a latency threshold is a bucket boundary of the source's histogram, for
+the SLO's objectives and for the canary's p95 gate (always read from KServe's histogram)."""
+
+from __future__ import annotations
+
+import math
+
+from ..catalogue import rule
+from ..config import Config
+from ..diagnostics import echo
+from ..domain.sources import SOURCES
+from ..domain.units import say_seconds, seconds
+from ..spec.model import ModelEnv
+from .base import ModelCheck, Path, Reporter
+
+RULE = rule("spec.latency-bucket")
+
+
+def _check_bucket(report: Reporter, path: Path, threshold: str, source: str) -> None:
+    if source not in SOURCES:
+        return
+    buckets = SOURCES[source].buckets
+    value = seconds(threshold)
+    if any(math.isclose(value, b) for b in buckets):
+        return
+    lower = max((b for b in buckets if b < value), default=None)
+    upper = min((b for b in buckets if b > value), default=None)
+    near = " and ".join(say_seconds(b) for b in (lower, upper) if b is not None)
+    report(path, RULE,
+           f"{echo(threshold, quote=False)} is not a bucket boundary of the {source} latency histogram, so the SLI would "
+           f"never match a bucket; nearest boundaries: {near}")
+
+
+def check_objectives(me: ModelEnv, report: Reporter, config: Config) -> None:
+    slo = me.model.slo
+    for objective in slo.latency:
+        _check_bucket(report, ("slo", "latency", objective.index, "threshold"), objective.threshold, slo.source)
+
+
+def check_analysis(me: ModelEnv, report: Reporter, config: Config) -> None:
+    latency95 = me.model.canary.analysis.latency_p95
+    if latency95:
+        _check_bucket(report, ("canary", "analysis", "latencyP95"), latency95, "kserve")
+
+
+OBJECTIVES = ModelCheck((RULE,), check_objectives)
+ANALYSIS = ModelCheck((RULE,), check_analysis)

@@ -1,0 +1,21 @@
+"""spec.protocol: the framework's KServe runtime serves the protocol (unless `runtime` overrides it)."""
+
+from __future__ import annotations
+
+from ..catalogue import rule
+from ..config import Config
+from ..spec.model import ModelEnv
+from .base import ModelCheck, Reporter
+
+RULE = rule("spec.protocol")
+
+
+def check(me: ModelEnv, report: Reporter, config: Config) -> None:
+    m = me.model
+    fw = m.runtime_info
+    if fw and m.protocol not in fw.protocols and m.runtime is None:
+        report(("protocol",), RULE,
+               f"{m.framework} on {fw.runtime} serves protocol {' or '.join(fw.protocols)}, not {m.protocol}")
+
+
+CHECK = ModelCheck((RULE,), check)
