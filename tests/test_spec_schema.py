@@ -7,6 +7,7 @@ import json
 import jsonschema
 import yaml
 
+import mlgitops.expand  # noqa: F401  registers the model-file sections generators own (spec/resolved.py Section)
 from conftest import REPO_ROOT
 from mlgitops.yamlsource import load_yaml
 

@@ -7,6 +7,7 @@ Argo CD and monitoring settings. A change here changes the generated base and ev
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 
@@ -15,6 +16,7 @@ from .diagnostics import Diagnostic, Diagnostics, ERROR, echo
 from .domain.burnrate import AlertTier, table_from_config
 from .domain.burnrate import schema as burn_rate_schema
 from .domain.units import duration_seconds
+from .schemacheck import SchemaChecker
 from .yamlsource import SourceDocument, load_yaml
 
 CONFIG_FILE = "mlgitops.yaml"
@@ -123,6 +125,11 @@ class Config:
         return "Knative" if self.kserve_version >= (0, 16) else "Serverless"
 
 
+@functools.lru_cache(maxsize=None)
+def config_checker() -> SchemaChecker:
+    return SchemaChecker(config_schema(), "config.schema", "config.unknown-field")
+
+
 def load_config(root: str, diags: Diagnostics) -> Config | None:
     path = os.path.join(root, CONFIG_FILE)
     contain.configure(None)  # the defaults, until this file's `limits:` are known
@@ -140,7 +147,6 @@ def load_config(root: str, diags: Diagnostics) -> Config | None:
     if not isinstance(doc.data, dict):
         diags.error(CONFIG_FILE, 1, 1, "config.schema", "expected a mapping")
         return None
-    from .schemacheck import config_checker
     found = config_checker().check(doc)
     diags.extend(found)
     if found:
@@ -152,7 +158,9 @@ def load_config(root: str, diags: Diagnostics) -> Config | None:
 def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config | None:
     data = doc.data
     raw_version = data["kserve"]["version"]
-    major, minor = (int(x) for x in re.match(r"^(\d+)\.(\d+)", raw_version).groups())
+    version = re.match(r"^(\d+)\.(\d+)", raw_version)
+    assert version is not None, "the schema's kserve.version pattern"
+    major, minor = (int(x) for x in version.groups())
     if (major, minor) < MIN_KSERVE:
         line, col = doc.position(("kserve", "version"))
         diags.add(Diagnostic(CONFIG_FILE, line, col, "config.kserve-version", ERROR,

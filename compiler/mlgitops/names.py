@@ -1,7 +1,8 @@
 """Names of the objects mlgitops writes and of those KServe and Argo Rollouts derive from them.
 
 Every derived name must fit Kubernetes' 63-character limit for labels, Service names and DNS
-labels; `derived_names` lists them so the spec check can reject a model whose name (with its
+labels; each generator lists the names it derives (expand/registry.py `derived_names`), so the
+spec.name-length rule can reject a model whose name (with its
 environment's namespace) would break one only at deploy time.
 """
 
@@ -55,20 +56,3 @@ def stable_service(model: str) -> str:
 
 def canary_service(model: str) -> str:
     return f"{model}-canary"
-
-
-def derived_names(model: str, namespace: str, components: tuple[str, ...] = ("predictor",),
-                  istio: bool = False) -> list[tuple[str, str]]:
-    """(what, name) for every name derived from the model name that must fit 63 characters."""
-    names = [
-        ("KServe pod label app", pod_selector_value(model)),
-        ("Argo Rollouts ReplicaSet name", f"{model}-{'x' * (HASH_SUFFIX - 1)}"),
-    ]
-    for part in components:
-        names.append((f"KServe {part} Deployment/Service", component(model, part)))
-        # KServe's default domainTemplate puts <name>-<component>-<namespace> in one host label.
-        names.append((f"KServe {part} host label", f"{component(model, part)}-{namespace}"))
-    if istio:
-        names.append(("canary Service", canary_service(model)))
-        names.append(("stable Service", stable_service(model)))
-    return names

@@ -25,6 +25,8 @@ from ..config import Config
 from ..domain.burnrate import fastest_burn
 from ..domain.units import seconds
 from ..spec.model import ModelEnv
+from ..spec.resolved import Model
+from .generator import ANY, MODEL_FILE, KindGenerator, Path, settings_path
 
 _GUARD = "len(result) > 0 && !isNaN(result[0])"
 # Query window: at least 4 samples at the monitors' 30s scrape interval (slo.md s.5.2).
@@ -32,24 +34,25 @@ WINDOW = "2m"
 
 
 def analysis_template(me: ModelEnv, config: Config) -> dict:
-    thresholds = me.model.analysis_metrics()
-    settings = me.settings["canary"]["analysis"]
-    timing = {"initialDelay": settings["initialDelay"], "interval": settings["interval"],
-              "failureLimit": settings["failureLimit"], "inconclusiveLimit": settings["inconclusiveLimit"]}
-    minimum = int(settings["minRequests"])
+    model = me.model
+    thresholds = model.analysis_metrics()
+    settings = model.canary.analysis
+    timing = {"initialDelay": settings.initial_delay, "interval": settings.interval,
+              "failureLimit": settings.failure_limit, "inconclusiveLimit": settings.inconclusive_limit}
+    minimum = int(settings.min_requests)
     metrics = []
     if "successRate" in thresholds:
-        limit = error_ratio_limit(me, config)
-        metrics.append(_metric("error-ratio", f"{limit:g}", "<=", ">", error_ratio_query(me.name, minimum),
+        limit = error_ratio_limit(model, config)
+        metrics.append(_metric("error-ratio", f"{limit:g}", "<=", ">", error_ratio_query(model.name, minimum),
                                config, timing))
     if "latencyP95" in thresholds:
         limit = seconds(thresholds["latencyP95"])
-        metrics.append(_metric("p95-latency", f"{limit:g}", "<=", ">", p95_latency_query(me.name, minimum),
+        metrics.append(_metric("p95-latency", f"{limit:g}", "<=", ">", p95_latency_query(model.name, minimum),
                                config, timing))
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisTemplate",
-        "metadata": {"name": names.analysis_template(me.name)},
+        "metadata": {"name": names.analysis_template(model.name)},
         "spec": {"args": [{"name": "namespace"}, {"name": "canary-hash"}], "metrics": metrics},
     }
 
@@ -74,7 +77,7 @@ def p95_latency_query(model: str, min_requests: int) -> str:
             f'and on ()\n(sum(increase(request_predict_seconds_count{{{selector}}}[{WINDOW}])) >= {min_requests})\n')
 
 
-def error_ratio_limit(me: ModelEnv, config: Config) -> float:
+def error_ratio_limit(model: Model, config: Config) -> float:
     """The canary's tolerated 5xx ratio.
 
     An explicit `canary.analysis.successRate` is taken literally. Derived from the SLO, it is
@@ -82,10 +85,11 @@ def error_ratio_limit(me: ModelEnv, config: Config) -> float:
     the whole service fails; one that merely spends budget a little faster than planned does
     not, because a 2-minute window over a fraction of the traffic is too noisy for the SLO itself.
     """
-    explicit = me.settings["canary"]["analysis"].get("successRate")
+    explicit = model.canary.analysis.success_rate
     if explicit is not None:
         return round((100 - explicit) / 100, 10)
-    budget = (100 - me.settings["slo"]["availability"]) / 100
+    assert model.slo.availability is not None, "successRate is derived from slo.availability"
+    budget = (100 - model.slo.availability) / 100
     return round(min(1.0, fastest_burn(config.burn_rate_alerts) * budget), 10)
 
 
@@ -97,3 +101,48 @@ def _metric(name: str, limit: str, ok: str, bad: str, query: str, config: Config
         "failureCondition": f"{_GUARD} && result[0] {bad} {limit}",
         "provider": {"prometheus": {"address": config.prometheus_address, "timeout": 30, "query": query}},
     }
+
+
+def _limit(me: ModelEnv, obj: dict, path: Path) -> Path:
+    """A condition's threshold: the explicit canary setting, else the SLO objective it is derived
+    from (Model.analysis_metrics)."""
+    name = obj["spec"]["metrics"][path[2]]["name"]
+    explicit = ("canary", "analysis", "successRate" if name == "error-ratio" else "latencyP95")
+    if me.source_path(explicit)[-1] == explicit[-1]:
+        return me.source_path(explicit)
+    if name == "error-ratio":
+        return me.source_path(("slo", "availability"))
+    objective = me.model.slo.latency_at(95)
+    if objective is not None:
+        return me.source_path(("slo", "latency", objective.index, "threshold"))
+    return me.source_path(("slo",))
+
+
+def _build(me: ModelEnv, config: Config) -> list[dict]:
+    return [analysis_template(me, config)]
+
+
+_AT = "AnalysisTemplate"
+_METRIC = ("spec", "metrics", ANY)
+GENERATOR = KindGenerator(
+    name="analysis",
+    kinds=(_AT,),
+    file=MODEL_FILE,
+    applies=lambda model: model.has_analysis,
+    build=_build,
+    derived=(
+        (_AT, _METRIC + ("successCondition",), _limit),
+        (_AT, _METRIC + ("failureCondition",), _limit),
+        (_AT, _METRIC + ("provider", "prometheus", "query"), settings_path("slo")),
+    ),
+    constants=(
+        (_AT, ("spec", "args", ANY, "name")),
+        (_AT, _METRIC + ("name",)),
+        (_AT, _METRIC + ("provider", "prometheus", "address")),
+        (_AT, _METRIC + ("provider", "prometheus", "timeout")),
+    ),
+    name_references=({"kind": _AT, "group": "argoproj.io", "fieldSpecs": [
+        {"path": "spec/strategy/canary/analysis/templates/templateName", "kind": "Rollout"},
+        {"path": "spec/strategy/canary/steps/analysis/templates/templateName", "kind": "Rollout"},
+    ]},),
+)

@@ -7,6 +7,7 @@ refreshes only when its own directory or base/ changes (manifest-generate-paths)
 
 from __future__ import annotations
 
+from .. import layout
 from ..config import Config, Environment
 
 ARGOCD_DIR = "argocd"
@@ -39,7 +40,7 @@ def application_set(env: Environment, config: Config) -> dict:
             "generators": [{"git": {
                 "repoURL": config.repo_url,
                 "revision": config.target_revision,
-                "directories": [{"path": f"overlays/{env.name}/*"}],
+                "directories": [{"path": f"{layout.OVERLAYS}/{env.name}/*"}],
             }}],
             # Deleting the ApplicationSet must not delete running models.
             "syncPolicy": {"preserveResourcesOnDeletion": True},

@@ -1,97 +1,78 @@
-"""The HorizontalPodAutoscaler (the only writer of the Rollout's replicas) and the PDBs.
-
-Every object that runs more than one replica names the PodDisruptionBudget of its pods in an
-annotation (common.PDB_ANNOTATION, common.PDBS_ANNOTATION on the InferenceService), so a
-per-object admission policy can require one (policies/pdb-required.yaml).
-"""
+"""The HorizontalPodAutoscaler: the only writer of the Rollout's replicas (docs/design.md)."""
 
 from __future__ import annotations
 
-from .. import names
+from ..config import Config
 from ..spec.model import ModelEnv
-from .common import CONTAINER, PDB_ANNOTATION
+from ..spec.resolved import ScalingRules
+from .common import CONTAINER
+from .disruption import budget_annotation
+from .generator import ANY, MODEL_FILE, KindGenerator
 
 
 def hpa(me: ModelEnv) -> dict:
-    auto = me.settings["autoscaling"]
+    model = me.model
+    auto = model.autoscaling
     metrics = []
     # ContainerResource: sidecars such as istio-proxy must not dilute the utilisation.
-    for resource, key in (("cpu", "cpuUtilization"), ("memory", "memoryUtilization")):
-        if key in auto:
+    for resource, target in (("cpu", auto.cpu_utilization), ("memory", auto.memory_utilization)):
+        if target is not None:
             metrics.append({"type": "ContainerResource", "containerResource": {
                 "name": resource, "container": CONTAINER,
-                "target": {"type": "Utilization", "averageUtilization": auto[key]}}})
-    if "requestsPerSecond" in auto:
+                "target": {"type": "Utilization", "averageUtilization": target}}})
+    if auto.requests_per_second is not None:
         # Served by a custom-metrics adapter rule over rate(request_predict_seconds_count[2m]).
         metrics.append({"type": "Pods", "pods": {
             "metric": {"name": "predict_requests_per_second"},
-            "target": {"type": "AverageValue", "averageValue": str(auto["requestsPerSecond"])}}})
-    behavior = {direction: _rules(auto[key]) for direction, key in (("scaleUp", "scaleUp"), ("scaleDown", "scaleDown"))}
+            "target": {"type": "AverageValue", "averageValue": str(auto.requests_per_second)}}})
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": budget_annotation(me, {"name": me.name}),
+        "metadata": budget_annotation(model, {"name": model.name}),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": me.name},
-            "minReplicas": auto["minReplicas"],
-            "maxReplicas": auto["maxReplicas"],
+            "scaleTargetRef": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": model.name},
+            "minReplicas": auto.min_replicas,
+            "maxReplicas": auto.max_replicas,
             "metrics": metrics,
-            "behavior": behavior,
+            "behavior": {"scaleUp": _rules(auto.scale_up), "scaleDown": _rules(auto.scale_down)},
         },
     }
 
 
-def _rules(rules: dict) -> dict:
-    out = {}
-    for key in ("stabilizationWindowSeconds", "selectPolicy"):
-        if key in rules:
-            out[key] = rules[key]
-    if "policies" in rules:
-        out["policies"] = [{"type": p["type"], "value": p["value"], "periodSeconds": p["periodSeconds"]}
-                           for p in rules["policies"]]
+def _rules(rules: ScalingRules) -> dict:
+    out: dict = {}
+    if rules.stabilization_window_seconds is not None:
+        out["stabilizationWindowSeconds"] = rules.stabilization_window_seconds
+    if rules.select_policy is not None:
+        out["selectPolicy"] = rules.select_policy
+    if rules.policies is not None:
+        out["policies"] = [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds}
+                           for p in rules.policies]
     return out
 
 
-def wants_pdb(me: ModelEnv) -> bool:
-    pdb = me.settings["podDisruptionBudget"]
-    if "enabled" in pdb:
-        return pdb["enabled"]
-    return me.settings["autoscaling"]["minReplicas"] > 1
+def _build(me: ModelEnv, config: Config) -> list[dict]:
+    return [hpa(me)]
 
 
-def budgets(me: ModelEnv) -> dict[str, str]:
-    """{KServe component: name of its PodDisruptionBudget} for the components that get one: the
-    predictor as wants_pdb says, a transformer or explainer when it runs more than one replica
-    (unless the model disables budgets)."""
-    out = {"predictor": me.name} if wants_pdb(me) else {}
-    if me.settings["podDisruptionBudget"].get("enabled", True):
-        for part in ("transformer", "explainer"):
-            if part in me.settings and me.settings[part].get("replicas", 1) > 1:
-                out[part] = names.component(me.name, part)
-    return out
-
-
-def budget_annotation(me: ModelEnv, metadata: dict) -> dict:
-    """`metadata` with the predictor's budget named in PDB_ANNOTATION, when it has one."""
-    if wants_pdb(me):
-        metadata["annotations"] = {PDB_ANNOTATION: me.name}
-    return metadata
-
-
-def pod_disruption_budgets(me: ModelEnv) -> list[dict]:
-    out = []
-    for part, name in budgets(me).items():
-        if part == "predictor":
-            selector = names.predictor_pod_selector(me.name, me.settings["mode"])
-        elif me.settings["mode"] == "standard":
-            selector = {"app": f"isvc.{names.component(me.name, part)}"}
-        else:
-            selector = {"serving.kserve.io/inferenceservice": me.name, "component": part}
-        out.append({
-            "apiVersion": "policy/v1",
-            "kind": "PodDisruptionBudget",
-            "metadata": {"name": name},
-            "spec": {"maxUnavailable": me.settings["podDisruptionBudget"]["maxUnavailable"],
-                     "selector": {"matchLabels": selector}},
-        })
-    return out
+_HPA = "HorizontalPodAutoscaler"
+GENERATOR = KindGenerator(
+    name="autoscaling",
+    kinds=(_HPA,),
+    file=MODEL_FILE,
+    applies=lambda model: model.uses_hpa,
+    build=_build,
+    constants=(
+        (_HPA, ("spec", "scaleTargetRef", "apiVersion")),
+        (_HPA, ("spec", "scaleTargetRef", "kind")),
+        (_HPA, ("spec", "metrics", ANY, "type")),
+        (_HPA, ("spec", "metrics", ANY, ANY, "name")),
+        (_HPA, ("spec", "metrics", ANY, ANY, "container")),
+        (_HPA, ("spec", "metrics", ANY, ANY, "metric", "name")),
+        (_HPA, ("spec", "metrics", ANY, ANY, "target", "type")),
+    ),
+    # kustomize follows a namePrefix/nameSuffix into the HPA's target.
+    name_references=({"kind": "Rollout", "group": "argoproj.io", "fieldSpecs": [
+        {"path": "spec/scaleTargetRef/name", "kind": _HPA},
+    ]},),
+)

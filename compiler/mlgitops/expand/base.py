@@ -13,39 +13,21 @@ changes every rendered model through one file:
 from __future__ import annotations
 
 from ..config import Config
+from .registry import name_references
 
 COMPONENTS_DIR = "base/components"
 COMPONENT_HEADER = {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component"}
 
-# kustomize's built-in name references know Deployments and Services, not these kinds.
-NAME_REFERENCES = {
-    "nameReference": [
-        {"kind": "AnalysisTemplate", "group": "argoproj.io", "fieldSpecs": [
-            {"path": "spec/strategy/canary/analysis/templates/templateName", "kind": "Rollout"},
-            {"path": "spec/strategy/canary/steps/analysis/templates/templateName", "kind": "Rollout"},
-        ]},
-        {"kind": "Rollout", "group": "argoproj.io", "fieldSpecs": [
-            {"path": "spec/scaleTargetRef/name", "kind": "HorizontalPodAutoscaler"},
-        ]},
-        # mlgitops' Rollouts adopt a Deployment KServe creates (not in the kustomization, so this
-        # never fires for them); a hand-written overlay that ships its own Deployment keeps the
-        # reference through namePrefix/nameSuffix.
-        {"kind": "Deployment", "group": "apps", "fieldSpecs": [
-            {"path": "spec/workloadRef/name", "kind": "Rollout"},
-        ]},
-        {"kind": "Service", "version": "v1", "fieldSpecs": [
-            {"path": "spec/strategy/canary/canaryService", "kind": "Rollout"},
-            {"path": "spec/strategy/canary/stableService", "kind": "Rollout"},
-            {"path": "spec/http/route/destination/host", "kind": "VirtualService"},
-        ]},
-        {"kind": "VirtualService", "group": "networking.istio.io", "fieldSpecs": [
-            {"path": "spec/strategy/canary/trafficRouting/istio/virtualService/name", "kind": "Rollout"},
-        ]},
-        {"kind": "ServiceAccount", "version": "v1", "fieldSpecs": [
-            {"path": "spec/predictor/serviceAccountName", "kind": "InferenceService"},
-        ]},
-    ],
-}
+# The order of the name references before the generators declared them (expand/registry.py):
+# kept so base/ stays as it was; a kind not listed follows in registry order.
+_REFERENCE_ORDER = ("AnalysisTemplate", "Rollout", "Deployment", "Service", "VirtualService", "ServiceAccount")
+
+
+def name_reference_config() -> dict:
+    """kustomizeconfig.yaml of the common component: kustomize's built-in name references know
+    Deployments and Services, not the kinds the generators reference (each declares its own)."""
+    rank = {kind: i for i, kind in enumerate(_REFERENCE_ORDER)}
+    return {"nameReference": sorted(name_references(), key=lambda ref: rank.get(ref["kind"], len(rank)))}
 
 
 def standard_modes(config: Config) -> tuple[str, str]:
@@ -69,7 +51,7 @@ def base_files(config: Config) -> dict[str, object]:
         "labels": [{"pairs": {"app.kubernetes.io/managed-by": "mlgitops", "app.kubernetes.io/part-of": "mlgitops"}}],
         "configurations": ["kustomizeconfig.yaml"],
     }
-    files[f"{COMPONENTS_DIR}/common/kustomizeconfig.yaml"] = NAME_REFERENCES
+    files[f"{COMPONENTS_DIR}/common/kustomizeconfig.yaml"] = name_reference_config()
     files[f"{COMPONENTS_DIR}/kserve-standard/kustomization.yaml"] = {
         **COMPONENT_HEADER,
         "patches": [

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from ..spec.model import ModelEnv
+from ..spec.resolved import Container, EnvVar, Probe, Resources
 
 CONTAINER = "kserve-container"  # KServe's name for the serving container
 HTTP_PORT_NAME = "http1"
 PDB_ANNOTATION = "mlgitops.dev/pod-disruption-budget"  # on the HPA/Rollout: the budget of its pods
 PDBS_ANNOTATION = "mlgitops.dev/pod-disruption-budgets"  # on the ISVC: component=budget,...
+# A sidecar container's resources when the model sets none (transformer, explainer, custom).
+SIDECAR_RESOURCES = Resources({"cpu": "100m", "memory": "256Mi"}, {"cpu": "1", "memory": "1Gi"}, None,
+                              "nvidia.com/gpu")
 
 
 def security_context() -> dict:
@@ -22,65 +25,65 @@ def meta(name: str) -> dict:
     return {"name": name}
 
 
-def env_vars(items: list[dict]) -> list[dict]:
-    out = []
+def env_vars(items: tuple[EnvVar, ...]) -> list[dict]:
+    out: list[dict] = []
     for var in items:
-        if "secretKeyRef" in var:
-            ref = var["secretKeyRef"]
-            out.append({"name": var["name"], "valueFrom": {"secretKeyRef": {"name": ref["name"], "key": ref["key"]}}})
+        if var.secret is not None:
+            out.append({"name": var.name, "valueFrom": {"secretKeyRef": {"name": var.secret.name,
+                                                                         "key": var.secret.key}}})
         else:
-            out.append({"name": var["name"], "value": var["value"]})
+            out.append({"name": var.name, "value": var.value})
     return out
 
 
-def resources(spec: dict) -> dict:
+def resources(spec: Resources) -> dict:
     out: dict = {}
-    for kind in ("requests", "limits"):
-        values = {k: str(v) for k, v in spec.get(kind, {}).items()}
-        if spec.get("gpu"):
-            values[spec.get("gpuResource", "nvidia.com/gpu")] = str(spec["gpu"])
+    for kind, given in (("requests", spec.requests), ("limits", spec.limits)):
+        values = {k: str(v) for k, v in given.items()}
+        if spec.gpu:
+            values[spec.gpu_resource] = str(spec.gpu)
         if values:
             out[kind] = dict(sorted(values.items()))
     return out
 
 
-def probe(spec: dict, default_port: int) -> dict:
-    out = {"httpGet": {"path": spec["path"], "port": spec.get("port", default_port)}}
-    for key in ("initialDelaySeconds", "periodSeconds", "failureThreshold"):
-        if key in spec:
-            out[key] = spec[key]
+def probe(spec: Probe, default_port: int) -> dict:
+    out: dict = {"httpGet": {"path": spec.path, "port": spec.port if spec.port is not None else default_port}}
+    for key, value in (("initialDelaySeconds", spec.initial_delay_seconds), ("periodSeconds", spec.period_seconds),
+                       ("failureThreshold", spec.failure_threshold)):
+        if value is not None:
+            out[key] = value
     return out
 
 
-def container(spec: dict, *, name: str = CONTAINER, with_port: bool = True) -> dict:
+def probes(spec: Container, out: dict) -> None:
+    """The readiness and liveness probes of `spec` into the container `out`."""
+    for key, found in (("readinessProbe", spec.readiness_probe), ("livenessProbe", spec.liveness_probe)):
+        if found is not None:
+            out[key] = probe(found, spec.port)
+
+
+def port(number: int) -> dict:
+    """The serving container's port, named so the KServe Service (and a ServiceMonitor) can use it."""
+    return {"name": HTTP_PORT_NAME, "containerPort": number, "protocol": "TCP"}
+
+
+def container(spec: Container, *, name: str = CONTAINER, with_port: bool = True) -> dict:
     """A container of a transformer, explainer or custom predictor."""
-    port = spec.get("port", 8080)
     out: dict = {"name": name}
-    if spec.get("image"):
-        out["image"] = spec["image"]
-    for key in ("command", "args"):
-        if spec.get(key):
-            out[key] = list(spec[key])
-    if spec.get("env"):
-        out["env"] = env_vars(spec["env"])
+    if spec.image:
+        out["image"] = spec.image
+    for key, values in (("command", spec.command), ("args", spec.args)):
+        if values:
+            out[key] = list(values)
+    if spec.env:
+        out["env"] = env_vars(spec.env)
     if with_port:
-        out["ports"] = [{"name": HTTP_PORT_NAME, "containerPort": port, "protocol": "TCP"}]
-    for key in ("readinessProbe", "livenessProbe"):
-        if key in spec:
-            out[key] = probe(spec[key], port)
-    out["resources"] = resources(spec.get("resources") or {"requests": {"cpu": "100m", "memory": "256Mi"},
-                                                             "limits": {"cpu": "1", "memory": "1Gi"}})
+        out["ports"] = [port(spec.port)]
+    probes(spec, out)
+    out["resources"] = resources(spec.resources or SIDECAR_RESOURCES)
     out["securityContext"] = security_context()
     return out
-
-
-def uses_rollout(me: ModelEnv) -> bool:
-    return me.settings["mode"] == "standard"
-
-
-def uses_hpa(me: ModelEnv) -> bool:
-    auto = me.settings["autoscaling"]
-    return uses_rollout(me) and auto["maxReplicas"] > auto["minReplicas"]
 
 
 def camel(text: str) -> str:

@@ -8,103 +8,145 @@ adopts its pod template. Serverless mode lets Knative scale and KServe split can
 from __future__ import annotations
 
 from .. import names
-from ..domain.frameworks import FRAMEWORKS
+from ..config import Config
 from ..spec.model import ModelEnv
-from .autoscaling import budgets
-from .common import (CONTAINER, HTTP_PORT_NAME, PDBS_ANNOTATION, container, env_vars, meta, probe, resources,
-                     security_context)
+from ..spec.resolved import Container, Model
+from .common import CONTAINER, PDBS_ANNOTATION, container, env_vars, meta, port, probes, resources, security_context
+from .disruption import budgets
+from .generator import ANY, MODEL_FILE, NAME, KindGenerator, settings_path
 
 
 def inference_service(me: ModelEnv) -> dict:
-    s = me.settings
+    model = me.model
     predictor: dict = {}
-    if s["mode"] == "serverless":
-        auto = s["autoscaling"]
-        predictor["minReplicas"] = auto["minReplicas"]
-        predictor["maxReplicas"] = auto["maxReplicas"]
-        serverless = s.get("serverless", {})
-        if "targetConcurrency" in serverless:
+    serverless = model.serverless
+    if not model.standard:
+        predictor["minReplicas"] = model.autoscaling.min_replicas
+        predictor["maxReplicas"] = model.autoscaling.max_replicas
+        if serverless is not None and serverless.target_concurrency is not None:
             predictor["scaleMetric"] = "concurrency"
-            predictor["scaleTarget"] = serverless["targetConcurrency"]
-        if "canaryTrafficPercent" in serverless:
-            predictor["canaryTrafficPercent"] = serverless["canaryTrafficPercent"]
-    if "serviceAccount" in s:
-        predictor["serviceAccountName"] = s["serviceAccount"]["name"]
-    if "logger" in s:
-        predictor["logger"] = {"mode": s["logger"].get("mode", "all"), "url": s["logger"]["url"]}
-    if "timeoutSeconds" in s:
-        predictor["timeout"] = s["timeoutSeconds"]
+            predictor["scaleTarget"] = serverless.target_concurrency
+        if serverless is not None and serverless.canary_traffic_percent is not None:
+            predictor["canaryTrafficPercent"] = serverless.canary_traffic_percent
+    if model.service_account is not None:
+        predictor["serviceAccountName"] = model.service_account.name
+    if model.logger is not None:
+        predictor["logger"] = {"mode": model.logger.mode, "url": model.logger.url}
+    if model.timeout_seconds is not None:
+        predictor["timeout"] = model.timeout_seconds
     # Stable Istio workload identity for SLO queries (destination_canonical_service/revision).
-    labels = {"service.istio.io/canonical-name": me.name}
-    if s.get("modelVersion"):
-        labels["service.istio.io/canonical-revision"] = s["modelVersion"]
-        labels["mlgitops.dev/model-version"] = s["modelVersion"]
+    labels = {"service.istio.io/canonical-name": model.name}
+    if model.model_version:
+        labels["service.istio.io/canonical-revision"] = model.model_version
+        labels["mlgitops.dev/model-version"] = model.model_version
     predictor["labels"] = labels
-    scheduling = s.get("scheduling", {})
-    if scheduling.get("nodeSelector"):
-        predictor["nodeSelector"] = dict(sorted(scheduling["nodeSelector"].items()))
-    if scheduling.get("tolerations"):
-        predictor["tolerations"] = [dict(t) for t in scheduling["tolerations"]]
-    if scheduling.get("zoneSpread") and (s["autoscaling"]["maxReplicas"] > 1):
+    scheduling = model.scheduling
+    if scheduling.node_selector:
+        predictor["nodeSelector"] = dict(sorted(scheduling.node_selector.items()))
+    if scheduling.tolerations:
+        predictor["tolerations"] = [dict(t) for t in scheduling.tolerations]
+    if scheduling.zone_spread and model.autoscaling.max_replicas > 1:
         predictor["topologySpreadConstraints"] = [{
             "maxSkew": 1,
             "topologyKey": "topology.kubernetes.io/zone",
             "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": names.predictor_pod_selector(me.name, s["mode"])},
+            "labelSelector": {"matchLabels": names.predictor_pod_selector(model.name, model.mode)},
         }]
-    if s["framework"] == "custom":
-        main = container(s.get("container", {}))
-        if s.get("env"):
-            main["env"] = env_vars(s["env"]) + main.get("env", [])
-        main["resources"] = resources(s["resources"])
+    if model.custom:
+        main = container(model.container or Container.of({}))
+        if model.env:
+            main["env"] = env_vars(model.env) + main.get("env", [])
+        main["resources"] = resources(model.resources)
         predictor["containers"] = [main]
     else:
-        predictor["model"] = _model(me)
+        predictor["model"] = _model(model)
     spec: dict = {"predictor": predictor}
-    for part in ("transformer", "explainer"):
-        if part in s:
-            replicas = s[part].get("replicas", 1)
-            # KServe holds transformer/explainer replicas itself (no HPA on them): min = max.
-            spec[part] = {"minReplicas": replicas, "maxReplicas": replicas, "containers": [container(s[part])]}
-    obj = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": meta(me.name),
-           "spec": spec}
+    for part, component in model.components.items():
+        # KServe holds transformer/explainer replicas itself (no HPA on them): min = max.
+        spec[part] = {"minReplicas": component.replicas, "maxReplicas": component.replicas,
+                      "containers": [container(component)]}
+    metadata = meta(model.name)
     annotations = {}
-    if s["mode"] == "serverless" and "window" in s.get("serverless", {}):
-        annotations["autoscaling.knative.dev/window"] = s["serverless"]["window"]
-    pdbs = budgets(me)
+    if not model.standard and serverless is not None and serverless.window is not None:
+        annotations["autoscaling.knative.dev/window"] = serverless.window
+    pdbs = budgets(model)
     if pdbs:
         annotations[PDBS_ANNOTATION] = ",".join(f"{part}={name}" for part, name in pdbs.items())
     if annotations:
-        obj["metadata"]["annotations"] = annotations
-    return obj
+        metadata["annotations"] = annotations
+    return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": metadata,
+            "spec": spec}
 
 
-def _model(me: ModelEnv) -> dict:
-    s = me.settings
-    fw = FRAMEWORKS[s["framework"]]
-    model: dict = {
+def _model(model: Model) -> dict:
+    fw = model.runtime_info
+    assert fw is not None, "a built-in framework"
+    out: dict = {
         "modelFormat": {"name": fw.model_format, "version": fw.format_version},
-        "runtime": s.get("runtime", fw.runtime),
-        "protocolVersion": s["protocol"],
-        "storageUri": s["storageUri"],
+        "runtime": model.runtime if model.runtime is not None else fw.runtime,
+        "protocolVersion": model.protocol,
+        "storageUri": model.storage_uri,
     }
-    if s.get("runtimeVersion"):
-        model["runtimeVersion"] = s["runtimeVersion"]
-    user = s.get("container", {})
-    if user.get("args"):
-        model["args"] = list(user["args"])
-    env = env_vars(s.get("env", [])) + env_vars(user.get("env", []))
+    if model.runtime_version:
+        out["runtimeVersion"] = model.runtime_version
+    user = model.container or Container.of({})
+    if user.args:
+        out["args"] = list(user.args)
+    env = env_vars(model.env) + env_vars(user.env)
     if env:
-        model["env"] = env
-    port = user.get("port", 8080)
+        out["env"] = env
     # A declared port name gives the KServe Service a stable port name for the ServiceMonitor.
-    model["ports"] = [{"name": HTTP_PORT_NAME, "containerPort": port, "protocol": "TCP"}]
-    for key in ("readinessProbe", "livenessProbe"):
-        if key in user:
-            model[key] = probe(user[key], port)
-    model["resources"] = resources(s["resources"])
-    model["securityContext"] = security_context()
-    return model
+    out["ports"] = [port(user.port)]
+    probes(user, out)
+    out["resources"] = resources(model.resources)
+    out["securityContext"] = security_context()
+    return out
 
 
-__all__ = ["inference_service", "CONTAINER"]
+def _build(me: ModelEnv, config: Config) -> list[dict]:
+    return [inference_service(me)]
+
+
+def _names(model: Model) -> list[tuple[str, str]]:
+    """The names KServe derives: the pod label, and per component its Deployment/Service and the
+    host label of KServe's default domainTemplate (<name>-<component>-<namespace>)."""
+    out = [("KServe pod label app", names.pod_selector_value(model.name))]
+    for part in ("predictor", *model.components):
+        out.append((f"KServe {part} Deployment/Service", names.component(model.name, part)))
+        out.append((f"KServe {part} host label", f"{names.component(model.name, part)}-{model.namespace}"))
+    return out
+
+
+_ISVC = "InferenceService"
+_SPREAD = ("spec", "predictor", "topologySpreadConstraints", ANY)
+GENERATOR = KindGenerator(
+    name="inference-service",
+    kinds=(_ISVC,),
+    file=MODEL_FILE,
+    applies=lambda model: True,
+    build=_build,
+    names=_names,
+    derived=(
+        (_ISVC, _SPREAD + ("labelSelector", "matchLabels", "app"), NAME),
+        (_ISVC, ("metadata", "annotations", PDBS_ANNOTATION), settings_path("podDisruptionBudget")),
+    ),
+    constants=(
+        (_ISVC, ("spec", "predictor", "model", "modelFormat", ANY)),
+        (_ISVC, ("spec", "predictor", "model", "runtime")),
+        (_ISVC, ("spec", "predictor", "model", "ports", ANY, ANY)),
+        (_ISVC, ("spec", "predictor", "model", ANY, "httpGet", "port")),  # probe on the default port
+        (_ISVC, ("spec", "predictor", "scaleMetric")),
+        (_ISVC, ("spec", ANY, "containers", ANY, "name")),
+        (_ISVC, ("spec", ANY, "containers", ANY, "ports", ANY, ANY)),
+        (_ISVC, ("spec", ANY, "containers", ANY, ANY, "httpGet", "port")),
+        (_ISVC, ("spec", ANY, "containers", ANY, "resources", ANY, ANY)),  # a sidecar's defaults
+        (_ISVC, _SPREAD + (ANY,)),
+        (_ISVC, _SPREAD + ("labelSelector", "matchLabels", "component")),
+        (_ISVC, ("spec", "predictor", "model", "securityContext", ANY)),  # common.security_context
+        (_ISVC, ("spec", "predictor", "model", "securityContext", "capabilities", "drop", ANY)),
+        (_ISVC, ("spec", ANY, "containers", ANY, "securityContext", ANY)),
+        (_ISVC, ("spec", ANY, "containers", ANY, "securityContext", "capabilities", "drop", ANY)),
+    ),
+)
+
+__all__ = ["inference_service", "CONTAINER", "GENERATOR"]

@@ -8,40 +8,84 @@ KServe's own ingress bypasses the VirtualService (docs/design.md).
 from __future__ import annotations
 
 from .. import names
+from ..config import Config
 from ..spec.model import ModelEnv
+from ..spec.resolved import Model
 from .common import HTTP_PORT_NAME
+from .generator import ANY, MODEL_FILE, NAME, KindGenerator
 
 
 def services(me: ModelEnv) -> list[dict]:
-    return [_service(names.canary_service(me.name), me), _service(names.stable_service(me.name), me)]
+    model = me.model
+    return [_service(names.canary_service(model.name), model), _service(names.stable_service(model.name), model)]
 
 
-def _service(name: str, me: ModelEnv) -> dict:
+def _service(name: str, model: Model) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": name},
         "spec": {
-            "selector": {"app": names.pod_selector_value(me.name)},
+            "selector": {"app": names.pod_selector_value(model.name)},
             "ports": [{"name": HTTP_PORT_NAME, "port": 80, "targetPort": 8080, "protocol": "TCP"}],
         },
     }
 
 
 def virtual_service(me: ModelEnv) -> dict:
-    host = f"{names.predictor(me.name)}.{me.env.namespace}.svc.cluster.local"
+    model = me.model
+    host = f"{names.predictor(model.name)}.{model.namespace}.svc.cluster.local"
     return {
         "apiVersion": "networking.istio.io/v1beta1",
         "kind": "VirtualService",
-        "metadata": {"name": me.name},
+        "metadata": {"name": model.name},
         "spec": {
             "hosts": [host],
             "http": [{
                 "name": "primary",
                 "route": [
-                    {"destination": {"host": names.stable_service(me.name)}, "weight": 100},
-                    {"destination": {"host": names.canary_service(me.name)}, "weight": 0},
+                    {"destination": {"host": names.stable_service(model.name)}, "weight": 100},
+                    {"destination": {"host": names.canary_service(model.name)}, "weight": 0},
                 ],
             }],
         },
     }
+
+
+def _build(me: ModelEnv, config: Config) -> list[dict]:
+    return [*services(me), virtual_service(me)]
+
+
+def _names(model: Model) -> list[tuple[str, str]]:
+    return [("canary Service", names.canary_service(model.name)), ("stable Service", names.stable_service(model.name))]
+
+
+_VS = "VirtualService"
+GENERATOR = KindGenerator(
+    name="istio",
+    kinds=("Service", _VS),
+    file=MODEL_FILE,
+    applies=lambda model: model.standard and model.canary.istio,
+    build=_build,
+    names=_names,
+    derived=(
+        ("Service", ("spec", "selector", "app"), NAME),
+        (_VS, ("spec", "hosts", ANY), NAME),
+        (_VS, ("spec", "http", ANY, "route", ANY, "destination", "host"), NAME),
+    ),
+    constants=(
+        ("Service", ("spec", "ports", ANY, ANY)),
+        (_VS, ("spec", "http", ANY, "name")),
+        (_VS, ("spec", "http", ANY, "route", ANY, "weight")),
+    ),
+    name_references=(
+        {"kind": "Service", "version": "v1", "fieldSpecs": [
+            {"path": "spec/strategy/canary/canaryService", "kind": "Rollout"},
+            {"path": "spec/strategy/canary/stableService", "kind": "Rollout"},
+            {"path": "spec/http/route/destination/host", "kind": _VS},
+        ]},
+        {"kind": _VS, "group": "networking.istio.io", "fieldSpecs": [
+            {"path": "spec/strategy/canary/trafficRouting/istio/virtualService/name", "kind": "Rollout"},
+        ]},
+    ),
+)

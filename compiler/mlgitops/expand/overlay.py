@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from .. import layout
 from ..config import Config
 from ..spec.model import ModelEnv
-from . import analysis, autoscaling, inferenceservice, istio, monitoring, rollout, slo
 from .base import COMPONENTS_DIR, components_for
+from .generator import MODEL_FILE, MONITORING_FILE, Generator
+from .registry import GENERATORS
 
 
 def overlay_dir(me: ModelEnv) -> str:
-    return f"overlays/{me.env.name}/{me.name}"
+    return layout.overlay_dir(me.env.name, me.name)
+
+
+def generated(me: ModelEnv, config: Config) -> list[tuple[Generator, dict]]:
+    """(generator, object) of every object of the overlay, in registry order."""
+    model = me.model
+    return [(g, obj) for g in GENERATORS if g.applies(model) for obj in g.build(me, config)]
 
 
 def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
@@ -19,40 +27,20 @@ def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
     dominates a 1,000-model build on small machines (bench/README.md), and a pull request diff
     reads the same either way. Monitoring is separate so SRE owners can be set with CODEOWNERS.
     """
-    s = me.settings
-    serving: list = []
-    if "serviceAccount" in s and s["serviceAccount"].get("create"):
-        serving.append(monitoring.service_account(me))
-    serving.append(inferenceservice.inference_service(me))
-    watching: list = []
-    if s["mode"] == "standard":
-        serving.append(rollout.rollout(me))
-        if rollout.has_analysis(me):
-            serving.append(analysis.analysis_template(me, config))
-        if s["autoscaling"]["maxReplicas"] > s["autoscaling"]["minReplicas"]:
-            serving.append(autoscaling.hpa(me))
-        if s["canary"]["trafficRouting"] == "istio":
-            serving.extend(istio.services(me))
-            serving.append(istio.virtual_service(me))
-        watching.append(monitoring.service_monitor(me))
-        if rollout.has_analysis(me) and "successRate" in me.model.analysis_metrics():
-            watching.append(monitoring.mesh_pod_monitor(me))
-    else:
-        watching.append(monitoring.pod_monitor(me))
-    serving.extend(autoscaling.pod_disruption_budgets(me))
-    rule = slo.prometheus_rule(me, config)
-    if rule:
-        watching.append(rule)
-    labels = {"app.kubernetes.io/name": me.name, "mlgitops.dev/environment": me.env.name,
-              "mlgitops.dev/team": me.metadata["team"]}
-    labels.update(me.metadata.get("labels", {}))
-    files: dict[str, object] = {"model.yaml": serving, "monitoring.yaml": watching}
+    model = me.model
+    resources: dict[str, list[dict]] = {MODEL_FILE: [], MONITORING_FILE: []}
+    for generator, obj in generated(me, config):
+        resources[generator.file].append(obj)
+    labels = {"app.kubernetes.io/name": model.name, "mlgitops.dev/environment": model.environment,
+              "mlgitops.dev/team": model.team}
+    labels.update(model.labels)
+    files: dict[str, object] = dict(resources)
     files["kustomization.yaml"] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "namespace": me.env.namespace,
+        "namespace": model.namespace,
         "labels": [{"pairs": dict(sorted(labels.items()))}],
-        "resources": list(files),
-        "components": [f"../../../{COMPONENTS_DIR}/{c}" for c in components_for(s["mode"], config)],
+        "resources": list(resources),
+        "components": [f"../../../{COMPONENTS_DIR}/{c}" for c in components_for(model.mode, config)],
     }
     return files

@@ -13,65 +13,56 @@ from .. import names
 from ..config import Config
 from ..domain.burnrate import windows
 from ..domain.sources import ERROR_CODES, SOURCES, matchers
-from ..domain.units import seconds
 from ..spec.model import ModelEnv
+from ..spec.resolved import AVAILABILITY, Model
 from .common import camel
+from .generator import ANY, MONITORING_FILE, KindGenerator, Path, settings_path
 
 RECORD = "mlgitops:slo_errors:ratio_rate"
 AVAILABILITY_ANNOTATION = "mlgitops.dev/slo-availability"
 LATENCY_ANNOTATION = "mlgitops.dev/slo-latency"
 
 
-def slo_objectives(me: ModelEnv) -> list[tuple[str, int | None, dict | None]]:
-    """(slo id, index in slo.latency or None, the latency objective or None) of every SLO the model
-    sets, in rule order: `availability`, then `latency-p<percentile>` (a dot in it becomes `-`)."""
-    s = me.settings["slo"]
-    out: list[tuple[str, int | None, dict | None]] = [("availability", None, None)] if "availability" in s else []
-    for i, objective in enumerate(s.get("latency", [])):
-        out.append((f"latency-p{objective['percentile']:g}".replace(".", "-"), i, objective))
-    return out
-
-
-def sli_queries(me: ModelEnv) -> list[tuple[str, str, float]]:
+def sli_queries(model: Model) -> list[tuple[str, str, float]]:
     """(slo id, PromQL error ratio with $window, objective as a ratio) per SLO of the model."""
-    s = me.settings["slo"]
-    source = SOURCES.get(s["source"])
+    slo = model.slo
+    source = SOURCES.get(slo.source)  # None: source custom
     out = []
-    if "availability" in s:
-        if s["source"] == "custom":
-            bad, total = s["custom"]["errorQuery"], s["custom"]["totalQuery"]
+    if slo.availability is not None:
+        if source is None or source.requests is None:
+            bad, total = slo.error_query, slo.total_query
         else:
-            ident = source.identity(me.env.namespace, me.name)
+            ident = source.identity(model.namespace, model.name)
             bad = f'sum(rate({source.requests}{{{matchers(ident, f"{source.code_label}=~{ERROR_CODES}")}}}[$window]))'
             total = f"sum(rate({source.requests}{{{matchers(ident)}}}[$window]))"
-        out.append(("availability", f"({bad} or vector(0))\n/\n({total} > 0)", s["availability"] / 100))
-    for slo_id, _index, objective in slo_objectives(me):
+        out.append((AVAILABILITY, f"({bad} or vector(0))\n/\n({total} > 0)", slo.availability / 100))
+    for slo_id, objective in slo.objectives():
         if objective is None or source is None:
             continue
-        bound = seconds(objective["threshold"])
-        ident = source.identity(me.env.namespace, me.name)
+        ident = source.identity(model.namespace, model.name)
         ok = [f"{source.code_label}!~{ERROR_CODES}"] if source.latency_ok_only else []
-        good = f"sum(rate({source.histogram}_bucket{{{matchers(ident, *ok, source.le(bound))}}}[$window]))"
+        good = f"sum(rate({source.histogram}_bucket{{{matchers(ident, *ok, source.le(objective.seconds))}}}[$window]))"
         total = f"sum(rate({source.histogram}_count{{{matchers(ident, *ok)}}}[$window]))"
         out.append((slo_id, f"1 - (\n  ({good} or vector(0))\n  /\n  ({total} > 0)\n)",
-                    objective["percentile"] / 100))
+                    objective.percentile / 100))
     return out
 
 
 def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
-    slis = sli_queries(me)
+    model = me.model
+    slis = sli_queries(model)
     if not slis:
         return None
-    env = me.env.name
-    window = me.settings["slo"]["window"]
+    env = model.environment
+    window = model.slo.window
     groups = []
     for slo_id, query, objective in slis:
-        labels = {"model": me.name, "env": env, "slo": slo_id}
+        labels = {"model": model.name, "env": env, "slo": slo_id}
         rules = [{"record": f"{RECORD}{w}", "expr": query.replace("$window", w) + "\n", "labels": dict(labels)}
                  for w in windows(config.burn_rate_alerts)]
-        groups.append({"name": f"{me.name}-{slo_id}-sli", "rules": rules})
+        groups.append({"name": f"{model.name}-{slo_id}-sli", "rules": rules})
         budget = round(1 - objective, 10)
-        selector = f'model="{me.name}",env="{env}",slo="{slo_id}"'
+        selector = f'model="{model.name}",env="{env}",slo="{slo_id}"'
         budget_rules = [
             {"record": "mlgitops:slo_objective:ratio", "expr": f"vector({objective:g})\n", "labels": dict(labels)},
             {"record": f"mlgitops:slo_errors:ratio_rate{window}",
@@ -81,7 +72,7 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
              "labels": dict(labels)},
         ]
         # The SLO-window ratio is expensive; once every 5 minutes is plenty for a budget.
-        groups.append({"name": f"{me.name}-{slo_id}-budget", "interval": "5m", "rules": budget_rules})
+        groups.append({"name": f"{model.name}-{slo_id}-budget", "interval": "5m", "rules": budget_rules})
         alerts = []
         for tier in config.burn_rate_alerts:
             severity, wait = tier.severity, tier.wait
@@ -93,15 +84,15 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
                                   f"  {RECORD}{short}{{{selector}}} > {threshold}\n)")
             said = ", ".join(f"{l}/{s} at {f:g}x" for l, s, f in pairs)
             first_long = pairs[0][0]
-            name = f"{camel(me.name)}{camel(slo_id)}BudgetBurn"
-            alert = {
+            name = f"{camel(model.name)}{camel(slo_id)}BudgetBurn"
+            alert: dict = {
                 "alert": name,
                 "expr": "\n or \n".join(conditions) + "\n",
                 "for": wait,
-                "labels": {"severity": severity, "slo": slo_id, "model": me.name, "env": env},
+                "labels": {"severity": severity, "slo": slo_id, "model": model.name, "env": env},
                 "annotations": {
-                    "summary": f"{me.name} ({env}) is burning its {slo_id} error budget ({objective * 100:g}% objective)",
-                    "description": (f"The {slo_id} error ratio of {me.name} in {me.env.namespace} is above a burn rate "
+                    "summary": f"{model.name} ({env}) is burning its {slo_id} error budget ({objective * 100:g}% objective)",
+                    "description": (f"The {slo_id} error ratio of {model.name} in {model.namespace} is above a burn rate "
                                     f"that {'pages' if severity == 'page' else 'opens a ticket'} ({said}). "
                                     f"Burn rate over {first_long}: "
                                     f"{{{{ with query `{RECORD}{first_long}{{{selector}}} / {budget:g}` }}}}"
@@ -115,22 +106,66 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
             if config.runbook_url:
                 alert["annotations"]["runbook_url"] = f"{config.runbook_url}/{name}"
             alerts.append(alert)
-        groups.append({"name": f"{me.name}-{slo_id}-alerts", "rules": alerts})
+        groups.append({"name": f"{model.name}-{slo_id}-alerts", "rules": alerts})
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": names.slo_rule(me.name), "annotations": objective_annotations(me)},
+        "metadata": {"name": names.slo_rule(model.name), "annotations": objective_annotations(model)},
         "spec": {"groups": groups},
     }
 
 
-def objective_annotations(me: ModelEnv) -> dict:
+def objective_annotations(model: Model) -> dict:
     """The objectives the rules implement, stated where a per-object policy can read them
     (policies/slo-objectives.yaml): availability in percent, latency as `p<percentile>=<threshold>`."""
-    s = me.settings["slo"]
+    slo = model.slo
     out = {}
-    if "availability" in s:
-        out[AVAILABILITY_ANNOTATION] = str(s["availability"])
-    if s.get("latency"):
-        out[LATENCY_ANNOTATION] = ",".join(f"p{o['percentile']:g}={o['threshold']}" for o in s["latency"])
+    if slo.availability is not None:
+        out[AVAILABILITY_ANNOTATION] = str(slo.availability)
+    if slo.latency:
+        out[LATENCY_ANNOTATION] = ",".join(f"p{o.percentile:g}={o.threshold}" for o in slo.latency)
     return out
+
+
+def _slo_of_group(me: ModelEnv, obj: dict, path: Path) -> Path:
+    """A rule group belongs to one SLO (its rules' `slo` label): the objective that set it
+    (availability, or the latency entry whose percentile made the id)."""
+    rules = obj["spec"]["groups"][path[2]]["rules"]
+    slo_id = rules[0]["labels"]["slo"]
+    if slo_id == AVAILABILITY:
+        return me.source_path(("slo", "availability"))
+    for found, objective in me.model.slo.objectives():
+        if found == slo_id and objective is not None:
+            return me.source_path(("slo", "latency", objective.index, "percentile"))
+    return me.source_path(("slo",))
+
+
+def _build(me: ModelEnv, config: Config) -> list[dict]:
+    rule = prometheus_rule(me, config)
+    return [rule] if rule else []
+
+
+_PR = "PrometheusRule"
+_RULE = ("spec", "groups", ANY, "rules", ANY)
+GENERATOR = KindGenerator(
+    name="slo",
+    kinds=(_PR,),
+    file=MONITORING_FILE,
+    applies=lambda model: bool(sli_queries(model)),
+    build=_build,
+    derived=(
+        (_PR, ("spec", "groups", ANY, "name"), _slo_of_group),
+        (_PR, _RULE + ("expr",), _slo_of_group),
+        (_PR, _RULE + ("record",), settings_path("slo", "window")),
+        (_PR, _RULE + ("alert",), _slo_of_group),
+        (_PR, _RULE + ("labels", "slo"), _slo_of_group),
+        (_PR, _RULE + ("annotations", ANY), _slo_of_group),
+        (_PR, ("metadata", "annotations", LATENCY_ANNOTATION), settings_path("slo", "latency")),
+    ),
+    constants=(
+        (_PR, ("spec", "groups", ANY, "interval")),
+        (_PR, _RULE + ("for",)),
+        (_PR, _RULE + ("labels", "severity")),
+        (_PR, _RULE + ("labels", "env")),
+    ),
+)

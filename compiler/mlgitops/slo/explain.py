@@ -10,10 +10,12 @@ plus the alert's `for:`; the short window, 1/12 of the long one, is always satis
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..config import Config
-from ..expand.slo import sli_queries, slo_objectives
-from ..spec.model import ModelEnv
 from ..domain.units import duration_seconds, say_duration
+from ..expand.slo import sli_queries
+from ..spec.model import ModelEnv
 
 # Default error rates to time, as multiples of the budget rate (capped at 100% errors).
 DEFAULT_BURNS = (100, 20, 4, 1)
@@ -23,26 +25,28 @@ def traffic(me: ModelEnv, rps: float | None) -> tuple[float | None, str]:
     """Requests per second to count the budget in, and where the figure comes from."""
     if rps is not None:
         return rps, "--rps"
-    auto = me.settings["autoscaling"]
-    target = auto.get("requestsPerSecond")
+    auto = me.model.autoscaling
+    target = auto.requests_per_second
     if target:
-        return target * auto["minReplicas"], (f"autoscaling.requestsPerSecond {target:g} x minReplicas "
-                                              f"{auto['minReplicas']}")
+        return target * auto.min_replicas, (f"autoscaling.requestsPerSecond {target:g} x minReplicas "
+                                            f"{auto.min_replicas}")
     return None, ""
 
 
 def explain(me: ModelEnv, config: Config, rps: float | None = None,
             error_rates: tuple[float, ...] = ()) -> dict:
     """The explanation of one model in one environment as data (the json format prints it as is)."""
-    slo = me.settings["slo"]
-    window = slo["window"]
+    slo = me.model.slo
+    window = slo.window
     window_s = duration_seconds(window)
     rate, basis = traffic(me, rps)
     objectives = []
-    latency = {slo_id: o for slo_id, _i, o in slo_objectives(me) if o is not None}
-    for slo_id, _query, objective in sli_queries(me):
+    latency = {slo_id: o for slo_id, o in slo.objectives() if o is not None}
+    for slo_id, _query, objective in sli_queries(me.model):
         budget = round(1 - objective, 12)
-        threshold = latency[slo_id]["threshold"] if slo_id in latency else None
+        threshold = latency[slo_id].threshold if slo_id in latency else None
+        alerts: list[dict[str, Any]] = []
+        timings: list[dict[str, Any]] = []
         entry = {
             "slo": slo_id,
             "bad_events": f"slower than {threshold}" if threshold else "failed (5xx)",
@@ -51,16 +55,16 @@ def explain(me: ModelEnv, config: Config, rps: float | None = None,
             "budget_minutes": round(budget * window_s / 60, 3),
             "budget_requests": round(budget * rate * window_s) if rate else None,
             "requests_per_window": round(rate * window_s) if rate else None,
-            "alerts": [],
-            "time_to_fire": [],
+            "alerts": alerts,
+            "time_to_fire": timings,
         }
         for tier in config.burn_rate_alerts:
             for pair in tier.pairs:
-                threshold = pair.burn_rate * budget
-                entry["alerts"].append({
+                ratio = pair.burn_rate * budget
+                alerts.append({
                     "severity": tier.severity, "for": tier.wait, "long": pair.long, "short": pair.short,
-                    "burn_rate": pair.burn_rate, "error_ratio_threshold": round(threshold, 12),
-                    "can_fire": threshold < 1,
+                    "burn_rate": pair.burn_rate, "error_ratio_threshold": round(ratio, 12),
+                    "can_fire": ratio < 1,
                     "budget_spent_when_firing": round(pair.burn_rate * duration_seconds(pair.long) / window_s, 6),
                     "budget_lasts_seconds": round(window_s / pair.burn_rate),
                 })
@@ -71,11 +75,10 @@ def explain(me: ModelEnv, config: Config, rps: float | None = None,
             for tier in config.burn_rate_alerts:
                 times = [t for t in (pair.time_to_fire(burn) for pair in tier.pairs) if t is not None]
                 fires[tier.severity] = round(min(times) + duration_seconds(tier.wait)) if times else None
-            entry["time_to_fire"].append({"error_ratio": error_ratio, "burn_rate": round(burn, 3),
-                                          "seconds": fires})
+            timings.append({"error_ratio": error_ratio, "burn_rate": round(burn, 3), "seconds": fires})
         objectives.append(entry)
     return {"model": me.name, "environment": me.env.name, "namespace": me.env.namespace, "window": window,
-            "source": slo["source"], "requests_per_second": rate, "traffic_basis": basis,
+            "source": slo.source, "requests_per_second": rate, "traffic_basis": basis,
             "objectives": objectives}
 
 

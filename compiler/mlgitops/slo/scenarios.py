@@ -30,11 +30,11 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import Config
-from ..expand.slo import RECORD, sli_queries, slo_objectives
-from ..spec.model import ModelEnv
 from ..domain.burnrate import AlertTier, windows
 from ..domain.sources import SOURCES, Source, neighbours
-from ..domain.units import duration_seconds, seconds
+from ..domain.units import duration_seconds
+from ..expand.slo import RECORD, sli_queries
+from ..spec.model import ModelEnv
 
 RATE = 1000.0  # synthetic requests per minute
 IDLE = -1.0  # a phase burn meaning "no requests": the counters exist but stop moving
@@ -110,8 +110,8 @@ class _Slo:
     def __init__(self, me: ModelEnv, slo_id: str, objective: float, rule: dict, table: tuple[AlertTier, ...]):
         self.me, self.id, self.objective = me, slo_id, objective
         self.budget = round(1 - objective, 10)
-        s = me.settings["slo"]
-        self.source: Source = SOURCES[s["source"]]
+        slo = me.model.slo
+        self.source: Source = SOURCES[slo.source]
         self.groups = [g for g in rule["spec"]["groups"]
                        if any(r.get("labels", {}).get("slo") == slo_id for r in g["rules"])]
         self.alerts = {r["labels"]["severity"]: r["alert"] for g in self.groups for r in g["rules"] if "alert" in r}
@@ -120,9 +120,9 @@ class _Slo:
         self.windows = windows(table)  # the recorded ratio windows, shortest first
         self.history = max(_minutes(w) for t in table for p in t.pairs for w in (p.long, p.short))
         self.sel = f'model="{me.name}",env="{me.env.name}",slo="{slo_id}"'
-        latency = {found: o for found, _i, o in slo_objectives(me) if o is not None}
+        latency = {found: o for found, o in slo.objectives() if o is not None}
         if slo_id in latency:
-            self.bound = seconds(latency[slo_id]["threshold"])
+            self.bound = latency[slo_id].seconds
 
     # -- synthetic series ---------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class _Slo:
         total = [(n, None if b is None else 0.0 if b == IDLE else RATE * step) for n, b in steps]
         bad = [(n, None if b is None else 0.0 if b == IDLE else RATE * step * min(1.0, b * self.budget))
                for n, b in steps]
-        good = [(n, None if t is None else t - e) for (n, t), (_, e) in zip(total, bad)]
+        good = [(n, None if t is None or e is None else t - e) for (n, t), (_, e) in zip(total, bad)]
 
         def one(name: str, labels: dict, values: list) -> dict:
             inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
@@ -144,13 +144,14 @@ class _Slo:
 
         out = []
         if self.id == "availability":
-            code = self.source.code_label
-            out.append(one(self.source.requests, {**ident, code: "200"}, good))
+            code, requests = self.source.code_label, self.source.requests
+            assert code is not None and requests is not None, "an availability source has a status-coded counter"
+            out.append(one(requests, {**ident, code: "200"}, good))
             if any(e for _, e in bad):
                 # The 5xx series appears with the first error, as a real exporter's does.
                 first = next(i for i, (_, e) in enumerate(bad) if e)
                 bad = [(n, None if i < first else e) for i, (n, e) in enumerate(bad)]
-                out.append(one(self.source.requests, {**ident, code: "503"}, bad))
+                out.append(one(requests, {**ident, code: "503"}, bad))
             return out
         extra = {self.source.code_label: "200"} if self.source.latency_ok_only else {}
         below, above = neighbours(self.source.buckets, self.bound)
@@ -211,11 +212,11 @@ def _tiers(table: tuple[AlertTier, ...]) -> tuple[AlertTier, AlertTier | None]:
 
 def build_suite(me: ModelEnv, config: Config, rule: dict | None) -> Suite:
     """The promtool files and the scenario list for one model environment."""
-    s = me.settings["slo"]
+    objectives = me.model.slo
     suite = Suite(me.name, me.env.name, {}, [], [], {})
-    paths = {slo_id: ("slo", "availability") if i is None else ("slo", "latency", i, "threshold")
-             for slo_id, i, _objective in slo_objectives(me)}
-    if s.get("source") == "custom":
+    paths = {slo_id: ("slo", "availability") if o is None else ("slo", "latency", o.index, "threshold")
+             for slo_id, o in objectives.objectives()}
+    if objectives.source == "custom":
         for slo_id, path in paths.items():
             suite.slo_paths[slo_id] = path
             suite.scenarios.append(Scenario(slo_id, "all", "every scenario", skipped=(
@@ -223,7 +224,7 @@ def build_suite(me: ModelEnv, config: Config, rule: dict | None) -> Suite:
         return suite
     if rule is None:
         return suite
-    for slo_id, _query, objective in sli_queries(me):
+    for slo_id, _query, objective in sli_queries(me.model):
         slo = _Slo(me, slo_id, objective, rule, config.burn_rate_alerts)
         suite.slo_paths[slo_id] = paths[slo_id]
         _add_slo(suite, slo)

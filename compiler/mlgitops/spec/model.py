@@ -17,9 +17,10 @@ from .. import contain
 from ..config import Config, Environment
 from ..diagnostics import Diagnostics
 from ..domain.frameworks import default_protocol
-from ..schemacheck import model_checker
+from ..schemacheck import SchemaChecker
 from ..yamlsource import SourceDocument, load_yaml
-from .resolved import Model
+from .resolved import Model, sections
+from .schema import model_schema
 
 MODELS_DIR = "models"
 
@@ -49,6 +50,11 @@ DEFAULTS: dict = {
     "podDisruptionBudget": {"maxUnavailable": 1},
 }
 DEFAULT_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+def defaults() -> dict:
+    """DEFAULTS and the defaults of every generator-owned section (spec/resolved.py Section)."""
+    return {**DEFAULTS, **{section.key: dict(section.defaults) for section in sections()}}
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -123,6 +129,16 @@ class ModelEnv:
         return self.source_path(path)[:2] == ("spec", "environments")
 
 
+def model_checker() -> SchemaChecker:
+    return _checker(tuple(section.key for section in sections()))
+
+
+@functools.lru_cache(maxsize=None)
+def _checker(_sections: tuple[str, ...]) -> SchemaChecker:
+    """One checker per set of registered sections (expand registers them on import)."""
+    return SchemaChecker(model_schema(), "spec.schema", "spec.unknown-field")
+
+
 def list_model_files(root: str) -> list[str]:
     """`models/<name>.yaml` of every model file, sorted. A `models/` that is a symbolic link
     leading outside the repository is not listed: it comes back as itself (`models`), so that
@@ -152,7 +168,7 @@ def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None
         return None
     found = model_checker().check(doc)
     diags.extend(found)
-    if found or problems:
+    if found or problems or raw is None:
         return None
     return ModelFile(rel, doc, raw)
 
@@ -167,7 +183,7 @@ def resolve(file: ModelFile, config: Config) -> list[ModelEnv]:
         if override.pop("enabled", True) is False:
             continue
         user = deep_merge(spec, override)
-        settings = deep_merge(DEFAULTS, user)
+        settings = deep_merge(defaults(), user)
         settings["resources"] = _resources(user.get("resources", {}))
         settings.setdefault("slo", {})
         settings["slo"].setdefault("window", "30d")

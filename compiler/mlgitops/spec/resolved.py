@@ -9,15 +9,50 @@ in the typed model, and positions (`ModelEnv.blame`, `source_path`) keep working
 The facts that depend on several settings live here too, once: the thresholds the canary
 analysis gates on (`Model.analysis_metrics`), the SLO objectives and their ids
 (`Slo.objectives`), the framework's runtime (`Model.runtime_info`).
+
+A generator may own a section of the model file itself (`Section`: its JSON Schema, its
+defaults, its typed settings). `mlgitops.expand` registers the sections of its generators
+(expand/registry.py) when it is imported; the schema (spec/schema.py), the defaults
+(spec/model.py) and `Model.section` read them from here, so spec never imports expand.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 from ..domain.frameworks import CUSTOM, FRAMEWORKS, Framework
 from ..domain.units import seconds
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Section(Generic[T]):
+    """`spec.<key>` (overridable per environment as `spec.environments.<env>.<key>`), owned by
+    the generator that reads it: the JSON Schema of its value, its defaults (merged under the
+    model's values like spec/model.py DEFAULTS) and its typed settings, built from the merged
+    values without converting them (so provenance tags survive)."""
+
+    key: str
+    schema: Mapping[str, Any]
+    defaults: Mapping[str, Any]
+    typed: Callable[[Mapping[str, Any]], T]
+
+
+_SECTIONS: dict[str, Section[Any]] = {}
+
+
+def register_sections(found: Iterable[Section[Any]]) -> None:
+    """Make generator-owned sections part of the model file (expand/registry.py calls this)."""
+    for section in found:
+        _SECTIONS[section.key] = section
+
+
+def sections() -> tuple[Section[Any], ...]:
+    """The registered generator-owned sections, in registry order."""
+    return tuple(_SECTIONS.values())
+
 
 STANDARD = "standard"
 SERVERLESS = "serverless"
@@ -99,8 +134,9 @@ class Container:
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Container:
+        resources = Resources.of(data["resources"]) if data.get("resources") else None
         return cls(data.get("image"), tuple(data.get("command") or ()), tuple(data.get("args") or ()),
-                   _env(data.get("env")), data.get("port", DEFAULT_PORT), _opt(data, "resources", Resources),
+                   _env(data.get("env")), data.get("port", DEFAULT_PORT), resources,
                    _opt(data, "readinessProbe", Probe), _opt(data, "livenessProbe", Probe), data.get("replicas", 1))
 
 
@@ -329,6 +365,7 @@ class Model:
     canary: Canary
     slo: Slo
     budget: Budget
+    section_settings: Mapping[str, Any]  # key -> typed settings of a generator-owned Section
 
     @classmethod
     def of(cls, settings: Mapping[str, Any], metadata: Mapping[str, Any], environment: str,
@@ -346,7 +383,13 @@ class Model:
             scheduling=Scheduling.of(s.get("scheduling", {})), autoscaling=Autoscaling.of(s["autoscaling"]),
             serverless=_opt(s, "serverless", Serverless), canary=Canary.of(s["canary"]), slo=Slo.of(s["slo"]),
             budget=Budget.of(s["podDisruptionBudget"]),
+            section_settings={sec.key: sec.typed(s.get(sec.key, sec.defaults)) for sec in sections()},
         )
+
+    def section(self, section: Section[T]) -> T:
+        """The typed settings of a generator-owned section."""
+        found: T = self.section_settings[section.key]
+        return found
 
     # --- facts derived from several settings -----------------------------------------------------
 

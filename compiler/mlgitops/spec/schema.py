@@ -15,6 +15,7 @@ import copy
 import json
 
 from ..domain.frameworks import FRAMEWORK_NAMES
+from .resolved import sections
 
 API_VERSION = "mlgitops.dev/v1alpha1"
 SCHEMA_ID = "https://mlgitops.dev/schemas/model-v1alpha1.json"
@@ -136,8 +137,9 @@ def _defs() -> dict:
 
 
 def _settings() -> dict:
-    """Everything a model sets that an environment may override."""
-    return {
+    """Everything a model sets that an environment may override: the sections spec knows, then
+    those the generators own (spec/resolved.py Section), in registry order."""
+    settings: dict = {
         "framework": _str("Model framework; selects KServe's modelFormat and serving runtime. "
                           "`custom` serves `container.image`.", enum=FRAMEWORKS),
         "storageUri": _str("Where the model artefact lives: `s3://`, `gs://`, `pvc://`, `hf://`, `oci://` or `https://`.",
@@ -245,6 +247,9 @@ def _settings() -> dict:
             "maxUnavailable": _int("Pods that may be down at once.", minimum=1, default=1),
         }),
     }
+    for section in sections():
+        settings[section.key] = copy.deepcopy(dict(section.schema))
+    return settings
 
 
 def model_schema() -> dict:
@@ -304,3 +309,7 @@ def model_schema() -> dict:
 def schema_json() -> str:
     """The published schema text (stable key order, trailing newline)."""
     return json.dumps(model_schema(), indent=2, sort_keys=False) + "\n"
+
+
+# The builders a generator-owned section (spec/resolved.py Section) writes its schema with.
+string, integer, mapping = _str, _int, _obj

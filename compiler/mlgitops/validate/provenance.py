@@ -1,13 +1,15 @@
 """Which model field produced each value of a generated object.
 
-The expanders run once more, on a copy of the resolved model whose every scalar carries the
+The generators run once more, on a copy of the resolved model whose every scalar carries the
 model-file path it came from (a str/int/float subclass; `str()` of a tagged number stays
-tagged). Every leaf of the output that is such a value was copied from that field, whatever
-code path copied it. What the expanders compute (a query, a rounded ratio, a derived name) is
-matched by DERIVED, a table beside the expanders' knowledge of what they compute; what they
-write themselves (apiVersions, ports, rule names) by CONSTANTS. A leaf in neither table is a
-gap: tests/test_validate_sourcemap.py fails on it, so adding a field to an expander cannot
-silently lose its mapping. Booleans and None cannot carry a tag; they are in the tables too.
+tagged; the typed model copies values without converting them, so the tags reach the
+generators). Every leaf of the output that is such a value was copied from that field, whatever
+code path copied it. What a generator computes (a query, a rounded ratio, a derived name) is
+matched by its `derived` rows, beside its knowledge of what it computes; what it writes itself
+(apiVersions, ports, rule names) by its `constants` rows (expand/generator.py). A leaf no row
+explains is a gap: tests/test_validate_sourcemap.py fails on it for every registered generator, so
+adding a field or a generator cannot silently lose its mapping. Booleans and None cannot carry
+a tag; they are in the rows too.
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ import dataclasses
 from typing import Any, Callable
 
 from ..config import Config
-from ..expand.overlay import overlay_files
-from ..expand.slo import slo_objectives
+from ..expand.generator import ANY, NAME, Constant, Derived, Generator, Path, Target
+from ..expand.overlay import generated
+from ..expand.registry import GENERATORS
 from ..spec.model import ModelEnv, ModelFile
 from ..yamlsource import SourceDocument
-
-Path = tuple
-ANY = "*"  # one key or list index in a pattern
 
 
 class _TStr(str):
@@ -75,153 +75,22 @@ def _traced(me: ModelEnv) -> ModelEnv:
     return ModelEnv(file, me.env, _tag_tree(me.settings, (), me.source_path))
 
 
-# --- what the expanders compute or write themselves -------------------------------------------------
+# --- what the generators compute or write themselves -------------------------------------------------
 
-# A rule's target: a model-file path, or a function of (model, object, leaf path) giving one.
-Target = Path | Callable[[ModelEnv, dict, Path], Path]
-
-
-def _slo_of_group(me: ModelEnv, obj: dict, path: Path) -> Path:
-    """A PrometheusRule group belongs to one SLO (its rules' `slo` label): the objective that
-    set it (availability, or the latency entry whose percentile made the id)."""
-    rules = obj["spec"]["groups"][path[2]]["rules"]
-    slo_id = rules[0]["labels"]["slo"]
-    if slo_id == "availability":
-        return me.source_path(("slo", "availability"))
-    for found, i, _objective in slo_objectives(me):
-        if found == slo_id and i is not None:
-            return me.source_path(("slo", "latency", i, "percentile"))
-    return me.source_path(("slo",))
-
-
-def _analysis_limit(me: ModelEnv, obj: dict, path: Path) -> Path:
-    """An AnalysisTemplate condition's threshold: the explicit canary setting, else the SLO
-    objective it is derived from (spec.checks.analysis_metrics)."""
-    name = obj["spec"]["metrics"][path[2]]["name"]
-    explicit = ("canary", "analysis", "successRate" if name == "error-ratio" else "latencyP95")
-    if me.source_path(explicit)[-1] == explicit[-1]:
-        return me.source_path(explicit)
-    if name == "error-ratio":
-        return me.source_path(("slo", "availability"))
-    for i, objective in enumerate(me.settings["slo"].get("latency", [])):
-        if objective["percentile"] == 95:
-            return me.source_path(("slo", "latency", i, "threshold"))
-    return me.source_path(("slo",))
-
-
-def _canary_step(me: ModelEnv, obj: dict, path: Path) -> Path:
-    """A Rollout pause step: the model's canary step it follows (each step is setWeight, pause)."""
-    steps = obj["spec"]["strategy"]["canary"]["steps"]
-    index = sum(1 for step in steps[:path[4] + 1] if "setWeight" in step) - 1
-    return me.source_path(("canary", "steps", index, "pause"))
-
-
-def _settings(*path: Any) -> Target:
-    return lambda me, obj, leaf: me.source_path(path)
-
-
-_NAME = ("metadata", "name")
-
-# (kind, leaf path pattern, target): values the expanders compute from the model.
-DERIVED: tuple[tuple[str, Path, Target], ...] = (
-    (ANY, ("metadata", "name"), _NAME),  # <name>-predictor, <name>-canary, ...
-    ("InferenceService", ("spec", "predictor", "topologySpreadConstraints", ANY, "labelSelector", "matchLabels",
-                          "app"), _NAME),
-    ("Rollout", ("spec", "selector", "matchLabels", "app"), _NAME),
-    ("Rollout", ("spec", "workloadRef", "name"), _NAME),
-    ("Rollout", ("spec", "strategy", "canary", "analysis", "templates", ANY, "templateName"), _NAME),
-    ("Rollout", ("spec", "strategy", "canary", "analysis", "args", ANY, "value"), _NAME),
-    ("Rollout", ("spec", "strategy", "canary", "analysis", "startingStep"),
-     _settings("canary", "analysis", "startingStep")),
-    ("Rollout", ("spec", "strategy", "canary", "canaryService"), _NAME),
-    ("Rollout", ("spec", "strategy", "canary", "stableService"), _NAME),
-    ("Rollout", ("spec", "strategy", "canary", "steps", ANY, "pause", "duration"), _canary_step),
-    ("Rollout", ("spec", "strategy", "canary", "steps", ANY, "pause"), _canary_step),
-    ("AnalysisTemplate", ("spec", "metrics", ANY, "successCondition"), _analysis_limit),
-    ("AnalysisTemplate", ("spec", "metrics", ANY, "failureCondition"), _analysis_limit),
-    ("AnalysisTemplate", ("spec", "metrics", ANY, "provider", "prometheus", "query"), _settings("slo")),
-    ("PodDisruptionBudget", ("spec", "selector", "matchLabels", ANY), _NAME),
-    ("Service", ("spec", "selector", "app"), _NAME),
-    ("VirtualService", ("spec", "hosts", ANY), _NAME),
-    ("VirtualService", ("spec", "http", ANY, "route", ANY, "destination", "host"), _NAME),
-    ("ServiceMonitor", ("spec", "selector", "matchLabels", "serving.kserve.io/inferenceservice"), _NAME),
-    ("PodMonitor", ("spec", "selector", "matchLabels", "serving.kserve.io/inferenceservice"), _NAME),
-    ("PrometheusRule", ("spec", "groups", ANY, "name"), _slo_of_group),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "expr"), _slo_of_group),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "record"), _settings("slo", "window")),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "alert"), _slo_of_group),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "labels", "slo"), _slo_of_group),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "annotations", ANY), _slo_of_group),
-    ("PrometheusRule", ("metadata", "annotations", "mlgitops.dev/slo-latency"), _settings("slo", "latency")),
-    (ANY, ("metadata", "annotations", "mlgitops.dev/pod-disruption-budgets"), _settings("podDisruptionBudget")),
-)
-
-# (kind, leaf path pattern): values an expander writes itself, whatever the model says.
-CONSTANTS: tuple[tuple[str, Path], ...] = (
-    (ANY, ("apiVersion",)),
-    (ANY, ("kind",)),
-    ("InferenceService", ("spec", "predictor", "model", "modelFormat", ANY)),
-    ("InferenceService", ("spec", "predictor", "model", "runtime")),
-    ("InferenceService", ("spec", "predictor", "model", "ports", ANY, ANY)),
-    ("InferenceService", ("spec", "predictor", "model", ANY, "httpGet", "port")),  # probe on the default port
-    ("InferenceService", ("spec", "predictor", "scaleMetric")),
-    ("InferenceService", ("spec", ANY, "containers", ANY, "name")),
-    ("InferenceService", ("spec", ANY, "containers", ANY, "ports", ANY, ANY)),
-    ("InferenceService", ("spec", ANY, "containers", ANY, ANY, "httpGet", "port")),
-    ("InferenceService", ("spec", ANY, "containers", ANY, "resources", ANY, ANY)),  # a sidecar's defaults
-    ("InferenceService", ("spec", "predictor", "topologySpreadConstraints", ANY, ANY)),
-    ("Rollout", ("spec", "workloadRef", "apiVersion")),
-    ("Rollout", ("spec", "workloadRef", "kind")),
-    ("Rollout", ("spec", "strategy", "canary", "maxSurge")),
-    ("Rollout", ("spec", "strategy", "canary", "maxUnavailable")),
-    ("Rollout", ("spec", "strategy", "canary", "trafficRouting", "istio", "virtualService", "routes", ANY)),
-    ("Rollout", ("spec", "strategy", "canary", "analysis", "args", ANY, "name")),
-    ("Rollout", ("spec", "strategy", "canary", "analysis", "args", ANY, "valueFrom", "podTemplateHashValue")),
-    ("AnalysisTemplate", ("spec", "args", ANY, "name")),
-    ("AnalysisTemplate", ("spec", "metrics", ANY, "name")),
-    ("AnalysisTemplate", ("spec", "metrics", ANY, "provider", "prometheus", "address")),
-    ("AnalysisTemplate", ("spec", "metrics", ANY, "provider", "prometheus", "timeout")),
-    ("HorizontalPodAutoscaler", ("spec", "scaleTargetRef", "apiVersion")),
-    ("HorizontalPodAutoscaler", ("spec", "scaleTargetRef", "kind")),
-    ("HorizontalPodAutoscaler", ("spec", "metrics", ANY, "type")),
-    ("HorizontalPodAutoscaler", ("spec", "metrics", ANY, ANY, "name")),
-    ("HorizontalPodAutoscaler", ("spec", "metrics", ANY, ANY, "container")),
-    ("HorizontalPodAutoscaler", ("spec", "metrics", ANY, ANY, "metric", "name")),
-    ("HorizontalPodAutoscaler", ("spec", "metrics", ANY, ANY, "target", "type")),
-    ("PodDisruptionBudget", ("spec", "selector", "matchLabels", "component")),
-    ("InferenceService", ("spec", "predictor", "topologySpreadConstraints", ANY, "labelSelector", "matchLabels",
-                          "component")),
-    ("Service", ("spec", "ports", ANY, ANY)),
-    ("VirtualService", ("spec", "http", ANY, "name")),
-    ("VirtualService", ("spec", "http", ANY, "route", ANY, "weight")),
-    ("ServiceMonitor", ("spec", "selector", "matchLabels", "component")),
-    ("ServiceMonitor", ("spec", "podTargetLabels", ANY)),
-    ("ServiceMonitor", ("spec", "endpoints", ANY, ANY)),
-    ("PodMonitor", ("spec", "selector", "matchLabels", "component")),
-    ("PodMonitor", ("spec", "podMetricsEndpoints", ANY, ANY)),
-    ("PodMonitor", ("spec", "podTargetLabels", ANY)),
-    ("PodMonitor", ("spec", "podMetricsEndpoints", ANY, "metricRelabelings", ANY, ANY)),
-    ("PodMonitor", ("spec", "podMetricsEndpoints", ANY, "metricRelabelings", ANY, "sourceLabels", ANY)),
-    ("PrometheusRule", ("spec", "groups", ANY, "interval")),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "for")),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "labels", "severity")),
-    ("PrometheusRule", ("spec", "groups", ANY, "rules", ANY, "labels", "env")),
-    ("InferenceService", ("spec", "predictor", "model", "securityContext", ANY)),  # common.security_context
-    ("InferenceService", ("spec", "predictor", "model", "securityContext", "capabilities", "drop", ANY)),
-    ("InferenceService", ("spec", ANY, "containers", ANY, "securityContext", ANY)),
-    ("InferenceService", ("spec", ANY, "containers", ANY, "securityContext", "capabilities", "drop", ANY)),
-)
+# Rows every kind shares; each generator adds its own (expand/generator.py KindGenerator).
+COMMON_DERIVED: tuple[Derived, ...] = ((ANY, NAME, NAME),)  # <name>-predictor, <name>-canary, ...
+COMMON_CONSTANTS: tuple[Constant, ...] = ((ANY, ("apiVersion",)), (ANY, ("kind",)))
 
 
 def _match(pattern: Path, path: Path) -> bool:
     return len(pattern) == len(path) and all(p == ANY or p == q for p, q in zip(pattern, path))
 
 
-def _rule_for(kind: str, path: Path) -> tuple[str, Target | None] | None:
-    for rule_kind, pattern, target in DERIVED:
+def _rule_for(generator: Generator, kind: str, path: Path) -> tuple[str, Target | None] | None:
+    for rule_kind, pattern, target in COMMON_DERIVED + generator.derived:
         if rule_kind in (ANY, kind) and _match(pattern, path):
             return "derived", target
-    for rule_kind, pattern in CONSTANTS:
+    for rule_kind, pattern in COMMON_CONSTANTS + generator.constants:
         if rule_kind in (ANY, kind) and _match(pattern, path):
             return "constant", None
     return None
@@ -235,7 +104,8 @@ class ObjectOrigin:
 
     obj: dict  # the object as generated (plain values are enough: it is only read)
     fields: dict[Path, Path]  # leaf path -> model-file path of the field that produced it
-    gaps: set[Path]  # leaf paths no rule explains (a missing DERIVED/CONSTANTS entry)
+    gaps: set[Path]  # leaf paths no rule explains (a row missing in its generator)
+    generator: str = ""  # the name of the generator that emitted it
 
     def model_path(self, path: Path) -> Path | None:
         """The model-file path behind `path` (a leaf, or an object or list inside the object):
@@ -267,7 +137,7 @@ def _leaves(value: Any, path: Path = ()):
         yield path, value
 
 
-def _origin(me: ModelEnv, obj: dict) -> ObjectOrigin:
+def _origin(me: ModelEnv, generator: Generator, obj: dict) -> ObjectOrigin:
     kind = obj.get("kind", "")
     fields: dict[Path, Path] = {}
     gaps: set[Path] = set()
@@ -276,17 +146,21 @@ def _origin(me: ModelEnv, obj: dict) -> ObjectOrigin:
         if src is not None:
             fields[path] = src
             continue
-        rule = _rule_for(kind, path)
+        rule = _rule_for(generator, kind, path)
         if rule is None:
             gaps.add(path)
         elif rule[0] == "derived":
             target = rule[1]
-            fields[path] = target(me, obj, path) if callable(target) else target
-    return ObjectOrigin(obj, fields, gaps)
+            if callable(target):
+                fields[path] = target(me, obj, path)
+            elif target is not None:
+                fields[path] = target
+    return ObjectOrigin(obj, fields, gaps, generator.name)
 
 
 def overlay_origins(me: ModelEnv, config: Config) -> dict[str, list[ObjectOrigin]]:
     """{resource file of the overlay (model.yaml, monitoring.yaml): its objects' origins, in order}."""
-    files = overlay_files(_traced(me), config)
-    return {name: [_origin(me, obj) for obj in objects] for name, objects in files.items()
-            if isinstance(objects, list)}
+    out: dict[str, list[ObjectOrigin]] = {g.file: [] for g in GENERATORS}
+    for generator, obj in generated(_traced(me), config):
+        out[generator.file].append(_origin(me, generator, obj))
+    return out

@@ -95,6 +95,11 @@ class _Obj:
         return f"{self.name} (from {self.via})" if self.via else self.name
 
 
+def _rendered(obj: _Obj) -> dict:
+    """The rendered object (empty for one KServe creates: found objects of these kinds are rendered)."""
+    return obj.doc.obj if obj.doc is not None else {}
+
+
 def _get(obj: Any, *keys: Any) -> Any:
     for key in keys:
         if isinstance(obj, dict):
@@ -463,7 +468,7 @@ class _Checker:
                          "one PodDisruptionBudget cannot be evicted (node drains stall)", SELECTOR)
             return
         pods = self.overlay.pod_sets(doc.namespace)
-        if not any(labelselector.matches(selector, o.pod_labels) for o in pods):
+        if not any(o.pod_labels is not None and labelselector.matches(selector, o.pod_labels) for o in pods):
             self.add(doc, path, f"selector {labelselector.text(selector)} matches the pod labels of no workload in "
                      f"this overlay ({self._candidates(selector, pods, 'pod_labels')})", SELECTOR)
 
@@ -479,7 +484,7 @@ class _Checker:
                 path = ("spec", component, "topologySpreadConstraints", i, "labelSelector")
                 if not pods or not isinstance(selector, dict) or not self._selector_ok(doc, selector, path):
                     continue
-                if not any(labelselector.matches(selector, o.pod_labels) for o in pods):
+                if not any(o.pod_labels is not None and labelselector.matches(selector, o.pod_labels) for o in pods):
                     self.add(doc, path, f"selector {labelselector.text(selector)} matches none of the {component} pods "
                              f"KServe creates ({self._candidates(selector, pods, 'pod_labels')}), so the spread "
                              "constraint has no effect", SELECTOR)
@@ -529,12 +534,12 @@ class _Checker:
 
     def istio(self, doc: Document, path: Path, istio: dict, canary: dict) -> None:
         rule = istio.get("destinationRule")
-        subsets = None
+        subsets: tuple | None = None
         if isinstance(rule, dict):
             dr = self._object(doc, path + ("destinationRule", "name"), "DestinationRule", "networking.istio.io",
                               rule.get("name"), doc.namespace)
             if dr is not None:
-                have = {str(_get(s, "name")) for s in _list(_get(dr.doc.obj, "spec", "subsets"))}
+                have = {str(_get(s, "name")) for s in _list(_get(_rendered(dr), "spec", "subsets"))}
                 for key in ("canarySubsetName", "stableSubsetName"):
                     if rule.get(key) and str(rule[key]) not in have:
                         self.add(doc, path + ("destinationRule", key), f"names subset {rule[key]!r}, which "
@@ -557,7 +562,7 @@ class _Checker:
     def vs_routes(self, doc: Document, path: Path, ref: dict, vs: _Obj, canary: dict, subsets: tuple | None) -> None:
         """Named routes exist; routed HTTP routes lead to the stable and canary Services (or `subsets`;
         `()` when the DestinationRule is missing, which skips that part)."""
-        http = [r for r in _list(_get(vs.doc.obj, "spec", "http")) if isinstance(r, dict)]
+        http = [r for r in _list(_get(_rendered(vs), "spec", "http")) if isinstance(r, dict)]
         by_name = {str(r.get("name")): r for r in http if r.get("name") is not None}
         routed: list[tuple[Path, dict]] = []
         names = _list(ref.get("routes"))

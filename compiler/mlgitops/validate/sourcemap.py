@@ -23,8 +23,7 @@ from typing import Any
 
 import yaml
 
-from .. import contain
-from .. import fastyaml
+from .. import contain, fastyaml, layout
 from ..config import Config, load_config
 from ..diagnostics import Diagnostics
 from ..kustomize.resource import PatchRecord
@@ -38,7 +37,6 @@ Path = tuple
 Location = tuple[str, int, int]
 
 _FROM_MODEL = re.compile(re.escape(GENERATED_MARK) + r" from (models/[^ ]+?\.ya?ml)[ .]")
-_OVERLAY_FILE = re.compile(r"^overlays/([^/]+)/[^/]+/([^/]+)\Z")
 _DOC_MARKER = re.compile(r"^---(\s|$)")
 _BLOCK_SCALAR = re.compile(r"[|>][-+0-9]*\s*(#.*)?$")
 
@@ -182,20 +180,21 @@ class SourceMap:
 
     # 2. models ------------------------------------------------------------------------------------
     def _from_model(self, doc: Document, path: Path) -> Location | None:
-        overlay = _OVERLAY_FILE.match(doc.origin)
-        if overlay is None:
+        origin_file = doc.origin
+        overlay = layout.overlay_of_file(origin_file) if origin_file is not None else None
+        if origin_file is None or overlay is None or "/" in overlay.file:
             return None
-        lines = self._text_lines(doc.origin)
+        lines = self._text_lines(origin_file)
         match = _FROM_MODEL.match(lines[0]) if lines else None
         if match is None:
             return None
-        model, env, name = match.group(1), overlay.group(1), overlay.group(2)
+        model, env, name = match.group(1), overlay.env, overlay.file
         origins = self._model_origins(model, env)
-        chunks = self._files.get(doc.origin) or []
+        chunks = self._files.get(origin_file) or []
         index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
         objects = (origins or {}).get(name, [])
-        if index is None or index >= len(objects) or chunks[index].doc is None \
-                or chunks[index].doc.data != objects[index].obj:
+        written = chunks[index].doc if index is not None and index < len(objects) else None
+        if index is None or written is None or written.data != objects[index].obj:
             return None  # not generated from the model as it is now: map into the file itself
         origin = objects[index]
         existing = _deepest(origin.obj, _translate(origin.obj, doc.obj, path))
@@ -212,7 +211,9 @@ class SourceMap:
         if key not in self._origins:
             self._origins[key] = None
             config, file = self._load_config(), self._model_file(model)
-            for me in resolve(file, config) if config is not None and file is not None else ():
+            if config is None or file is None:
+                return None
+            for me in resolve(file, config):
                 if me.env.name == env:
                     self._origins[key] = overlay_origins(me, config)
         return self._origins[key]
@@ -230,22 +231,26 @@ class SourceMap:
 
     # 3. the origin file ---------------------------------------------------------------------------
     def _from_origin(self, doc: Document, path: Path) -> Location | None:
-        if doc.overlay is None and doc.origin == doc.file and doc.text is not None:
+        origin = doc.origin
+        if origin is None:
+            return None
+        if doc.overlay is None and origin == doc.file and doc.text is not None:
             try:  # the document's own text, already in memory
                 line, col = fastyaml.find_position(doc.text, path)
-                return doc.origin, doc.text_line + line - 1, col
+                return origin, doc.text_line + line - 1, col
             except (fastyaml.Unusual, yaml.YAMLError, RecursionError):
                 pass
-        chunk = self._chunk(doc.origin, doc.origin_line)
+        chunk = self._chunk(origin, doc.origin_line)
         if chunk is None:
             return None
-        if doc.overlay is None and doc.origin == doc.file:
+        if doc.overlay is None and origin == doc.file:
             # read as it is written (no kustomize in between): the path needs no translation
             found = chunk.find(path)
-            return (doc.origin, *found) if found else None
+            return (origin, *found) if found else None
         if chunk.doc is None:
             return None
-        return (doc.origin, *chunk.position(_translate(chunk.doc.data, doc.obj, path)))
+        at = chunk.position(_translate(chunk.doc.data, doc.obj, path))
+        return (origin, *at) if at else None
 
     # files ----------------------------------------------------------------------------------------
     def _text_lines(self, rel: str) -> list[str]:
