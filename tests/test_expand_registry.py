@@ -29,7 +29,7 @@ CATALOG = "../shared/schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVer
 KUBERNETES_VERSION = "1.33.0"
 
 # Standard mode with every optional generator on (service account, Istio routing, analysis with
-# the mesh monitor, HPA, budgets, SLO rules) ...
+# the mesh monitor, HPA, budgets, network policy, SLO rules) ...
 EVERYTHING = """\
 apiVersion: mlgitops.dev/v1alpha1
 kind: Model
@@ -44,6 +44,12 @@ spec:
   slo:
     availability: 99.9
     latency: [{percentile: 95, threshold: 500ms}]
+  networkPolicy:
+    enabled: true
+    allowFrom:
+      - {namespace: frontend}
+      - {podLabels: {app: gateway}}
+      - {namespace: batch, podLabels: {app: scorer}}
 """
 # ... and serverless, so the PodMonitor and the serverless variants are emitted too.
 SERVERLESS = """\
@@ -56,6 +62,7 @@ spec:
   storageUri: gs://bucket/knative
   autoscaling: {minReplicas: 0, maxReplicas: 4}
   slo: {availability: 99}
+  networkPolicy: {enabled: true}
 """
 
 

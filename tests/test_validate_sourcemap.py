@@ -452,6 +452,9 @@ spec:
   slo:
     availability: 99.9
     latency: [{percentile: 95, threshold: 250ms}]
+  networkPolicy:
+    enabled: true
+    allowFrom: [{namespace: frontend}, {podLabels: {app: gateway}}, {namespace: batch, podLabels: {app: client}}]
   environments:
     staging:
       autoscaling: {maxReplicas: 3}
@@ -473,6 +476,7 @@ spec:
   podDisruptionBudget: {enabled: true, maxUnavailable: 1}
   autoscaling: {minReplicas: 1, maxReplicas: 4}
   serverless: {targetConcurrency: 4, canaryTrafficPercent: 20, window: 30s}
+  networkPolicy: {enabled: true}
   slo:
     source: custom
     availability: 99

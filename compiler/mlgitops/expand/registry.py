@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..spec.model import ModelEnv
 from ..spec.resolved import register_sections
-from . import (analysis, autoscaling, disruption, inferenceservice, istio, monitoring, rollout,
+from . import (analysis, autoscaling, disruption, inferenceservice, istio, monitoring, networkpolicy, rollout,
                serviceaccount, slo)
 from .generator import Generator, NameReference
 
@@ -23,6 +23,7 @@ GENERATORS: tuple[Generator, ...] = (
     autoscaling.GENERATOR,
     istio.GENERATOR,
     disruption.GENERATOR,
+    networkpolicy.GENERATOR,
     monitoring.GENERATOR,
     slo.GENERATOR,
 )
