@@ -1,10 +1,15 @@
 """Every rule id mlgitops can report, with its default severity and what it catches: one place.
 
 A finding (`diagnostics.Diagnostic`) carries a rule id such as `spec.replicas`; this module is
-the catalogue of those ids, as data (kube-linter's checks-as-data): the README's rule summary,
-docs/rules.md (`python -m mlgitops.readme --rules`), the `mlgitops rules` listing and
-the SARIF rule metadata of every report are generated from it. It sits at the bottom of the
-import graph (standard library only) so every layer may refer to it.
+the catalogue of those ids: the README's rule summary, docs/rules.md (`python -m mlgitops.readme
+--rules`), the `mlgitops rules` listing and the SARIF rule metadata of every report are generated
+from it. Two kinds of entries:
+- a spec rule is one unit (yamllint's one module per rule): its `Rule` (id, severity, description)
+  and its check function in one module of rules/, registered in rules/__init__.py; the schema
+  checker's two rules live beside it in spec/model.py. They are gathered here, not repeated.
+- the ids the engines report while they work (reading, rendering, validating, policies: a rule id
+  where the problem is found, not a check of its own) are data below (kube-linter's
+  checks-as-data).
 
 `tests/test_catalogue.py` reads the package's source and fails when a rule id is emitted
 anywhere without an entry here, or when an entry is emitted nowhere (except families such as
@@ -13,35 +18,12 @@ anywhere without an entry here, or when an entry is emitted nowhere (except fami
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
-ERROR, WARNING, INFO = "error", "warning", "info"  # as diagnostics.py spells them
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    id: str  # `family.name`; a pattern such as `policy.<name>` for a family of run-time ids
-    severity: str  # the default: error, warning or info (`help` says when it differs)
-    summary: str  # one sentence: what the rule catches
-    help: str = ""  # more: why, when the severity differs, how to fix it
-
-    @property
-    def family(self) -> str:
-        """`spec` of `spec.replicas`; the id itself when it has no dot (`schema`)."""
-        return self.id.split(".", 1)[0]
-
-    @property
-    def pattern(self) -> bool:
-        """True for an entry that stands for many ids made at run time (`policy.<name>`)."""
-        return "<" in self.id
-
-    def matches(self, rule_id: str) -> bool:
-        if not self.pattern:
-            return rule_id == self.id
-        prefix = self.id.split("<", 1)[0]
-        return rule_id.startswith(prefix) and len(rule_id) > len(prefix)
+from .diagnostics import ERROR, INFO, WARNING, Rule
+from .rules import FILE_RULES, MODEL_RULES
+from .spec.model import SCHEMA_RULES
 
 
 # family -> what its rules are about, in the order docs/rules.md lists them
@@ -65,7 +47,11 @@ FAMILIES: dict[str, str] = {
 
 
 def _rules(*entries: Rule) -> dict[str, Rule]:
-    return {r.id: r for r in entries}
+    found: dict[str, Rule] = {}
+    for entry in entries:
+        if found.setdefault(entry.id, entry) != entry:
+            raise ValueError(f"rule {entry.id} is described twice, differently")
+    return found
 
 
 R = Rule
@@ -101,41 +87,7 @@ RULES: dict[str, Rule] = _rules(
       "KServe 0.13 and older reset the predictor Deployment to one replica on every change, so a canary leaks."),
     R("config.burn-rate-alerts", ERROR, "A burn-rate alert's short window is not shorter than its long window."),
     # --- spec ---------------------------------------------------------------------------------
-    R("spec.schema", ERROR, "A model value has the wrong type or is out of range (the JSON Schema), or a waiver's "
-      "expiry is not a date."),
-    R("spec.unknown-field", ERROR, "A model has a field mlgitops does not know (with a suggestion)."),
-    R("spec.name-mismatch", ERROR, "metadata.name differs from the file name."),
-    R("spec.duplicate-model", ERROR, "Two model files declare the same model."),
-    R("spec.unknown-environment", ERROR, "A model overrides, or waives a policy in, an environment mlgitops.yaml "
-      "does not define."),
-    R("spec.protocol", ERROR, "The framework's runtime does not serve the chosen protocol.",
-      "Set `runtime` to a runtime that serves it, or use the framework's protocol."),
-    R("spec.custom-image", ERROR, "framework: custom without container.image."),
-    R("spec.storage-uri", ERROR, "A framework other than custom without storageUri, or an hf:// URI that does not "
-      "name hf://<owner>/<model>."),
-    R("spec.container-image", ERROR, "A transformer or explainer without an image."),
-    R("spec.replicas", ERROR, "minReplicas above maxReplicas, or scale to zero outside serverless mode."),
-    R("spec.resources", ERROR, "A CPU or memory request above its limit (the API server refuses it)."),
-    R("spec.env", ERROR, "An environment variable with both, or neither, of value and secretKeyRef."),
-    R("spec.literal-credential", ERROR, "An environment variable named like a credential has a literal value.",
-      "Credentials are Secret references only (secretKeyRef): a literal value ends up in Git and in Argo CD."),
-    R("spec.mode", ERROR, "Canary steps in serverless mode, or serverless settings in standard mode."),
-    R("spec.canary-steps", ERROR, "Canary weights that do not increase."),
-    R("spec.canary-replicas", WARNING, "Too few replicas for a replica-based canary step to be accurate.",
-      "Without traffic routing a step's weight is a share of replicas: 25% needs at least 4. Raise "
-      "minReplicas or use trafficRouting: istio."),
-    R("spec.canary-analysis", WARNING, "A canary with analysis enabled but nothing to measure.",
-      "Set slo.availability or slo.latency (p95), canary.analysis.successRate or latencyP95, or "
-      "canary.analysis.enabled: false."),
-    R("spec.slo-source", ERROR, "An SLO its metric source cannot measure, or source custom without queries."),
-    R("spec.slo-window", ERROR, "An SLO window shorter than the longest burn-rate alert window."),
-    R("spec.slo-target", ERROR, "A latency percentile listed twice; or (a warning) an availability target whose "
-      "error budget is so large that the fast-burn alert can never fire."),
-    R("spec.latency-bucket", ERROR, "A latency threshold that is not a bucket boundary of the source's histogram.",
-      "The SLI counts requests below a bucket boundary; between boundaries it would never match one. The "
-      "message names the nearest boundaries."),
-    R("spec.name-length", ERROR, "A name derived from the model name (a host label, a pod label) is longer than "
-      "63 characters."),
+    # (its rules live with the code that reports them: spec/model.py, rules/; gathered below)
     # --- build --------------------------------------------------------------------------------
     R("build.empty", ERROR, "No model files to build (or none selected)."),
     R("build.stale", ERROR, "`build --check`: a generated file differs from what the build would write."),
@@ -239,6 +191,10 @@ RULES: dict[str, Rule] = _rules(
     R("usage.today", ERROR, "MLGITOPS_TODAY is not a date (YYYY-MM-DD)."),
     R("usage.git", ERROR, "git failed, or a revision does not exist."),
     R("usage.not-git", ERROR, "`--commit` outside a git repository."),
+    # --- spec: the rules' own entries (rules/, spec/model.py) ------------------------------------
+    *SCHEMA_RULES,
+    *(entry for unit in FILE_RULES for entry in unit.rules),
+    *(entry for unit in MODEL_RULES for entry in unit.rules),
 )
 del R
 

@@ -17,6 +17,32 @@ INFO = "info"
 
 _SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
 
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a rule id means: its default severity and what it catches (catalogue.py lists them all)."""
+
+    id: str  # `family.name`; a pattern such as `policy.<name>` for a family of run-time ids
+    severity: str  # the default: error, warning or info (`help` says when it differs)
+    summary: str  # one sentence: what the rule catches
+    help: str = ""  # more: why, when the severity differs, how to fix it
+
+    @property
+    def family(self) -> str:
+        """`spec` of `spec.replicas`; the id itself when it has no dot (`schema`)."""
+        return self.id.split(".", 1)[0]
+
+    @property
+    def pattern(self) -> bool:
+        """True for an entry that stands for many ids made at run time (`policy.<name>`)."""
+        return "<" in self.id
+
+    def matches(self, rule_id: str) -> bool:
+        if not self.pattern:
+            return rule_id == self.id
+        prefix = self.id.split("<", 1)[0]
+        return rule_id.startswith(prefix) and len(rule_id) > len(prefix)
+
 # The most characters of a user's value a message repeats; the rest is counted, not echoed.
 ECHO_LIMIT = 80
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, TypeAlias
 
-from ..catalogue import Rule
 from ..config import Config
-from ..diagnostics import Diagnostic, Diagnostics
+from ..diagnostics import Diagnostic, Diagnostics, Rule
 from ..schemacheck import dotted
 from ..spec.model import ModelEnv, ModelFile
 

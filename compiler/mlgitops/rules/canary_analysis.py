@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import WARNING, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.canary-analysis")
+RULE = Rule("spec.canary-analysis", WARNING,
+            "A canary with analysis enabled but nothing to measure.",
+            "Set slo.availability or slo.latency (p95), canary.analysis.successRate or latencyP95, or "
+            "canary.analysis.enabled: false.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import math
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import WARNING, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.canary-replicas")
+RULE = Rule("spec.canary-replicas", WARNING,
+            "Too few replicas for a replica-based canary step to be accurate.",
+            "Without traffic routing a step's weight is a share of replicas: 25% needs at least 4. Raise minReplicas "
+            "or use trafficRouting: istio.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

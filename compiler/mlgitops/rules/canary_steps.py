@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.canary-steps")
+RULE = Rule("spec.canary-steps", ERROR, "Canary weights that do not increase.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

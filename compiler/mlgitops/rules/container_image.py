@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.container-image")
+RULE = Rule("spec.container-image", ERROR, "A transformer or explainer without an image.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

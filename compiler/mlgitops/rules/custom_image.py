@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.custom-image")
+RULE = Rule("spec.custom-image", ERROR, "framework: custom without container.image.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

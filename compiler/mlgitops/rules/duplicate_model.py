@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..spec.model import ModelFile
 from .base import FileCheck, FileContext
 
-RULE = rule("spec.duplicate-model")
+RULE = Rule("spec.duplicate-model", ERROR, "Two model files declare the same model.")
 
 
 def check(f: ModelFile, ctx: FileContext) -> None:

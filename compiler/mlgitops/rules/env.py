@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import re
 
-from ..catalogue import rule
 from ..config import Config
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..spec.model import ModelEnv
 from ..spec.resolved import COMPONENTS, EnvVar
 from .base import ModelCheck, Path, Reporter
 
-ENV = rule("spec.env")
-LITERAL_CREDENTIAL = rule("spec.literal-credential")
+ENV = Rule("spec.env", ERROR, "An environment variable with both, or neither, of value and secretKeyRef.")
+LITERAL_CREDENTIAL = Rule("spec.literal-credential", ERROR,
+                          "An environment variable named like a credential has a literal value.",
+                          "Credentials are Secret references only (secretKeyRef): a literal value ends up in Git and "
+                          "in Argo CD.")
 CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.I)
 
 

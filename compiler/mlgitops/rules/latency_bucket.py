@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import math
 
-from ..catalogue import rule
 from ..config import Config
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..domain.sources import SOURCES
 from ..domain.units import say_seconds, seconds
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Path, Reporter
 
-RULE = rule("spec.latency-bucket")
+RULE = Rule("spec.latency-bucket", ERROR,
+            "A latency threshold that is not a bucket boundary of the source's histogram.",
+            "The SLI counts requests below a bucket boundary; between boundaries it would never match one. The "
+            "message names the nearest boundaries.")
 
 
 def _check_bucket(report: Reporter, path: Path, threshold: str, source: str) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Path, Reporter
 
-RULE = rule("spec.mode")
+RULE = Rule("spec.mode", ERROR, "Canary steps in serverless mode, or serverless settings in standard mode.")
 
 
 def _user_set(me: ModelEnv, path: Path) -> bool:

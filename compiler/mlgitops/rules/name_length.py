@@ -4,13 +4,14 @@ fits Kubernetes' 63 characters in this environment's namespace."""
 from __future__ import annotations
 
 from .. import names
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..expand.registry import derived_names
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.name-length")
+RULE = Rule("spec.name-length", ERROR,
+            "A name derived from the model name (a host label, a pod label) is longer than 63 characters.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

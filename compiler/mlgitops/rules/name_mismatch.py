@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..spec.model import ModelFile
 from .base import FileCheck, FileContext
 
-RULE = rule("spec.name-mismatch")
+RULE = Rule("spec.name-mismatch", ERROR, "metadata.name differs from the file name.")
 
 
 def check(f: ModelFile, ctx: FileContext) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime
 
-from ..catalogue import rule
 from ..diagnostics import echo
 from ..schemacheck import dotted
-from ..spec.model import ModelFile
+from ..spec.model import SCHEMA, ModelFile
 from .base import FileCheck, FileContext
+from .unknown_environment import RULE as UNKNOWN_ENVIRONMENT
 
-NOT_A_DATE = rule("spec.schema")
-UNKNOWN_ENVIRONMENT = rule("spec.unknown-environment")
+NOT_A_DATE = SCHEMA  # a date the JSON Schema pattern cannot check
 
 
 def check(f: ModelFile, ctx: FileContext) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.protocol")
+RULE = Rule("spec.protocol", ERROR,
+            "The framework's runtime does not serve the chosen protocol.",
+            "Set `runtime` to a runtime that serves it, or use the framework's protocol.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

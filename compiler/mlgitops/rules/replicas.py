@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.replicas")
+RULE = Rule("spec.replicas", ERROR, "minReplicas above maxReplicas, or scale to zero outside serverless mode.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..domain.units import quantity
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.resources")
+RULE = Rule("spec.resources", ERROR, "A CPU or memory request above its limit (the API server refuses it).")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

@@ -3,13 +3,13 @@ request counter with a status code, latency a histogram), and `custom` comes wit
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
+from ..diagnostics import ERROR, Rule
 from ..domain.sources import AVAILABILITY_SOURCES, SOURCES
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.slo-source")
+RULE = Rule("spec.slo-source", ERROR, "An SLO its metric source cannot measure, or source custom without queries.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

@@ -6,13 +6,15 @@ Two checks: check_rules registers them apart, in the order the findings were alw
 
 from __future__ import annotations
 
-from ..catalogue import WARNING, rule
 from ..config import Config
+from ..diagnostics import ERROR, WARNING, Rule
 from ..domain.burnrate import fastest_burn
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.slo-target")
+RULE = Rule("spec.slo-target", ERROR,
+            "A latency percentile listed twice; or (a warning) an availability target whose error budget is so large "
+            "that the fast-burn alert can never fire.")
 
 
 def check_budget(me: ModelEnv, report: Reporter, config: Config) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..domain.burnrate import longest_window
 from ..domain.units import duration_seconds
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.slo-window")
+RULE = Rule("spec.slo-window", ERROR, "An SLO window shorter than the longest burn-rate alert window.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

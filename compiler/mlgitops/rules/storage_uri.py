@@ -3,13 +3,14 @@ URI names exactly `<owner>/<model>`."""
 
 from __future__ import annotations
 
-from ..catalogue import rule
 from ..config import Config
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..spec.model import ModelEnv
 from .base import ModelCheck, Reporter
 
-RULE = rule("spec.storage-uri")
+RULE = Rule("spec.storage-uri", ERROR,
+            "A framework other than custom without storageUri, or an hf:// URI that does not name "
+            "hf://<owner>/<model>.")
 
 
 def check(me: ModelEnv, report: Reporter, config: Config) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 
-from ..catalogue import rule
-from ..diagnostics import echo
+from ..diagnostics import ERROR, Rule, echo
 from ..spec.model import ModelFile
 from .base import FileCheck, FileContext
 
-RULE = rule("spec.unknown-environment")
+RULE = Rule("spec.unknown-environment", ERROR,
+            "A model overrides, or waives a policy in, an environment mlgitops.yaml does not define.")
 
 
 def check(f: ModelFile, ctx: FileContext) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import contain
 from ..config import Config, Environment
-from ..diagnostics import Diagnostics
+from ..diagnostics import ERROR, Diagnostics, Rule
 from ..domain.frameworks import default_protocol
 from ..schemacheck import SchemaChecker
 from ..yamlsource import SourceDocument, load_yaml
@@ -129,6 +129,13 @@ class ModelEnv:
         return self.source_path(path)[:2] == ("spec", "environments")
 
 
+# The rules of the model file's JSON Schema (the schema checker reports them; catalogue.py lists them).
+SCHEMA = Rule("spec.schema", ERROR, "A model value has the wrong type or is out of range (the JSON Schema), or a "
+              "waiver's expiry is not a date.")
+UNKNOWN_FIELD = Rule("spec.unknown-field", ERROR, "A model has a field mlgitops does not know (with a suggestion).")
+SCHEMA_RULES = (SCHEMA, UNKNOWN_FIELD)
+
+
 def model_checker() -> SchemaChecker:
     return _checker(tuple(section.key for section in sections()))
 
@@ -136,7 +143,7 @@ def model_checker() -> SchemaChecker:
 @functools.lru_cache(maxsize=None)
 def _checker(_sections: tuple[str, ...]) -> SchemaChecker:
     """One checker per set of registered sections (expand registers them on import)."""
-    return SchemaChecker(model_schema(), "spec.schema", "spec.unknown-field")
+    return SchemaChecker(model_schema(), SCHEMA.id, UNKNOWN_FIELD.id)
 
 
 def list_model_files(root: str) -> list[str]:
@@ -163,7 +170,7 @@ def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None
         return None
     if not isinstance(doc.data, dict):
         got = "the file is empty" if doc.data is None else f"got {'a list' if isinstance(doc.data, list) else 'a scalar'}"
-        diags.error(rel, 1, 1, "spec.schema",
+        diags.error(rel, 1, 1, SCHEMA.id,
                     f"expected a Model (a mapping with apiVersion, kind, metadata and spec); {got}")
         return None
     found = model_checker().check(doc)
