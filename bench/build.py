@@ -90,7 +90,7 @@ def config_text(envs: list[str]) -> str:
 
 TEAMS = ["ml-platform", "growth", "risk", "nlp", "search", "ads", "fraud-ops", "recsys"]
 COST_CENTERS = ["growth-analytics", "risk-engineering", "platform", "research"]
-# Latency thresholds that are bucket boundaries of each metric source (see spec/checks.py).
+# Latency thresholds that are bucket boundaries of each metric source (see rules/latency_bucket.py).
 ISTIO_PAIRS = [("100ms", "250ms"), ("250ms", "500ms"), ("500ms", "1s"), ("1s", "2.5s")]
 KSERVE_THRESHOLDS = ["50ms", "75ms", "100ms", "250ms", "500ms", "750ms", "1s"]
 AVAILABILITY = [99.0, 99.5, 99.9, 99.95]
