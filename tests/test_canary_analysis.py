@@ -26,7 +26,8 @@ from mlgitops.config import load_config
 from mlgitops.diagnostics import Diagnostics
 from mlgitops.expand.overlay import overlay_files
 from mlgitops.domain.sources import KSERVE
-from mlgitops.spec.model import list_model_files, read_model_file, resolve
+from mlgitops.modelfiles import read_model_file, resolve
+from mlgitops.spec.model import list_model_files
 
 CANARY, STABLE = "canaryhash1", "stablehash2"
 GUARD = "len(result) > 0 && !isNaN(result[0]) && "

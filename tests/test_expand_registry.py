@@ -18,7 +18,8 @@ from mlgitops.expand import registry
 from mlgitops.expand.base import base_files
 from mlgitops.expand.generator import MODEL_FILE, MONITORING_FILE
 from mlgitops.expand.overlay import generated, overlay_files
-from mlgitops.spec.model import list_model_files, read_model_file, resolve
+from mlgitops.modelfiles import read_model_file, resolve
+from mlgitops.spec.model import list_model_files
 from mlgitops.validate.engine import validate_documents
 from mlgitops.validate.kubeconform import INSTALL_HINT, run_kubeconform
 from mlgitops.validate.registry import SchemaRegistry

@@ -15,7 +15,7 @@ from mlgitops.diagnostics import Diagnostics
 from mlgitops.expand.networkpolicy import SECTION, network_policy
 from mlgitops.expand.overlay import overlay_files
 from mlgitops.pipeline import build
-from mlgitops.spec.model import read_model_file, resolve
+from mlgitops.modelfiles import read_model_file, resolve
 from mlgitops.validate.provenance import overlay_origins
 
 MODEL = """\
@@ -153,8 +153,7 @@ def test_example_overlays_with_the_policy_on_stay_policy_clean(tmp_path, cli):
 
 
 def test_the_model_schema_describes_the_section():
-    import mlgitops.expand  # noqa: F401
-    from mlgitops.spec.schema import model_schema
+    from mlgitops.modelfiles import model_schema
 
     section = model_schema()["properties"]["spec"]["properties"]["networkPolicy"]
     assert section["properties"]["enabled"]["default"] is False

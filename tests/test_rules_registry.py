@@ -22,7 +22,7 @@ from mlgitops.config import load_config
 from mlgitops.diagnostics import Diagnostics
 from mlgitops.rules import FILE_RULES, MODEL_RULES, Reporter, check_files, check_model_env
 from mlgitops.rules.base import FileContext
-from mlgitops.spec.model import read_model_file, resolve
+from mlgitops.modelfiles import read_model_file, resolve
 from tooling import REPO_ROOT
 
 

@@ -23,7 +23,7 @@ from mlgitops.expand.slo import prometheus_rule
 from mlgitops.domain.burnrate import table_from_config
 from mlgitops.slo.promtool import grade, run_promtool, run_slo_tests
 from mlgitops.slo.scenarios import build_suite, counter
-from mlgitops.spec.model import read_model_file, resolve
+from mlgitops.modelfiles import read_model_file, resolve
 
 HINT = "make tools (Debian package 'prometheus')"
 MODEL_ENVS = [(m, e) for m in ("churn", "fraud", "iris", "sentiment") for e in ("staging", "prod")]

@@ -7,7 +7,6 @@ import json
 import jsonschema
 import yaml
 
-import mlgitops.expand  # noqa: F401  registers the model-file sections generators own (spec/resolved.py Section)
 from conftest import REPO_ROOT
 from mlgitops.yamlsource import load_yaml
 
@@ -17,7 +16,7 @@ def _published() -> dict:
 
 
 def test_published_schema_is_regenerated_from_the_code():
-    from mlgitops.spec.schema import schema_json
+    from mlgitops.modelfiles import schema_json
 
     assert (REPO_ROOT / "compiler/mlgitops/spec/model.schema.json").read_text() == schema_json(), \
         "run: mlgitops schema export -o compiler/mlgitops/spec/model.schema.json"

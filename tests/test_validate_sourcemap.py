@@ -18,7 +18,8 @@ from mlgitops.expand import registry
 from mlgitops.kustomize.engine import render
 from mlgitops.kustomize.resource import PatchRecord
 from mlgitops.pipeline import build
-from mlgitops.spec.model import list_model_files, read_model_file, resolve
+from mlgitops.modelfiles import read_model_file, resolve
+from mlgitops.spec.model import list_model_files
 from mlgitops.validate.provenance import overlay_origins
 from mlgitops.validate.results import Document
 from mlgitops.validate.sourcemap import SourceMap

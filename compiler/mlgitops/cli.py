@@ -238,7 +238,7 @@ def schema() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema_export(output: str | None) -> None:
     """Print the JSON Schema of models/*.yaml (for editors and other tools)."""
-    from .spec.schema import schema_json
+    from .modelfiles import schema_json
 
     text = schema_json()
     if output:
@@ -251,9 +251,10 @@ def schema_export(output: str | None) -> None:
 @schema.command("docs")
 def schema_docs() -> None:
     """Print the spec reference (Markdown) generated from the JSON Schema."""
+    from .modelfiles import model_schema
     from .spec.docs import reference_markdown
 
-    click.echo(reference_markdown(), nl=False)
+    click.echo(reference_markdown(model_schema()), nl=False)
 
 
 @main.command()

@@ -30,7 +30,8 @@ from .expand.overlay import overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, sync_tree
 from .pool import map_forked
 from .rules import check_files, check_model_env
-from .spec.model import MODELS_DIR, ModelFile, list_model_files, read_model_file, resolve
+from .modelfiles import read_model_file, resolve
+from .spec.model import MODELS_DIR, ModelFile, list_model_files
 
 Progress = Callable[[int, int], None]
 Compiled = tuple[list[Diagnostic], dict[str, bytes]]  # one model's findings and its files ({} on errors)

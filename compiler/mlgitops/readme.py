@@ -16,6 +16,7 @@ import click
 
 from .catalogue import families_markdown
 from .catalogue import reference_markdown as rules_reference
+from .modelfiles import model_schema
 from .spec.docs import SPEC_BEGIN, SPEC_END, reference_markdown
 
 RULES_BEGIN = "<!-- rule-families:begin (generated from compiler/mlgitops/catalogue.py; do not edit) -->"
@@ -59,7 +60,7 @@ def _replace(text: str, begin: str, end: str, body: str) -> str:
 
 def render(text: str) -> str:
     text = _replace(text, RULES_BEGIN, RULES_END, families_markdown())
-    text = _replace(text, SPEC_BEGIN, SPEC_END, reference_markdown())
+    text = _replace(text, SPEC_BEGIN, SPEC_END, reference_markdown(model_schema()))
     return _replace(text, CLI_BEGIN, CLI_END, cli_reference())
 
 

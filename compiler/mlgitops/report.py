@@ -18,7 +18,7 @@ from typing import Iterable
 
 import click
 
-from . import __version__, catalogue
+from . import __version__
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
@@ -134,7 +134,10 @@ def _sarif(items: list[Diagnostic], descriptions: dict[str, str]) -> dict:
 
 def _sarif_rule(rule_id: str, descriptions: dict[str, str]) -> dict:
     """A reportingDescriptor: the caller's description of the rule, else the catalogue's; the
-    catalogue's help as fullDescription and its default severity as the default level."""
+    catalogue's help as fullDescription and its default severity as the default level. (The
+    catalogue gathers the rule units, so it is imported only when a SARIF report is made.)"""
+    from . import catalogue
+
     descriptor: dict = {"id": rule_id, "shortDescription": {"text": descriptions.get(rule_id)
                                                             or catalogue.describe(rule_id)}}
     try:

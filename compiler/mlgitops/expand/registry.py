@@ -3,14 +3,14 @@
 expand/overlay.py emits the objects of every generator that applies to a model, in this order,
 into the resource file each names; expand/base.py collects their kustomize name references;
 validate/provenance.py their provenance rows; `derived_names` feeds the `spec.name-length` rule.
-Importing this module registers the model-file sections the generators own (spec/resolved.py
-Section), so the model schema, defaults and typed model include them.
+SECTIONS are the model-file sections the generators own (spec/resolved.py Section); modelfiles.py
+makes them part of the model schema, the defaults and the typed model.
 """
 
 from __future__ import annotations
 
 from ..spec.model import ModelEnv
-from ..spec.resolved import register_sections
+from ..spec.resolved import Sections
 from . import (analysis, autoscaling, disruption, inferenceservice, istio, monitoring, networkpolicy, rollout,
                serviceaccount, slo)
 from .generator import Generator, NameReference
@@ -28,7 +28,8 @@ GENERATORS: tuple[Generator, ...] = (
     slo.GENERATOR,
 )
 
-register_sections(g.section for g in GENERATORS if g.section is not None)
+# The model-file sections the generators own (modelfiles.py makes them part of every model file).
+SECTIONS: Sections = tuple(g.section for g in GENERATORS if g.section is not None)
 
 
 def kinds() -> set[str]:

@@ -7,7 +7,8 @@ import os
 from ..config import CONFIG_FILE, Config, load_config
 from ..diagnostics import Diagnostics
 from ..rules import check_files, check_model_env
-from ..spec.model import MODELS_DIR, ModelEnv, list_model_files, read_model_file, resolve
+from ..modelfiles import read_model_file, resolve
+from ..spec.model import MODELS_DIR, ModelEnv, list_model_files
 
 
 def load_model_envs(root: str, models: tuple[str, ...], envs: tuple[str, ...],

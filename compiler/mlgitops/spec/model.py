@@ -19,7 +19,7 @@ from ..diagnostics import ERROR, Diagnostics, Rule
 from ..domain.frameworks import default_protocol
 from ..schemacheck import SchemaChecker
 from ..yamlsource import SourceDocument, load_yaml
-from .resolved import Model, sections
+from .resolved import Model, Sections
 from .schema import model_schema
 
 MODELS_DIR = "models"
@@ -52,9 +52,9 @@ DEFAULTS: dict = {
 DEFAULT_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
 
-def defaults() -> dict:
-    """DEFAULTS and the defaults of every generator-owned section (spec/resolved.py Section)."""
-    return {**DEFAULTS, **{section.key: dict(section.defaults) for section in sections()}}
+def defaults(sections: Sections) -> dict:
+    """DEFAULTS and the defaults of the generator-owned `sections` (spec/resolved.py Section)."""
+    return {**DEFAULTS, **{section.key: dict(section.defaults) for section in sections}}
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -89,6 +89,7 @@ class ModelEnv:
     file: ModelFile
     env: Environment
     settings: dict
+    sections: Sections = ()  # the generator-owned sections the settings were resolved with
 
     @property
     def name(self) -> str:
@@ -101,7 +102,7 @@ class ModelEnv:
     @functools.cached_property
     def model(self) -> Model:
         """The typed model (spec/resolved.py): what generators and rules read."""
-        return Model.of(self.settings, self.metadata, self.env.name, self.env.namespace)
+        return Model.of(self.settings, self.metadata, self.env.name, self.env.namespace, self.sections)
 
     def source_path(self, path: tuple) -> tuple:
         """The document path that produced settings[path]: the env override if it sets it."""
@@ -136,14 +137,15 @@ UNKNOWN_FIELD = Rule("spec.unknown-field", ERROR, "A model has a field mlgitops 
 SCHEMA_RULES = (SCHEMA, UNKNOWN_FIELD)
 
 
-def model_checker() -> SchemaChecker:
-    return _checker(tuple(section.key for section in sections()))
+_CHECKERS: dict[tuple[str, ...], SchemaChecker] = {}
 
 
-@functools.lru_cache(maxsize=None)
-def _checker(_sections: tuple[str, ...]) -> SchemaChecker:
-    """One checker per set of registered sections (expand registers them on import)."""
-    return SchemaChecker(model_schema(), SCHEMA.id, UNKNOWN_FIELD.id)
+def model_checker(sections: Sections) -> SchemaChecker:
+    """The schema checker of model files with these generator-owned sections (built once)."""
+    key = tuple(section.key for section in sections)
+    if key not in _CHECKERS:
+        _CHECKERS[key] = SchemaChecker(model_schema(sections), SCHEMA.id, UNKNOWN_FIELD.id)
+    return _CHECKERS[key]
 
 
 def list_model_files(root: str) -> list[str]:
@@ -157,9 +159,11 @@ def list_model_files(root: str) -> list[str]:
     return [f"{MODELS_DIR}/{n}" for n in names]
 
 
-def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None:
+def read_model_file(root: str, rel: str, diags: Diagnostics, sections: Sections) -> ModelFile | None:
     """The model file `rel` (repo-relative), read through contain (inside the repository, a
-    regular file, at most limits.modelFileMiB, UTF-8); its problems become diagnostics."""
+    regular file, at most limits.modelFileMiB, UTF-8) and checked against the schema with the
+    generator-owned `sections` (modelfiles.py passes the registry's); its problems become
+    diagnostics."""
     raw = contain.read_reported(root, rel, "model", diags, rel, text=False)
     text = None if raw is None else contain.decode_reported(raw, diags, rel)
     if text is None:
@@ -173,15 +177,16 @@ def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None
         diags.error(rel, 1, 1, SCHEMA.id,
                     f"expected a Model (a mapping with apiVersion, kind, metadata and spec); {got}")
         return None
-    found = model_checker().check(doc)
+    found = model_checker(sections).check(doc)
     diags.extend(found)
     if found or problems or raw is None:
         return None
     return ModelFile(rel, doc, raw)
 
 
-def resolve(file: ModelFile, config: Config) -> list[ModelEnv]:
-    """The model in every environment it is enabled in, in config order."""
+def resolve(file: ModelFile, config: Config, sections: Sections) -> list[ModelEnv]:
+    """The model in every environment it is enabled in, in config order (with the defaults of
+    the generator-owned `sections`)."""
     spec = {k: v for k, v in file.doc.data["spec"].items() if k != "environments"}
     overrides = file.doc.data["spec"].get("environments", {})
     result = []
@@ -190,13 +195,13 @@ def resolve(file: ModelFile, config: Config) -> list[ModelEnv]:
         if override.pop("enabled", True) is False:
             continue
         user = deep_merge(spec, override)
-        settings = deep_merge(defaults(), user)
+        settings = deep_merge(defaults(sections), user)
         settings["resources"] = _resources(user.get("resources", {}))
         settings.setdefault("slo", {})
         settings["slo"].setdefault("window", "30d")
         settings["slo"].setdefault("source", config.slo_source)
         settings.setdefault("protocol", default_protocol(settings["framework"]))
-        result.append(ModelEnv(file, env, settings))
+        result.append(ModelEnv(file, env, settings, sections))
     return result
 
 

@@ -11,15 +11,15 @@ analysis gates on (`Model.analysis_metrics`), the SLO objectives and their ids
 (`Slo.objectives`), the framework's runtime (`Model.runtime_info`).
 
 A generator may own a section of the model file itself (`Section`: its JSON Schema, its
-defaults, its typed settings). `mlgitops.expand` registers the sections of its generators
-(expand/registry.py) when it is imported; the schema (spec/schema.py), the defaults
-(spec/model.py) and `Model.section` read them from here, so spec never imports expand.
+defaults, its typed settings). spec knows the core of the model file and takes the sections as
+an argument (spec never imports expand); modelfiles.py, above both, passes the registry's
+(expand/registry.py SECTIONS), so every entry point reads model files the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from ..domain.frameworks import CUSTOM, FRAMEWORKS, Framework
 from ..domain.units import seconds
@@ -40,18 +40,7 @@ class Section(Generic[T]):
     typed: Callable[[Mapping[str, Any]], T]
 
 
-_SECTIONS: dict[str, Section[Any]] = {}
-
-
-def register_sections(found: Iterable[Section[Any]]) -> None:
-    """Make generator-owned sections part of the model file (expand/registry.py calls this)."""
-    for section in found:
-        _SECTIONS[section.key] = section
-
-
-def sections() -> tuple[Section[Any], ...]:
-    """The registered generator-owned sections, in registry order."""
-    return tuple(_SECTIONS.values())
+Sections = tuple[Section[Any], ...]  # the generator-owned sections of a model file, in registry order
 
 
 STANDARD = "standard"
@@ -369,7 +358,7 @@ class Model:
 
     @classmethod
     def of(cls, settings: Mapping[str, Any], metadata: Mapping[str, Any], environment: str,
-           namespace: str) -> Model:
+           namespace: str, sections: Sections = ()) -> Model:
         s = settings
         return cls(
             name=metadata["name"], team=metadata["team"], labels=dict(metadata.get("labels", {})),
@@ -383,7 +372,7 @@ class Model:
             scheduling=Scheduling.of(s.get("scheduling", {})), autoscaling=Autoscaling.of(s["autoscaling"]),
             serverless=_opt(s, "serverless", Serverless), canary=Canary.of(s["canary"]), slo=Slo.of(s["slo"]),
             budget=Budget.of(s["podDisruptionBudget"]),
-            section_settings={sec.key: sec.typed(s.get(sec.key, sec.defaults)) for sec in sections()},
+            section_settings={sec.key: sec.typed(s.get(sec.key, sec.defaults)) for sec in sections},
         )
 
     def section(self, section: Section[T]) -> T:

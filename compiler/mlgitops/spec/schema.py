@@ -15,7 +15,7 @@ import copy
 import json
 
 from ..domain.frameworks import FRAMEWORK_NAMES
-from .resolved import sections
+from .resolved import Sections
 
 API_VERSION = "mlgitops.dev/v1alpha1"
 SCHEMA_ID = "https://mlgitops.dev/schemas/model-v1alpha1.json"
@@ -136,7 +136,7 @@ def _defs() -> dict:
     }
 
 
-def _settings() -> dict:
+def _settings(sections: Sections) -> dict:
     """Everything a model sets that an environment may override: the sections spec knows, then
     those the generators own (spec/resolved.py Section), in registry order."""
     settings: dict = {
@@ -247,13 +247,14 @@ def _settings() -> dict:
             "maxUnavailable": _int("Pods that may be down at once.", minimum=1, default=1),
         }),
     }
-    for section in sections():
+    for section in sections:
         settings[section.key] = copy.deepcopy(dict(section.schema))
     return settings
 
 
-def model_schema() -> dict:
-    settings = _settings()
+def model_schema(sections: Sections) -> dict:
+    """The model file's JSON Schema: spec's own fields and the generator-owned `sections`."""
+    settings = _settings(sections)
     override = copy.deepcopy(settings)
     override["enabled"] = {"type": "boolean", "description": "Deploy the model to this environment.", "default": True}
     spec_props = copy.deepcopy(settings)
@@ -306,9 +307,9 @@ def model_schema() -> dict:
     }
 
 
-def schema_json() -> str:
+def schema_json(sections: Sections) -> str:
     """The published schema text (stable key order, trailing newline)."""
-    return json.dumps(model_schema(), indent=2, sort_keys=False) + "\n"
+    return json.dumps(model_schema(sections), indent=2, sort_keys=False) + "\n"
 
 
 # The builders a generator-owned section (spec/resolved.py Section) writes its schema with.

@@ -72,7 +72,7 @@ def _traced(me: ModelEnv) -> ModelEnv:
     data = dict(doc.data, metadata=_tag_tree(doc.data["metadata"], ("metadata",), lambda p: p))
     file = ModelFile(me.file.path, SourceDocument(doc.path, data, doc.value_positions, doc.key_positions,
                                                   doc.collections), me.file.text)
-    return ModelEnv(file, me.env, _tag_tree(me.settings, (), me.source_path))
+    return ModelEnv(file, me.env, _tag_tree(me.settings, (), me.source_path), me.sections)
 
 
 # --- what the generators compute or write themselves -------------------------------------------------

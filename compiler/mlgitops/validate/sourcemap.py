@@ -28,7 +28,8 @@ from ..config import Config, load_config
 from ..diagnostics import Diagnostics
 from ..kustomize.resource import PatchRecord
 from ..overlays import GENERATED_MARK
-from ..spec.model import ModelFile, read_model_file, resolve
+from ..modelfiles import read_model_file, resolve
+from ..spec.model import ModelFile
 from ..yamlsource import SourceDocument, load_yaml
 from .provenance import ObjectOrigin, overlay_origins
 from .results import Document
