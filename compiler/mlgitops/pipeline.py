@@ -29,7 +29,6 @@ from .expand.base import base_files
 from .expand.overlay import overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, sync_tree
 from .pool import map_forked
-from .rules import check_files, check_model_env
 from .modelfiles import read_model_file, resolve
 from .spec.model import MODELS_DIR, ModelFile, list_model_files
 
@@ -147,7 +146,10 @@ def check_spec(sources: Sources, result: BuildResult, *, models: tuple[str, ...]
     """The check stage, across files (names, environments; each model's own checks run in expand);
     False on a usage problem (the build stops there)."""
     diags = result.diagnostics
-    check_files(sources.files, sources.config, diags, sources.not_read)
+    if sources.files:  # none when every model is a cache hit: the rules are not even imported then
+        from .rules import check_files
+
+        check_files(sources.files, sources.config, diags, sources.not_read)
     for name in models:
         if name not in result.models and not changed_only:
             diags.error(MODELS_DIR, 0, 0, "usage.unknown-model", f"--model {name}: no models/{name}.yaml")
@@ -175,7 +177,8 @@ def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
     for rel, obj in shared.items():
         desired[rel] = serialise(obj, [CONFIG_FILE])
     desired = {rel: content for rel, content in desired.items() if _in_env(rel, envs)}
-    result.overlays = sorted({rel.rsplit("/", 1)[0] for rel in desired if layout.env_of(rel) is not None})
+    overlays = layout.OVERLAYS + "/"
+    result.overlays = sorted({rel.rsplit("/", 1)[0] for rel in desired if rel.startswith(overlays)})
     if not result.overlays and not models and not envs:
         diags.error(MODELS_DIR, 0, 0, "build.empty",
                     "the build produced no overlays: every model is disabled in every environment")
@@ -226,6 +229,8 @@ def write(root: str, desired: dict[str, bytes], result: BuildResult, *, models: 
 def compile_model(f: ModelFile, config: Config) -> Compiled:
     """Check one model in every environment and serialise its overlays ({} when it has errors)."""
     diags = Diagnostics()
+    from .rules import check_model_env
+
     envs_of_model = resolve(f, config)
     for me in envs_of_model:
         check_model_env(me, diags, config)
@@ -294,5 +299,4 @@ def _selected(name: str, models: tuple[str, ...]) -> bool:
 
 
 def _in_env(rel: str, envs: tuple[str, ...]) -> bool:
-    env = layout.env_of(rel)
-    return not envs or env is None or env in envs
+    return not envs or layout.env_of(rel) in (None, *envs)

@@ -39,9 +39,7 @@ def build(repo: str, *, check: bool = False, models: tuple[str, ...] = (), envs:
     """Build (or with `check` compare) the generated tree; with `commit`, commit what changed.
     `progress(done, total)` is told how far loading the models is."""
     from .. import pipeline
-    from ..commit import commit_build, commit_preflight
     from ..config import CONFIG_FILE
-    from ..git import GitError
     from ..spec.model import list_model_files
 
     require_repo(repo)
@@ -51,7 +49,10 @@ def build(repo: str, *, check: bool = False, models: tuple[str, ...] = (), envs:
         raise UsageError("--commit and --check exclude each other (--check writes nothing to commit)")
     if commit and message is not None and not message.strip():
         raise UsageError("-m/--message: the commit subject is empty")
-    if commit:
+    if commit:  # git is only imported for --commit
+        from ..commit import commit_build, commit_preflight
+        from ..git import GitError
+
         refused = Diagnostics()
         if not commit_preflight(repo, refused):
             return Outcome("build", refused, summary=BuildSummary(check=False, commit=None),

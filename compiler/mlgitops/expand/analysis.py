@@ -114,7 +114,7 @@ def _limit(me: ModelEnv, obj: dict, path: Path) -> Path:
         return me.source_path(("slo", "availability"))
     objective = me.model.slo.latency_at(95)
     if objective is not None:
-        return me.source_path(("slo", "latency", objective.index, "threshold"))
+        return me.source_path(("slo", "latency", objective.position, "threshold"))
     return me.source_path(("slo",))
 
 

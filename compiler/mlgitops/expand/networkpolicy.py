@@ -22,8 +22,7 @@ moves them to mlgitops.yaml.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .. import names
 from ..config import Config
@@ -42,8 +41,7 @@ QUEUE_PROXY_PORT = 8012  # Knative's queue-proxy: where a serverless pod receive
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set on every namespace by the API server
 
 
-@dataclasses.dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Pods allowed to call the model: those of `namespace`, those with `pod_labels` in the
     model's namespace, or those with `pod_labels` in `namespace`."""
 
@@ -51,8 +49,7 @@ class Caller:
     pod_labels: Mapping[str, str]
 
 
-@dataclasses.dataclass(frozen=True)
-class NetworkPolicySettings:
+class NetworkPolicySettings(NamedTuple):
     enabled: bool
     allow_from: tuple[Caller, ...]
 

@@ -136,7 +136,7 @@ def _slo_of_group(me: ModelEnv, obj: dict, path: Path) -> Path:
         return me.source_path(("slo", "availability"))
     for found, objective in me.model.slo.objectives():
         if found == slo_id and objective is not None:
-            return me.source_path(("slo", "latency", objective.index, "percentile"))
+            return me.source_path(("slo", "latency", objective.position, "percentile"))
     return me.source_path(("slo",))
 
 

@@ -36,7 +36,7 @@ def _check_bucket(report: Reporter, path: Path, threshold: str, source: str) -> 
 def check_objectives(me: ModelEnv, report: Reporter, config: Config) -> None:
     slo = me.model.slo
     for objective in slo.latency:
-        _check_bucket(report, ("slo", "latency", objective.index, "threshold"), objective.threshold, slo.source)
+        _check_bucket(report, ("slo", "latency", objective.position, "threshold"), objective.threshold, slo.source)
 
 
 def check_analysis(me: ModelEnv, report: Reporter, config: Config) -> None:

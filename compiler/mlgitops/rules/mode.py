@@ -3,8 +3,6 @@ serverless mode (Knative)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from ..config import Config
 from ..diagnostics import ERROR, Rule
 from ..spec.model import ModelEnv
@@ -24,7 +22,7 @@ def check(me: ModelEnv, report: Reporter, config: Config) -> None:
     if not m.standard and "canary" in me.file.doc.data["spec"] and _user_set(me, ("canary", "steps")):
         report(("canary", "steps"), RULE,
                "canary steps need mode: standard (Argo Rollouts); serverless uses serverless.canaryTrafficPercent")
-    if m.standard and m.serverless is not None and any(v is not None for v in dataclasses.astuple(m.serverless)):
+    if m.standard and m.serverless is not None and any(v is not None for v in m.serverless):
         report(("serverless",), RULE, "serverless settings need mode: serverless")
 
 

@@ -214,7 +214,7 @@ def build_suite(me: ModelEnv, config: Config, rule: dict | None) -> Suite:
     """The promtool files and the scenario list for one model environment."""
     objectives = me.model.slo
     suite = Suite(me.name, me.env.name, {}, [], [], {})
-    paths = {slo_id: ("slo", "availability") if o is None else ("slo", "latency", o.index, "threshold")
+    paths = {slo_id: ("slo", "availability") if o is None else ("slo", "latency", o.position, "threshold")
              for slo_id, o in objectives.objectives()}
     if objectives.source == "custom":
         for slo_id, path in paths.items():

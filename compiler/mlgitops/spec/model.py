@@ -20,7 +20,6 @@ from ..domain.frameworks import default_protocol
 from ..schemacheck import SchemaChecker
 from ..yamlsource import SourceDocument, load_yaml
 from .resolved import Model, Sections
-from .schema import model_schema
 
 MODELS_DIR = "models"
 
@@ -144,6 +143,8 @@ def model_checker(sections: Sections) -> SchemaChecker:
     """The schema checker of model files with these generator-owned sections (built once)."""
     key = tuple(section.key for section in sections)
     if key not in _CHECKERS:
+        from .schema import model_schema  # only a build that reads a model file needs it
+
         _CHECKERS[key] = SchemaChecker(model_schema(sections), SCHEMA.id, UNKNOWN_FIELD.id)
     return _CHECKERS[key]
 
