@@ -179,3 +179,21 @@ def test_base_name_references_come_from_the_generators_in_the_committed_order():
     assert [r["kind"] for r in refs] == ["AnalysisTemplate", "Rollout", "Deployment", "Service", "VirtualService",
                                          "ServiceAccount"]
     assert sorted(map(str, refs)) == sorted(map(str, registry.name_references()))
+
+
+def test_the_slo_generator_applies_exactly_when_there_are_sli_queries(model_envs):
+    """`has_sli` (the cheap test the registry asks) agrees with writing the queries, for every
+    example model and for each way an SLO can be set or not."""
+    from mlgitops.expand.slo import has_sli, sli_queries
+
+    seen = set()
+    for me, _ in model_envs:
+        base = me.model
+        for availability in (None, 99.5):
+            for latency in ((), base.slo.latency):
+                for source in ("istio", "kserve", "custom"):
+                    slo = base.slo._replace(availability=availability, latency=latency, source=source)
+                    model = base._replace(slo=slo)
+                    assert has_sli(model) == bool(sli_queries(model)), (me.name, slo)
+                    seen.add(has_sli(model))
+    assert seen == {True, False}

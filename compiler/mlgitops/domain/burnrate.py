@@ -13,6 +13,7 @@ workbook's for a 30-day SLO; `monitoring.burnRateAlerts` in mlgitops.yaml replac
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from .units import DURATION, duration_seconds
 
@@ -53,6 +54,7 @@ def table_from_config(raw: dict | None) -> tuple[AlertTier, ...]:
         for severity, tier in raw.items())
 
 
+@functools.lru_cache(maxsize=64)  # one table per config: every model asks again
 def windows(table: tuple[AlertTier, ...]) -> tuple[str, ...]:
     """Every window the alerts read, shortest first (one recording rule each)."""
     found = {w for tier in table for pair in tier.pairs for w in (pair.long, pair.short)}

@@ -48,6 +48,12 @@ def sli_queries(model: Model) -> list[tuple[str, str, float]]:
     return out
 
 
+def has_sli(model: Model) -> bool:
+    """Whether sli_queries(model) is not empty (without writing the queries): an availability
+    objective, or a latency objective of a source with a histogram."""
+    return model.slo.availability is not None or (bool(model.slo.latency) and model.slo.source in SOURCES)
+
+
 def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
     model = me.model
     slis = sli_queries(model)
@@ -151,7 +157,7 @@ GENERATOR = KindGenerator(
     name="slo",
     kinds=(_PR,),
     file=MONITORING_FILE,
-    applies=lambda model: bool(sli_queries(model)),
+    applies=has_sli,
     build=_build,
     derived=(
         (_PR, ("spec", "groups", ANY, "name"), _slo_of_group),
