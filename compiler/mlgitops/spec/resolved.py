@@ -12,15 +12,16 @@ analysis gates on (`Model.analysis_metrics`), the SLO objectives and their ids
 
 The records are typed NamedTuples rather than frozen dataclasses: as immutable and as checked
 by mypy, and about nine times cheaper to define (every command that reads a model imports this
-module; 25 frozen dataclasses cost a no-op build about 15 ms of start-up).
+module; 25 frozen dataclasses cost a no-op build about 15 ms of start-up). For the same reason
+this module does not use `from __future__ import annotations`: NamedTuple would compile every
+string annotation (one `compile` per field); a method's return type naming its own class is
+quoted instead.
 
 A generator may own a section of the model file itself (`Section`: its JSON Schema, its
 defaults, its typed settings). spec knows the core of the model file and takes the sections as
 an argument (spec never imports expand); modelfiles.py, above both, passes the registry's
 (expand/registry.py SECTIONS), so every entry point reads model files the same way.
 """
-
-from __future__ import annotations
 
 from typing import Any, Callable, Generic, Mapping, NamedTuple, TypeVar
 
@@ -68,7 +69,7 @@ class EnvVar(NamedTuple):
     secret: SecretRef | None
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> EnvVar:
+    def of(cls, data: Mapping[str, Any]) -> "EnvVar":
         ref = data.get("secretKeyRef")
         return cls(data["name"], data.get("value"), SecretRef(ref["name"], ref["key"]) if ref else None)
 
@@ -84,7 +85,7 @@ class Resources(NamedTuple):
     gpu_resource: str
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Resources:
+    def of(cls, data: Mapping[str, Any]) -> "Resources":
         return cls(dict(data.get("requests", {})), dict(data.get("limits", {})), data.get("gpu"),
                    data.get("gpuResource", "nvidia.com/gpu"))
 
@@ -97,7 +98,7 @@ class Probe(NamedTuple):
     failure_threshold: int | None
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Probe:
+    def of(cls, data: Mapping[str, Any]) -> "Probe":
         return cls(data["path"], data.get("port"), data.get("initialDelaySeconds"), data.get("periodSeconds"),
                    data.get("failureThreshold"))
 
@@ -119,7 +120,7 @@ class Container(NamedTuple):
     replicas: int
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Container:
+    def of(cls, data: Mapping[str, Any]) -> "Container":
         resources = Resources.of(data["resources"]) if data.get("resources") else None
         return cls(data.get("image"), tuple(data.get("command") or ()), tuple(data.get("args") or ()),
                    _env(data.get("env")), data.get("port", DEFAULT_PORT), resources,
@@ -132,7 +133,7 @@ class ServiceAccount(NamedTuple):
     annotations: Mapping[str, str]
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> ServiceAccount:
+    def of(cls, data: Mapping[str, Any]) -> "ServiceAccount":
         return cls(data["name"], bool(data.get("create", False)), dict(data.get("annotations", {})))
 
 
@@ -141,7 +142,7 @@ class Logger(NamedTuple):
     mode: str
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Logger:
+    def of(cls, data: Mapping[str, Any]) -> "Logger":
         return cls(data["url"], data.get("mode", "all"))
 
 
@@ -151,7 +152,7 @@ class Scheduling(NamedTuple):
     zone_spread: bool
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Scheduling:
+    def of(cls, data: Mapping[str, Any]) -> "Scheduling":
         return cls(dict(data.get("nodeSelector") or {}), tuple(data.get("tolerations") or ()),
                    bool(data.get("zoneSpread", False)))
 
@@ -162,7 +163,7 @@ class ScalingPolicy(NamedTuple):
     period_seconds: int
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> ScalingPolicy:
+    def of(cls, data: Mapping[str, Any]) -> "ScalingPolicy":
         return cls(data["type"], data["value"], data["periodSeconds"])
 
 
@@ -172,7 +173,7 @@ class ScalingRules(NamedTuple):
     policies: tuple[ScalingPolicy, ...] | None
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> ScalingRules:
+    def of(cls, data: Mapping[str, Any]) -> "ScalingRules":
         policies = tuple(ScalingPolicy.of(p) for p in data["policies"]) if "policies" in data else None
         return cls(data.get("stabilizationWindowSeconds"), data.get("selectPolicy"), policies)
 
@@ -187,7 +188,7 @@ class Autoscaling(NamedTuple):
     scale_down: ScalingRules
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Autoscaling:
+    def of(cls, data: Mapping[str, Any]) -> "Autoscaling":
         return cls(data["minReplicas"], data["maxReplicas"], data.get("cpuUtilization"),
                    data.get("memoryUtilization"), data.get("requestsPerSecond"),
                    ScalingRules.of(data["scaleUp"]), ScalingRules.of(data["scaleDown"]))
@@ -204,7 +205,7 @@ class Serverless(NamedTuple):
     canary_traffic_percent: int | None
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Serverless:
+    def of(cls, data: Mapping[str, Any]) -> "Serverless":
         return cls(data.get("targetConcurrency"), data.get("window"), data.get("canaryTrafficPercent"))
 
 
@@ -213,7 +214,7 @@ class CanaryStep(NamedTuple):
     pause: str | None  # a duration, "manual", or None (no pause)
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> CanaryStep:
+    def of(cls, data: Mapping[str, Any]) -> "CanaryStep":
         return cls(data["weight"], data.get("pause"))
 
 
@@ -229,7 +230,7 @@ class Analysis(NamedTuple):
     min_requests: int
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Analysis:
+    def of(cls, data: Mapping[str, Any]) -> "Analysis":
         return cls(bool(data["enabled"]), data.get("successRate"), data.get("latencyP95"), data["interval"],
                    data["initialDelay"], data["failureLimit"], data["inconclusiveLimit"], data["startingStep"],
                    data["minRequests"])
@@ -244,7 +245,7 @@ class Canary(NamedTuple):
     abort_scale_down_delay_seconds: int
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Canary:
+    def of(cls, data: Mapping[str, Any]) -> "Canary":
         return cls(bool(data["enabled"]), tuple(CanaryStep.of(s) for s in data["steps"]), data["trafficRouting"],
                    Analysis.of(data["analysis"]), data["progressDeadlineSeconds"], data["abortScaleDownDelaySeconds"])
 
@@ -280,7 +281,7 @@ class Slo(NamedTuple):
     total_query: str | None
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Slo:
+    def of(cls, data: Mapping[str, Any]) -> "Slo":
         custom = data.get("custom") or {}
         latency = tuple(LatencyObjective(i, o["percentile"], o["threshold"]) for i, o in enumerate(data.get("latency", [])))
         return cls(data.get("availability"), latency, data["window"], data["source"], custom.get("errorQuery"),
@@ -305,7 +306,7 @@ class Budget(NamedTuple):
     max_unavailable: int
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Budget:
+    def of(cls, data: Mapping[str, Any]) -> "Budget":
         return cls(data.get("enabled"), data["maxUnavailable"])
 
 
@@ -341,7 +342,7 @@ class Model(NamedTuple):
 
     @classmethod
     def of(cls, settings: Mapping[str, Any], metadata: Mapping[str, Any], environment: str,
-           namespace: str, sections: Sections = ()) -> Model:
+           namespace: str, sections: Sections = ()) -> "Model":
         s = settings
         return cls(
             name=metadata["name"], team=metadata["team"], labels=dict(metadata.get("labels", {})),
