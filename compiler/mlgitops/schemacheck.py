@@ -116,12 +116,28 @@ def _type_name(value: Any) -> str:
     return "a string"
 
 
+def _screen_schema(node: Any) -> Any:
+    """`schema` with every `const: v` written `enum: [v]` (the same constraint): fastjsonschema
+    2.22 cannot compile `const` without detailed exceptions (KeyError 'definition_rule')."""
+    if isinstance(node, dict):
+        out = {key: _screen_schema(value) for key, value in node.items()}
+        if "const" in out:
+            out["enum"] = [out.pop("const")]
+        return out
+    if isinstance(node, list):
+        return [_screen_schema(value) for value in node]
+    return node
+
+
 class SchemaChecker:
     def __init__(self, schema: dict, rule: str, unknown_rule: str) -> None:
         self.schema = schema
         self.rule = rule
         self.unknown_rule = unknown_rule
-        self._fast = fastjsonschema.compile(schema, use_default=False)  # never mutate the input
+        # The screen only says pass or fail (jsonschema writes the messages), so it is compiled
+        # without detailed exceptions: 4x faster to build (the model schema: 112 -> 28 ms, paid by
+        # every build that reads a model file). use_default=False: never mutate the input.
+        self._fast = fastjsonschema.compile(_screen_schema(schema), use_default=False, detailed_exceptions=False)
         self._full: Any = None  # jsonschema, imported and built only when a file fails (90 ms of import)
 
     def check(self, doc: SourceDocument) -> list[Diagnostic]:
