@@ -198,13 +198,6 @@ RULES: dict[str, Rule] = _rules(
 )
 del R
 
-# What `_POLICY_RULES` in cli.py described, and what `policy test` added to it.
-_POLICY_CHECK_IDS = ("policy.syntax", "policy.cost", "policy.eval-error", "policy.params-missing", "policy.invalid",
-                     "policy.unsupported", "policy.waiver-expired", "policy.waiver-unknown", "policy.waiver-invalid",
-                     "policy.waived")
-_POLICY_TEST_IDS = ("policy.test-failed", "policy.untested")
-
-
 def rule(rule_id: str) -> Rule:
     """The entry of `rule_id`: its own, else the family pattern it belongs to (`policy.<name>`).
     KeyError for an id the catalogue does not know."""
@@ -232,11 +225,6 @@ def describe(rule_id: str) -> str:
 def descriptions(rule_ids: Iterable[str]) -> dict[str, str]:
     """{rule id: one-line description} of `rule_ids`."""
     return {rule_id: describe(rule_id) for rule_id in rule_ids}
-
-
-def policy_rules(*, tests: bool = False) -> dict[str, str]:
-    """The descriptions `mlgitops policy check` (and `policy test`, with `tests`) passed to SARIF."""
-    return descriptions(_POLICY_CHECK_IDS + (_POLICY_TEST_IDS if tests else ()))
 
 
 def policy_description(name: str, messages: Iterable[str]) -> str:

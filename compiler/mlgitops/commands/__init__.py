@@ -57,7 +57,7 @@ class Outcome:
     command: str  # as the report names it, e.g. "policy check"
     diagnostics: Diagnostics
     summary: Mapping[str, object] | None = None  # the machine formats' summary
-    rules: Mapping[str, str] | None = None  # rule id -> description (SARIF)
+    rules: Mapping[str, str] | None = None  # descriptions the catalogue cannot know: policy.<name> (SARIF)
     files: Sequence[str] = ()  # the inputs (JUnit)
     notes: list[str] = dataclasses.field(default_factory=list)  # text format, after the findings (unless quiet)
     summary_line: str | None = None  # text format, last (unless quiet or a usage problem)

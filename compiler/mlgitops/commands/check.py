@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..diagnostics import ERROR, WARNING
 from . import Outcome, require_repo
-from .policy import RULES
 
 
 def check(*, repo: str = ".", locations: tuple[str, ...] = (), kubernetes_version: str | None = None,
@@ -18,7 +17,7 @@ def check(*, repo: str = ".", locations: tuple[str, ...] = (), kubernetes_versio
                       strict_schemas=strict_schemas, policies_dir=policies, changed_since=changed_since)
     diags = result.diagnostics
     return Outcome("check", diags, summary={"stages": result.stages, "seconds": round(result.seconds, 3)},
-                   rules={**RULES, **result.rules}, files=result.files,
+                   rules=result.rules, files=result.files,
                    notes=[f"{stage}: {line}" for stage, line in result.stages.items()],
                    summary_line=f"check: {diags.count(ERROR)} error(s), {diags.count(WARNING)} warning(s) "
                                 f"({result.seconds:.2f}s)")

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..catalogue import policy_rules
 from . import Outcome, UsageError, require_repo
-
-RULES = policy_rules()
-TEST_RULES = policy_rules(tests=True)
 
 
 def policy_dir(repo: str, policies: str | None) -> str:
@@ -28,7 +24,7 @@ def policy_check(paths: tuple[str, ...], *, repo: str = ".", policies: str | Non
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     result = check(list(paths), repo, directory, day=day)
-    return Outcome("policy check", result.diagnostics, summary=result.summary(), rules={**RULES, **result.rules},
+    return Outcome("policy check", result.diagnostics, summary=result.summary(), rules=result.rules,
                    files=result.files, summary_line=result.summary_line())
 
 
@@ -38,5 +34,5 @@ def policy_test(*, repo: str = ".", policies: str | None = None, keyword: str | 
 
     directory = policy_dir(repo, policies)
     result = run_tests(directory, repo, keyword=keyword)
-    return Outcome("policy test", result.diagnostics, summary=result.summary(), rules=TEST_RULES,
+    return Outcome("policy test", result.diagnostics, summary=result.summary(), 
                    files=result.files, summary_line=result.summary_line())

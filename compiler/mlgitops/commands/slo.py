@@ -36,8 +36,8 @@ def slo_explain(model: str, *, envs: tuple[str, ...] = (), rps: float | None = N
 def slo_test(*, models: tuple[str, ...] = (), envs: tuple[str, ...] = (), keep: str | None = None,
              promtool: str | None = None, repo: str = ".") -> Outcome:
     """The SLO alert scenarios of every selected model environment, graded by promtool."""
-    from ..slo.promtool import RULES, run_slo_tests
+    from ..slo.promtool import run_slo_tests
 
     result = run_slo_tests(repo, models=models, envs=envs, promtool=promtool, keep=keep)
-    return Outcome("slo test", result.diagnostics, summary=result.summary(), rules=RULES, files=result.files,
+    return Outcome("slo test", result.diagnostics, summary=result.summary(), files=result.files,
                    summary_line=result.summary_line())

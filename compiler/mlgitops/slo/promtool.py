@@ -20,7 +20,6 @@ import time
 
 import yaml
 
-from ..catalogue import descriptions
 from ..diagnostics import INFO, Diagnostic, Diagnostics
 from ..expand.slo import prometheus_rule
 from ..spec.model import ModelEnv
@@ -28,8 +27,6 @@ from .models import load_model_envs
 from .scenarios import MARK, Scenario, Suite, build_suite
 
 INSTALL_HINT = "install Debian's 'prometheus' package (apt-get install prometheus), which ships promtool"
-# The rules `slo test` reports, described by the catalogue (SARIF metadata).
-RULES = descriptions(("slo.scenario-failed", "slo.scenario-skipped", "usage.promtool-missing", "usage.unknown-model"))
 _TAG = re.compile(re.escape(MARK) + r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_]+)")
 
 
