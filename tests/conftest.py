@@ -63,3 +63,32 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+APISERVER_HINT = "run `make tools` (builds etcd, kube-apiserver and kube-controller-manager into .tools/bin)"
+
+
+@pytest.fixture(scope="session")
+def apiserver():
+    """A real kube-apiserver v1.36.3 (etcd, and kube-controller-manager's admission-policy status
+    controller) with the upstream CRDs of ../shared/crds installed; one per test session. Yields a
+    kubeapi.Cluster; its `client` sends requests. Skips locally when the binaries or ../shared are
+    missing, fails under CI=true."""
+    import subprocess
+
+    from kubeapi import K8S_VERSION, Cluster
+    from tooling import require_shared, require_tool
+
+    binaries = {name: require_tool(name, APISERVER_HINT)
+                for name in ("etcd", "kube-apiserver", "kube-controller-manager")}
+    for name in ("kube-apiserver", "kube-controller-manager"):
+        version = subprocess.run([binaries[name], "--version"], capture_output=True, text=True).stdout.strip()
+        if version != f"Kubernetes {K8S_VERSION}":
+            pytest.fail(f"{binaries[name]} is {version!r}, the tests need {K8S_VERSION}: {APISERVER_HINT}",
+                        pytrace=False)
+    cluster = Cluster(binaries, require_shared("crds"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.cleanup()

@@ -1,0 +1,342 @@
+"""A real Kubernetes API server for the tests: etcd + kube-apiserver (+ kube-controller-manager).
+
+The binaries are the pinned builds `make tools` puts in .tools/bin (see .ci/tools/install). A
+`Cluster` starts them on 127.0.0.1 with free ports, a fresh data directory, self-signed serving
+certificates (the API server makes them in its --cert-dir), a service-account key pair and a
+static admin token, installs the upstream CRDs from ../shared/crds, and stops exactly the
+processes it started (each in its own process group). `Client` talks to it over one kept-alive
+HTTPS connection (no kubectl per request: the differential tests send thousands) and returns the
+status, the decoded body and the `Warning` headers of every response.
+
+Every create here is a server-side dry run with strict field validation unless told otherwise:
+the server admits, defaults and validates the object exactly as for a real apply, runs the
+admission policies, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import os
+import pathlib
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from typing import Any, Iterable
+
+import yaml
+
+K8S_VERSION = "v1.36.3"
+ETCD_VERSION = "3.6.8"
+TOKEN = "mlgitops-test-token"
+# The CRD files of ../shared/crds installed into every test cluster (SOURCE.md lists their origin).
+CRD_FILES = (
+    "serving.kserve.io_inferenceservices.yaml", "serving.kserve.io_servingruntimes.yaml",
+    "serving.kserve.io_clusterservingruntimes.yaml",
+    "argoproj.io_rollouts.yaml", "argoproj.io_analysistemplates.yaml", "argoproj.io_analysisruns.yaml",
+    "argoproj.io_clusteranalysistemplates.yaml", "argoproj.io_applications.yaml",
+    "argoproj.io_applicationsets.yaml",
+    "monitoring.coreos.com_prometheusrules.yaml", "monitoring.coreos.com_servicemonitors.yaml",
+    "monitoring.coreos.com_podmonitors.yaml", "istio-crd-all.gen.yaml",
+)
+
+
+@dataclasses.dataclass
+class Response:
+    status: int
+    body: Any  # decoded JSON (a dict for Kubernetes objects and Status), or the raw text
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def message(self) -> str:
+        """The Status message of a failed request."""
+        if isinstance(self.body, dict):
+            return str(self.body.get("message", ""))
+        return str(self.body)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _warning_text(header: str) -> str:
+    """`299 - "text"` (RFC 7234 warn-code, agent, quoted text) -> text."""
+    parts = header.split(" ", 2)
+    text = parts[2] if len(parts) == 3 else header
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        text = text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return text
+
+
+class Client:
+    """Requests to one API server over a kept-alive TLS connection (server certificate not verified:
+    it is the self-signed one the test server just made)."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self._context = ssl.create_default_context()
+        self._context.check_hostname = False
+        self._context.verify_mode = ssl.CERT_NONE
+        self._conn: http.client.HTTPSConnection | None = None
+        self._resources: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def request(self, method: str, path: str, body: Any = None, query: dict | None = None,
+                content_type: str = "application/json") -> Response:
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else (body if isinstance(body, (bytes, str)) else json.dumps(body))
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = content_type
+        for attempt in range(2):
+            if self._conn is None:
+                self._conn = http.client.HTTPSConnection(self.host, self.port, context=self._context, timeout=60)
+            try:
+                self._conn.request(method, path, body=data, headers=headers)
+                raw = self._conn.getresponse()
+                payload = raw.read()
+                break
+            except (http.client.HTTPException, OSError):
+                self.close()
+                if attempt:
+                    raise
+        text = payload.decode("utf-8", "replace")
+        try:
+            decoded: Any = json.loads(text) if text else None
+        except ValueError:
+            decoded = text
+        warnings = [_warning_text(v) for k, v in raw.getheaders() if k.lower() == "warning"]
+        return Response(raw.status, decoded, warnings)
+
+    # --- discovery -------------------------------------------------------------------------
+    def resources(self, api_version: str) -> dict[str, tuple[str, bool]]:
+        """kind -> (plural resource, namespaced) of one group/version, from discovery."""
+        group, _, version = api_version.rpartition("/")
+        key = (group, version)
+        if key not in self._resources:
+            path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            response = self.request("GET", path)
+            found: dict[str, tuple[str, bool]] = {}
+            if response.ok:
+                for item in response.body.get("resources", []):
+                    if "/" not in item["name"]:
+                        found[item["kind"]] = (item["name"], bool(item["namespaced"]))
+            self._resources[key] = found
+        return self._resources[key]
+
+    def forget_discovery(self) -> None:
+        self._resources.clear()
+
+    def collection(self, obj: dict, namespace: str | None = None) -> str:
+        """The collection URL path an object is created in."""
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        known = self.resources(api_version)
+        if kind not in known:
+            raise KeyError(f"the server serves no {kind} in {api_version}")
+        plural, namespaced = known[kind]
+        group, _, version = api_version.rpartition("/")
+        base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        if namespaced:
+            ns = namespace or (obj.get("metadata") or {}).get("namespace") or "default"
+            return f"{base}/namespaces/{ns}/{plural}"
+        return f"{base}/{plural}"
+
+    # --- objects ---------------------------------------------------------------------------
+    def create(self, obj: dict, *, dry_run: bool = True, strict: bool = True, namespace: str | None = None
+               ) -> Response:
+        query = {"fieldValidation": "Strict" if strict else "Ignore"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("POST", self.collection(obj, namespace), obj, query)
+
+    def apply(self, obj: dict, *, manager: str = "mlgitops-tests", dry_run: bool = False) -> Response:
+        """Server-side apply (force), strict: how Argo CD's server-side sync would send it."""
+        name = obj["metadata"]["name"]
+        query = {"fieldManager": manager, "force": "true", "fieldValidation": "Strict"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("PATCH", f"{self.collection(obj)}/{name}", obj, query,
+                            content_type="application/apply-patch+yaml")
+
+    def delete(self, obj: dict) -> Response:
+        name = obj["metadata"]["name"]
+        return self.request("DELETE", f"{self.collection(obj)}/{name}")
+
+    def get(self, obj: dict) -> Response:
+        return self.request("GET", f"{self.collection(obj)}/{obj['metadata']['name']}")
+
+    def ensure(self, obj: dict) -> None:
+        """Create or update `obj` for real (server-side apply); AssertionError when refused."""
+        response = self.apply(obj)
+        if not response.ok:
+            raise AssertionError(f"{obj['kind']} {obj['metadata'].get('name')}: {response.status} {response.message}")
+
+    def namespace(self, name: str, labels: dict | None = None) -> None:
+        meta: dict = {"name": name}
+        if labels:
+            meta["labels"] = labels
+        self.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+
+
+def _start(argv: list[str], log: pathlib.Path) -> subprocess.Popen:
+    handle = log.open("wb")
+    try:
+        return subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    finally:
+        handle.close()
+
+
+class Cluster:
+    """etcd + kube-apiserver (+ kube-controller-manager with only the admission-policy status
+    controller, which fills ValidatingAdmissionPolicy status.typeChecking) in a temp directory."""
+
+    def __init__(self, binaries: dict[str, str], crd_dir: pathlib.Path | None, *, controller_manager: bool = True
+                 ) -> None:
+        self.binaries = binaries  # etcd, kube-apiserver, kube-controller-manager -> path
+        self.crd_dir = crd_dir
+        self.with_kcm = controller_manager
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="mlgitops-apiserver-"))
+        self.processes: list[subprocess.Popen] = []
+        self.port = 0
+        self.client: Client | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self, timeout: float = 120.0) -> Client:
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> Client:
+        d = self.dir
+        etcd_port, peer_port, self.port = free_port(), free_port(), free_port()
+        self.processes.append(_start([
+            self.binaries["etcd"], "--data-dir", str(d / "etcd"), "--name", "test",
+            "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
+            "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
+            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
+            "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+            "--initial-cluster", f"test=http://127.0.0.1:{peer_port}",
+            "--log-level", "warn", "--unsafe-no-fsync", "--quota-backend-bytes", str(2 << 30),
+        ], d / "etcd.log"))
+        key, pub = d / "sa.key", d / "sa.pub"
+        subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+        subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(pub)], check=True,
+                       capture_output=True)
+        (d / "tokens.csv").write_text(f'{TOKEN},admin,1,"system:masters"\n')
+        self.processes.append(_start([
+            self.binaries["kube-apiserver"], f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={self.port}",
+            f"--cert-dir={d / 'certs'}", "--service-account-issuer=https://kubernetes.default.svc",
+            f"--service-account-key-file={pub}", f"--service-account-signing-key-file={key}",
+            f"--token-auth-file={d / 'tokens.csv'}", "--authorization-mode=RBAC",
+            "--service-cluster-ip-range=10.0.0.0/24", "--enable-priority-and-fairness=false",
+            "--profiling=false", "--v=0",
+        ], d / "kube-apiserver.log"))
+        client = Client("127.0.0.1", self.port, TOKEN)
+        self.client = client
+        self._wait(lambda: client.request("GET", "/readyz").status == 200, timeout, "kube-apiserver /readyz")
+        if self.with_kcm:
+            kubeconfig = self.write_kubeconfig()
+            self.processes.append(_start([
+                self.binaries["kube-controller-manager"], f"--kubeconfig={kubeconfig}",
+                "--controllers=validatingadmissionpolicy-status-controller", "--leader-elect=false",
+                "--bind-address=127.0.0.1", f"--secure-port={free_port()}", f"--cert-dir={d / 'kcm-certs'}",
+                "--use-service-account-credentials=false", "--v=0",
+            ], d / "kube-controller-manager.log"))
+        if self.crd_dir is not None:
+            self.install_crds(self.crd_dir / name for name in CRD_FILES)
+        return client
+
+    def write_kubeconfig(self) -> pathlib.Path:
+        path = self.dir / "kubeconfig"
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "test",
+            "clusters": [{"name": "test", "cluster": {"server": f"https://127.0.0.1:{self.port}",
+                                                      "insecure-skip-tls-verify": True}}],
+            "users": [{"name": "admin", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "test", "context": {"cluster": "test", "user": "admin"}}],
+        }))
+        return path
+
+    def _wait(self, ready, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args[0]} exited with {process.returncode} while waiting for "
+                                       f"{what}; logs in {self.dir}")
+            try:
+                if ready():
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}; logs in {self.dir}")
+
+    def install_crds(self, files: Iterable[pathlib.Path], timeout: float = 60.0) -> None:
+        client = self.client
+        assert client is not None
+        names = []
+        for path in files:
+            for doc in yaml.safe_load_all(path.read_text()):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    response = client.apply(doc, manager="crd-install")
+                    if not response.ok:
+                        raise RuntimeError(f"CRD {doc['metadata']['name']} from {path.name}: {response.message}")
+                    names.append(doc["metadata"]["name"])
+
+        def established() -> bool:
+            for name in names:
+                got = client.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+                conditions = (got.body or {}).get("status", {}).get("conditions", []) if got.ok else []
+                if not any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                    return False
+            return True
+
+        self._wait(established, timeout, f"{len(names)} CRDs to be established")
+        client.forget_discovery()
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        self.processes.clear()
+
+    def cleanup(self) -> None:
+        import shutil
+
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self, name: str = "kube-apiserver") -> str:
+        path = self.dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
