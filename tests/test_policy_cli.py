@@ -25,6 +25,9 @@ WARN_ONLY = NAMED.replace("name: named", "name: named-warn") + textwrap.dedent("
     spec:
       policyName: named-warn
       validationActions: [Warn]
+      matchResources:
+        objectSelector:
+          matchLabels: {app.kubernetes.io/managed-by: mlgitops}
     """)
 SUMMARY = re.compile(r"^(\d+) objects, (\d+) policies, (\d+) evaluations: (\d+) errors, (\d+) warnings, "
                      r"(\d+) waived \(\d+\.\d\ds\)$")
@@ -48,7 +51,7 @@ def test_check_text_report_and_summary(check, example, policies):
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     model = example / "models" / "fraud.yaml"
-    name_line = line_of(model, "spec:")  # no fieldPath: the object, which the model's spec produced
+    name_line = line_of(model, "spec:")  # no field-paths annotation: the object, which the model's spec produced
     assert any(line.startswith(f"models/fraud.yaml:{name_line}:") and line.endswith(
         "error: InferenceService fraud (prod): fraud is not allowed [policy.named]") for line in lines), lines
     assert any(f"models/fraud.yaml:{line_of(model, 'maxReplicas:')}:" in line and "[policy.max-replicas]" in line

@@ -192,6 +192,9 @@ metadata:
 spec:
   policyName: few-rule-groups
   validationActions: [Deny]
+  matchResources:
+    objectSelector:
+      matchLabels: {app.kubernetes.io/managed-by: mlgitops}
 """)
     report = _policy_check(cli, files, policies)
     rules = [d for d in report["diagnostics"] if d["rule"] == "policy.few-rule-groups"]
@@ -228,11 +231,15 @@ metadata:
 spec:
   policyName: prod-needs-owner
   validationActions: [Deny]
+  matchResources:
+    objectSelector:
+      matchLabels: {app.kubernetes.io/managed-by: mlgitops}
 """
 
 
 def _config_map(name: str, labels: dict) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns", "labels": labels}}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "ns", "labels": {**labels, "app.kubernetes.io/managed-by": "mlgitops"}}}
 
 
 def test_objects_that_differ_only_in_selected_labels_or_names_get_their_own_plan(tmp_path):

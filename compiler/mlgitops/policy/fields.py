@@ -7,8 +7,9 @@ policies only read their metadata. The analysis is deliberately conservative. Ev
 occurrence of the identifier `object` in any expression of the policy (matchConditions,
 variables, validations, messageExpressions) must be followed by a field selection
 (`object.spec`, `object.?spec`, `object['spec']`); anything else (`object` passed whole, inside
-a string literal, compared, iterated) answers None: read everything. A field named by a
-validation's fieldPath counts as read too, so findings can still be located inside it.
+a string literal, compared, iterated) answers None: read everything. The root field of each
+validation's field path (`Validation.field_path`, from the policy's `mlgitops.dev/field-paths`
+annotation) counts as read too, so findings can still be located inside it.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ def policy_fields(policy: Policy) -> frozenset[str] | None:
             return None
         fields |= found
     for validation in policy.validations:
-        if validation.field_path is None:
-            return None
         if validation.field_path and isinstance(validation.field_path[0], str):
             fields.add(validation.field_path[0])
     return frozenset(fields)

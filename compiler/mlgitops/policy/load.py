@@ -7,12 +7,31 @@ objects, e.g. ConfigMaps) into `Policy` values whose CEL expressions are compile
 plus diagnostics for whatever is wrong, at the file, line and column of the offending field.
 `policies/tests/` and files that are not YAML are ignored.
 
-Rules: `policy.invalid` (a malformed document: no name, no validations, a validation without an
-expression, an unknown failurePolicy or validationAction, a bad fieldPath, a binding naming no
-policy), `policy.syntax` (a CEL expression that does not parse or type-check), `policy.cost` (its
-estimated cost is over Kubernetes' per-expression limit), `policy.unsupported` (a feature that
-cannot be evaluated offline, such as `authorizer`). A policy with any of these is left out;
-the other policies still load. A policy without a binding gets the implicit action Deny.
+Every policy, binding and parameter object is first checked as the API server checks it
+(apivalidation.py: unknown fields and types against kubernetes-validate's strict schema of the
+Kubernetes version in mlgitops.yaml, then validation.go's static rules); what the server refuses
+mlgitops refuses, each at its own line, all in one run.
+
+Where a violation is reported: a validation has no field path in Kubernetes (fieldPath exists only
+in CRD x-kubernetes-validations, and the API server refuses it in a policy), so the policy names
+them in an annotation the server ignores, one line per validation in order, `.` for the object:
+
+    metadata:
+      annotations:
+        mlgitops.dev/field-paths: |-
+          spec.predictor.model.resources
+          spec.predictor.containers
+
+Without it every violation is reported at the object.
+
+Rules: `policy.invalid` (what the API server refuses, a malformed field-paths annotation, a binding
+naming no policy), `policy.syntax` (a CEL expression that does not parse or type-check),
+`policy.cost` (its estimated cost is over Kubernetes' per-expression limit), `policy.unsupported`
+(a feature that cannot be evaluated offline, such as `authorizer`), `policy.unscoped-binding` (a
+binding whose objectSelector does not require app.kubernetes.io/managed-by=mlgitops: reported, the
+binding still applies). A policy with any of the others is left out, and so is a binding refused
+by the server; the other policies still load. A policy without a binding gets the implicit action
+Deny.
 """
 
 from __future__ import annotations
@@ -24,9 +43,11 @@ import re
 from typing import Any
 
 from .. import contain
-from ..diagnostics import ERROR, INFO, WARNING, Diagnostics
+from ..diagnostics import ERROR, INFO, WARNING, Diagnostics, echo
 from ..validate.documents import display_path, split_documents
 from ..yamlsource import Path, SourceDocument, load_yaml
+from . import apivalidation
+from .apivalidation import Problem
 from .cel import CelError, Program, compile_expression
 from .fuse import fuse
 from .match import selector_matches
@@ -34,13 +55,14 @@ from .match import selector_matches
 POLICY_API = "admissionregistration.k8s.io/v1"
 POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
+# The policy's annotation naming each validation's field path (see the module docstring).
+FIELD_PATHS_ANNOTATION = "mlgitops.dev/field-paths"
 PARAMS_DIR = "params"
 TESTS_DIR = "tests"
 ACTION_SEVERITY = {"Deny": ERROR, "Warn": WARNING, "Audit": INFO}
 _SEVERITY_ORDER = (ERROR, WARNING, INFO)
 _COMPILE_RULES = {"syntax": "policy.syntax", "type": "policy.syntax", "cost": "policy.cost",
                   "unsupported": "policy.unsupported", "runtime": "policy.syntax"}
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _USES_VARIABLE = re.compile(r"\bvariables\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"](\w+)['\"]\s*\])")
 _AUTHORIZER = re.compile(r"(?<![\w.'\"])authorizer\b")
 _FIELD_TOKEN = re.compile(r"""(\.)?([A-Za-z_$][A-Za-z0-9_$-]*)|\[\s*(\d+)\s*\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]"""
@@ -100,7 +122,7 @@ class Validation:
     message: str
     message_expression: Expression | None
     reason: str
-    field_path: Path  # JSON path inside the object ("spec", "containers", 0, "image"); () = the object
+    field_path: Path  # from FIELD_PATHS_ANNOTATION: ("spec", "containers", 0, "image"); () = the object
 
 
 @dataclasses.dataclass
@@ -264,21 +286,23 @@ def _yaml_files(directory: str, root: str | None = None) -> list[str]:
 
 
 class _Compiler:
-    """Checks and compiles one policy document, reporting into `diags`."""
+    """Compiles one policy document (already checked by apivalidation; `ok` False when that found
+    problems: the expressions are still compiled, so that every problem shows in one run)."""
 
-    def __init__(self, src: Source, diags: Diagnostics) -> None:
+    def __init__(self, src: Source, diags: Diagnostics, ok: bool = True) -> None:
         self.src = src
         self.diags = diags
-        self.ok = True
+        self.ok = ok
 
-    def invalid(self, path: Path, message: str, *, key: bool = False) -> None:
+    def invalid(self, at: Location, message: str) -> None:
         self.ok = False
-        self.diags.error(*self.src.at(path, key=key), "policy.invalid", message)
+        self.diags.error(*at, "policy.invalid", message)
 
     def expression(self, path: Path, what: str, variables: frozenset[str]) -> Expression | None:
+        """The compiled expression at `path`; None (reported by apivalidation) when there is none."""
         text = _get(self.src.doc.data, path)
         if not isinstance(text, str) or not text.strip():
-            self.invalid(path, f"{what}: an expression (a non-empty string) is required")
+            self.ok = False
             return None
         match = _AUTHORIZER.search(text)
         if match:
@@ -298,94 +322,92 @@ class _Compiler:
 
     def policy(self) -> Policy | None:
         data = self.src.doc.data
-        name = _get(data, ("metadata", "name"))
-        spec = data.get("spec")
-        if not isinstance(spec, dict):
-            self.invalid(("spec",), f"{POLICY_KIND} {name}: spec must be a mapping")
-            return None
-        failure = spec.get("failurePolicy", "Fail")
-        if failure not in ("Fail", "Ignore"):
-            self.invalid(("spec", "failurePolicy"), f"failurePolicy: '{failure}' is not Fail or Ignore")
-        constraints = spec.get("matchConstraints")
-        if not isinstance(constraints, dict) or not isinstance(constraints.get("resourceRules"), list) \
-                or not constraints["resourceRules"]:
-            self.invalid(("spec", "matchConstraints") if "matchConstraints" in spec else ("spec",),
-                         "matchConstraints.resourceRules is required (which objects the policy applies to)",
-                         key=True)
-            constraints = {}
-        param_kind = None
-        if "paramKind" in spec:
-            pk = spec["paramKind"]
-            if not isinstance(pk, dict) or not isinstance(pk.get("apiVersion"), str) \
-                    or not isinstance(pk.get("kind"), str):
-                self.invalid(("spec", "paramKind"), "paramKind needs apiVersion and kind", key=True)
-            else:
-                param_kind = (pk["apiVersion"], pk["kind"])
-        conditions = self._named(spec, "matchConditions", frozenset())
-        variables = self._named(spec, "variables", frozenset())
-        names = frozenset(n for n, _ in variables)
-        validations = self._validations(spec, names)
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        kind = spec.get("paramKind")
+        param_kind = (kind["apiVersion"], kind["kind"]) if isinstance(kind, dict) and \
+            isinstance(kind.get("apiVersion"), str) and isinstance(kind.get("kind"), str) else None
+        conditions = self._named(spec, "matchConditions")
+        variables = self._named(spec, "variables")
+        items = _list(spec.get("validations"))
+        paths = self.field_paths(len(items))
+        validations = self._validations(items, paths, frozenset(n for n, _ in variables))
         if not self.ok:
             return None
         _fuse_variables(variables, validations)
-        return Policy(name, self.src.at(("metadata", "name")), failure, constraints, param_kind,
-                      conditions, variables, validations, combined=_combine(conditions, variables, validations))
+        constraints = spec.get("matchConstraints")
+        return Policy(data["metadata"]["name"], self.src.at(("metadata", "name")), spec.get("failurePolicy") or "Fail",
+                      constraints if isinstance(constraints, dict) else {}, param_kind, conditions, variables,
+                      validations, combined=_combine(conditions, variables, validations))
 
-    def _named(self, spec: dict, field: str, known: frozenset[str]) -> list[tuple[str, Expression]]:
+    def _named(self, spec: dict, field: str) -> list[tuple[str, Expression]]:
         """matchConditions or variables: a list of {name, expression}; a variable sees the earlier ones."""
-        items = spec.get(field, [])
-        if not isinstance(items, list):
-            self.invalid(("spec", field), f"{field} must be a list", key=True)
-            return []
         out: list[tuple[str, Expression]] = []
         seen: set[str] = set()
-        for i, item in enumerate(items):
+        for i, item in enumerate(_list(spec.get(field))):
             path = ("spec", field, i)
             name = item.get("name") if isinstance(item, dict) else None
-            if not isinstance(name, str) or not _IDENTIFIER.match(name) and field == "variables":
-                self.invalid(path, f"{field}[{i}].name: a name is required"
-                             + (" (a CEL identifier)" if field == "variables" else ""))
+            if not isinstance(name, str) or field == "variables" and not apivalidation.is_cel_identifier(name):
+                self.ok = False  # apivalidation said why
                 continue
-            if name in seen:
-                self.invalid(path + ("name",), f"{field}[{i}].name: '{name}' is used twice")
+            if name in seen:  # apivalidation said why
+                self.ok = False
                 continue
             seen.add(name)
-            scope = frozenset(seen - {name}) if field == "variables" else known
+            scope = frozenset(seen - {name}) if field == "variables" else frozenset()
             compiled = self.expression(path + ("expression",), f"{field}[{i}] ({name})", scope)
             if compiled is not None:
                 out.append((name, compiled))
         return out
 
-    def _validations(self, spec: dict, variables: frozenset[str]) -> list[Validation]:
-        items = spec.get("validations", [])
-        if not isinstance(items, list) or not items and not spec.get("auditAnnotations"):
-            self.invalid(("spec", "validations") if "validations" in spec else ("spec",),
-                         "validations: at least one validation is required", key=True)
-            return []
+    def _validations(self, items: list, paths: list[Path], variables: frozenset[str]) -> list[Validation]:
         out = []
         for i, item in enumerate(items):
-            path = ("spec", "validations", i)
             if not isinstance(item, dict):
-                self.invalid(path, f"validations[{i}] must be a mapping with an expression")
+                self.ok = False
                 continue
+            path = ("spec", "validations", i)
             expression = self.expression(path + ("expression",), f"validations[{i}].expression", variables)
             message_expression = None
-            if "messageExpression" in item:
+            raw = item.get("messageExpression")
+            if isinstance(raw, str) and raw.strip():  # "" is no messageExpression, as in Kubernetes
                 message_expression = self.expression(path + ("messageExpression",),
                                                      f"validations[{i}].messageExpression", variables)
-            message = item.get("message", "")
-            if not isinstance(message, str):
-                self.invalid(path + ("message",), f"validations[{i}].message must be a string")
-            field_path: Path | None = ()
-            if "fieldPath" in item:
-                raw = item["fieldPath"]
-                field_path = parse_field_path(raw) if isinstance(raw, str) else None
-                if field_path is None:
-                    self.invalid(path + ("fieldPath",), f"validations[{i}].fieldPath: {raw!r} is not a field "
-                                 "path such as spec.containers[0].image or metadata.labels['team']")
-            if expression is not None and field_path is not None and isinstance(message, str):
-                out.append(Validation(i, expression, message, message_expression,
-                                      str(item.get("reason", "Invalid")), field_path))
+            message = item.get("message")
+            reason = item.get("reason")
+            if expression is not None:
+                out.append(Validation(i, expression, message if isinstance(message, str) else "", message_expression,
+                                      reason if isinstance(reason, str) else "Invalid",
+                                      paths[i] if i < len(paths) else ()))
+        return out
+
+    def field_paths(self, count: int) -> list[Path]:
+        """Each validation's field path from the FIELD_PATHS_ANNOTATION: one line per validation, in
+        order, `.` for the object itself; all () without the annotation. A blank or malformed line,
+        or a count that is not the validations', is policy.invalid at its line."""
+        where = ("metadata", "annotations", FIELD_PATHS_ANNOTATION)
+        text = _get(self.src.doc.data, where)
+        if not isinstance(text, str):  # absent; anything but a string is a schema problem already reported
+            return [()] * count
+        lines = (text[:-1] if text.endswith("\n") else text).split("\n")  # `|` keeps one final newline
+        out: list[Path] = []
+        offset = 0
+        for i, line in enumerate(lines):
+            start, offset = offset + len(line) - len(line.lstrip()), offset + len(line) + 1
+            written = line.strip()
+            parsed = () if written == "." else parse_field_path(written) if written else None
+            if parsed is None:
+                self.invalid(self.src.at_offset(where, text, start),
+                             f"annotation {FIELD_PATHS_ANNOTATION}, line {i + 1}: " + (
+                                 f"{echo(written)} is not a field path such as spec.containers[0].image or "
+                                 "metadata.labels['team'] ('.' is the object itself)" if written else
+                                 "blank: every line names the field path of one validation ('.' for the object)"))
+            out.append(parsed or ())
+        if len(lines) != count:
+            extra = sum(len(line) + 1 for line in lines[:count])
+            self.invalid(self.src.at_offset(where, text, extra) if len(lines) > count else self.src.at(where, key=True),
+                         f"annotation {FIELD_PATHS_ANNOTATION} has {len(lines)} line{'s' if len(lines) != 1 else ''} "
+                         f"for {count} validation{'s' if count != 1 else ''}: write one field path per validation, "
+                         "in the order of spec.validations ('.' for the object itself)")
         return out
 
 
@@ -400,36 +422,60 @@ def _get(data: Any, path: Path) -> Any:
     return data
 
 
-def _binding(src: Source, diags: Diagnostics) -> tuple[str, Binding] | None:
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _refused(src: Source, problems: list[Problem], diags: Diagnostics) -> bool:
+    """Report what the API server refuses in this document; whether it refuses anything."""
+    for problem in problems:
+        message = problem.message
+        path = problem.path
+        if len(path) == 4 and path[:2] == ("spec", "validations") and path[3] == "fieldPath" \
+                and src.doc.data.get("kind") == POLICY_KIND:
+            message += (f" (a ValidatingAdmissionPolicy validation has no fieldPath, only CRD "
+                        f"x-kubernetes-validations do: use the {FIELD_PATHS_ANNOTATION} annotation, one field path "
+                        "per validation in order)")
+        diags.error(*src.at(path, key=problem.key), "policy.invalid", message)
+    return bool(problems)
+
+
+def _binding(src: Source, diags: Diagnostics, refused: bool) -> tuple[str, Binding] | None:
+    """The binding (None when the API server refuses it); an unscoped one is reported and kept."""
     data = src.doc.data
-    spec = data.get("spec")
-    name = str(_get(data, ("metadata", "name")) or "")
-    if not isinstance(spec, dict) or not isinstance(spec.get("policyName"), str):
-        diags.error(*src.at(("spec",)), "policy.invalid", f"{BINDING_KIND} {name}: spec.policyName is required")
+    unscoped = apivalidation.binding_scope(data)
+    if unscoped is not None:
+        diags.error(*src.at(unscoped.path, key=True), "policy.unscoped-binding", unscoped.message)
+    if refused:
         return None
-    actions = spec.get("validationActions")
-    if not isinstance(actions, list) or not actions or any(a not in ACTION_SEVERITY for a in actions):
-        diags.error(*src.at(("spec", "validationActions")), "policy.invalid",
-                    f"{BINDING_KIND} {name}: validationActions must list Deny, Warn or Audit")
-        return None
-    if "Deny" in actions and "Warn" in actions:
-        diags.error(*src.at(("spec", "validationActions")), "policy.invalid",
-                    f"{BINDING_KIND} {name}: Deny and Warn may not be used together (Kubernetes rejects it)")
-        return None
-    severity = min((ACTION_SEVERITY[a] for a in actions), key=_SEVERITY_ORDER.index)
+    spec = data["spec"]
+    severity = min((ACTION_SEVERITY[a] for a in spec["validationActions"]), key=_SEVERITY_ORDER.index)
     ref = spec.get("paramRef")
-    if ref is not None:
-        ok = isinstance(ref, dict) and (isinstance(ref.get("name"), str)) != isinstance(ref.get("selector"), dict) \
-            and ref.get("parameterNotFoundAction", "Deny") in ("Deny", "Allow")
-        if not ok:
-            diags.error(*src.at(("spec", "paramRef"), key=True), "policy.invalid",
-                        f"{BINDING_KIND} {name}: paramRef needs either name or selector, and "
-                        "parameterNotFoundAction Deny or Allow")
-            return None
     match = spec.get("matchResources")
-    return spec["policyName"], Binding(name, src.at(("metadata", "name")), severity, ref,
+    return spec["policyName"], Binding(str(data["metadata"]["name"]), src.at(("metadata", "name")), severity, ref,
                                        src.at(("spec", "paramRef"), key=True) if ref is not None else None,
                                        match if isinstance(match, dict) else None)
+
+
+def _kubernetes_version(repo_root: str, diags: Diagnostics) -> str:
+    """mlgitops.yaml's validation.kubernetesVersion, else `mlgitops validate`'s default; applies the
+    file's `limits:` too (its other problems are build's findings). A version kubernetes-validate has
+    no schemas for is reported at its line (the static checks still run)."""
+    from ..config import CONFIG_FILE, load_config
+    from ..validate.run import DEFAULT_KUBERNETES_VERSION
+
+    if not os.path.lexists(os.path.join(repo_root, CONFIG_FILE)):
+        return DEFAULT_KUBERNETES_VERSION
+    config = load_config(repo_root, Diagnostics())
+    configured = (config.validation or {}).get("kubernetesVersion") if config is not None else None
+    if not isinstance(configured, str):
+        return DEFAULT_KUBERNETES_VERSION
+    problem = apivalidation.schema_version_problem(configured)
+    if problem is not None and config is not None:
+        line, col = config.doc.position(("validation", "kubernetesVersion")) if config.doc else (0, 0)
+        diags.error(CONFIG_FILE, line, col, "policy.invalid",
+                    f"validation.kubernetesVersion: {problem}; policies are not checked against the API schema")
+    return configured
 
 
 def load_policies(directory: str, repo_root: str) -> PolicySet:
@@ -437,10 +483,7 @@ def load_policies(directory: str, repo_root: str) -> PolicySet:
     diags = Diagnostics()
     shown_dir = display_path(directory, repo_root)
     result = PolicySet([], set(), [], diags, shown_dir)
-    from ..config import CONFIG_FILE, load_config
-
-    if os.path.lexists(os.path.join(repo_root, CONFIG_FILE)):
-        load_config(repo_root, Diagnostics())  # applies its `limits:` (its problems are build's findings)
+    version = _kubernetes_version(repo_root, diags)
     if not os.path.isdir(directory):
         diags.error(shown_dir, 0, 0, "usage.policies", "no such policy directory")
         return result
@@ -456,24 +499,20 @@ def load_policies(directory: str, repo_root: str) -> PolicySet:
             data = src.doc.data
             kind = data.get("kind") if isinstance(data, dict) else None
             if kind == POLICY_KIND:
+                refused = _refused(src, apivalidation.check_policy(data, version), diags)
                 name = _get(data, ("metadata", "name"))
                 if not isinstance(name, str) or not name:
-                    diags.error(*src.at(("metadata",)), "policy.invalid", f"{POLICY_KIND}: metadata.name is required")
-                    continue
+                    continue  # refused: metadata.name is required
                 if name in result.names:
                     diags.error(*src.at(("metadata", "name")), "policy.invalid",
                                 f"{POLICY_KIND} {name} is declared twice")
                     continue
                 result.names.add(name)
-                if data.get("apiVersion") != POLICY_API:
-                    diags.error(*src.at(("apiVersion",)), "policy.invalid",
-                                f"{POLICY_KIND} {name}: apiVersion must be {POLICY_API}")
-                    continue
-                policy = _Compiler(src, diags).policy()
+                policy = _Compiler(src, diags, ok=not refused).policy()
                 if policy is not None:
                     result.policies.append(policy)
             elif kind == BINDING_KIND:
-                found = _binding(src, diags)
+                found = _binding(src, diags, _refused(src, apivalidation.check_binding(data, version), diags))
                 if found is not None:
                     bindings.append(found)
             else:
@@ -495,6 +534,7 @@ def load_policies(directory: str, repo_root: str) -> PolicySet:
     for path in params_files:
         for src in read_sources(path, display_path(path, repo_root), diags, root=root):
             if isinstance(src.doc.data, dict):
+                _refused(src, apivalidation.check_params(src.doc.data, version), diags)  # reported, still used
                 result.params.append(ParamObject(src.doc.data, src.at(())))
     return result
 
