@@ -43,7 +43,17 @@ def test_output_is_byte_identical_across_directories_and_hash_seeds(tmp_path):
                        check=True, env=env)
         trees.append(tree_bytes(root))
     assert trees[0] == trees[1]
-    assert len(trees[0]) == 38  # 8 overlays x 3 files + 14 shared base/argocd files
+    assert len(trees[0]) == 39  # 8 overlays x 3 files + 15 shared base/argocd files
+
+
+def test_output_does_not_depend_on_the_day(repo, cli, monkeypatch):
+    """Waiver labels carry the expiry date whatever today is: an expired waiver changes no byte
+    (policy check reports it), so a rebuild of an old commit gives the committed output."""
+    for day in ("2020-01-01", "2099-12-31"):
+        monkeypatch.setenv("MLGITOPS_TODAY", day)
+        code, report = cli.build_json(repo, "--no-cache")
+        assert code == 0, report["diagnostics"]
+        assert tree_bytes(repo) == tree_bytes(REPO_ROOT)
 
 
 def test_every_generated_file_names_its_source(repo, cli):
@@ -203,4 +213,4 @@ def test_parallel_compilation_gives_the_same_bytes_and_findings(tmp_path, cli, m
         trees.append(tree_bytes(root))
     assert findings[0] == findings[1]
     assert findings[0][0] == 1 and [d["rule"] for d in findings[0][1]] == ["spec.latency-bucket"]
-    assert trees[0] == trees[1] and len(trees[0]) == 38 + 11 * 2 * 3
+    assert trees[0] == trees[1] and len(trees[0]) == 39 + 11 * 2 * 3

@@ -58,7 +58,8 @@ def test_every_stage_reports_in_one_run(cli, gate_repo):
     hand.mkdir(parents=True)
     (hand / "kustomization.yaml").write_text("resources:\n- deploy.yaml\n")
     (hand / "deploy.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: ml-prod\nspec:\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: ml-prod\n"
+        "  labels: {app.kubernetes.io/managed-by: mlgitops}\nspec:\n"
         "  replicas: two\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
         "    spec:\n      containers: [{name: web, image: 'nginx:latest'}]\n")
     case = gate_repo / "policies" / "tests" / "disallow-latest-image.yaml"

@@ -69,7 +69,8 @@ def test_every_policy_has_a_passing_and_a_failing_case():
 
 
 def test_bindings_and_params_are_consistent():
-    """Every policy has a binding of the same name; a policy with paramKind names an existing ConfigMap."""
+    """Every policy has a binding of the same name; a policy with paramKind names an existing ConfigMap;
+    every binding is scoped to what mlgitops manages and skips what a model waives."""
     params = {}
     for path in (POLICIES / "params").glob("*.yaml"):
         doc = yaml.safe_load(path.read_text())
@@ -81,6 +82,9 @@ def test_bindings_and_params_are_consistent():
         assert path.stem == policy["metadata"]["name"] == binding["spec"]["policyName"]
         assert policy["spec"]["failurePolicy"] == "Fail"
         assert binding["spec"]["validationActions"] in (["Deny"], ["Warn"])
+        assert binding["spec"]["matchResources"] == {"objectSelector": {
+            "matchLabels": {"app.kubernetes.io/managed-by": "mlgitops"},
+            "matchExpressions": [{"key": f"waivers.mlgitops.dev/{path.stem}", "operator": "DoesNotExist"}]}}
         if "paramKind" in policy["spec"]:
             ref = binding["spec"]["paramRef"]
             assert ref["namespace"] == "mlgitops-policy" and ref["parameterNotFoundAction"] == "Deny"
@@ -114,14 +118,17 @@ def test_example_repository_passes_every_deny_policy(cli):
 
 
 def test_example_waivers_are_needed(cli, tmp_path):
-    """Without its waivers the example fails exactly the two waived policies, in prod only."""
+    """Without its waivers (rebuilt: the waiver labels go too) the example fails exactly the two
+    waived policies, in prod only."""
     repo = _copy(tmp_path)
     for name in ("churn", "fraud"):
         path = repo / "models" / f"{name}.yaml"
         text = path.read_text()
         start = text.index("  policyExceptions:")
-        end = text.index("  environments:", start)
+        end = text.index("\n  environments:", start) + 1
         path.write_text(text[:start] + text[end:])
+    assert cli("build", "--repo", str(repo), "--no-cache", "-q").exit_code == 0
+    assert "waivers.mlgitops.dev/" not in "".join(p.read_text() for p in (repo / "overlays").rglob("*.yaml"))
     code, diags = _check(cli, repo)
     errors = sorted((d["rule"], d["message"].split(":")[0]) for d in diags if d["severity"] == "error")
     assert code == 1
@@ -243,6 +250,7 @@ metadata:
   name: legacy-scorer
   namespace: ml-prod
   labels:
+    app.kubernetes.io/managed-by: mlgitops
     mlgitops.dev/environment: prod
     app.kubernetes.io/name: legacy-scorer
 spec:
@@ -268,7 +276,8 @@ spec:
 
 def test_hand_written_manifest_without_team_or_security(cli, tmp_path):
     """Policies mlgitops' own output cannot break (the generator always sets them) still guard
-    hand-written manifests: a Deployment without a team label that may escalate privileges."""
+    hand-written manifests labelled as managed by mlgitops: a Deployment without a team label that
+    may escalate privileges. Without the label no binding matches it (as in the cluster)."""
     path = tmp_path / "legacy.yaml"
     path.write_text(MANIFEST.replace("          allowPrivilegeEscalation: false\n", ""))
     code, diags = _check(cli, REPO_ROOT, str(path))
@@ -279,5 +288,9 @@ def test_hand_written_manifest_without_team_or_security(cli, tmp_path):
                       ("policy.require-owner-labels", text.index("  labels:") + 1)]
     team = "    mlgitops.dev/team: risk\n    app.kubernetes.io/name"
     path.write_text(MANIFEST.replace("    app.kubernetes.io/name", team))
+    code, diags = _check(cli, REPO_ROOT, str(path))
+    assert code == 0 and diags == [], diags
+    path.write_text(MANIFEST.replace("    app.kubernetes.io/managed-by: mlgitops\n", "")
+                    .replace("          allowPrivilegeEscalation: false\n", ""))
     code, diags = _check(cli, REPO_ROOT, str(path))
     assert code == 0 and diags == [], diags

@@ -37,13 +37,22 @@ def without_waivers(text: str) -> str:
 
 
 def copy_example(root: Path) -> Path:
-    """The example repository (sources and committed output) without the models' own waivers."""
+    """The example repository (sources and committed output) without the models' own waivers, its
+    output rebuilt (a waiver also labels the generated objects)."""
+    from mlgitops.pipeline import build
+
     root.mkdir(parents=True)
     for name in ("mlgitops.yaml", "models", "base", "overlays", "argocd"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
+    waived = False
     for model in (root / "models").glob("*.yaml"):
-        model.write_text(without_waivers(model.read_text()))
+        text = model.read_text()
+        model.write_text(without_waivers(text))
+        waived = waived or without_waivers(text) != text
+    if waived:
+        result = build(str(root), use_cache=False)
+        assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics]
     return root
 
 
@@ -52,9 +61,16 @@ def example(tmp_path_factory) -> Path:
     return copy_example(tmp_path_factory.mktemp("example") / "repo")
 
 
+SCOPED = "matchResources:\n  objectSelector:\n    matchLabels: {app.kubernetes.io/managed-by: mlgitops}\n"
+
+
 def policy_doc(name: str, validations: str, *, rules: str | None = None, extra: str = "",
-               binding: str | None = None) -> str:
-    """A ValidatingAdmissionPolicy (and its binding when given) as YAML text."""
+               binding: str | None = None, field_paths: list[str] | None = None) -> str:
+    """A ValidatingAdmissionPolicy (and its binding when given) as YAML text. `field_paths`: the
+    lines of its mlgitops.dev/field-paths annotation. A binding without matchResources is scoped
+    to the objects mlgitops manages (SCOPED), as policy.unscoped-binding wants."""
+    annotations = "" if field_paths is None else \
+        "  annotations:\n    mlgitops.dev/field-paths: |-\n" + "".join(f"      {p}\n" for p in field_paths)
     rules = rules or """
       - apiGroups: [serving.kserve.io]
         apiVersions: ["*"]
@@ -65,15 +81,17 @@ def policy_doc(name: str, validations: str, *, rules: str | None = None, extra: 
         kind: ValidatingAdmissionPolicy
         metadata:
           name: {name}
-        spec:
+        {{annotations}}spec:
           failurePolicy: Fail
           matchConstraints:
             resourceRules:{textwrap.indent(textwrap.dedent(rules), '            ')}
-        """)
+        """).replace("{annotations}", annotations)
     if extra:
         text += textwrap.indent(textwrap.dedent(extra), "  ")
     text += "  validations:\n" + textwrap.indent(textwrap.dedent(validations), "  ")
     if binding is not None:
+        binding = textwrap.dedent(binding)
+        binding += "" if "matchResources" in binding else SCOPED
         text += textwrap.dedent(f"""\
             ---
             apiVersion: admissionregistration.k8s.io/v1
@@ -82,7 +100,7 @@ def policy_doc(name: str, validations: str, *, rules: str | None = None, extra: 
               name: {name}
             spec:
               policyName: {name}
-            """) + textwrap.indent(textwrap.dedent(binding), "  ")
+            """) + textwrap.indent(binding, "  ")
     return text
 
 
@@ -105,7 +123,8 @@ ALWAYS_FALSE = """\
 """
 
 ISVC = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-        "metadata": {"name": "demo", "namespace": "ml-prod", "labels": {"team": "a"}},
+        "metadata": {"name": "demo", "namespace": "ml-prod",
+                     "labels": {"team": "a", "app.kubernetes.io/managed-by": "mlgitops"}},
         "spec": {"predictor": {"minReplicas": 1, "maxReplicas": 4,
                                "model": {"modelFormat": {"name": "sklearn"}, "storageUri": "gs://b/m"}}}}
 
@@ -142,6 +161,8 @@ def verdict(tmp_path: Path, text: str, obj: dict = ISVC, others: tuple = ()) -> 
     ("apiGroups: ['*']\n  apiVersions: ['*']\n  resources: ['*']\n  resourceNames: [demo]", "fail"),
 ])
 def test_resource_rules(tmp_path, rule, expected):
+    if "operations" not in rule:  # the API server requires them
+        rule += "\n  operations: ['*']"
     text = policy_doc("p", ALWAYS_FALSE, rules="\n- " + rule)
     assert verdict(tmp_path, text) == expected
 
@@ -155,7 +176,7 @@ def test_resource_names_of_kinds():
     assert resource_of("example.com", "Box") == "boxes"
 
 
-SELECTOR_RULES = "\n- apiGroups: ['*']\n  apiVersions: ['*']\n  resources: ['*']"
+SELECTOR_RULES = "\n- apiGroups: ['*']\n  apiVersions: ['*']\n  resources: ['*']\n  operations: ['*']"
 
 
 def with_selector(selector: str) -> str:
@@ -183,7 +204,7 @@ def test_cluster_scoped_objects_match_any_namespace_selector(tmp_path):
 
 def test_exclude_resource_rules(tmp_path):
     exclude = "excludeResourceRules:\n- apiGroups: [serving.kserve.io]\n  apiVersions: ['*']\n" \
-              "  resources: [inferenceservices]\n  resourceNames: [{}]\n"
+              "  resources: [inferenceservices]\n  operations: ['*']\n  resourceNames: [{}]\n"
     assert verdict(tmp_path, with_selector(exclude.format("demo"))) == "skip"
     assert verdict(tmp_path, with_selector(exclude.format("other"))) == "fail"
 
@@ -201,6 +222,8 @@ def test_binding_match_resources_narrow_the_policy(tmp_path):
     matchResources:
       namespaceSelector:
         matchLabels: {kubernetes.io/metadata.name: ml-staging}
+      objectSelector:
+        matchLabels: {app.kubernetes.io/managed-by: mlgitops}
     """
     assert verdict(tmp_path, policy_doc("p", ALWAYS_FALSE, binding=binding)) == "skip"
     assert verdict(tmp_path, policy_doc("p", ALWAYS_FALSE, binding=binding.replace("ml-staging", "ml-prod"))) == "fail"
@@ -302,8 +325,7 @@ def test_no_binding_means_deny(tmp_path):
 MAX_REPLICAS = policy_doc("max-replicas", """\
 - expression: "!has(object.spec.predictor.maxReplicas) || object.spec.predictor.maxReplicas <= int(params.data.maxReplicas)"
   messageExpression: "'maxReplicas ' + string(object.spec.predictor.maxReplicas) + ' is above ' + params.data.maxReplicas"
-  fieldPath: spec.predictor.maxReplicas
-""", extra="paramKind: {apiVersion: v1, kind: ConfigMap}\n", binding="""\
+""", extra="paramKind: {apiVersion: v1, kind: ConfigMap}\n", field_paths=["spec.predictor.maxReplicas"], binding="""\
 validationActions: [Deny]
 paramRef: {name: limits, namespace: mlgitops-policy, parameterNotFoundAction: Deny}
 """)
@@ -368,14 +390,15 @@ def test_a_bad_policy_is_reported_at_its_line_and_the_others_still_run(tmp_path,
 
 def test_malformed_policy_documents(tmp_path, example):
     no_validations = policy_doc("empty", ALWAYS_FALSE).split("  validations:")[0] + "  validations: []\n"
-    bad_path = policy_doc("badpath", "- expression: 'true'\n  fieldPath: spec..x\n")
+    bad_path = policy_doc("badpath", "- expression: 'true'\n", field_paths=["spec..x"])
     orphan = policy_doc("x", ALWAYS_FALSE, binding="validationActions: [Deny]\n").split("---\n")[1].replace(
         "policyName: x", "policyName: nobody")
     pol = write(tmp_path / "pol", {"a.yaml": no_validations, "b.yaml": bad_path, "c.yaml": orphan, "named.yaml": NAMED})
     report = check([str(example / "overlays" / "prod" / "fraud")], str(example), str(pol))
     invalid = sorted((Path(d.file).name, d.line) for d in report.diagnostics if d.rule == "policy.invalid")
-    assert invalid == [("a.yaml", line_of(pol / "a.yaml", "validations:")),
-                       ("b.yaml", line_of(pol / "b.yaml", "fieldPath:")),
+    assert invalid == [("a.yaml", line_of(pol / "a.yaml", "spec:")),  # spec.auditAnnotations: not there
+                       ("a.yaml", line_of(pol / "a.yaml", "validations:")),
+                       ("b.yaml", line_of(pol / "b.yaml", "spec..x")),
                        ("c.yaml", line_of(pol / "c.yaml", "name: x"))]
     assert report.policies == 1 and any(d.rule == "policy.named" for d in report.diagnostics)
 
@@ -448,12 +471,19 @@ def test_today_comes_from_mlgitops_today(monkeypatch):
     assert today() == datetime.date.today()
 
 
-def test_a_model_with_waivers_builds_the_same_overlays(repo_copy):
+def test_a_model_with_waivers_labels_its_own_overlays_only(repo_copy):
+    """A waiver reaches the cluster as the label waivers.mlgitops.dev/<policy> on the model's objects
+    (expand/waivers.py): only that model's overlays change."""
     from mlgitops.pipeline import build
 
+    before = {p: p.read_text() for p in repo_copy.glob("overlays/*/*/*.yaml")}
     waive(repo_copy, "- policy: named\n  reason: legacy\n  expires: \"2030-01-31\"\n")
-    result = build(str(repo_copy), check=True, use_cache=False)
+    result = build(str(repo_copy), use_cache=False)
     assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics]
+    changed = sorted(p.relative_to(repo_copy).as_posix() for p, text in before.items() if p.read_text() != text)
+    fraud = sorted(p.relative_to(repo_copy).as_posix() for p in repo_copy.glob("overlays/*/fraud/kustomization.yaml"))
+    assert changed == fraud and len(fraud) >= 2
+    assert all('waivers.mlgitops.dev/named: "2030-01-31"' in (repo_copy / p).read_text() for p in fraud)
     waive(repo_copy, "- policy: named\n  reason: bad date\n  expires: \"2030-02-30\"\n")
     result = build(str(repo_copy), check=True, use_cache=False)
     assert [d.rule for d in result.diagnostics] == ["spec.schema"]

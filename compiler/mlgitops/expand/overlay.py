@@ -1,4 +1,8 @@
-"""One overlay directory: overlays/<env>/<model>/: kustomization.yaml, model.yaml, monitoring.yaml."""
+"""One overlay directory: overlays/<env>/<model>/: kustomization.yaml, model.yaml, monitoring.yaml.
+
+The kustomization labels every object of the overlay: model name, environment, team, the model's
+own labels, and a waiver label per policy the model waives in the environment (expand/waivers.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from ..spec.model import ModelEnv
 from .base import COMPONENTS_DIR, components_for
 from .generator import MODEL_FILE, MONITORING_FILE, Generator
 from .registry import GENERATORS
+from .waivers import waiver_labels
 
 
 def overlay_dir(me: ModelEnv) -> str:
@@ -34,6 +39,9 @@ def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
     labels = {"app.kubernetes.io/name": model.name, "mlgitops.dev/environment": model.environment,
               "mlgitops.dev/team": model.team}
     labels.update(model.labels)
+    # The model's policy waivers in this environment, so the clusters' admission policies skip
+    # what the model waives (expand/waivers.py; policies/README.md, Waivers).
+    labels.update(waiver_labels(me.settings.get("policyExceptions"), me.env.name))
     files: dict[str, object] = dict(resources)
     files["kustomization.yaml"] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

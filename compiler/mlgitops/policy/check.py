@@ -5,10 +5,16 @@ overlays, files, directories, stdin; default overlays/ and argocd/), load the po
 (load.load_policies), evaluate each policy under each of its bindings and parameter objects
 against each object it matches, and turn the results into diagnostics:
 - a violation: rule `policy.<policy-name>`, at the line that produced the value the validation's
-  fieldPath names (validate.sourcemap.SourceMap: the model file line, a hand-written patch, or the
-  file the object was read from), message `<Kind> <name> (<env>): <message>`;
+  field path names (the policy's `mlgitops.dev/field-paths` annotation; validate.sourcemap.SourceMap:
+  the model file line, a hand-written patch, or the file the object was read from), message
+  `<Kind> <name> (<env>): <message>`;
 - a violation a model waives (waivers.py): `policy.waived` (info) at the waiver, naming the
-  policy, the object, the reason and the expiry date;
+  policy, the object, the reason and the expiry date. In the cluster a waived object is skipped
+  by the policy's binding, which excludes the label `waivers.mlgitops.dev/<policy>` that `mlgitops
+  build` puts on it (expand/waivers.py); here an object a binding excludes only because of that
+  label is still evaluated, so its violations are reported as waived (or as errors once the
+  waiver has expired or when no waiver backs the label);
+- a waiver label no waiver of the object's model backs: `policy.waiver-label` at the object;
 - an evaluation failure: `policy.eval-error` at the expression in the policy file;
 - an expression over a cost limit with this object's and parameters' real sizes (evaluate.py,
   cel.Program.check_inputs): `policy.cost-exceeded` (error) at the expression, not evaluated;
@@ -25,6 +31,7 @@ import time
 from typing import Any, Iterator
 
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
+from ..expand.waivers import waived_policy, waiver_label
 from ..validate.documents import Inputs, collect, default_paths, display_path
 from ..validate.results import Document
 from ..yamlsource import Path
@@ -58,15 +65,19 @@ class CheckReport:
                 f"{self.waived} waived ({self.seconds:.2f}s)")
 
 
-def plan(policy: Policy, target: Target, pset: PolicySet, params_override: dict | None = None
-         ) -> Iterator[tuple[Binding, Any, str | None]]:
+def plan(policy: Policy, target: Target, pset: PolicySet, params_override: dict | None = None, *,
+         waived: bool = False) -> Iterator[tuple[Binding, Any, str | None]]:
     """(binding, parameter object, None) for each evaluation the policy needs on this object (several
-    with a paramRef selector), or (binding, None, problem) when missing parameters prevent one."""
+    with a paramRef selector), or (binding, None, problem) when missing parameters prevent one.
+    `waived`: also under a binding that excludes the object only because of its waiver label for
+    this policy (policy check reports those violations through the model's waivers); without it,
+    what the API server does (the binding skips the object)."""
     if not target.matches(policy.match_constraints):
         return
     params_dir = f"{pset.directory}/params/"
     for binding in bindings_of(policy):
-        if not target.matches(binding.match_resources):
+        if not target.matches(binding.match_resources) \
+                and not (waived and _excluded_by_waiver(policy, binding, target)):
             continue
         key = (policy.name, binding.name, target.namespace)
         if key not in pset.params_found:
@@ -81,10 +92,17 @@ def plan(policy: Policy, target: Target, pset: PolicySet, params_override: dict 
             yield binding, params, None
 
 
+def _excluded_by_waiver(policy: Policy, binding: Binding, target: Target) -> bool:
+    """Whether the binding matches the object once its waiver label for this policy is removed."""
+    key = waiver_label(policy.name)
+    return key in target.labels and target.without_label(key).matches(binding.match_resources)
+
+
 def run_policy(policy: Policy, target: Target, pset: PolicySet, params_override: dict | None = None,
                activations: Activations | None = None) -> Iterator[tuple[Binding, Outcome | str]]:
     """Each binding's outcome for one object, or the problem (missing parameters) that kept the
-    binding from being evaluated. `params_override` is merged over the parameter object (policy tests)."""
+    binding from being evaluated, as the API server matches them (a waiver label skips the object).
+    `params_override` is merged over the parameter object (policy tests)."""
     for binding, params, problem in plan(policy, target, pset, params_override):
         yield binding, (problem if problem is not None else evaluate(policy, binding, target, params, activations))
 
@@ -129,6 +147,17 @@ class _Reporter:
         self.diags.add(Diagnostic(*failure.expression.where, failure.rule, failure.severity,
                                   f"{doc.label()}: policy {policy.name}, {failure.expression.what}: "
                                   f"{failure.message} (object at {file}:{line})"))
+
+    def waiver_labels(self, doc: Document, labels: dict) -> None:
+        """`policy.waiver-label` for each waiver label of the object that no waiver of its model backs."""
+        for key in sorted(k for k in labels if isinstance(k, str)):
+            policy = waived_policy(key)
+            if policy is None:
+                continue
+            problem = self.waivers.label_problem(doc, policy, labels[key])
+            if problem is not None:
+                file, line, col = self.locate(doc, ("metadata", "labels", key))
+                self.diags.error(file, line, col, "policy.waiver-label", f"{doc.label()}: {problem}")
 
     def params_missing(self, policy: Policy, binding: Binding, problem: str) -> None:
         self.diags.error(*(binding.param_ref_where or binding.where), "policy.params-missing",
@@ -214,7 +243,7 @@ class _Evaluator:
 
     def _plan(self, target: Target) -> list[tuple[Policy, Binding, Any, str | None]]:
         return [(policy, binding, params, problem) for policy in self.candidates(target)
-                for binding, params, problem in plan(policy, target, self.pset)]
+                for binding, params, problem in plan(policy, target, self.pset, waived=True)]
 
     def __call__(self, docs: list[Document]) -> _Partial:
         diags = Diagnostics()
@@ -234,6 +263,7 @@ class _Evaluator:
     def _one(self, doc: Document, reporter: "_Reporter") -> int:
         """Every policy on one object; the number of evaluations."""
         target = Target(doc.obj, self.namespaces)
+        reporter.waiver_labels(doc, target.labels)
         activations = Activations(target, self.known_params)
         work = self.work(target)
         self._prefetch(work, activations)

@@ -16,6 +16,7 @@ object is a CREATE request:
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from .. import labelselector
@@ -130,6 +131,12 @@ class Target:
         self.namespace = "" if self.cluster_scoped else namespace or "default"
         self.labels = labels_of(obj)
         self.namespace_labels = namespace_labels_for(self.namespace, namespace_labels) if self.namespace else {}
+
+    def without_label(self, key: str) -> "Target":
+        """This object as if it did not carry the label `key` (what a waiver label hides)."""
+        other = copy.copy(self)
+        other.labels = {k: v for k, v in self.labels.items() if k != key}
+        return other
 
     def matches(self, resources: dict | None) -> bool:
         """A MatchResources (the policy's matchConstraints or a binding's matchResources)."""

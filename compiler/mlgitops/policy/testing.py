@@ -19,7 +19,8 @@ outcome, then judge coverage. A test file (one YAML document per policy; several
       params: {data: {maxReplicas: "5"}}    # optional: merged over the parameter object (maps key by key)
 
 Outcomes: `pass` (every validation true), `fail` (a validation false), `skip` (matchConstraints, the
-binding's matchResources or matchConditions exclude the object), `error` (an evaluation failure or
+binding's matchResources or matchConditions exclude the object; matched as the API server does, so an
+object labelled `waivers.mlgitops.dev/<policy>` is skipped by a binding that excludes it), `error` (an evaluation failure or
 missing parameters: never what a case expects). A case passes when the outcome is the expected
 one (and, for fail, `message` is found). Errors (exit 1): a failing case (`policy.test-failed`), a
 malformed test file or case (`policy.test-invalid`), a test file naming no policy

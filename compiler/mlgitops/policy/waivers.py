@@ -10,7 +10,12 @@ the waivers themselves:
   `expires:` line) and waives nothing; the waiver applies through the whole `expires` day;
 - a waiver naming no policy of the policy directory is an error (`policy.waiver-unknown`);
 - a malformed entry (no reason, a date that is not YYYY-MM-DD) is an error
-  (`policy.waiver-invalid`; `mlgitops build` reports it too) and waives nothing.
+  (`policy.waiver-invalid`; `mlgitops build` reports it too) and waives nothing;
+- `mlgitops build` labels every object a waiver covers `waivers.mlgitops.dev/<policy>: <expires>`
+  (expand/waivers.py), which the policy's binding excludes in the cluster. A label that no
+  well-formed waiver of the object's model backs (same policy, covering the object's environment,
+  the same expiry; an expired or unknown-policy waiver backs it, its own error stands) is an error
+  (`policy.waiver-label`): it would switch the policy off in the cluster without review.
 Today is `date.today()`, or the date in the environment variable `MLGITOPS_TODAY`
 (`YYYY-MM-DD`), so a test or a CI re-run of an old commit gets a fixed answer.
 """
@@ -24,6 +29,7 @@ import re
 
 from .. import contain, layout
 from ..diagnostics import Diagnostics
+from ..expand.waivers import WAIVER_LABEL_PREFIX
 from ..overlays import GENERATED_MARK
 from ..validate.results import Document
 from ..yamlsource import SourceDocument, load_yaml
@@ -65,6 +71,8 @@ class Waivers:
         self.today = day
         self.diagnostics = Diagnostics()
         self._by_model: dict[str, list[Waiver]] = {}
+        # every well-formed entry, expired or naming an unknown policy too: what backs a waiver label
+        self._declared: dict[str, list[Waiver]] = {}
         self._origin_model: dict[str, str | None] = {}
 
     def model_of(self, doc: Document) -> str | None:
@@ -98,8 +106,30 @@ class Waivers:
 
     def of_model(self, model: str) -> list[Waiver]:
         if model not in self._by_model:
+            self._declared[model] = []
             self._by_model[model] = self._read(model)
         return self._by_model[model]
+
+    def label_problem(self, doc: Document, policy: str, value: object) -> str | None:
+        """Why the label `waivers.mlgitops.dev/<policy>: <value>` on `doc` is not backed by a
+        waiver of its model (see the module docstring); None when it is."""
+        label = f"{WAIVER_LABEL_PREFIX}{policy}={value}"
+        model = self.model_of(doc)
+        if model is None:
+            return (f"label {label} switches policy {policy} off in the cluster, but the object was not "
+                    "generated from a model file, so no waiver backs it; waive a policy in the model's "
+                    "spec.policyExceptions (mlgitops build writes the label), never by hand")
+        self.of_model(model)
+        declared = [w for w in self._declared.get(model, []) if w.policy == policy and w.covers(doc.env)]
+        if any(w.expires.isoformat() == value for w in declared):
+            return None
+        where = f" in {doc.env}" if doc.env else ""
+        found = (f"its waiver of {policy}{where} expires on "
+                 f"{', '.join(sorted(w.expires.isoformat() for w in declared))}" if declared
+                 else f"{model} has no waiver of {policy}{where}")
+        return (f"label {label} switches policy {policy} off in the cluster, but {found}; "
+                "waive a policy in the model's spec.policyExceptions (mlgitops build writes the label), "
+                "never by hand")
 
     def _read(self, model: str) -> list[Waiver]:
         try:
@@ -142,10 +172,12 @@ class Waivers:
             problems.append(f"expires must be a date YYYY-MM-DD, got {expires!r}")
         if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
             problems.append("environments must be a list of environment names")
-        if problems or day is None or not isinstance(reason, str):  # (the last two are problems too)
+        if problems or day is None or not isinstance(reason, str) or not isinstance(policy, str):  # (problems too)
             self.diagnostics.error(*at, "policy.waiver-invalid", f"policyExceptions[{i}]: {'; '.join(problems)}")
             return None
         policy_at = (model, *doc.position(path + ("policy",)))
+        waiver = Waiver(model, policy, reason.strip(), day, tuple(envs), policy_at)
+        self._declared.setdefault(model, []).append(waiver)
         if policy not in self.known:
             known = ", ".join(sorted(self.known)) or "none"
             self.diagnostics.error(*policy_at, "policy.waiver-unknown",
@@ -157,4 +189,4 @@ class Waivers:
                                    f"(today is {self.today.isoformat()}); fix the model or renew the waiver "
                                    "with a new reason")
             return None
-        return Waiver(model, policy, reason.strip(), day, tuple(envs), policy_at)
+        return waiver
