@@ -173,9 +173,11 @@ def test_schema_locations_come_from_mlgitops_yaml(cli, built_repo: pathlib.Path)
     # mlgitops.yaml may only name locations inside the repository (issue #12): a copy of the catalog
     shutil.copytree(pathlib.Path(catalog_location().split("{{")[0]), built_repo / "catalog")
     config = built_repo / "mlgitops.yaml"
-    config.write_text(config.read_text() + "validation:\n  schemaLocations:\n    - "
+    text = config.read_text()
+    assert text.count("\nvalidation:\n") == 1  # the example's section, extended here
+    config.write_text(text.replace("\nvalidation:\n", "\nvalidation:\n  schemaLocations:\n    - "
                       + json.dumps("catalog/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
-                      + "\n    - default\n  strictSchemas: true\n")
+                      + "\n    - default\n  strictSchemas: true\n"))
     code, report = run_json(cli, "--repo", str(built_repo))
     assert code == 0 and report["skipped"] == 0 and report["valid"] == report["resources"] > 50
 

@@ -59,3 +59,22 @@ def require_shared(relpath: str) -> pathlib.Path:
     if not path.exists():
         _missing(f"shared data not found: {path}")
     return path
+
+
+def without_section(config_text: str, key: str) -> str:
+    """mlgitops.yaml's text without its top-level `key:` block (its comment lines included), so a
+    test can append its own version of that section."""
+    lines = config_text.splitlines(keepends=True)
+    out: list[str] = []
+    skipping = False
+    for line in lines:
+        if line.startswith(f"{key}:"):
+            skipping = True
+            while out and out[-1].startswith("#"):
+                out.pop()
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "".join(out)

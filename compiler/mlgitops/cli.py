@@ -454,7 +454,8 @@ def policy_check(paths: tuple[str, ...], policies: str | None, repo: str, quiet:
     offline as the API server would on a CREATE (matchConstraints, its bindings' matchResources,
     matchConditions, variables, validations, parameters from policies/params/). Severity follows
     the binding's validationActions: Deny error, Warn warning, Audit info. A violation points at
-    the model file line that produced the value its fieldPath names. A model waives a policy with
+    the model file line that produced the value its field path names (the policy's annotation
+    mlgitops.dev/field-paths). A model waives a policy with
     spec.policyExceptions (policy, reason, expires); an expired waiver is an error. Today's date
     comes from MLGITOPS_TODAY (YYYY-MM-DD) when set.
 

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import copy_sources
+from tooling import without_section
 from gitrepo import commit_all, use_git_env
 from tooling import REPO_ROOT, require_tool
 
@@ -279,7 +280,7 @@ def test_diff_does_not_show_a_file_linked_outside(cli, built, outside, monkeypat
 def test_schema_locations_in_mlgitops_yaml_stay_in_the_repository(cli, built, outside):
     (outside / "configmap-v1.json").write_text('{"description": "%s", "type": "object"}' % SECRET)
     config = built / "mlgitops.yaml"
-    base = config.read_text()
+    base = without_section(config.read_text(), "validation")
     line = base.count("\n") + 3
     config.write_text(base + f"validation:\n  schemaLocations:\n  - {outside}/{{{{ .ResourceKind }}}}-v1.json\n")
     result = cli("validate", "--repo", str(built), "--no-strict-schemas")
@@ -301,7 +302,7 @@ def _schemas_linked_outside(built: pathlib.Path, outside: pathlib.Path) -> None:
     (built / "myschemas").symlink_to(outside)
     (built / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     config = built / "mlgitops.yaml"
-    config.write_text(config.read_text() + "validation:\n  schemaLocations:\n"
+    config.write_text(without_section(config.read_text(), "validation") + "validation:\n  schemaLocations:\n"
                       "  - myschemas/{{ .ResourceKind }}-{{ .ResourceAPIVersion }}.json\n")
 
 
