@@ -279,7 +279,7 @@ def test_message_expression_and_its_fallbacks(tmp_path):
       messageExpression: "'name is ' + object.metadata.name"
       message: plain
     - expression: "false"
-      messageExpression: "object.spec.nope"
+      messageExpression: "string(object.spec.nope)"
       message: fallback message
     - expression: "false"
       messageExpression: "''"
@@ -290,9 +290,13 @@ def test_message_expression_and_its_fallbacks(tmp_path):
         "name is demo", "fallback message", "failed expression: false", "failed expression: 1 == 2"]
 
 
-def test_non_bool_result_is_an_evaluation_failure(tmp_path):
-    found = outcomes(tmp_path, policy_doc("p", "- expression: object.metadata.name\n"))
-    assert found[0].failures and "bool" in found[0].failures[0].message
+def test_a_validation_that_is_not_bool_is_refused_as_the_api_server_refuses_it(tmp_path):
+    write(tmp_path / "pol", {"p.yaml": policy_doc("p", "- expression: object.metadata.name\n")})
+    pset = load_policies(str(tmp_path / "pol"), str(tmp_path))
+    assert pset.policies == []
+    assert [(d.rule, d.message) for d in pset.diagnostics] == [
+        ("policy.syntax", "spec.validations[0].expression: must evaluate to bool but got dyn "
+                          "(the API server refuses the policy)")]
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -35,6 +35,9 @@ from mlgitops.validate.documents import _load, split_documents
     ("object == oldObject", None),  # the object whole: everything
     ("[object].all(o, o.spec.x)", None),
     ("size(object) > 2", None),
+    ("has(dyn(object).spec.minReplicas)", {"spec"}),  # dyn(object): the same selection, untyped
+    ("dyn(object) == oldObject", None),
+    ("mydyn(object).spec", None),  # another function of the object whole
     ("r'\\' + object.spec", {"spec"}),  # a raw string: no string skipping, the selection is still seen
     ("'''the object''' + object.spec", None),  # triple quotes: no string skipping, `object ` is whole
 ])

@@ -161,7 +161,13 @@ RULES: dict[str, Rule] = _rules(
     R("policy.waiver-unknown", ERROR, "A model waives a policy that does not exist."),
     R("policy.waiver-invalid", ERROR, "A malformed policy waiver in a model file."),
     R("policy.waiver-label", ERROR, "An object carries a waiver label no waiver of its model backs."),
-    R("policy.syntax", ERROR, "A CEL expression of a policy does not parse or type-check."),
+    R("policy.syntax", ERROR, "A CEL expression of a policy does not parse or type-check.",
+      "Also what the API server refuses when the policy is created (e.g. a validation that is not "
+      "exactly bool, cel.bind, an undeclared variable)."),
+    R("policy.type-check", WARNING, "The API server's type checker finds an error in a policy expression for a "
+      "kind it matches (an undefined field, no matching overload).",
+      "kube-controller-manager reports it in the policy's status.typeChecking; the policy still installs, "
+      "but the expression fails or never holds for that kind."),
     R("policy.cost", ERROR, "A CEL expression's estimated cost is above Kubernetes' per-expression limit."),
     R("policy.cost-exceeded", ERROR, "Evaluating a policy on an object went over the runtime cost budget.",
       "The API server would refuse the object as well."),

@@ -160,7 +160,7 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
     else:
         inputs = render_stage(targets or default_paths(repo), repo, settings)
         validate_stage(targets, repo, settings, config, inputs, report)
-    if not policy_stage(repo, policies_dir, selected, targets, inputs, report):
+    if not policy_stage(repo, policies_dir, selected, targets, inputs, report, locations=locations):
         return report
     report.seconds = time.perf_counter() - started
     return report
@@ -225,7 +225,7 @@ def validate_stage(targets: list[str], repo: str, settings: Settings, config: Co
 
 
 def policy_stage(repo: str, policies_dir: str | None, selected: tuple[str, ...], targets: list[str],
-                 inputs: Inputs | None, report: GateReport) -> bool:
+                 inputs: Inputs | None, report: GateReport, *, locations: tuple[str, ...] = ()) -> bool:
     """`policy test` (skipped when no test case reads a changed model), then `policy check` over the
     rendered objects; False when the gate stops here (a malformed MLGITOPS_TODAY)."""
     from .policy.check import check as policy_check
@@ -243,14 +243,14 @@ def policy_stage(repo: str, policies_dir: str | None, selected: tuple[str, ...],
         diags.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
         return False
     if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
-        tested = run_tests(directory, repo)
+        tested = run_tests(directory, repo, schema_locations=locations)
         diags.extend(tested.diagnostics)
         report.stages["policy test"] = tested.summary_line()
     else:
         report.stages["policy test"] = "policies unchanged and no test case reads a changed model: skipped"
     if selected and not targets:
         return True
-    checked = policy_check(targets, repo, directory, inputs=inputs)
+    checked = policy_check(targets, repo, directory, inputs=inputs, schema_locations=locations)
     diags.extend(checked.diagnostics)
     report.stages["policy check"] = checked.summary_line()
     report.rules.update(checked.rules)

@@ -62,8 +62,9 @@ def test_trailing_newline_names_are_refused_everywhere(cli, repo):
 
 def test_config_namespace_with_a_newline_is_refused(cli, repo):
     edit(repo, "mlgitops.yaml", "    namespace: ml-staging\n", '    namespace: "ml-staging\\n"\n')
+    line = (repo / "mlgitops.yaml").read_text().split("\n").index('    namespace: "ml-staging\\n"') + 1
     assert build_errors(cli, repo) == [
-        f"mlgitops.yaml:20:16: error: environments.staging.namespace: 'ml-staging\\n' is not {DNS} [config.schema]"]
+        f"mlgitops.yaml:{line}:16: error: environments.staging.namespace: 'ml-staging\\n' is not {DNS} [config.schema]"]
 
 
 def test_quantity_with_a_trailing_newline_is_not_compared():

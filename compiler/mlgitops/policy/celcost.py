@@ -14,7 +14,7 @@ in the spirit of Kubernetes' estimator (docs/cel.md, "Cost limits"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 ASSUMED_INPUT_SIZE = 100
@@ -35,7 +35,10 @@ _ELEMENT = frozenset({"_[_]", "_[?_]", "min", "max", "value"})
 
 @dataclass(frozen=True)
 class Node:
-    """One expression node: kind is const/ident/select/call/list/struct/comprehension."""
+    """One expression node: kind is const/ident/select/call/list/struct/comprehension.
+
+    A struct (map literal) has one "list" child per entry: [key, value]. The fields after `text`
+    describe the node for the type checker (typecheck.py) and take no part in comparisons."""
 
     kind: str
     name: str = ""
@@ -43,6 +46,13 @@ class Node:
     test_only: bool = False
     vars: tuple[str, ...] = ()  # comprehension: (iter_var, accu_var, iter_var2)
     text: str | None = None  # constant string value
+    id: int = field(default=0, compare=False)  # the expression id of the checked AST
+    offset: int | None = field(default=None, compare=False)  # code-point offset in the source, when known
+    # const: null/bool/int/uint/double/string/bytes/duration/timestamp ("" when unknown)
+    const_kind: str = field(default="", compare=False)
+    member: bool = field(default=False, compare=False)  # call: children[0] is the receiver (target)
+    # list: indices of optional elements ([?x]); struct: indices of optional entries ({?k: v})
+    optional: tuple[int, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -86,46 +96,96 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 
 def decode_checked(serialized: bytes) -> Node:
-    """The expression tree of a serialised `google.protobuf.Any{CheckedExpr}`."""
+    """The expression tree of a serialised `google.protobuf.Any{CheckedExpr}`, each node with its
+    expression id and source offset (CheckedExpr.source_info.positions)."""
     checked = next(v for f, w, v in _fields(serialized) if f == 2 and w == 2 and isinstance(v, bytes))
     expr = next(v for f, w, v in _fields(checked) if f == 4 and w == 2 and isinstance(v, bytes))
-    return _expr(expr)
+    info = next((v for f, w, v in _fields(checked) if f == 5 and w == 2 and isinstance(v, bytes)), b"")
+    return _expr(expr, _positions(info))
 
 
-def _expr(buf: bytes) -> Node:
-    for field, wire, value in _fields(buf):
+def _positions(info: bytes) -> dict[int, int]:
+    """SourceInfo.positions: expression id -> code-point offset."""
+    out: dict[int, int] = {}
+    for f, w, v in _fields(info):
+        if f == 4 and w == 2 and isinstance(v, bytes):
+            entry = {ef: ev for ef, ew, ev in _fields(v) if ew == 0}
+            key, value = entry.get(1, 0), entry.get(2, 0)
+            assert isinstance(key, int) and isinstance(value, int)
+            out[key] = value
+    return out
+
+
+_CONST_KINDS = {1: "null", 2: "bool", 3: "int", 4: "uint", 5: "double", 6: "string", 7: "bytes", 8: "duration",
+                9: "timestamp"}
+
+
+def _expr(buf: bytes, positions: dict[int, int]) -> Node:
+    ident = next((v for f, w, v in _fields(buf) if f == 2 and w == 0), 0)
+    assert isinstance(ident, int)
+    offset = positions.get(ident)
+    for field_number, wire, value in _fields(buf):
         if wire != 2:
             continue
         assert isinstance(value, bytes)
-        if field == 3:
-            text = next((v.decode() for f, w, v in _fields(value) if f == 6 and isinstance(v, bytes)), None)
-            return Node("const", text=text)
-        if field == 4:
-            return Node("ident", name=_string(value, 1))
-        if field == 5:
-            operand = [_expr(v) for f, w, v in _fields(value) if f == 1 and isinstance(v, bytes)]
+        if field_number == 3:
+            parts = list(_fields(value))
+            text = next((v.decode() for f, w, v in parts if f == 6 and isinstance(v, bytes)), None)
+            kind = _CONST_KINDS.get(parts[0][0], "") if parts else ""
+            return Node("const", text=text, const_kind=kind, id=ident, offset=offset)
+        if field_number == 4:
+            return Node("ident", name=_string(value, 1), id=ident, offset=offset)
+        if field_number == 5:
+            operand = [_expr(v, positions) for f, w, v in _fields(value) if f == 1 and isinstance(v, bytes)]
             test = any(f == 3 and v for f, w, v in _fields(value))
-            return Node("select", name=_string(value, 2), children=tuple(operand), test_only=test)
-        if field == 6:
-            target = [_expr(v) for f, w, v in _fields(value) if f == 1 and isinstance(v, bytes)]
-            args = [_expr(v) for f, w, v in _fields(value) if f == 3 and isinstance(v, bytes)]
-            return Node("call", name=_string(value, 2), children=tuple(target + args))
-        if field == 7:
-            return Node("list", children=tuple(_expr(v) for f, w, v in _fields(value) if f == 1 and isinstance(v, bytes)))
-        if field == 8:
+            return Node("select", name=_string(value, 2), children=tuple(operand), test_only=test, id=ident,
+                        offset=offset)
+        if field_number == 6:
+            target = [_expr(v, positions) for f, w, v in _fields(value) if f == 1 and isinstance(v, bytes)]
+            args = [_expr(v, positions) for f, w, v in _fields(value) if f == 3 and isinstance(v, bytes)]
+            return Node("call", name=_string(value, 2), children=tuple(target + args), member=bool(target), id=ident,
+                        offset=offset)
+        if field_number == 7:
+            parts = list(_fields(value))
+            elements = tuple(_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes))
+            return Node("list", children=elements, optional=_packed(parts, 2), id=ident, offset=offset)
+        if field_number == 8:
             entries = [v for f, w, v in _fields(value) if f == 2 and isinstance(v, bytes)]
-            return Node("struct", children=tuple(_entry(e) for e in entries))
-        if field == 9:
-            parts = {f: v for f, w, v in _fields(value) if isinstance(v, bytes)}
-            kids = tuple(_expr(parts[f]) if f in parts else Node("const") for f in (2, 4, 5, 6, 7))
-            names = tuple(parts[f].decode() if f in parts else "" for f in (1, 3, 8))
-            return Node("comprehension", children=kids, vars=names)
-    return Node("const")
+            decoded = [_entry(e, positions) for e in entries]
+            return Node("struct", name=_string(value, 1), children=tuple(d[0] for d in decoded),
+                        optional=tuple(i for i, d in enumerate(decoded) if d[1]), id=ident, offset=offset)
+        if field_number == 9:
+            by_number = {f: v for f, w, v in _fields(value) if isinstance(v, bytes)}
+            kids = tuple(_expr(by_number[f], positions) if f in by_number else Node("const") for f in (2, 4, 5, 6, 7))
+            names = tuple(by_number[f].decode() if f in by_number else "" for f in (1, 3, 8))
+            return Node("comprehension", children=kids, vars=names, id=ident, offset=offset)
+    return Node("const", id=ident, offset=offset)
 
 
-def _entry(buf: bytes) -> Node:
-    kids = [_expr(v) for f, w, v in _fields(buf) if f in (3, 4) and isinstance(v, bytes)]
-    return Node("list", children=tuple(kids))
+def _packed(parts: list[tuple[int, int, int | bytes]], number: int) -> tuple[int, ...]:
+    """A repeated int32 field, packed or not."""
+    out: list[int] = []
+    for f, w, v in parts:
+        if f != number:
+            continue
+        if isinstance(v, int):
+            out.append(v)
+        elif w == 2:
+            pos = 0
+            while pos < len(v):
+                item, pos = _varint(v, pos)
+                out.append(item)
+    return tuple(out)
+
+
+def _entry(buf: bytes, positions: dict[int, int]) -> tuple[Node, bool]:
+    """(a "list" node [key, value] of one map entry or [value] of a message field, optional entry)."""
+    parts = list(_fields(buf))
+    ident = next((v for f, w, v in parts if f == 1 and w == 0), 0)
+    assert isinstance(ident, int)
+    kids = [_expr(v, positions) for f, w, v in parts if f in (3, 4) and isinstance(v, bytes)]
+    optional = any(f == 5 and v for f, w, v in parts)
+    return Node("list", name=_string(buf, 2), children=tuple(kids), id=ident, offset=positions.get(ident)), optional
 
 
 def _string(buf: bytes, number: int) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 from ..expand.waivers import waived_policy, waiver_label
@@ -369,14 +369,15 @@ def _needs_all_namespaces(pset: PolicySet) -> bool:
 
 
 def check(paths: list[str], repo_root: str, policies_dir: str, *, stdin: Any = None,
-          day: datetime.date | None = None, inputs: Inputs | None = None) -> CheckReport:
+          day: datetime.date | None = None, inputs: Inputs | None = None,
+          schema_locations: Sequence[str] = ()) -> CheckReport:
     """Run every policy in `policies_dir` over the objects in `paths` (default overlays/, argocd/)."""
     from .waivers import today
 
     started = time.perf_counter()
     diags = Diagnostics()
     report = CheckReport(diags)
-    pset = load_policies(policies_dir, repo_root)
+    pset = load_policies(policies_dir, repo_root, schema_locations=schema_locations)
     diags.extend(pset.diagnostics)
     report.policies = len(pset.policies)
     report.rules = policy_descriptions(pset.policies)

@@ -24,6 +24,7 @@ _OBJECT = r"(?<![\w.$`])object(?![\w`])"
 _TOKEN = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|(" + _OBJECT + ")")
 # Literals whose extent the token pattern cannot tell (raw strings, triple quotes): no skipping.
 _UNUSUAL_LITERAL = re.compile(r"(?<![\w])(?:[rR][bB]?|[bB][rR])['\"]|\'\'\'|\"\"\"")
+_DYN = re.compile(r"\bdyn\(\Z")  # searched up to `object`: is it the argument of dyn(...)?
 _SELECT = re.compile(r"\s*(?:\.\s*\??\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*(?:'([^'\\]*)'|\"([^\"\\]*)\")\s*\])")
 
 
@@ -33,7 +34,10 @@ def expression_fields(text: str) -> frozenset[str] | None:
     tokens = re.finditer(_OBJECT, text) if _UNUSUAL_LITERAL.search(text) else \
         (m for m in _TOKEN.finditer(text) if m.group(1))
     for match in tokens:
-        select = _SELECT.match(text, match.end())
+        end = match.end()
+        if _DYN.search(text, 0, match.start()) and text.startswith(")", end):
+            end += 1  # dyn(object).spec: the same selection, untyped (policies/README.md)
+        select = _SELECT.match(text, end)
         if select is None:
             return None
         found.add(next(g for g in select.groups() if g is not None))

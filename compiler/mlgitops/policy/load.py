@@ -40,7 +40,7 @@ import dataclasses
 import functools
 import os
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from .. import contain
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostics, echo
@@ -320,7 +320,27 @@ class _Compiler:
             return None
         return Expression(text, program, self.src.at(path), what, frozenset(a or b for a, b in _USES_VARIABLE.findall(text)))
 
-    def policy(self) -> Policy | None:
+    def server_checks(self, expressions: list[Expression], schemas: Any) -> None:
+        """What the API server finds in the compiled expressions (typecheck.py): refusals at creation
+        (`policy.syntax`, the policy is left out) and, for each kind the policy matches, what
+        kube-controller-manager's type checker writes to status.typeChecking (`policy.type-check`,
+        a warning as there: the policy still installs and runs)."""
+        from .typecheck import check_policy, creation_errors
+
+        data = self.src.doc.data
+        trees = {e.text: e.program.tree for e in expressions}
+        for found in creation_errors(data, trees):
+            self.ok = False
+            self.diags.error(*self.src.at_offset(found.path, found.expression, found.offset), "policy.syntax",
+                             f"{found.field_ref}: {found.message} (the API server refuses the policy)")
+        if schemas is None or not self.ok:
+            return
+        for found in check_policy(data, schemas, trees):
+            self.diags.warning(*self.src.at_offset(found.path, found.expression, found.offset), "policy.type-check",
+                               f"{found.field_ref}: {found.gvk}: {found.message} (the API server's type checker "
+                               "reports it in the policy's status.typeChecking)")
+
+    def policy(self, schemas: Any = None) -> Policy | None:
         data = self.src.doc.data
         spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         kind = spec.get("paramKind")
@@ -331,6 +351,9 @@ class _Compiler:
         items = _list(spec.get("validations"))
         paths = self.field_paths(len(items))
         validations = self._validations(items, paths, frozenset(n for n, _ in variables))
+        expressions = [e for _, e in conditions + variables]
+        expressions += [e for v in validations for e in (v.expression, v.message_expression) if e is not None]
+        self.server_checks(expressions, schemas)
         if not self.ok:
             return None
         _fuse_variables(variables, validations)
@@ -457,33 +480,63 @@ def _binding(src: Source, diags: Diagnostics, refused: bool) -> tuple[str, Bindi
                                        match if isinstance(match, dict) else None)
 
 
-def _kubernetes_version(repo_root: str, diags: Diagnostics) -> str:
-    """mlgitops.yaml's validation.kubernetesVersion, else `mlgitops validate`'s default; applies the
-    file's `limits:` too (its other problems are build's findings). A version kubernetes-validate has
-    no schemas for is reported at its line (the static checks still run)."""
+def _kubernetes_version(repo_root: str, diags: Diagnostics) -> tuple[str, Any]:
+    """(mlgitops.yaml's validation.kubernetesVersion, else `mlgitops validate`'s default; the config
+    or None); applies the file's `limits:` too (its other problems are build's findings). A version
+    kubernetes-validate has no schemas for is reported at its line (the static checks still run)."""
     from ..config import CONFIG_FILE, load_config
     from ..validate.run import DEFAULT_KUBERNETES_VERSION
 
     if not os.path.lexists(os.path.join(repo_root, CONFIG_FILE)):
-        return DEFAULT_KUBERNETES_VERSION
+        return DEFAULT_KUBERNETES_VERSION, None
     config = load_config(repo_root, Diagnostics())
     configured = (config.validation or {}).get("kubernetesVersion") if config is not None else None
     if not isinstance(configured, str):
-        return DEFAULT_KUBERNETES_VERSION
+        return DEFAULT_KUBERNETES_VERSION, config
     problem = apivalidation.schema_version_problem(configured)
     if problem is not None and config is not None:
         line, col = config.doc.position(("validation", "kubernetesVersion")) if config.doc else (0, 0)
         diags.error(CONFIG_FILE, line, col, "policy.invalid",
                     f"validation.kubernetesVersion: {problem}; policies are not checked against the API schema")
-    return configured
+    return configured, config
 
 
-def load_policies(directory: str, repo_root: str) -> PolicySet:
-    """Every policy in `directory` with its bindings, and the parameter objects in `directory`/params."""
+_SCHEMA_SOURCES: dict[tuple, Any] = {}
+
+
+def _schema_source(repo_root: str, config: Any, locations: Sequence[str], version: str) -> Any:
+    """The schemas the policies' expressions are type-checked with (typecheck.SchemaSource): those of
+    `mlgitops validate` (command-line locations, else mlgitops.yaml's, else `default`). None when
+    mlgitops.yaml names locations it may not (validate reports them) or they cannot be used. One
+    source per repository, locations and version in a process: its kind types are built once."""
+    from ..validate.registry import SchemaRegistry
+    from ..validate.run import check_config_locations, settings_from
+    from .typecheck import SchemaSource
+
+    settings = settings_from(config, locations=tuple(locations), kubernetes_version=version)
+    if not check_config_locations(settings, repo_root, config, Diagnostics()):
+        return None
+    key = (os.path.abspath(repo_root), tuple(settings.locations), settings.locations_from_config, version)
+    if key not in _SCHEMA_SOURCES:
+        try:
+            registry = SchemaRegistry(settings.locations, repo_root=repo_root, kubernetes_version=version,
+                                      strict=False, from_config=settings.locations_from_config)
+        except ValueError:  # a malformed location or version: validate reports it
+            return None
+        _SCHEMA_SOURCES.clear()
+        _SCHEMA_SOURCES[key] = SchemaSource.from_registry(registry)
+    return _SCHEMA_SOURCES[key]
+
+
+def load_policies(directory: str, repo_root: str, *, schema_locations: Sequence[str] = ()) -> PolicySet:
+    """Every policy in `directory` with its bindings, and the parameter objects in `directory`/params.
+    `schema_locations`: where the schemas of the matched kinds are, for the type checker (as
+    `mlgitops validate --schema-location`; default: mlgitops.yaml's, else `default`)."""
     diags = Diagnostics()
     shown_dir = display_path(directory, repo_root)
     result = PolicySet([], set(), [], diags, shown_dir)
-    version = _kubernetes_version(repo_root, diags)
+    version, config = _kubernetes_version(repo_root, diags)
+    schemas = _schema_source(repo_root, config, schema_locations, version)
     if not os.path.isdir(directory):
         diags.error(shown_dir, 0, 0, "usage.policies", "no such policy directory")
         return result
@@ -508,7 +561,7 @@ def load_policies(directory: str, repo_root: str) -> PolicySet:
                                 f"{POLICY_KIND} {name} is declared twice")
                     continue
                 result.names.add(name)
-                policy = _Compiler(src, diags, ok=not refused).policy()
+                policy = _Compiler(src, diags, ok=not refused).policy(schemas)
                 if policy is not None:
                     result.policies.append(policy)
             elif kind == BINDING_KIND:

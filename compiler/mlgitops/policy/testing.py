@@ -37,7 +37,7 @@ import re
 import shutil
 import tempfile
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from .. import contain, layout
 from ..config import CONFIG_FILE
@@ -246,10 +246,11 @@ def outcome_of(policy: Policy, doc: Document, others: list[Document], pset: Poli
     return "pass", "every validation holds", []
 
 
-def run_tests(policies_dir: str, repo_root: str, *, keyword: str | None = None) -> TestReport:
+def run_tests(policies_dir: str, repo_root: str, *, keyword: str | None = None,
+              schema_locations: Sequence[str] = ()) -> TestReport:
     """Every case in `policies_dir`/tests, with coverage checks (see the module docstring)."""
     started = time.perf_counter()
-    pset = load_policies(policies_dir, repo_root)
+    pset = load_policies(policies_dir, repo_root, schema_locations=schema_locations)
     report = TestReport(Diagnostics(pset.diagnostics))
     diags = report.diagnostics
     root = contain.trusted_root(repo_root, policies_dir)
