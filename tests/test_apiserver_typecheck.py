@@ -900,15 +900,16 @@ def test_the_declarations_are_the_servers(tmp_path):
     """typecheck._DECLARATIONS is what k8s.io/apiserver v0.36.3's environment declares (regenerate
     it with this program when Kubernetes is bumped). Needs the Go toolchain and the modules in the
     local module cache (nothing is downloaded); skipped without them."""
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.path.exists("/usr/local/go/bin/go") else None)
-    if go is None:
-        pytest.skip("no Go toolchain")
+    from tooling import _missing, require_tool
+
+    go = require_tool("go", "install Go (make tools needs it too)")
     (tmp_path / "main.go").write_text(DECLARATIONS_DUMPER)
     (tmp_path / "go.mod").write_text(DUMPER_MODULE)
     env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOSUMDB": "off"}
     tidy = subprocess.run([go, "mod", "tidy"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     if tidy.returncode != 0:
-        pytest.skip(f"the Kubernetes modules are not in the Go module cache: {tidy.stderr.strip()[:200]}")
+        _missing(f"the Kubernetes modules are not in the Go module cache (make tools downloads them): "
+                 f"{tidy.stderr.strip()[:200]}")
     run = subprocess.run([go, "run", "."], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines() == tc._DECLARATIONS.strip().splitlines()
