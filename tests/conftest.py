@@ -70,8 +70,10 @@ APISERVER_HINT = "run `make tools` (builds etcd, kube-apiserver and kube-control
 
 @pytest.fixture(scope="session")
 def apiserver():
-    """A real kube-apiserver v1.36.3 (etcd, and kube-controller-manager's admission-policy status
-    controller) with the upstream CRDs of ../shared/crds installed; one per test session. Yields a
+    """A real kube-apiserver v1.36.3 (etcd, and kube-controller-manager's admission-policy status,
+    service-account and root-CA controllers) with the upstream CRDs of ../shared/crds installed and
+    an inert binding that keeps ConfigMap parameters of admission policies live (kubeapi.Cluster.
+    keep_param_informers); one per test session. Yields a
     kubeapi.Cluster; its `client` sends requests. Skips locally when the binaries or ../shared are
     missing, fails under CI=true."""
     import subprocess
@@ -89,6 +91,9 @@ def apiserver():
     cluster = Cluster(binaries, require_shared("crds"))
     cluster.start()
     try:
+        # policies read their ConfigMap parameters from a live cache however often tests install
+        # and remove them (see Cluster.keep_param_informers)
+        cluster.keep_param_informers()
         yield cluster
     finally:
         cluster.cleanup()

@@ -65,9 +65,22 @@ class Response:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every socket stays bound until all are chosen (one at a time,
+    the kernel may hand the same port out twice)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sockets.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _warning_text(header: str) -> str:
@@ -174,6 +187,13 @@ class Client:
         return self.request("PATCH", f"{self.collection(obj)}/{name}", obj, query,
                             content_type="application/apply-patch+yaml")
 
+    def replace(self, obj: dict, *, dry_run: bool = True, strict: bool = True) -> Response:
+        """PUT: the object replaces the stored one (an UPDATE for admission); a dry run by default."""
+        query = {"fieldValidation": "Strict" if strict else "Ignore"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("PUT", f"{self.collection(obj)}/{obj['metadata']['name']}", obj, query)
+
     def delete(self, obj: dict) -> Response:
         name = obj["metadata"]["name"]
         return self.request("DELETE", f"{self.collection(obj)}/{name}")
@@ -204,8 +224,9 @@ def _start(argv: list[str], log: pathlib.Path) -> subprocess.Popen:
 
 
 class Cluster:
-    """etcd + kube-apiserver (+ kube-controller-manager with only the admission-policy status
-    controller, which fills ValidatingAdmissionPolicy status.typeChecking) in a temp directory."""
+    """etcd + kube-apiserver (+ kube-controller-manager with the admission-policy status controller,
+    which fills ValidatingAdmissionPolicy status.typeChecking, and the controllers that give each
+    namespace its default ServiceAccount and kube-root-ca.crt) in a temp directory."""
 
     def __init__(self, binaries: dict[str, str], crd_dir: pathlib.Path | None, *, controller_manager: bool = True
                  ) -> None:
@@ -227,7 +248,7 @@ class Cluster:
 
     def _start(self, timeout: float) -> Client:
         d = self.dir
-        etcd_port, peer_port, self.port = free_port(), free_port(), free_port()
+        etcd_port, peer_port, self.port, kcm_port = free_ports(4)
         self.processes.append(_start([
             self.binaries["etcd"], "--data-dir", str(d / "etcd"), "--name", "test",
             "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
@@ -249,6 +270,9 @@ class Cluster:
             f"--service-account-key-file={pub}", f"--service-account-signing-key-file={key}",
             f"--token-auth-file={d / 'tokens.csv'}", "--authorization-mode=RBAC",
             "--service-cluster-ip-range=10.0.0.0/24", "--enable-priority-and-fairness=false",
+            # as in any real cluster (kubelets run with it too): a privileged container is for the
+            # admission policies to judge, not refused by the API server's own validation
+            "--allow-privileged=true",
             "--profiling=false", "--v=0",
         ], d / "kube-apiserver.log"))
         client = Client("127.0.0.1", self.port, TOKEN)
@@ -258,8 +282,12 @@ class Cluster:
             kubeconfig = self.write_kubeconfig()
             self.processes.append(_start([
                 self.binaries["kube-controller-manager"], f"--kubeconfig={kubeconfig}",
-                "--controllers=validatingadmissionpolicy-status-controller", "--leader-elect=false",
-                "--bind-address=127.0.0.1", f"--secure-port={free_port()}", f"--cert-dir={d / 'kcm-certs'}",
+                # type checking of admission policies (status.typeChecking), and the two controllers
+                # that fill every new namespace: its `default` ServiceAccount and `kube-root-ca.crt`
+                "--controllers=validatingadmissionpolicy-status-controller,serviceaccount-controller,"
+                "root-ca-certificate-publisher-controller",
+                f"--root-ca-file={d / 'certs' / 'apiserver.crt'}", "--leader-elect=false",
+                "--bind-address=127.0.0.1", f"--secure-port={kcm_port}", f"--cert-dir={d / 'kcm-certs'}",
                 "--use-service-account-credentials=false", "--v=0",
             ], d / "kube-controller-manager.log"))
         if self.crd_dir is not None:
@@ -314,6 +342,39 @@ class Cluster:
 
         self._wait(established, timeout, f"{len(names)} CRDs to be established")
         client.forget_discovery()
+
+    def keep_param_informers(self, kinds: Iterable[tuple[str, str]] = (("v1", "ConfigMap"),)) -> None:
+        """Install, for each (apiVersion, kind), an inert policy and binding that use it as paramKind.
+
+        kube-apiserver (v1.36 included; kubernetes/kubernetes#130887, #133827) stops the informer of
+        a built-in paramKind for good as soon as no binding uses that kind: from then on policies
+        that read such parameters see a frozen cache (a ConfigMap created or changed afterwards is
+        never found) until the server restarts. Tests install and remove policies one at a time,
+        so without a binding that always uses the kind the second round would read stale
+        parameters. The binding matches no object (an objectSelector on a label nothing carries)
+        and only audits; its parameter object need not exist (parameterNotFoundAction Allow)."""
+        client = self.client
+        assert client is not None
+        for api_version, kind in kinds:
+            name = f"kubeapi-keep-{kind.lower()}-params"
+            group, _, version = api_version.rpartition("/")
+            for obj in (
+                {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+                 "metadata": {"name": name},
+                 "spec": {"failurePolicy": "Ignore", "paramKind": {"apiVersion": api_version, "kind": kind},
+                          "matchConstraints": {"resourceRules": [{
+                              "apiGroups": [group], "apiVersions": [version], "operations": ["CREATE"],
+                              "resources": ["*"]}]},
+                          "validations": [{"expression": "true"}]}},
+                {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+                 "metadata": {"name": name},
+                 "spec": {"policyName": name, "validationActions": ["Audit"],
+                          "paramRef": {"name": name, "namespace": "default", "parameterNotFoundAction": "Allow"},
+                          "matchResources": {"objectSelector": {"matchLabels": {"kubeapi.test/never": "matched"}}}}},
+            ):
+                response = client.apply(obj, manager="kubeapi")
+                if not response.ok:
+                    raise RuntimeError(f"{obj['kind']} {name}: {response.message}")
 
     def stop(self) -> None:
         if self.client is not None:

@@ -26,7 +26,6 @@ import functools
 import os
 import random
 import re
-import shutil
 import subprocess
 import time
 from typing import Any, Callable
