@@ -290,6 +290,23 @@ def test_message_expression_and_its_fallbacks(tmp_path):
         "name is demo", "fallback message", "failed expression: false", "failed expression: 1 == 2"]
 
 
+@pytest.mark.parametrize("text, used", [
+    ("é" * 2560, True),  # 5,120 bytes: the API server's limit, still used
+    ("é" * 2561, False),  # 5,122 bytes in 2,561 characters: over the limit, the static message instead
+    ("  padded  ", True),
+    ("two\nlines", False),
+])
+def test_a_message_expression_result_is_used_as_the_api_server_uses_it(tmp_path, text, used):
+    obj = {**ISVC, "metadata": {**ISVC["metadata"], "annotations": {"m": text}}}
+    validations = """\
+    - expression: "false"
+      messageExpression: "string(object.metadata.annotations['m'])"
+      message: "  the static message  "
+    """
+    found = outcomes(tmp_path, policy_doc("p", validations), obj)
+    assert [v.message for v in found[0].violations] == [text.strip() if used else "the static message"]
+
+
 def test_a_validation_that_is_not_bool_is_refused_as_the_api_server_refuses_it(tmp_path):
     write(tmp_path / "pol", {"p.yaml": policy_doc("p", "- expression: object.metadata.name\n")})
     pset = load_policies(str(tmp_path / "pol"), str(tmp_path))

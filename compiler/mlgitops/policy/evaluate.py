@@ -73,16 +73,25 @@ def _milder(a: str, b: str) -> str:
     return a if _RANK[a] >= _RANK[b] else b
 
 
+# celconfig.MaxEvaluatedMessageExpressionSizeBytes: a longer messageExpression result is not used
+MAX_MESSAGE_BYTES = 5 * 1024
+
+
 def _message(validation: Validation, act: Any) -> str:
+    """The denial message as the API server composes it (k8s.io/apiserver .../validating/validator.go):
+    the messageExpression's string, trimmed, unless it failed, is empty, holds a newline or is over
+    MAX_MESSAGE_BYTES (UTF-8); then `message`, trimmed; then the expression."""
     if validation.message_expression is not None:
         try:
             value = validation.message_expression.program.evaluate(act)
         except CelError:
             value = None
-        if isinstance(value, str) and value.strip() and "\n" not in value.strip():
-            return value.strip()
-    if validation.message:
-        return validation.message
+        if isinstance(value, str):
+            value = value.strip()
+            if value and "\n" not in value and len(value.encode("utf-8", "surrogatepass")) <= MAX_MESSAGE_BYTES:
+                return value
+    if validation.message.strip():
+        return validation.message.strip()
     return f"failed expression: {validation.expression.text.strip()}"
 
 
