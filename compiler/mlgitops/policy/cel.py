@@ -10,15 +10,19 @@ has no runtime cost hook): an expression whose cost or built values could exceed
 inputs that large is refused unevaluated. policy/evaluate.py adds the per-policy total
 (`RUNTIME_COST_BUDGET`). Whatever the estimates miss, `memory_budget` bounds: evaluation runs with
 RLIMIT_DATA at the current data segment plus `MEMORY_HEADROOM` (see docs/cel.md, "Cost limits").
-Every failure is a `CelError` with a kind and a one-line message; see docs/cel.md.
+Where cel-cpp's builtins differ from the API server's cel-go (string conversions, NaN ordering,
+string() of a double), the evaluated program is rewritten to do what cel-go does ("cel-go
+semantics" below). Every failure is a `CelError` with a kind and a one-line message; see docs/cel.md.
 """
 
 from __future__ import annotations
 
 import functools
 import marshal
+import math
 import os
 import re
+import struct
 from typing import Any
 
 from cel_expr_python import cel
@@ -69,6 +73,13 @@ class Activation:
         self._native = _env().Activation(values)
         self._bound: int | None = None
         self._largest: int | None = None
+        self._nan: bool | None = None
+
+    def variables_hold_nan(self) -> bool:
+        """Whether a value bound under `variables` holds a NaN (a variable evaluated on its own)."""
+        if self._nan is None:
+            self._nan = any(_holds_nan_remembered(v) for v in (self.values.get("variables") or {}).values())
+        return self._nan
 
     def reset(self) -> None:
         """Free what evaluations built (cel-cpp keeps it with the native activation, even after a
@@ -146,6 +157,7 @@ class Program:
         self._native = native
         self._max_input: int | None = None
         self._tree: celcost.Node | None = None
+        self._runtime: _Runtime | None = None  # what is evaluated (cel-go semantics), made at first use
 
     @property
     def tree(self) -> celcost.Node:
@@ -170,6 +182,8 @@ class Program:
         CelError("cost") without evaluating when the activation's values are too large for this
         expression's estimated cost or value sizes to stay within the limits (see check_inputs)."""
         self.check_inputs(activation)
+        if self._runtime is None:  # (outside the memory budget: it is kept)
+            self._runtime = _Runtime(self._native)
         try:
             return _limited(lambda: self._value(activation))
         except RuntimeError as exc:
@@ -181,7 +195,8 @@ class Program:
 
 
     def _value(self, activation: Activation) -> Any:
-        value = self._native.eval(activation._native)
+        assert self._runtime is not None
+        value = self._runtime.program(activation).eval(activation._native)
         if value.type() == cel.Type.ERROR:
             raise _runtime_error(str(value.plain_value()))
         return value.plain_value()
@@ -207,6 +222,365 @@ class Program:
                 f"has an estimated cost of {result.cost:,}, above the limit of {PER_CALL_LIMIT:,}")
         raise CelError("cost", f"with an input value of {largest:,} elements or characters this expression {what}; "
                        "it was not evaluated")
+
+
+# --- cel-go semantics where cel-cpp differs --------------------------------------------------------
+# The API server runs cel-go. Where cel-cpp's builtins differ, the program that is evaluated is
+# rewritten (never the checked tree that type checking, cost estimates and error positions read;
+# the rewritten tree is handed back to cel-cpp with Env.deserialize, which does not check it again):
+# * double(), int(), uint(), bool(), duration(), timestamp() of a string call celext's ports of Go's
+#   strconv and time parsers (`@go.double(s)`; durations and timestamps come back as text that the
+#   runtime's own conversion reads exactly; a `dyn` argument:
+#   `cel.bind(c, arg, type(c) == string ? @go.double(c) : double(c))`; a constant string is
+#   converted once, here, when it converts);
+# * string() of a double writes NaN, +Inf, -Inf as Go's %g does (cel-cpp: nan, inf, -inf);
+# * <, <=, >, >= fail with "NaN values cannot be ordered" where cel-go's Compare does (cel-cpp:
+#   false), in programs that can meet a NaN: ones that make doubles (a string conversion, double
+#   arithmetic, sum()) and, when the values bound under `variables` hold a NaN (a variable evaluated
+#   on its own), ones that read `variables`. A comparison whose operands may be doubles becomes
+#   `cel.bind(x, a, cel.bind(y, b, (x != x || y != y) && @go.nan_ordering(x, y) ? false : x < y))`:
+#   only a NaN differs from itself, so the Python function is called only then.
+# Inputs hold no NaN (the API server reads JSON, which has none), so other programs need no guard.
+# The `@go.*` functions are declared in celext; `@` makes them uncallable from an expression.
+
+_ORDERING = frozenset({"_<_", "_<=_", "_>_", "_>=_"})
+_NAN_SOURCES = frozenset({"add_double", "subtract_double", "multiply_double", "divide_double", "string_to_double",
+                          "list_sum"})
+_FROM_STRING = {"double": "string_to_double", "int": "string_to_int64", "uint": "string_to_uint64",
+                "bool": "string_to_bool", "duration": "string_to_duration", "timestamp": "string_to_timestamp"}
+
+
+def _uvarint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _encoded(number: int, wire: int, value: int | bytes) -> bytes:
+    """One protobuf field (wire 0: varint, 2: length-delimited, 1/5: the fixed bytes as read)."""
+    key = _uvarint(number << 3 | wire)
+    if isinstance(value, int):
+        return key + _uvarint(value)
+    if wire == 2:
+        return key + _uvarint(len(value)) + value
+    return key + value
+
+
+def _message(*fields: tuple[int, int | bytes | str]) -> bytes:
+    """A message of varint (int) and length-delimited (bytes, str) fields."""
+    out = b""
+    for number, value in fields:
+        if isinstance(value, str):
+            value = value.encode()
+        out += _encoded(number, 0 if isinstance(value, int) else 2, value)
+    return out
+
+
+class _GoRewrite:
+    """One pass over a checked expression's tree (cel.expr.Expr wire format), making the evaluated
+    program behave as cel-go where cel-cpp differs (see the comment above)."""
+
+    def __init__(self, overloads: dict[int, tuple[str, ...]], not_double: set[int], last_id: int,
+                 guard: bool) -> None:
+        self.overloads = overloads  # expression id -> the overloads the checker left possible
+        self.not_double = not_double  # expression ids whose type is neither double nor dyn
+        self.last_id = last_id
+        self.guard = guard
+        self.changed = False
+        self._names = 0
+        # the encoded function names (Call field 2) of the calls it may change
+        names = [*_FROM_STRING, "string", *(_ORDERING if guard else ())]
+        self.markers = tuple(_encoded(2, 2, name.encode()) for name in names)
+
+    # --- building nodes (each with an id of its own) ---
+    def _node(self, kind: int, payload: bytes) -> bytes:
+        self.last_id += 1
+        return _encoded(2, 0, self.last_id) + _encoded(kind, 2, payload)
+
+    def _ident(self, name: str) -> bytes:
+        return self._node(4, _message((1, name)))
+
+    def _call(self, function: str, *args: bytes) -> bytes:
+        return self._node(6, _message((2, function), *((3, a) for a in args)))
+
+    def _false(self) -> bytes:
+        return self._node(3, _encoded(2, 0, 0))
+
+    def _copy(self, leaf: bytes) -> bytes:
+        """A constant or identifier node again, under a new id."""
+        kind, value = next((f, v) for f, w, v in celcost._fields(leaf) if f != 2)
+        assert isinstance(value, bytes)
+        return self._node(kind, value)
+
+    def _name(self) -> str:
+        self._names += 1
+        return f"@go{self._names}"
+
+    def _bind(self, name: str, init: bytes, body: bytes) -> bytes:
+        """cel.bind(name, init, body): a comprehension over no elements, as the bindings macro makes."""
+        return self._node(9, _message((1, "#unused"), (2, self._node(7, b"")), (3, name), (4, init),
+                                      (5, self._false()), (6, self._ident(name)), (7, body)))
+
+    # --- the pass (a subtree with nothing to change keeps its bytes) ---
+    def expr(self, buf: bytes) -> bytes:
+        if not any(marker in buf for marker in self.markers):  # no call this pass changes
+            return buf
+        fields = list(celcost._fields(buf))
+        ident = next((v for f, w, v in fields if f == 2 and isinstance(v, int)), 0)
+        for number, wire, value in fields:
+            if number == 6 and isinstance(value, bytes):
+                return self._call_expr(ident, value, buf)
+            if number in (5, 7, 8, 9) and isinstance(value, bytes):
+                children = self._children(number, value)
+                if children is value:
+                    return buf
+                return b"".join(_encoded(n, w, children if n == number else v) for n, w, v in fields)
+        return buf
+
+    def _children(self, kind: int, buf: bytes) -> bytes:
+        """select (5): operand 1; list (7): elements 1; struct (8): entries 2 (map key 3, value 4);
+        comprehension (9): range 2, init 4, condition 5, step 6, result 7. `buf` itself if unchanged."""
+        nested = {5: (1,), 7: (1,), 8: (), 9: (2, 4, 5, 6, 7)}[kind]
+        fields = list(celcost._fields(buf))
+        out: list[tuple[int, int, int | bytes]] = []
+        changed = False
+        for number, wire, value in fields:
+            if isinstance(value, bytes) and wire == 2:
+                new: int | bytes = value
+                if number in nested:
+                    new = self.expr(value)
+                elif kind == 8 and number == 2:
+                    entry = list(celcost._fields(value))
+                    parts = [self.expr(v) if n in (3, 4) and isinstance(v, bytes) else v for n, w, v in entry]
+                    if any(a is not b for a, b in zip(parts, (v for _, _, v in entry))):
+                        new = b"".join(_encoded(n, w, v) for (n, w, _), v in zip(entry, parts))
+                changed = changed or new is not value
+                value = new
+            out.append((number, wire, value))
+        return b"".join(_encoded(n, w, v) for n, w, v in out) if changed else buf
+
+    def _call_expr(self, ident: int, buf: bytes, node: bytes) -> bytes:
+        parts = list(celcost._fields(buf))
+        function = next((v.decode() for f, w, v in parts if f == 2 and isinstance(v, bytes)), "")
+        original_target = [v for f, w, v in parts if f == 1 and isinstance(v, bytes)]
+        original = [v for f, w, v in parts if f == 3 and isinstance(v, bytes)]
+        target = [self.expr(t) for t in original_target]
+        args = [self.expr(a) for a in original]
+        if not target and len(args) == 1 and _FROM_STRING.get(function, "") in self.overloads[ident]:
+            return self._conversion(ident, function, args[0])
+        if not target and len(args) == 1 and function == "string" and "double_to_string" in self.overloads[ident]:
+            return self._double_text(ident, args[0])
+        if not target and len(args) == 2 and function in _ORDERING and self.guard:
+            heads = [list(celcost._fields(a))[:2] for a in original]  # [(2, 0, id), (kind, wire, value)]
+            constant = [len(h) == 2 and h[1][0] == 3 for h in heads]
+            ids = [h[0][2] if h and h[0][0] == 2 else -1 for h in heads]
+            if any(not c and i not in self.not_double for i, c in zip(ids, constant)):
+                self.changed = True
+                return self._guarded(function, args, constant)
+        if all(a is b for a, b in zip(target + args, original_target + original)):
+            return node
+        return _encoded(2, 0, ident) + _encoded(6, 2, b"".join(
+            [_encoded(1, 2, t) for t in target] + [_encoded(2, 2, function.encode())]
+            + [_encoded(3, 2, a) for a in args]))
+
+    def _conversion(self, ident: int, function: str, arg: bytes) -> bytes:
+        """double(s) -> @go.double(s); double(<dyn>) -> cel.bind(c, <dyn>, type(c) == string ?
+        @go.double(c) : double(c)). Durations and timestamps: @go.duration(s) is text that
+        duration() reads (the exact value cel-go parses). A constant string is converted now."""
+        self.changed = True
+        go = celext.GO_CONVERSIONS[function]
+        parse, as_text = celext.GO_PARSERS[function]
+        fields = list(celcost._fields(arg))
+        constant = next((v for f, w, v in fields if f == 3 and isinstance(v, bytes)), None)
+        text = next((v for f, w, v in celcost._fields(constant) if f == 6 and isinstance(v, bytes)), None) \
+            if constant is not None else None
+        if text is not None:
+            try:
+                value = parse(text.decode())
+            except ValueError:
+                pass  # fails at run time, as in cel-go
+            else:
+                canonical = value if as_text else repr(value) if isinstance(value, float) \
+                    else str(value).lower() if isinstance(value, bool) else str(value)
+                return self._call(function, self._node(3, _message((6, canonical))))
+
+        def converted(node: bytes) -> bytes:
+            call = self._call(go, node)
+            return self._call(function, call) if as_text else call
+
+        if self.overloads[ident] == (_FROM_STRING[function],):  # a string, statically
+            return converted(arg)
+        name = self._name()
+        is_string = self._call("_==_", self._call("type", self._ident(name)), self._ident("string"))
+        body = self._call("_?_:_", is_string, converted(self._ident(name)), self._call(function, self._ident(name)))
+        return self._bind(name, arg, body)
+
+    def _double_text(self, ident: int, arg: bytes) -> bytes:
+        """string(<double>): cel-go formats with Go's %g, which writes NaN, +Inf and -Inf (cel-cpp:
+        nan, inf, -inf; finite values alike). cel.bind(c, x, [type(c) == double ?] (c != c ? 'NaN' :
+        c == +inf ? '+Inf' : c == -inf ? '-Inf' : string(c)) [: string(c)])."""
+        self.changed = True
+        name = self._name()
+
+        def text(value: str) -> bytes:
+            return self._node(3, _message((6, value)))
+
+        def infinite(sign: float) -> bytes:
+            return self._call("_==_", self._ident(name), self._node(3, _encoded(5, 1, struct.pack("<d", sign * math.inf))))
+
+        body = self._call("_?_:_", self._call("_!=_", self._ident(name), self._ident(name)), text("NaN"),
+                          self._call("_?_:_", infinite(1), text("+Inf"),
+                                     self._call("_?_:_", infinite(-1), text("-Inf"),
+                                                self._call("string", self._ident(name)))))
+        if self.overloads[ident] != ("double_to_string",):
+            is_double = self._call("_==_", self._call("type", self._ident(name)), self._ident("double"))
+            body = self._call("_?_:_", is_double, body, self._call("string", self._ident(name)))
+        return self._bind(name, arg, body)
+
+    def _guarded(self, function: str, args: list[bytes], constant: list[bool]) -> bytes:
+        """`a OP b` failing as cel-go's Compare does when an operand is NaN: each operand evaluated once
+        (bound to a name; a constant, never NaN, is repeated instead)."""
+        names = [None if c else self._name() for c in constant]
+
+        def operand(i: int) -> bytes:
+            name = names[i]
+            return self._copy(args[i]) if name is None else self._ident(name)
+
+        checks = [self._call("_!=_", operand(i), operand(i)) for i in (0, 1) if names[i] is not None]
+        nan = checks[0] if len(checks) == 1 else self._call("_||_", *checks)
+        condition = self._call("_&&_", nan, self._call(celext.GO_NAN_ORDERING, operand(0), operand(1)))
+        body = self._call("_?_:_", condition, self._false(), self._call(function, operand(0), operand(1)))
+        for i in (1, 0):
+            name = names[i]
+            if name is not None:
+                body = self._bind(name, args[i], body)
+        return body
+
+
+def _checked_parts(serialized: bytes) -> tuple[bytes, list[tuple[int, int, int | bytes]]]:
+    """(the Any's type URL field, the CheckedExpr's fields)."""
+    outer = list(celcost._fields(serialized))
+    url = next((v for f, w, v in outer if f == 1 and isinstance(v, bytes)), b"")
+    checked = next(v for f, w, v in outer if f == 2 and isinstance(v, bytes))
+    return url, list(celcost._fields(checked))
+
+
+class _Overloads(dict[int, tuple[str, ...]]):
+    """id -> the overload ids of its reference, decoded from the reference_map entry on first use."""
+
+    def __init__(self, references: dict[int, bytes]) -> None:
+        super().__init__()
+        self.references = references
+
+    def __missing__(self, key: int) -> tuple[str, ...]:
+        entry = self.references.get(key)
+        found: tuple[str, ...] = ()
+        if entry is not None:
+            body = next((v for f, w, v in celcost._fields(entry) if f == 2 and isinstance(v, bytes)), b"")
+            found = tuple(v.decode() for f, w, v in celcost._fields(body) if f == 3 and isinstance(v, bytes))
+        self[key] = found
+        return found
+
+
+_REWRITTEN = (b"string_to_", b"double_to_string")  # overload ids in a checked expression that need a rewrite
+
+
+class _Runtime:
+    """The programs evaluated for one checked expression: `plain` (cel-go's conversions), and the
+    same with NaN guards, used always (`always`: the expression can make a NaN itself) or for an
+    activation whose `variables` hold a NaN (built when first needed)."""
+
+    __slots__ = ("native", "plain", "always", "reads_variables", "_guarded")
+
+    def __init__(self, native: Any) -> None:
+        self.native = native
+        self._guarded: Any = None
+        serialized = native.serialize()
+        sources = any(s.encode() in serialized for s in _NAN_SOURCES)
+        self.reads_variables = b"variables" in serialized  # (a false positive only costs time)
+        self.always = False
+        self.plain = native
+        if sources:
+            self.plain = self.guarded()
+            self.always = True
+        elif any(marker in serialized for marker in _REWRITTEN):
+            self.plain = _go_program(native, guard=False)
+
+    def program(self, activation: Activation) -> Any:
+        if self.always or not self.reads_variables or not activation.variables_hold_nan():
+            return self.plain
+        return self.guarded()
+
+    def guarded(self) -> Any:
+        if self._guarded is None:
+            self._guarded = _go_program(self.native, guard=True)
+        return self._guarded
+
+
+def _go_program(native: Any, guard: bool) -> Any:
+    """The checked expression rewritten for cel-go's conversions, and with NaN guards if `guard`
+    (the program itself when there is nothing to rewrite)."""
+    url, parts = _checked_parts(native.serialize())
+    references: dict[int, bytes] = {}  # id -> its reference_map entry (Reference in field 2), read when needed
+    not_double: set[int] = set()
+    last_id = 0
+    for number, wire, entry in parts:  # map entries: key (field 1) first
+        if number not in (2, 3) or not isinstance(entry, bytes) or entry[:1] != b"\x08":
+            continue
+        key = celcost._varint(entry, 1)[0]
+        last_id = max(last_id, key)
+        if number == 2:
+            references[key] = entry
+        elif guard:  # type_map: Type dyn 1, primitive 3 / wrapper 4 (DOUBLE 4), type_param 10, error 12
+            body = next((v for f, w, v in celcost._fields(entry) if f == 2 and isinstance(v, bytes)), b"")
+            if not any(f in (1, 10, 12) or f in (3, 4) and v == 4 for f, w, v in celcost._fields(body)):
+                not_double.add(key)
+    overloads = _Overloads(references)
+    expr = next(v for f, w, v in parts if f == 4 and isinstance(v, bytes))
+    rewrite = _GoRewrite(overloads, not_double, last_id, guard)
+    body = rewrite.expr(expr)
+    if not rewrite.changed:
+        return native
+    checked = b"".join(_encoded(n, w, body if n == 4 else v) for n, w, v in parts)
+    return _env().deserialize(_encoded(1, 2, url) + _encoded(2, 2, checked))
+
+
+def holds_nan(value: Any) -> bool:
+    """Whether a NaN float sits anywhere in `value`."""
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if item != item:
+                return True
+        elif isinstance(item, (dict, list)):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+_NAN_SCANS: dict[int, tuple[Any, bool]] = {}  # id -> (the value, kept alive so the id stays its own; holds_nan)
+
+
+def _holds_nan_remembered(value: Any) -> bool:
+    """holds_nan, remembered for the last few hundred containers (parameter objects are bound under
+    `variables` with every object)."""
+    if not isinstance(value, (dict, list)):
+        return holds_nan(value)
+    found = _NAN_SCANS.get(id(value))
+    if found is not None and found[0] is value:
+        return found[1]
+    if len(_NAN_SCANS) >= 512:
+        _NAN_SCANS.clear()
+    result = holds_nan(value)
+    _NAN_SCANS[id(value)] = (value, result)
+    return result
 
 
 # The backstop that bounds memory whatever the estimate missed (inputs below LARGE_INPUT, functions it
