@@ -37,10 +37,11 @@ def _cluster(env: Environment) -> dict:
     return {"name": env.cluster} if env.cluster else {"server": env.server or DEFAULT_SERVER}
 
 
-def _sync_policy() -> dict:
+def _sync_policy(*options: str) -> dict:
+    """Automated sync with prune and self-heal, the namespace created, `options` added, retries."""
     return {
         "automated": {"prune": True, "selfHeal": True},
-        "syncOptions": ["CreateNamespace=true", "PruneLast=true"],
+        "syncOptions": ["CreateNamespace=true", *options],
         "retry": {"limit": 3, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
     }
 
@@ -74,7 +75,7 @@ def application_set(env: Environment, config: Config) -> dict:
                     "source": {"repoURL": config.repo_url, "targetRevision": config.target_revision,
                                "path": "{{.path.path}}"},
                     "destination": _destination(env),
-                    "syncPolicy": _sync_policy(),
+                    "syncPolicy": _sync_policy("PruneLast=true"),
                 },
             },
         },
@@ -110,11 +111,7 @@ def policies_application(name: str, env: Environment, config: Config) -> dict:
                        # Argo CD matches the glob against paths relative to `path`
                        "directory": {"recurse": True, "exclude": "tests/*"}},
             "destination": {**_cluster(env), "namespace": POLICIES_NAMESPACE},
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["CreateNamespace=true"],
-                "retry": {"limit": 3, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
-            },
+            "syncPolicy": _sync_policy(),
         },
     }
 

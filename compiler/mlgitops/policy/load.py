@@ -52,7 +52,7 @@ from .cel import CelError, Program, compile_expression
 from .fuse import fuse
 from .match import selector_matches
 
-POLICY_API = "admissionregistration.k8s.io/v1"
+POLICY_API = apivalidation.POLICY_API
 POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
 # The policy's annotation naming each validation's field path (see the module docstring).

@@ -113,23 +113,21 @@ class Waivers:
     def label_problem(self, doc: Document, policy: str, value: object) -> str | None:
         """Why the label `waivers.mlgitops.dev/<policy>: <value>` on `doc` is not backed by a
         waiver of its model (see the module docstring); None when it is."""
-        label = f"{WAIVER_LABEL_PREFIX}{policy}={value}"
         model = self.model_of(doc)
         if model is None:
-            return (f"label {label} switches policy {policy} off in the cluster, but the object was not "
-                    "generated from a model file, so no waiver backs it; waive a policy in the model's "
-                    "spec.policyExceptions (mlgitops build writes the label), never by hand")
-        self.of_model(model)
-        declared = [w for w in self._declared.get(model, []) if w.policy == policy and w.covers(doc.env)]
-        if any(w.expires.isoformat() == value for w in declared):
-            return None
-        where = f" in {doc.env}" if doc.env else ""
-        found = (f"its waiver of {policy}{where} expires on "
-                 f"{', '.join(sorted(w.expires.isoformat() for w in declared))}" if declared
-                 else f"{model} has no waiver of {policy}{where}")
-        return (f"label {label} switches policy {policy} off in the cluster, but {found}; "
-                "waive a policy in the model's spec.policyExceptions (mlgitops build writes the label), "
-                "never by hand")
+            found = "the object was not generated from a model file, so no waiver backs it"
+        else:
+            self.of_model(model)
+            declared = [w for w in self._declared.get(model, []) if w.policy == policy and w.covers(doc.env)]
+            if any(w.expires.isoformat() == value for w in declared):
+                return None
+            where = f" in {doc.env}" if doc.env else ""
+            found = (f"its waiver of {policy}{where} expires on "
+                     f"{', '.join(sorted(w.expires.isoformat() for w in declared))}" if declared
+                     else f"{model} has no waiver of {policy}{where}")
+        return (f"label {WAIVER_LABEL_PREFIX}{policy}={value} switches policy {policy} off in the cluster, but "
+                f"{found}; waive a policy in the model's spec.policyExceptions (mlgitops build writes the "
+                "label), never by hand")
 
     def _read(self, model: str) -> list[Waiver]:
         try:
