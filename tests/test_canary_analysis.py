@@ -294,13 +294,20 @@ def _mesh_monitors(compiled=COMPILED) -> list[tuple]:
             if o["kind"] == "PodMonitor" and o["metadata"]["name"] == f"{me.name}-mesh"]
 
 
-def test_mesh_pod_monitor_only_where_the_error_ratio_reads_it():
+def test_mesh_pod_monitor_only_where_a_query_reads_the_sidecars():
+    """The example declares no platform mesh scrape, so every model whose canary error ratio or
+    Istio SLO reads the sidecars gets its own mesh monitor, and no other model does."""
+    from mlgitops.domain.sources import MESH_KEPT
+
     with_ratio = {(me.name, me.env.name) for _, me, m, _ in METRICS if m["name"] == "error-ratio"}
-    assert {(me.name, me.env.name) for me, _ in _mesh_monitors()} == with_ratio
+    istio_slo = {(me.name, me.env.name) for me, _, watching in COMPILED
+                 if me.model.slo.source == "istio" and any(o["kind"] == "PrometheusRule" for o in watching)}
+    assert with_ratio and istio_slo - with_ratio, "the example has both kinds of reader"
+    assert {(me.name, me.env.name) for me, _ in _mesh_monitors()} == with_ratio | istio_slo
     for me, monitor in _mesh_monitors():
         assert monitor["spec"]["podTargetLabels"] == ["rollouts-pod-template-hash"]
         (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
-        assert endpoint["metricRelabelings"] == [{"sourceLabels": ["__name__"], "regex": "istio_requests_total",
+        assert endpoint["metricRelabelings"] == [{"sourceLabels": ["__name__"], "regex": "|".join(MESH_KEPT),
                                                   "action": "keep"}]
 
 

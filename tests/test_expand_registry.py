@@ -187,13 +187,13 @@ def test_the_slo_generator_applies_exactly_when_there_are_sli_queries(model_envs
     from mlgitops.expand.slo import has_sli, sli_queries
 
     seen = set()
-    for me, _ in model_envs:
+    for me, config in model_envs:
         base = me.model
         for availability in (None, 99.5):
             for latency in ((), base.slo.latency):
                 for source in ("istio", "kserve", "custom"):
                     slo = base.slo._replace(availability=availability, latency=latency, source=source)
                     model = base._replace(slo=slo)
-                    assert has_sli(model) == bool(sli_queries(model)), (me.name, slo)
+                    assert has_sli(model) == bool(sli_queries(model, config)), (me.name, slo)
                     seen.add(has_sli(model))
     assert seen == {True, False}

@@ -54,7 +54,7 @@ def _kinds(me, config) -> list[str]:
 
 def test_the_policy_allows_callers_the_gateway_and_prometheus_only(tmp_path):
     envs, config, _ = _envs(tmp_path, MODEL)
-    policy = network_policy(envs["prod"].model)
+    policy = network_policy(envs["prod"].model, config)
 
     def namespace(name):
         return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
@@ -80,17 +80,17 @@ def test_the_policy_allows_callers_the_gateway_and_prometheus_only(tmp_path):
     assert "NetworkPolicy" not in _kinds(envs["staging"], config)
 
 
-def test_prometheus_may_scrape_the_sidecars_when_the_canary_reads_them(tmp_path):
+def test_prometheus_may_scrape_the_sidecars_when_a_query_reads_them(tmp_path):
     text = MODEL.replace("  environments:", "  slo: {availability: 99.9}\n  environments:")
-    envs, _, _ = _envs(tmp_path, text)
-    monitoring = network_policy(envs["prod"].model)["spec"]["ingress"][1]
+    envs, config, _ = _envs(tmp_path, text)
+    monitoring = network_policy(envs["prod"].model, config)["spec"]["ingress"][1]
     assert monitoring["ports"] == [{"port": 9000, "protocol": "TCP"}, {"port": 15090, "protocol": "TCP"}]
 
 
 def test_serverless_pods_take_requests_on_the_queue_proxy_and_let_knative_in(tmp_path):
     text = MODEL.replace("  container: {port: 9000}\n", "  mode: serverless\n")
-    envs, _, _ = _envs(tmp_path, text)
-    spec = network_policy(envs["prod"].model)["spec"]
+    envs, config, _ = _envs(tmp_path, text)
+    spec = network_policy(envs["prod"].model, config)["spec"]
     assert spec["podSelector"] == {"matchLabels": {"serving.kserve.io/inferenceservice": "scorer",
                                                    "component": "predictor"}}
     assert spec["ingress"][0]["ports"] == [{"port": 8012, "protocol": "TCP"}]

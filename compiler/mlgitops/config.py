@@ -15,7 +15,8 @@ from . import contain
 from .diagnostics import Diagnostic, Diagnostics, ERROR, echo
 from .domain.burnrate import AlertTier, table_from_config
 from .domain.burnrate import schema as burn_rate_schema
-from .domain.units import duration_seconds
+from .domain.sources import BUCKETED_SOURCES, SOURCES
+from .domain.units import LATENCY, duration_seconds, seconds
 from .schemacheck import SchemaChecker
 from .yamlsource import SourceDocument, load_yaml
 
@@ -55,6 +56,41 @@ def config_schema() -> dict:
                 "sloSource": s("Default SLO metric source.", enum=["istio", "kserve", "custom"]),
                 "runbookURL": s("Base URL of runbooks; alerts link to `<runbookURL>/<alert>`."),
                 "burnRateAlerts": burn_rate_schema(),
+                "meshScrape": obj("A platform scrape of every Istio sidecar (e.g. Istio's `envoy-stats-monitor` "
+                                  "PodMonitor). Set, the SLO rules read the mesh metrics from its job and no "
+                                  "per-model mesh PodMonitor is generated for them (canary gates still use the "
+                                  "model's own, which keeps the pods' template hash).", {
+                    "job": s("The `job` label of its series, e.g. `istio-system/envoy-stats-monitor`.", minLength=1),
+                }, required=["job"]),
+                "kubeStateMetrics": obj("The kube-state-metrics scrape the operational alerts read.", {
+                    "job": s("Its `job` label (default `kube-state-metrics`, as kube-prometheus-stack).", minLength=1),
+                }, required=["job"]),
+                "rolloutsMetrics": obj("The Argo Rollouts controller scrape the stuck-canary alert and the "
+                                       "dashboards read.", {
+                    "job": s("Its `job` label (default `argo-rollouts-metrics`, the chart's metrics Service).",
+                             minLength=1),
+                }, required=["job"]),
+                "histogramBuckets": {
+                    "type": "object", "additionalProperties": False, "minProperties": 1,
+                    "description": "The latency histogram buckets the clusters really have, per metric source "
+                                   "(default: the exporter's own). Latency thresholds must be one of them.",
+                    "properties": {
+                        name: {"type": "array", "minItems": 1, "uniqueItems": True,
+                               "items": {"type": "string", "pattern": LATENCY, "maxLength": 32},
+                               "description": f"Bucket upper bounds of the {name} latency histogram, as durations "
+                                              "(`250ms`, `1s`)."}
+                        for name in BUCKETED_SOURCES},
+                },
+                "scrapes": {
+                    "type": "array",
+                    "description": "Other platform scrapes that custom SLO queries read (the collection check "
+                                   "accepts their metrics).",
+                    "items": obj("One platform scrape.", {
+                        "job": s("Its `job` label.", minLength=1),
+                        "metrics": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+                                    "description": "The metric names it collects."},
+                    }, required=["job", "metrics"]),
+                },
             }),
             "validation": obj("Settings of `mlgitops validate`.", {
                 "schemaLocations": {
@@ -82,6 +118,13 @@ def config_schema() -> dict:
                     "namespace": s("Namespace the models of this environment run in.", pattern=DNS1123, maxLength=63),
                     "server": s("Argo CD destination cluster URL."),
                     "cluster": s("Argo CD destination cluster name (instead of server)."),
+                    "alertSeverities": {
+                        "type": "object", "additionalProperties": {"type": "string", "pattern": r"^[a-z][a-z0-9-]*$"},
+                        "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"},
+                        "description": "Severity routing: the `severity` label each generated severity gets in this "
+                                       "environment, e.g. `{page: ticket}`. Default: `{page: ticket}` in every "
+                                       "environment but the last (production), so only production pages.",
+                    },
                 }, required=["namespace"]),
             },
         }, required=["apiVersion", "kind", "kserve", "argocd", "environments"]),
@@ -94,6 +137,24 @@ class Environment:
     namespace: str
     server: str | None
     cluster: str | None
+    # Severity routing: generated severity -> the `severity` label in this environment.
+    alert_severities: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def severity(self, severity: str) -> str:
+        """The `severity` label an alert of `severity` gets in this environment."""
+        return self.alert_severities.get(severity, severity)
+
+
+# Staging never pages by default: every environment but the last (production) turns pages into tickets.
+NON_PRODUCTION_SEVERITIES = {"page": "ticket"}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlatformScrape:
+    """A scrape the platform runs (not generated by mlgitops): its job label and what it collects."""
+
+    job: str
+    metrics: frozenset[str] | None  # None: every metric of its exporter (domain/sources.py EXPORTERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +174,21 @@ class Config:
     validation: dict  # the `validation:` section as written (see validate/run.py)
     text: str  # raw bytes of the file, part of the build fingerprint
     limits: dict = dataclasses.field(default_factory=dict)  # the `limits:` section as written (contain.py)
+    # Platform scrapes (monitoring.meshScrape / kubeStateMetrics / rolloutsMetrics / scrapes).
+    mesh_scrape: PlatformScrape | None = None
+    kube_state_metrics: PlatformScrape = PlatformScrape("kube-state-metrics", None)
+    rollouts_metrics: PlatformScrape = PlatformScrape("argo-rollouts-metrics", None)
+    scrapes: tuple[PlatformScrape, ...] = ()
+    # Declared latency buckets per source, in seconds (monitoring.histogramBuckets); else the exporter's.
+    histogram_buckets: dict = dataclasses.field(default_factory=dict)
     doc: SourceDocument | None = dataclasses.field(default=None, compare=False, repr=False)  # positions
+
+    def buckets(self, source: str) -> tuple[float, ...]:
+        """The latency bucket bounds (seconds) of a metric source: declared, else the exporter's defaults."""
+        if source in self.histogram_buckets:
+            return self.histogram_buckets[source]
+        found = SOURCES.get(source)
+        return found.buckets if found else ()
 
     @property
     def deployment_mode_standard(self) -> str:
@@ -175,7 +250,9 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
             line, col = doc.position(("environments", name, "cluster"), key=True)
             diags.error(CONFIG_FILE, line, col, "config.schema",
                         f"environments.{name}: set either server or cluster, not both")
-        envs[name] = Environment(name, env["namespace"], env.get("server"), env.get("cluster"))
+        last = name == list(data["environments"])[-1]
+        severities = env.get("alertSeverities", {} if last else NON_PRODUCTION_SEVERITIES)
+        envs[name] = Environment(name, env["namespace"], env.get("server"), env.get("cluster"), dict(severities))
     for severity, tier in monitoring.get("burnRateAlerts", {}).items():
         for i, pair in enumerate(tier["windows"]):
             if duration_seconds(pair["short"]) >= duration_seconds(pair["long"]):
@@ -183,6 +260,8 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
                 diags.error(CONFIG_FILE, line, col, "config.burn-rate-alerts",
                             f"monitoring.burnRateAlerts.{severity}: short window {echo(pair['short'], quote=False)} must be "
                             f"shorter than the long window {echo(pair['long'], quote=False)} (the workbook uses 1/12 of it)")
+    scrape = lambda key, default: (PlatformScrape(monitoring[key]["job"], None) if key in monitoring  # noqa: E731
+                                   else default)
     return Config(
         path=CONFIG_FILE,
         kserve_version=(major, minor),
@@ -200,4 +279,10 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
         text=text,
         limits=dict(data.get("limits", {})),
         doc=doc,
+        mesh_scrape=scrape("meshScrape", None),
+        kube_state_metrics=scrape("kubeStateMetrics", Config.kube_state_metrics),
+        rollouts_metrics=scrape("rolloutsMetrics", Config.rollouts_metrics),
+        scrapes=tuple(PlatformScrape(s["job"], frozenset(s["metrics"])) for s in monitoring.get("scrapes", ())),
+        histogram_buckets={name: tuple(sorted(seconds(b) for b in bounds))
+                           for name, bounds in monitoring.get("histogramBuckets", {}).items()},
     )

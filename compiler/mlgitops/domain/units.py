@@ -7,6 +7,7 @@ from decimal import Decimal
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
+LATENCY = r"^[0-9]+(\.[0-9]+)?(ms|s)$"  # a latency as the model file writes it: `250ms`, `1s`, `2.5s`
 
 
 def duration_seconds(text: str) -> float:

@@ -34,8 +34,10 @@ def inference_service(me: ModelEnv) -> dict:
         predictor["logger"] = {"mode": model.logger.mode, "url": model.logger.url}
     if model.timeout_seconds is not None:
         predictor["timeout"] = model.timeout_seconds
-    # Stable Istio workload identity for SLO queries (destination_canonical_service/revision).
-    labels = {"service.istio.io/canonical-name": model.name}
+    # Stable Istio workload identity for SLO queries (destination_canonical_service/revision): the
+    # model's name belongs to the component that receives its requests first, the transformer when
+    # there is one (its latency and errors include the predictor's), so the SLO is end to end.
+    labels = {"service.istio.io/canonical-name": canonical_name(model, "predictor")}
     if model.model_version:
         labels["service.istio.io/canonical-revision"] = model.model_version
         labels["mlgitops.dev/model-version"] = model.model_version
@@ -65,6 +67,8 @@ def inference_service(me: ModelEnv) -> dict:
         # KServe holds transformer/explainer replicas itself (no HPA on them): min = max.
         spec[part] = {"minReplicas": component.replicas, "maxReplicas": component.replicas,
                       "containers": [container(component)]}
+        if part == "transformer":
+            spec[part]["labels"] = {"service.istio.io/canonical-name": canonical_name(model, part)}
     metadata = meta(model.name)
     annotations = {}
     if not model.standard and serverless is not None and serverless.window is not None:
@@ -76,6 +80,14 @@ def inference_service(me: ModelEnv) -> dict:
         metadata["annotations"] = annotations
     return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": metadata,
             "spec": spec}
+
+
+def canonical_name(model: Model, component: str) -> str:
+    """The Istio canonical service of a component's pods: the model's name for its entry point
+    (the transformer when there is one, else the predictor), `<model>-<component>` otherwise.
+    The explainer keeps Istio's default: `:explain` calls are not the model's SLO."""
+    entry = "transformer" if "transformer" in model.components else "predictor"
+    return model.name if component == entry else f"{model.name}-{component}"
 
 
 def _model(model: Model) -> dict:
@@ -129,6 +141,7 @@ GENERATOR = KindGenerator(
     derived=(
         (_ISVC, _SPREAD + ("labelSelector", "matchLabels", "app"), NAME),
         (_ISVC, ("metadata", "annotations", PDBS_ANNOTATION), settings_path("podDisruptionBudget")),
+        (_ISVC, ("spec", ANY, "labels", "service.istio.io/canonical-name"), NAME),
     ),
     constants=(
         (_ISVC, ("spec", "predictor", "model", "modelFormat", ANY)),

@@ -30,7 +30,7 @@ from ..spec.model import ModelEnv
 from ..spec.resolved import DEFAULT_PORT, Model, Section
 from ..spec.schema import DNS1123_LABEL, LABEL_VALUE, mapping, string
 from .generator import ANY, MODEL_FILE, NAME, KindGenerator
-from .monitoring import ENVOY_METRICS_PORT, scrapes_mesh
+from .monitoring import ENVOY_METRICS_PORT, sidecars_scraped
 
 KIND = "NetworkPolicy"
 # Cluster defaults (issue #16 makes them settings of mlgitops.yaml).
@@ -103,7 +103,7 @@ def _ports(numbers: list[int]) -> list[dict]:
     return [{"port": n, "protocol": "TCP"} for n in numbers]
 
 
-def network_policy(model: Model) -> dict:
+def network_policy(model: Model, config: Config) -> dict:
     settings = model.section(SECTION)
     port = model.container.port if model.container is not None else DEFAULT_PORT
     own = {"podSelector": {"matchLabels": {"serving.kserve.io/inferenceservice": model.name}}}
@@ -111,7 +111,7 @@ def network_policy(model: Model) -> dict:
     ingress = [
         {"from": callers, "ports": _ports([port] if model.standard else [QUEUE_PROXY_PORT])},
         {"from": [_namespace(MONITORING_NAMESPACE)],
-         "ports": _ports([port] + ([ENVOY_METRICS_PORT] if scrapes_mesh(model) else []))},
+         "ports": _ports([port] + ([ENVOY_METRICS_PORT] if sidecars_scraped(model, config) else []))},
     ]
     if not model.standard:
         ingress.append({"from": [_namespace(KNATIVE_NAMESPACE)]})
@@ -128,7 +128,7 @@ def network_policy(model: Model) -> dict:
 
 
 def _build(me: ModelEnv, config: Config) -> list[dict]:
-    return [network_policy(me.model)]
+    return [network_policy(me.model, config)]
 
 
 _INGRESS = ("spec", "ingress", ANY)

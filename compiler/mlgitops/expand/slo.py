@@ -16,6 +16,7 @@ from ..domain.sources import ERROR_CODES, SOURCES, matchers
 from ..spec.model import ModelEnv
 from ..spec.resolved import AVAILABILITY, Model
 from .common import camel
+from .monitoring import sli_job
 from .generator import ANY, MONITORING_FILE, KindGenerator, Path, settings_path
 
 RECORD = "mlgitops:slo_errors:ratio_rate"
@@ -23,7 +24,15 @@ AVAILABILITY_ANNOTATION = "mlgitops.dev/slo-availability"
 LATENCY_ANNOTATION = "mlgitops.dev/slo-latency"
 
 
-def sli_queries(model: Model) -> list[tuple[str, str, float]]:
+def sli_selector(model: Model, config: Config) -> dict[str, str]:
+    """The labels that pick the model's SLI series: the scrape's job (the collection the SLO
+    relies on, expand/monitoring.py) and the source's identity labels."""
+    source = SOURCES[model.slo.source]
+    job = sli_job(model, config)
+    return {**({"job": job} if job else {}), **source.identity(model.namespace, model.name)}
+
+
+def sli_queries(model: Model, config: Config) -> list[tuple[str, str, float]]:
     """(slo id, PromQL error ratio with $window, objective as a ratio) per SLO of the model."""
     slo = model.slo
     source = SOURCES.get(slo.source)  # None: source custom
@@ -32,14 +41,14 @@ def sli_queries(model: Model) -> list[tuple[str, str, float]]:
         if source is None or source.requests is None:
             bad, total = slo.error_query, slo.total_query
         else:
-            ident = source.identity(model.namespace, model.name)
+            ident = sli_selector(model, config)
             bad = f'sum(rate({source.requests}{{{matchers(ident, f"{source.code_label}=~{ERROR_CODES}")}}}[$window]))'
             total = f"sum(rate({source.requests}{{{matchers(ident)}}}[$window]))"
         out.append((AVAILABILITY, f"({bad} or vector(0))\n/\n({total} > 0)", slo.availability / 100))
     for slo_id, objective in slo.objectives():
         if objective is None or source is None:
             continue
-        ident = source.identity(model.namespace, model.name)
+        ident = sli_selector(model, config)
         ok = [f"{source.code_label}!~{ERROR_CODES}"] if source.latency_ok_only else []
         good = f"sum(rate({source.histogram}_bucket{{{matchers(ident, *ok, source.le(objective.seconds))}}}[$window]))"
         total = f"sum(rate({source.histogram}_count{{{matchers(ident, *ok)}}}[$window]))"
@@ -56,7 +65,7 @@ def has_sli(model: Model) -> bool:
 
 def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
     model = me.model
-    slis = sli_queries(model)
+    slis = sli_queries(model, config)
     if not slis:
         return None
     env = model.environment

@@ -18,10 +18,11 @@ RULE = Rule("spec.latency-bucket", ERROR,
             "message names the nearest boundaries.")
 
 
-def _check_bucket(report: Reporter, path: Path, threshold: str, source: str) -> None:
+def _check_bucket(report: Reporter, path: Path, threshold: str, source: str, config: Config) -> None:
     if source not in SOURCES:
         return
-    buckets = SOURCES[source].buckets
+    buckets = config.buckets(source)
+    declared = " (monitoring.histogramBuckets)" if source in config.histogram_buckets else ""
     value = seconds(threshold)
     if any(math.isclose(value, b) for b in buckets):
         return
@@ -29,20 +30,20 @@ def _check_bucket(report: Reporter, path: Path, threshold: str, source: str) -> 
     upper = min((b for b in buckets if b > value), default=None)
     near = " and ".join(say_seconds(b) for b in (lower, upper) if b is not None)
     report(path, RULE,
-           f"{echo(threshold, quote=False)} is not a bucket boundary of the {source} latency histogram, so the SLI would "
+           f"{echo(threshold, quote=False)} is not a bucket boundary of the {source} latency histogram{declared}, so the SLI would "
            f"never match a bucket; nearest boundaries: {near}")
 
 
 def check_objectives(me: ModelEnv, report: Reporter, config: Config) -> None:
     slo = me.model.slo
     for objective in slo.latency:
-        _check_bucket(report, ("slo", "latency", objective.position, "threshold"), objective.threshold, slo.source)
+        _check_bucket(report, ("slo", "latency", objective.position, "threshold"), objective.threshold, slo.source, config)
 
 
 def check_analysis(me: ModelEnv, report: Reporter, config: Config) -> None:
     latency95 = me.model.canary.analysis.latency_p95
     if latency95:
-        _check_bucket(report, ("canary", "analysis", "latencyP95"), latency95, "kserve")
+        _check_bucket(report, ("canary", "analysis", "latencyP95"), latency95, "kserve", config)
 
 
 OBJECTIVES = ModelCheck((RULE,), check_objectives)

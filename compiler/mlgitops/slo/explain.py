@@ -42,7 +42,7 @@ def explain(me: ModelEnv, config: Config, rps: float | None = None,
     rate, basis = traffic(me, rps)
     objectives = []
     latency = {slo_id: o for slo_id, o in slo.objectives() if o is not None}
-    for slo_id, _query, objective in sli_queries(me.model):
+    for slo_id, _query, objective in sli_queries(me.model, config):
         budget = round(1 - objective, 12)
         threshold = latency[slo_id].threshold if slo_id in latency else None
         alerts: list[dict[str, Any]] = []

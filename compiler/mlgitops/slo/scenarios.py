@@ -33,7 +33,7 @@ from ..config import Config
 from ..domain.burnrate import AlertTier, windows
 from ..domain.sources import SOURCES, Source, neighbours
 from ..domain.units import duration_seconds
-from ..expand.slo import RECORD, sli_queries
+from ..expand.slo import RECORD, sli_queries, sli_selector
 from ..spec.model import ModelEnv
 
 RATE = 1000.0  # synthetic requests per minute
@@ -107,8 +107,11 @@ def counter(phases: list[tuple[int, float | None]]) -> str:
 class _Slo:
     """One SLO: its kind, budget, alert names and how to write its bad/good traffic."""
 
-    def __init__(self, me: ModelEnv, slo_id: str, objective: float, rule: dict, table: tuple[AlertTier, ...]):
+    def __init__(self, me: ModelEnv, slo_id: str, objective: float, rule: dict, config: Config):
+        table = config.burn_rate_alerts
         self.me, self.id, self.objective = me, slo_id, objective
+        self.selector = sli_selector(me.model, config)  # the job and identity labels the rules select
+        self.buckets = config.buckets(me.model.slo.source)  # the declared (or the exporter's) buckets
         self.budget = round(1 - objective, 10)
         slo = me.model.slo
         self.source: Source = SOURCES[slo.source]
@@ -131,7 +134,9 @@ class _Slo:
         A burn of None in every phase gives no series; `model` names a neighbour instead."""
         if all(b is None for _, b in phases):
             return []
-        ident = self.source.identity(self.me.env.namespace, model or self.me.name)
+        ident = dict(self.selector)
+        if model:  # a neighbour: same scrape, another model's identity
+            ident.update(self.source.identity(self.me.env.namespace, model))
         steps = [(m // step, b) for m, b in phases]
         total = [(n, None if b is None else 0.0 if b == IDLE else RATE * step) for n, b in steps]
         bad = [(n, None if b is None else 0.0 if b == IDLE else RATE * step * min(1.0, b * self.budget))
@@ -154,7 +159,7 @@ class _Slo:
                 out.append(one(requests, {**ident, code: "503"}, bad))
             return out
         extra = {self.source.code_label: "200"} if self.source.latency_ok_only else {}
-        below, above = neighbours(self.source.buckets, self.bound)
+        below, above = neighbours(self.buckets, self.bound)
         hist = self.source.histogram
         half = [(n, None if g is None else g / 2) for n, g in good]
         buckets = [(below, half), (self.bound, good), (above, total)]
@@ -224,8 +229,8 @@ def build_suite(me: ModelEnv, config: Config, rule: dict | None) -> Suite:
         return suite
     if rule is None:
         return suite
-    for slo_id, _query, objective in sli_queries(me.model):
-        slo = _Slo(me, slo_id, objective, rule, config.burn_rate_alerts)
+    for slo_id, _query, objective in sli_queries(me.model, config):
+        slo = _Slo(me, slo_id, objective, rule, config)
         suite.slo_paths[slo_id] = paths[slo_id]
         _add_slo(suite, slo)
     return suite

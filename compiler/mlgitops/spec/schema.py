@@ -15,6 +15,7 @@ import copy
 import json
 
 from ..domain.frameworks import FRAMEWORK_NAMES
+from ..domain.units import LATENCY  # a latency objective: milliseconds or seconds
 from .resolved import Sections
 
 API_VERSION = "mlgitops.dev/v1alpha1"
@@ -26,8 +27,6 @@ STORAGE_SCHEMES = ["s3", "gs", "pvc", "hf", "oci", "https"]
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # Kubernetes quantities as the API server accepts them (decimal or binary suffixes).
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
-# A latency objective: milliseconds or seconds.
-LATENCY = r"^[0-9]+(\.[0-9]+)?(ms|s)$"
 # Go-style durations as Argo Rollouts and Prometheus accept them (s, m, h; d for SLO windows).
 DURATION = r"^[0-9]+(s|m|h)$"
 WINDOW = r"^[0-9]+(h|d|w)$"
