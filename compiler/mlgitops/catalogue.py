@@ -41,7 +41,7 @@ FAMILIES: dict[str, str] = {
     "kubeconform": "`mlgitops validate --engine kubeconform`.",
     "crd": "`mlgitops schemas import`: CustomResourceDefinition files.",
     "policy": "`mlgitops policy check` and `policy test`: ValidatingAdmissionPolicies over the rendered objects.",
-    "slo": "`mlgitops slo test`: the generated alerts proven with promtool.",
+    "slo": "The generated SLO rules: metric collection (checked at every build) and `mlgitops slo test`, the alerts proven with promtool.",
     "usage": "Usage errors: a wrong option or argument (exit code 2).",
 }
 
@@ -186,6 +186,12 @@ RULES: dict[str, Rule] = _rules(
     # --- slo ----------------------------------------------------------------------------------
     R("slo.scenario-failed", ERROR, "A generated burn-rate rule did not behave as promised under synthetic traffic."),
     R("slo.scenario-skipped", INFO, "An SLO scenario could not be synthesised (custom PromQL source)."),
+    R("slo.uncollected-metric", ERROR,
+      "A generated rule, analysis query or dashboard reads a metric that no generated monitor and no platform scrape "
+      "declared in mlgitops.yaml collects (or reads a raw metric without selecting its scrape's job).",
+      "Checked at every build (slo/collection.py): an SLO over a metric nobody scrapes records nothing and its "
+      "alerts stay silent. Declare the cluster's own scrape in mlgitops.yaml (`monitoring.meshScrape`, "
+      "`kubeStateMetrics`, `rolloutsMetrics`, `scrapes`) or let mlgitops generate the monitor."),
     # --- usage --------------------------------------------------------------------------------
     R("usage.unknown-model", ERROR, "--model or --env names nothing in the repository."),
     R("usage.unknown-environment", ERROR, "--env names an environment mlgitops.yaml does not define."),

@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import Callable
+from typing import Callable, cast
 
 from . import __version__, layout
 from .buildcache import BuildCache, LockError, build_lock, tell_waiting
@@ -26,11 +26,12 @@ from .diagnostics import Diagnostic, Diagnostics
 from .emit import dump, dump_all
 from .expand.argocd import argocd_files
 from .expand.base import base_files
+from .expand.generator import MODEL_FILE, MONITORING_FILE
 from .expand.overlay import overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, sync_tree
 from .pool import map_forked
 from .modelfiles import read_model_file, resolve
-from .spec.model import MODELS_DIR, ModelFile, list_model_files
+from .spec.model import MODELS_DIR, ModelEnv, ModelFile, list_model_files
 
 Progress = Callable[[int, int], None]
 Compiled = tuple[list[Diagnostic], dict[str, bytes]]  # one model's findings and its files ({} on errors)
@@ -239,13 +240,28 @@ def compile_model(f: ModelFile, config: Config) -> Compiled:
     outputs: dict[str, bytes] = {}
     for me in envs_of_model:
         directory = overlay_dir(me)
-        for name, obj in overlay_files(me, config).items():
+        files = overlay_files(me, config)
+        _check_collection(me, files, config, diags)
+        for name, obj in files.items():
             sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
             outputs[f"{directory}/{name}"] = serialise(obj, sources)
             _check_object_sizes(f, me.env.name, obj, diags)
     if diags.has_errors:
         return list(diags), {}
     return list(diags), outputs
+
+
+def _check_collection(me: ModelEnv, files: dict[str, object], config: Config, diags: Diagnostics) -> None:
+    """Every metric the overlay's queries read is collected (slo/collection.py), reported at the
+    model setting behind the query."""
+    from .catalogue import RULES
+    from .rules import Reporter
+    from .slo.collection import uncollected
+
+    objects = [o for name in (MODEL_FILE, MONITORING_FILE) for o in cast(list, files.get(name, []))]
+    report = Reporter(me, diags)
+    for finding in uncollected(objects, me.model, config):
+        report(finding.read.path, RULES["slo.uncollected-metric"], f"{me.env.name}: {finding.message}")
 
 
 # Argo CD's client-side apply stores each object as JSON in the kubectl.kubernetes.io/
