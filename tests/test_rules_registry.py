@@ -79,6 +79,11 @@ CASES: dict[tuple[str, str], Case] = {
         canary:
           analysis: {latencyP95: 333ms}""")),
     ("canary_analysis.check", "spec.canary-analysis"): one(model()),
+    ("canary_gate.check", "spec.canary-gate-looser"): one(model("""
+        canary:
+          analysis: {latencyP95: 500ms}
+        slo:
+          latency: [{percentile: 99, threshold: 500ms}]""")),
     ("name_length.check", "spec.name-length"): Case({"m" * 50 + ".yaml": model(name="m" * 50)}),
 }
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from ..config import Config
 from ..diagnostics import Diagnostics
 from ..spec.model import ModelEnv, ModelFile
-from . import (canary_analysis, canary_replicas, canary_steps, container_image, custom_image, duplicate_model, env,
-               latency_bucket, mode, name_length, name_mismatch, policy_exceptions, protocol, replicas, resources,
-               slo_source, slo_target, slo_window, storage_uri, unknown_environment)
+from . import (canary_analysis, canary_gate, canary_replicas, canary_steps, container_image, custom_image,
+               duplicate_model, env, latency_bucket, mode, name_length, name_mismatch, policy_exceptions, protocol,
+               replicas, resources, slo_source, slo_target, slo_window, storage_uri, unknown_environment)
 from .base import FileCheck, FileContext, ModelCheck, Reporter
 
 __all__ = ["FILE_RULES", "MODEL_RULES", "FileCheck", "FileContext", "ModelCheck", "Reporter", "check_files",
@@ -51,6 +51,7 @@ MODEL_RULES: tuple[ModelCheck, ...] = (
     slo_target.PERCENTILES,
     latency_bucket.ANALYSIS,
     canary_analysis.CHECK,
+    canary_gate.CHECK,
     name_length.CHECK,
 )
 

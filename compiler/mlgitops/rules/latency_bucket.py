@@ -1,5 +1,6 @@
 """spec.latency-bucket: a latency threshold is a bucket boundary of the source's histogram, for
-the SLO's objectives and for the canary's p95 gate (always read from KServe's histogram)."""
+the SLO's objectives and for the canary's explicit p95 gate (read from the SLO source's
+histogram, the model server's for a custom SLO: expand/analysis.py gate_source)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from ..config import Config
 from ..diagnostics import ERROR, Rule, echo
 from ..domain.sources import SOURCES
 from ..domain.units import say_seconds, seconds
+from ..expand.analysis import gate_source
 from ..spec.model import ModelEnv
+from ..spec.resolved import EXPLICIT_P95
 from .base import ModelCheck, Path, Reporter
 
 RULE = Rule("spec.latency-bucket", ERROR,
@@ -43,7 +46,7 @@ def check_objectives(me: ModelEnv, report: Reporter, config: Config) -> None:
 def check_analysis(me: ModelEnv, report: Reporter, config: Config) -> None:
     latency95 = me.model.canary.analysis.latency_p95
     if latency95:
-        _check_bucket(report, ("canary", "analysis", "latencyP95"), latency95, "kserve", config)
+        _check_bucket(report, EXPLICIT_P95, latency95, gate_source(me.model).name, config)
 
 
 OBJECTIVES = ModelCheck((RULE,), check_objectives)

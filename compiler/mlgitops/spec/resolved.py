@@ -26,6 +26,7 @@ an argument (spec never imports expand); modelfiles.py, above both, passes the r
 from typing import Any, Callable, Generic, Mapping, NamedTuple, TypeVar
 
 from ..domain.frameworks import CUSTOM, FRAMEWORKS, Framework
+from ..domain.sources import SOURCES
 from ..domain.units import seconds
 
 T = TypeVar("T")
@@ -48,6 +49,7 @@ Sections = tuple[Section[Any], ...]  # the generator-owned sections of a model f
 
 STANDARD = "standard"
 SERVERLESS = "serverless"
+LATENCY_SOURCES = tuple(name for name, source in SOURCES.items() if source.histogram)  # istio, kserve
 COMPONENTS = ("transformer", "explainer")  # KServe components besides the predictor
 
 
@@ -222,6 +224,7 @@ class Analysis(NamedTuple):
     enabled: bool
     success_rate: float | None  # explicit canary.analysis.successRate (percent)
     latency_p95: str | None  # explicit canary.analysis.latencyP95
+    latency_gates: bool  # canary.analysis.latencyGates: a gate per SLO latency objective
     interval: str
     initial_delay: str
     failure_limit: int
@@ -231,9 +234,9 @@ class Analysis(NamedTuple):
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> "Analysis":
-        return cls(bool(data["enabled"]), data.get("successRate"), data.get("latencyP95"), data["interval"],
-                   data["initialDelay"], data["failureLimit"], data["inconclusiveLimit"], data["startingStep"],
-                   data["minRequests"])
+        return cls(bool(data["enabled"]), data.get("successRate"), data.get("latencyP95"),
+                   bool(data.get("latencyGates", True)), data["interval"], data["initialDelay"],
+                   data["failureLimit"], data["inconclusiveLimit"], data["startingStep"], data["minRequests"])
 
 
 class Canary(NamedTuple):
@@ -270,6 +273,30 @@ class LatencyObjective(NamedTuple):
 
 
 AVAILABILITY = "availability"  # the id of the availability SLO
+EXPLICIT_P95 = ("canary", "analysis", "latencyP95")  # the settings path of the explicit p95 gate
+
+
+class LatencyGate(NamedTuple):
+    """A canary latency gate: at most `100 - percentile` percent of the canary's requests slower
+    than `threshold`. `setting` is the settings path that set the threshold: an SLO latency
+    objective's, or EXPLICIT_P95."""
+
+    percentile: float
+    threshold: str
+    setting: tuple[str | int, ...]
+
+    @property
+    def name(self) -> str:
+        """The metric name, `latency-p95`: the id of the SLO it mirrors (LatencyObjective.slo_id)."""
+        return f"latency-p{self.percentile:g}".replace(".", "-")
+
+    @property
+    def explicit(self) -> bool:
+        return self.setting == EXPLICIT_P95
+
+    @property
+    def seconds(self) -> float:
+        return seconds(self.threshold)
 
 
 class Slo(NamedTuple):
@@ -390,16 +417,35 @@ class Model(NamedTuple):
 
     def analysis_metrics(self) -> dict[str, Any]:
         """The thresholds the canary analysis gates on: `successRate` (percent; needs the Istio
-        source) and `latencyP95` (a latency), explicit or derived from the SLO objectives."""
+        source), explicit or derived from slo.availability; and `latency`, the latency gates
+        (`latency_gates`), when there is one."""
         analysis, slo = self.canary.analysis, self.slo
         result: dict[str, Any] = {}
         success = analysis.success_rate if analysis.success_rate is not None else slo.availability
         if success is not None and slo.source == "istio":
             result["successRate"] = success
-        p95 = analysis.latency_p95 or (o.threshold if (o := slo.latency_at(95)) else None)
-        if p95:
-            result["latencyP95"] = p95
+        gates = self.latency_gates()
+        if gates:
+            result["latency"] = gates
         return result
+
+    def latency_gates(self) -> tuple[LatencyGate, ...]:
+        """One gate per SLO latency objective (unless `canary.analysis.latencyGates: false`; none
+        for a source without a histogram), and the explicit `latencyP95`, which replaces the
+        gate of a p95 objective: in percentile order.
+
+        Without a latency objective and without latencyP95 there is no latency gate: the canary
+        is measured on what the SLO promises, and an SLO that promises no latency gives no
+        threshold that would not be invented."""
+        analysis, slo = self.canary.analysis, self.slo
+        gates: dict[float, LatencyGate] = {}
+        if analysis.latency_gates and slo.source in LATENCY_SOURCES:
+            for o in slo.latency:
+                gates.setdefault(o.percentile, LatencyGate(o.percentile, o.threshold,
+                                                           ("slo", "latency", o.position, "threshold")))
+        if analysis.latency_p95:
+            gates[95] = LatencyGate(95, analysis.latency_p95, EXPLICIT_P95)
+        return tuple(gates[p] for p in sorted(gates))
 
     @property
     def has_analysis(self) -> bool:

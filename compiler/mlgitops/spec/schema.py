@@ -205,14 +205,23 @@ def _settings(sections: Sections) -> dict:
                       "description": "Weights must increase and stay at or below 100. Default: 25/50/75 with 2m pauses."},
             "trafficRouting": _str("`none`: weights by replica count; `istio`: exact weights through a VirtualService.",
                                    enum=["none", "istio"], default="none"),
-            "analysis": _obj("Automated background canary analysis (Prometheus), of the canary pods only: "
-                             "error ratio and p95 latency measured every `interval` after `initialDelay`; "
+            "analysis": _obj("Automated background canary analysis (Prometheus), of the canary pods only, on "
+                             "the SLOs' own metrics: the availability SLI's error ratio and one gate per "
+                             "latency objective, measured every `interval` after `initialDelay`; "
                              "more than `failureLimit` failed measurements abort the update, more than "
                              "`inconclusiveLimit` measurements without enough traffic pause it.", {
                 "enabled": {"type": "boolean", "description": "Gate the canary on metrics.", "default": True},
                 "successRate": {"type": "number", "description": "Minimum success rate of the canary in percent (default: from slo.availability, the fast-burn threshold: 14.4x its error budget).",
                                 "exclusiveMinimum": 0, "maximum": 100},
-                "latencyP95": _str("Maximum canary p95 latency (default: the SLO p95 objective).", pattern=LATENCY),
+                "latencyP95": _str("A p95 gate: at most 5% of the canary's requests slower than this, read from the SLO "
+                                   "source's latency histogram (a bucket boundary of it). Replaces the gate of an SLO "
+                                   "p95 objective; a gate looser than an SLO latency objective is a warning.",
+                                   pattern=LATENCY),
+                "latencyGates": {"type": "boolean", "default": True,
+                                 "description": "Gate the canary on every SLO latency objective: fail when more of its "
+                                                "requests than the objective allows are slower than the threshold "
+                                                "(its percentile is above the threshold). `false`: only `latencyP95` "
+                                                "if set."},
                 "interval": _str("How often to measure.", pattern=DURATION, default="1m"),
                 "initialDelay": _str("Wait before the first measurement.", pattern=DURATION, default="1m"),
                 "failureLimit": _int("Failed measurements tolerated before aborting.", minimum=0, default=1),
