@@ -1,6 +1,8 @@
 """Every generated PrometheusRule passes the real `promtool check rules`.
 
-(Behavioural proofs of the burn-rate alerts with `promtool test rules` belong to the SLO work.)
+Each overlay's monitoring.yaml has two: `<model>-slo` (SLO records and alerts, expand/slo.py) and
+`<model>-alerts` (operational alerts, expand/operations.py). Behavioural proofs of both with
+`promtool test rules` are in test_slo_scenarios.py and test_operational_alerts.py.
 """
 
 from __future__ import annotations
@@ -23,10 +25,36 @@ def test_example_repo_has_slo_rules():
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.parent.relative_to(REPO_ROOT / "overlays").as_posix())
 def test_generated_rules_pass_promtool_check(path, tmp_path):
     promtool = require_tool("promtool", "make tools (Debian package 'prometheus')")
-    (rule,) = [d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "PrometheusRule"]
-    rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-    result = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    count = sum(len(g["rules"]) for g in rule["spec"]["groups"])
-    assert f"SUCCESS: {count} rules found" in result.stdout
+    rules = {d["metadata"]["name"]: d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "PrometheusRule"}
+    model = path.parent.name
+    assert set(rules) == {f"{model}-slo", f"{model}-alerts"}
+    for name, rule in rules.items():
+        rules_file = tmp_path / f"{name}.yaml"
+        rules_file.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+        result = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        count = sum(len(g["rules"]) for g in rule["spec"]["groups"])
+        assert f"SUCCESS: {count} rules found" in result.stdout
+
+
+def test_every_alert_is_routed_labelled_and_linked():
+    """Every generated alert: model, env and a severity routed by the environment (staging never
+    pages by default), summary, description and a runbook link; burn-rate alerts carry their tier."""
+    severities = {}
+    for path in RULE_FILES:
+        env = path.parent.parent.name
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc["kind"] != "PrometheusRule":
+                continue
+            for group in doc["spec"]["groups"]:
+                for rule in group["rules"]:
+                    if "alert" not in rule:
+                        continue
+                    labels, notes = rule["labels"], rule["annotations"]
+                    assert labels["model"] == path.parent.name and labels["env"] == env, rule["alert"]
+                    assert {"summary", "description"} <= set(notes), rule["alert"]
+                    assert notes["runbook_url"] == f"https://runbooks.example.com/mlgitops/{rule['alert']}"
+                    if rule["alert"].endswith("BudgetBurn"):
+                        assert labels["tier"] in ("page", "ticket")
+                    severities.setdefault(env, set()).add(labels["severity"])
+    assert severities == {"staging": {"ticket"}, "prod": {"page", "ticket"}}

@@ -1,8 +1,10 @@
-"""`mlgitops slo test`: the burn-rate alerts behave as issue #7 promises, under the real promtool.
+"""`mlgitops slo test`: the SLO alerts behave as issues #7 and #15 promise, under the real promtool.
 
 (a) every example model environment passes its generated scenarios; (b) broken rules are caught
-(mutations of the generated PrometheusRule, or of the alert table); (c) a renamed, configurable
-alert table still passes; (d) the CLI's exit codes, JSON report and missing-promtool error.
+(mutations of the generated PrometheusRule, or of the alert table), including the blindness and
+budget-exhausted alerts and the severity routing; (c) a renamed, configurable alert table still
+passes; (d) the CLI's exit codes, JSON report and missing-promtool error. The operational alerts
+(expand/operations.py) are in test_operational_alerts.py.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ HINT = "make tools (Debian package 'prometheus')"
 MODEL_ENVS = [(m, e) for m in ("churn", "fraud", "iris", "sentiment") for e in ("staging", "prod")]
 ISSUE_SCENARIOS = {"healthy", "page_20x", "page_100x", "page_reset", "ticket_4x", "zero_errors", "no_traffic",
                    "traffic_stops"}
+# Issue #15: each SLO's blindness and budget-exhausted alerts, firing and silent.
+HEALTH_SCENARIOS = {"blind_never_seen", "blind_series_lost", "blind_silent_traffic", "blind_silent_not_running",
+                    "exhausted", "exhausted_silent"}
 
 
 def _model_env(model: str, env: str, config=None):
@@ -53,10 +58,11 @@ def _run(tmp_path, me, config, rule, slo: str, kind: str) -> dict:
     return {o.scenario.name: o for o in outcomes if o.scenario.slo == slo and o.scenario.test_file == wanted}
 
 
-def _mutate(rule: dict, slo: str, edit, alerts_only: bool = False) -> dict:
+def _mutate(rule: dict, slo: str, edit, alerts_only: bool = False, alert: str = "BudgetBurn") -> dict:
+    """Edit the expressions of one SLO's rules (alerts_only: of its alerts whose name ends with `alert`)."""
     for group in rule["spec"]["groups"]:
         for r in group["rules"]:
-            if r["labels"].get("slo") == slo and (not alerts_only or "alert" in r):
+            if r["labels"].get("slo") == slo and (not alerts_only or r.get("alert", "").endswith(alert)):
                 r["expr"] = edit(r)
     return rule
 
@@ -81,8 +87,10 @@ def test_example_scenarios_pass(model, env):
             by_slo.setdefault(o.scenario.slo, set()).add(o.scenario.name)
         else:  # the only skips in the examples: 100x cannot exist for a 95% latency objective
             assert o.status == "skipped" and o.scenario.name == "page_100x" and "500%" in o.detail, o
+    operations = by_slo.pop("operations")  # test_operational_alerts.py checks them
+    assert operations and all(name.startswith(("down", "load", "canary", "capacity")) for name in operations)
     for slo, names in by_slo.items():
-        expected = ISSUE_SCENARIOS | ({"slow"} if slo.startswith("latency") else set())
+        expected = ISSUE_SCENARIOS | HEALTH_SCENARIOS | ({"slow"} if slo.startswith("latency") else set())
         if slo == "latency-p95":
             expected = expected - {"page_100x"}
         assert names == expected, (slo, names)
@@ -93,7 +101,7 @@ def test_example_scenarios_pass(model, env):
 def test_page_without_short_window_keeps_firing_after_recovery(tmp_path):
     me, config = _model_env("iris", "prod")
     rule = _mutate(prometheus_rule(me, config), "availability",
-                   lambda r: re.sub(r"\n  and\n  [^\n]*\n\)", "\n)", r["expr"]) if r["labels"]["severity"] == "page"
+                   lambda r: re.sub(r"\n  and\n  [^\n]*\n\)", "\n)", r["expr"]) if r["labels"]["tier"] == "page"
                    else r["expr"], alerts_only=True)
     out = _run(tmp_path, me, config, rule, "availability", "fast")
     assert out["page_reset"].status == "failed", out["page_reset"]
@@ -139,6 +147,52 @@ def test_page_factor_too_high_misses_the_100x_deadline(tmp_path):
     assert out["zero_errors"].status == "passed"  # only the timing scenarios notice
 
 
+def test_staging_page_tier_is_routed_to_a_ticket(tmp_path):
+    """In staging the page tier fires as `severity: ticket`, `tier: page`; a rule that still says
+    `severity: page` fails the firing assertion (the scenarios assert the routed severity)."""
+    me, config = _model_env("iris", "staging")
+    rule = prometheus_rule(me, config)
+    burns = [r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert", "").endswith("BudgetBurn")]
+    assert {(r["labels"]["tier"], r["labels"]["severity"]) for r in burns} == {("page", "ticket"), ("ticket", "ticket")}
+    out = _run(tmp_path, me, config, rule, "availability", "fast")
+    assert out["page_20x"].status == "passed" and out["page_100x"].status == "passed"
+    for r in burns:
+        if r["labels"]["tier"] == "page":
+            r["labels"]["severity"] = "page"
+    out = _run(tmp_path, me, config, rule, "availability", "fast")
+    assert out["page_20x"].status == "failed" and 'severity="page"' in out["page_20x"].detail
+
+
+def test_blindness_without_the_pods_guard_or_with_the_wrong_job_is_caught(tmp_path):
+    me, config = _model_env("iris", "prod")
+    unguarded = _mutate(prometheus_rule(me, config), "availability",
+                        lambda r: r["expr"].split("\nand on ()")[0] + "\n", alerts_only=True, alert="SloBlind")
+    out = _run(tmp_path, me, config, unguarded, "availability", "health")
+    assert out["blind_silent_not_running"].status == "failed", out["blind_silent_not_running"]
+    assert out["blind_never_seen"].status == "passed"
+    wrong_job = _mutate(prometheus_rule(me, config), "availability",
+                        lambda r: r["expr"].replace('job="ml-prod/iris-mesh"', 'job="istio-mesh"'),
+                        alerts_only=True, alert="SloBlind")
+    out = _run(tmp_path, me, config, wrong_job, "availability", "health")
+    assert out["blind_silent_traffic"].status == "failed", out["blind_silent_traffic"]
+    slow = _mutate(prometheus_rule(me, config), "availability",
+                   lambda r: r["expr"].replace("[30m]", "[1h]"), alerts_only=True, alert="SloBlind")
+    out = _run(tmp_path, me, config, slow, "availability", "health")
+    assert out["blind_series_lost"].status == "failed" and out["blind_never_seen"].status == "passed"
+
+
+def test_budget_exhausted_threshold_is_caught(tmp_path):
+    me, config = _model_env("sentiment", "prod")
+    early = _mutate(prometheus_rule(me, config), "availability", lambda r: r["expr"].replace("<= 0", "<= 0.6"),
+                    alerts_only=True, alert="BudgetExhausted")
+    out = _run(tmp_path, me, config, early, "availability", "health")
+    assert out["exhausted_silent"].status == "failed" and out["exhausted"].status == "failed"
+    never = _mutate(prometheus_rule(me, config), "availability", lambda r: r["expr"].replace("<= 0", "<= -100"),
+                    alerts_only=True, alert="BudgetExhausted")
+    out = _run(tmp_path, me, config, never, "availability", "health")
+    assert out["exhausted"].status == "failed" and out["exhausted_silent"].status == "passed"
+
+
 # (c) ------------------------------------------------------------------------------------------
 
 def test_configurable_table_with_other_severities_passes(tmp_path):
@@ -173,7 +227,12 @@ def test_cli_passes_with_json_report(cli, tmp_path):
     assert set(first) >= {"model", "env", "slo", "scenario", "status", "summary"}
     assert (first["model"], first["env"], first["slo"]) == ("churn", "staging", "latency-p99")
     kept = sorted(p.name for p in (tmp_path / "churn-staging").iterdir())
-    assert kept == ["latency-p99.fast.test.yaml", "latency-p99.long.test.yaml", "latency-p99.rules.yaml"]
+    assert kept == ["latency-p99.fast.test.yaml", "latency-p99.health.rules.yaml", "latency-p99.health.test.yaml",
+                    "latency-p99.long.test.yaml", "latency-p99.rules.yaml", "operations.canary.test.yaml",
+                    "operations.capacity.test.yaml", "operations.down.test.yaml", "operations.load.test.yaml",
+                    "operations.rules.yaml"]
+    down = next(s for s in report["scenarios"] if s["scenario"] == "down_not_ready")
+    assert (down["alert"], down["fires_after_minutes"]) == ("ChurnDown", 5)
 
 
 def test_cli_failure_points_at_the_model_file(cli, repo):
@@ -213,7 +272,9 @@ spec:
     result = cli("slo", "test", "--repo", str(repo), "--model", "shop", "--env", "staging", "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert (report["passed"], report["skipped"]) == (0, 1)
+    # the SLO is skipped; the model's operational alerts (no SLI needed) are still proven
+    assert report["skipped"] == 1 and report["passed"] > 0
+    assert {s["slo"] for s in report["scenarios"] if s["status"] == "passed"} == {"operations"}
     assert report["scenarios"][0]["status"] == "skipped" and "custom source" in report["scenarios"][0]["reason"]
     assert "slo.scenario-skipped" in {d["rule"] for d in report["diagnostics"]}
 

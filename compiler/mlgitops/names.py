@@ -56,3 +56,32 @@ def stable_service(model: str) -> str:
 
 def canary_service(model: str) -> str:
     return f"{model}-canary"
+
+
+def dashboard(model: str) -> str:
+    """The ConfigMap holding the model's Grafana dashboard (expand/dashboard.py)."""
+    return f"{model}-dashboard"
+
+
+def alerts_rule(model: str) -> str:
+    """The PrometheusRule of the model's operational alerts (expand/operations.py)."""
+    return f"{model}-alerts"
+
+
+# The alphabet of Kubernetes' generated name parts (k8s.io/apimachinery rand.SafeEncodeString):
+# pod-template hashes (Deployment and Argo Rollouts ReplicaSets) and pods' 5-character suffixes.
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+
+
+def predictor_pod_regex(model: str, mode: str) -> str:
+    """An anchored regex (PromQL `=~`) of the names of the model's predictor pods, and of no other.
+
+    Standard: the Rollout's ReplicaSets are `<rollout>-<hash>` (argo-rollouts rollout/sync.go),
+    the Rollout being named after the model, and KServe's own Deployment's `<model>-predictor-
+    <hash>` (before the Rollout scales it down); pods add `-<5 characters>`. The hash and the
+    suffix use the safe alphabet (no vowels), so `<model>-transformer-...` pods cannot match, nor
+    another model's `<model>-v2-<hash>-<suffix>` (one name part more). Serverless: Knative names the revision
+    `<model>-predictor-<00001>` and its Deployment `<revision>-deployment`."""
+    if mode == "standard":
+        return f"{model}(-predictor)?-{_SAFE}{{1,10}}-{_SAFE}{{5}}"
+    return f"{model}-predictor-[0-9]{{5}}-deployment-{_SAFE}{{1,10}}-{_SAFE}{{5}}"

@@ -5,23 +5,33 @@ Availability: 5xx over all requests. Latency: requests slower than the objective
 the histogram bucket at the objective (which the spec check proved is a bucket boundary).
 The denominator is guarded with `> 0`, so no traffic gives no sample (no alert, no NaN), and
 the numerator with `or vector(0)`, so traffic without any 5xx series gives 0, not nothing.
+
+Alerts per SLO: one per tier of the burn-rate table (`tier` label: the table's key; `severity`:
+the environment's routing of it, environments.<env>.alertSeverities), BudgetExhausted (the
+SLO-window budget is spent) and SloBlind (the SLI has no series while predictor pods are ready:
+a scrape that broke, or no request since the pods started; not for custom PromQL). The model's
+operational alerts are expand/operations.py's.
 """
 
 from __future__ import annotations
 
 from .. import names
 from ..config import Config
-from ..domain.burnrate import windows
+from ..domain.burnrate import AlertTier, windows
 from ..domain.sources import ERROR_CODES, SOURCES, matchers
 from ..spec.model import ModelEnv
 from ..spec.resolved import AVAILABILITY, Model
 from .common import camel
 from .monitoring import sli_job
 from .generator import ANY, MONITORING_FILE, KindGenerator, Path, settings_path
+from .operations import alert, ready_pods
 
 RECORD = "mlgitops:slo_errors:ratio_rate"
 AVAILABILITY_ANNOTATION = "mlgitops.dev/slo-availability"
 LATENCY_ANNOTATION = "mlgitops.dev/slo-latency"
+EXHAUSTED_FOR = "15m"
+# Blindness: no SLI series over this window, with ready pods for `for:` (a ticket, not urgent).
+BLIND_WINDOW, BLIND_FOR = "30m", "15m"
 
 
 def sli_selector(model: Model, config: Config) -> dict[str, str]:
@@ -77,7 +87,7 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
                  for w in windows(config.burn_rate_alerts)]
         groups.append({"name": f"{model.name}-{slo_id}-sli", "rules": rules})
         budget = round(1 - objective, 10)
-        selector = f'model="{model.name}",env="{env}",slo="{slo_id}"'
+        selector = _selector(me, slo_id)
         budget_rules = [
             {"record": "mlgitops:slo_objective:ratio", "expr": f"vector({objective:g})\n", "labels": dict(labels)},
             {"record": f"mlgitops:slo_errors:ratio_rate{window}",
@@ -88,39 +98,11 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
         ]
         # The SLO-window ratio is expensive; once every 5 minutes is plenty for a budget.
         groups.append({"name": f"{model.name}-{slo_id}-budget", "interval": "5m", "rules": budget_rules})
-        alerts = []
-        for tier in config.burn_rate_alerts:
-            severity, wait = tier.severity, tier.wait
-            pairs = [(p.long, p.short, p.burn_rate) for p in tier.pairs]
-            conditions = []
-            for long, short, factor in pairs:
-                threshold = f"({factor:g} * {budget:g})"
-                conditions.append(f"(\n  {RECORD}{long}{{{selector}}} > {threshold}\n  and\n"
-                                  f"  {RECORD}{short}{{{selector}}} > {threshold}\n)")
-            said = ", ".join(f"{l}/{s} at {f:g}x" for l, s, f in pairs)
-            first_long = pairs[0][0]
-            name = f"{camel(model.name)}{camel(slo_id)}BudgetBurn"
-            alert: dict = {
-                "alert": name,
-                "expr": "\n or \n".join(conditions) + "\n",
-                "for": wait,
-                "labels": {"severity": severity, "slo": slo_id, "model": model.name, "env": env},
-                "annotations": {
-                    "summary": f"{model.name} ({env}) is burning its {slo_id} error budget ({objective * 100:g}% objective)",
-                    "description": (f"The {slo_id} error ratio of {model.name} in {model.namespace} is above a burn rate "
-                                    f"that {'pages' if severity == 'page' else 'opens a ticket'} ({said}). "
-                                    f"Burn rate over {first_long}: "
-                                    f"{{{{ with query `{RECORD}{first_long}{{{selector}}} / {budget:g}` }}}}"
-                                    f"{{{{ . | first | value | printf \"%.1f\" }}}}x{{{{ end }}}} "
-                                    f"(1x spends the budget in exactly {window}). "
-                                    f"Remaining budget over {window}: "
-                                    f"{{{{ with query `mlgitops:slo_error_budget:remaining_ratio{{{selector}}}` }}}}"
-                                    f"{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}."),
-                },
-            }
-            if config.runbook_url:
-                alert["annotations"]["runbook_url"] = f"{config.runbook_url}/{name}"
-            alerts.append(alert)
+        alerts = [burn_rate_alert(me, config, slo_id, objective, tier) for tier in config.burn_rate_alerts]
+        alerts.append(budget_exhausted(me, config, slo_id, objective))
+        blind = blindness(me, config, slo_id)
+        if blind is not None:
+            alerts.append(blind)
         groups.append({"name": f"{model.name}-{slo_id}-alerts", "rules": alerts})
     return {
         "apiVersion": "monitoring.coreos.com/v1",
@@ -128,6 +110,86 @@ def prometheus_rule(me: ModelEnv, config: Config) -> dict | None:
         "metadata": {"name": names.slo_rule(model.name), "annotations": objective_annotations(model)},
         "spec": {"groups": groups},
     }
+
+
+def _selector(me: ModelEnv, slo_id: str) -> str:
+    """The labels of one SLO's recorded series."""
+    return f'model="{me.model.name}",env="{me.model.environment}",slo="{slo_id}"'
+
+
+def burn_rate_alert(me: ModelEnv, config: Config, slo_id: str, objective: float, tier: AlertTier) -> dict:
+    """One tier of the alert table: above the tier's burn rate over both windows of any pair.
+
+    The tier key (`page`, `ticket`) is the `tier` label; `severity` is what the environment
+    routes it to (staging: a ticket), so two tiers routed to one severity stay two series."""
+    model = me.model
+    budget = round(1 - objective, 10)
+    selector, window = _selector(me, slo_id), model.slo.window
+    pairs = [(p.long, p.short, p.burn_rate) for p in tier.pairs]
+    conditions = []
+    for long, short, factor in pairs:
+        threshold = f"({factor:g} * {budget:g})"
+        conditions.append(f"(\n  {RECORD}{long}{{{selector}}} > {threshold}\n  and\n"
+                          f"  {RECORD}{short}{{{selector}}} > {threshold}\n)")
+    said = ", ".join(f"{l}/{s} at {f:g}x" for l, s, f in pairs)
+    first_long = pairs[0][0]
+    severity = me.env.severity(tier.severity)
+    routed = "" if severity == tier.severity else f", sent as severity {severity} in {model.environment}"
+    return alert(
+        me, config, f"{camel(model.name)}{camel(slo_id)}BudgetBurn", "\n or \n".join(conditions), tier.wait,
+        tier.severity,
+        f"{model.name} ({model.environment}) is burning its {slo_id} error budget ({objective * 100:g}% objective)",
+        f"The {slo_id} error ratio of {model.name} in {model.namespace} is above the burn rate of the "
+        f"{tier.severity} tier ({said}{routed}). "
+        f"Burn rate over {first_long}: "
+        f"{{{{ with query `{RECORD}{first_long}{{{selector}}} / {budget:g}` }}}}"
+        f"{{{{ . | first | value | printf \"%.1f\" }}}}x{{{{ end }}}} "
+        f"(1x spends the budget in exactly {window}). "
+        f"Remaining budget over {window}: "
+        f"{{{{ with query `mlgitops:slo_error_budget:remaining_ratio{{{selector}}}` }}}}"
+        f"{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}.",
+        slo=slo_id, tier=tier.severity)
+
+
+def budget_exhausted(me: ModelEnv, config: Config, slo_id: str, objective: float) -> dict:
+    """The error budget of the SLO window is spent: the SLO is missed for this window, whatever
+    the burn rate now. A ticket: no single incident to page about, a decision to make (freeze
+    risky changes, or accept the miss)."""
+    model = me.model
+    window = model.slo.window
+    return alert(
+        me, config, f"{camel(model.name)}{camel(slo_id)}BudgetExhausted",
+        f"mlgitops:slo_error_budget:remaining_ratio{{{_selector(me, slo_id)}}} <= 0", EXHAUSTED_FOR, "ticket",
+        f"{model.name} ({model.environment}) has spent its {slo_id} error budget over {window}",
+        f"More than {(1 - objective) * 100:.4g}% of the {slo_id} requests of {model.name} in {model.namespace} "
+        f"were bad over the last {window} ({objective * 100:g}% objective): the SLO is missed for this window. "
+        f"Remaining budget: {{{{ $value | humanizePercentage }}}}. Freeze risky changes (canaries) until it "
+        f"recovers, or agree that the objective is wrong.",
+        slo=slo_id)
+
+
+def blindness(me: ModelEnv, config: Config, slo_id: str) -> dict | None:
+    """The SLO sees nothing while the model runs: no series of the SLI's denominator (the job and
+    identity labels of the SLI, no status filter) over BLIND_WINDOW, while kube-state-metrics
+    says predictor pods are ready. Without it a broken scrape or a wrong label leaves every
+    recording empty and every burn-rate alert silent. None for custom PromQL (no known series)."""
+    model = me.model
+    source = SOURCES.get(model.slo.source)
+    if source is None:
+        return None
+    ident = matchers(sli_selector(model, config))
+    series = f"{source.requests}{{{ident}}}" if slo_id == AVAILABILITY else f"{source.histogram}_count{{{ident}}}"
+    expr = f"absent_over_time({series}[{BLIND_WINDOW}])\nand on ()\n{ready_pods(model, config)} > 0"
+    return alert(
+        me, config, f"{camel(model.name)}{camel(slo_id)}SloBlind", expr, BLIND_FOR, "ticket",
+        f"The {slo_id} SLO of {model.name} ({model.environment}) has no data while the model runs",
+        f"No {series.split('{')[0]} series of {model.name} in {model.namespace} (job and labels the {slo_id} "
+        f"SLO reads) for {BLIND_WINDOW}, while predictor pods have been ready for {BLIND_FOR}: the burn-rate "
+        f"alerts cannot fire. Either the series are not collected (the scrape, its job label or the "
+        f"model's identity labels are wrong: compare with `mlgitops slo explain`), or no request has "
+        f"reached the model since its pods started (a series appears with the first request: check the "
+        f"routing, or accept an idle model).",
+        slo=slo_id)
 
 
 def objective_annotations(model: Model) -> dict:
@@ -181,6 +243,7 @@ GENERATOR = KindGenerator(
         (_PR, ("spec", "groups", ANY, "interval")),
         (_PR, _RULE + ("for",)),
         (_PR, _RULE + ("labels", "severity")),
+        (_PR, _RULE + ("labels", "tier")),
         (_PR, _RULE + ("labels", "env")),
     ),
 )

@@ -21,6 +21,7 @@ import time
 import yaml
 
 from ..diagnostics import INFO, Diagnostic, Diagnostics
+from ..expand.operations import alerts_rule
 from ..expand.slo import prometheus_rule
 from ..spec.model import ModelEnv
 from .models import load_model_envs
@@ -64,6 +65,9 @@ class Result:
             "failed": self.count("failed"), "skipped": self.count("skipped"), "seconds": round(self.seconds, 3),
             "scenarios": [{"model": me.name, "env": me.env.name, "slo": o.scenario.slo, "scenario": o.scenario.name,
                            "status": o.status, "summary": o.scenario.summary,
+                           **({"alert": o.scenario.alert} if o.scenario.alert else {}),
+                           **({"fires_after_minutes": o.scenario.fires_after}
+                              if o.scenario.fires_after is not None else {}),
                            **({"reason": o.detail} if o.detail else {})} for me, o in self.outcomes],
         }
 
@@ -160,7 +164,7 @@ def run_slo_tests(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, .
         return result
     suites = []
     for me in selected:
-        suite = build_suite(me, config, prometheus_rule(me, config))
+        suite = build_suite(me, config, prometheus_rule(me, config), alerts_rule(me, config))
         result.model_envs += 1
         result.slos += len(suite.slo_paths)
         if me.file.path not in result.files:
@@ -188,8 +192,9 @@ def run_slo_tests(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, .
 
 def _diagnose(me: ModelEnv, suite: Suite, outcome: Outcome, diags: Diagnostics) -> None:
     sc = outcome.scenario
-    line, col = me.position(suite.slo_paths[sc.slo])
-    where = f"{me.name} ({me.env.name}) SLO {sc.slo}, scenario {sc.name}"
+    line, col = me.position(sc.path or suite.slo_paths[sc.slo])
+    subject = "operational alerts" if sc.path else f"SLO {sc.slo}"
+    where = f"{me.name} ({me.env.name}) {subject}, scenario {sc.name}"
     if outcome.status == "failed":
         diags.error(me.file.path, line, col, "slo.scenario-failed",
                     f"{where} failed: {sc.summary}; promtool: {outcome.detail}")
