@@ -170,6 +170,8 @@ def _hand_list(model: str, namespace: str, components: tuple[str, ...], istio: b
         out.append((f"KServe {part} host label", f"{names.component(model, part)}-{namespace}"))
     if istio:
         out += [("canary Service", names.canary_service(model)), ("stable Service", names.stable_service(model))]
+    # Every standard model has a Rollout, so a dashboard (expand/dashboard.py).
+    out.append(("Grafana dashboard ConfigMap name", names.dashboard(model)))
     return out
 
 

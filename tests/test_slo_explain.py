@@ -103,11 +103,11 @@ def test_custom_alert_table_drives_rules_and_explain(cli, repo):
     result = cli("build", "--repo", str(repo))
     assert result.exit_code == 0, result.output
     docs = list(yaml.safe_load_all((repo / "overlays/prod/iris/monitoring.yaml").read_text()))
-    (rule,) = [d for d in docs if d["kind"] == "PrometheusRule"]
+    (rule,) = [d for d in docs if d["kind"] == "PrometheusRule" and d["metadata"]["name"] == "iris-slo"]
     groups = {g["name"]: g for g in rule["spec"]["groups"]}
     records = [r["record"] for r in groups["iris-availability-sli"]["rules"]]
     assert records == [f"mlgitops:slo_errors:ratio_rate{w}" for w in ("10m", "2h", "4h", "2d")]
-    alerts = groups["iris-availability-alerts"]["rules"]
+    alerts = [a for a in groups["iris-availability-alerts"]["rules"] if a["alert"].endswith("BudgetBurn")]
     assert [(a["labels"]["severity"], a["for"]) for a in alerts] == [("critical", "1m"), ("warning", "30m")]
     assert "(10 * 0.001)" in alerts[0]["expr"] and "ratio_rate2h" in alerts[0]["expr"]
     report = explain(cli, repo, "iris", "--env", "prod")
@@ -122,7 +122,7 @@ def test_custom_alert_table_rules_pass_promtool(cli, repo, tmp_path):
     config.write_text(config.read_text().replace("  runbookURL:", CUSTOM_TABLE + "  runbookURL:"))
     assert cli("build", "--repo", str(repo)).exit_code == 0
     docs = yaml.safe_load_all((repo / "overlays/prod/iris/monitoring.yaml").read_text())
-    (rule,) = [d for d in docs if d["kind"] == "PrometheusRule"]
+    (rule,) = [d for d in docs if d["kind"] == "PrometheusRule" and d["metadata"]["name"] == "iris-slo"]
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
     proc = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yaml")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -176,3 +176,108 @@ def test_copy_sources_is_a_clean_example(tmp_path):
     root = copy_sources(tmp_path / "r")
     text = (root / "mlgitops.yaml").read_text()
     assert "burnRateAlerts" not in text and "\n  runbookURL:" in text
+
+
+# --- `--plot`: PNG previews of the generated dashboards (slo/plot.py) ---------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, payload) of every chunk of a PNG file."""
+    import struct
+
+    assert data[:8] == PNG_SIGNATURE
+    out, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        out.append((data[at + 4:at + 8], data[at + 8:at + 8 + length]))
+        at += 12 + length
+    return out
+
+
+def plotted(cli, root: pathlib.Path, directory: pathlib.Path, *args: str) -> list[str]:
+    result = cli("slo", "explain", "iris", "--repo", str(root), "--format", "json", "--plot", str(directory), *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["files"]
+
+
+def test_plot_writes_a_decodable_png_per_environment(cli, repo, tmp_path):
+    import struct
+
+    from matplotlib.image import imread
+
+    from mlgitops.slo import plot
+
+    files = plotted(cli, repo, tmp_path / "previews")
+    assert files == [str(tmp_path / "previews/iris-staging.png"), str(tmp_path / "previews/iris-prod.png")]
+    for path in files:
+        data = pathlib.Path(path).read_bytes()
+        chunks = png_chunks(data)
+        assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+        width, height = struct.unpack(">II", chunks[0][1][:8])
+        # iris: three SLO rows and the canary/replicas row, 8 grid rows each, under the header.
+        assert (width, height) == (plot.WIDTH_PX, plot.HEADER_PX + 4 * 8 * plot.ROW_PX)
+        assert imread(path).shape[:2] == (height, width)  # Pillow decodes every pixel
+
+
+def test_plot_has_one_axes_per_dashboard_panel_where_grafana_puts_it(repo):
+    from mlgitops.diagnostics import Diagnostics
+    from mlgitops.expand.dashboard import dashboard
+    from mlgitops.slo import plot
+    from mlgitops.slo.models import load_model_envs
+
+    config, envs = load_model_envs(str(repo), ("iris", "churn"), (), Diagnostics())
+    assert len(envs) == 4
+    for me in envs:
+        panels = dashboard(me, config)["panels"]
+        fig = plot.figure(me, config)
+        assert [ax.get_title(loc="left") for ax in fig.axes] == [p["title"] for p in panels]
+        for ax, panel in zip(fig.axes, panels):  # left edges in grid order: x decides the column
+            left = ax.get_position().x0 * plot.WIDTH_PX
+            assert panel["gridPos"]["x"] * plot.WIDTH_PX / 24 <= left < (panel["gridPos"]["x"] + panel["gridPos"]["w"]) \
+                * plot.WIDTH_PX / 24
+
+
+def test_plot_bytes_are_identical_across_runs_and_carry_no_metadata(cli, repo, tmp_path):
+    first = plotted(cli, repo, tmp_path / "a", "--env", "prod")
+    second = plotted(cli, repo, tmp_path / "b", "--env", "prod")
+    assert [pathlib.Path(p).read_bytes() for p in first] == [pathlib.Path(p).read_bytes() for p in second]
+    kinds = {kind for kind, _ in png_chunks(pathlib.Path(first[0]).read_bytes())}
+    assert not kinds & {b"tEXt", b"iTXt", b"zTXt", b"tIME"}, kinds
+
+
+def test_the_simulation_is_the_workbook_arithmetic():
+    """At 0.2x then 20x, the 1h ratio reaches 14.4x after (14.4 - 0.2) / (20 - 0.2) x 60 min =
+    43.03 min; with the 5m window long above 14.4x and `for: 2m`, the page fires in the minute
+    45.03 min after the onset (minute 106 of the simulation, the onset at 60)."""
+    from mlgitops.domain.burnrate import DEFAULT_TABLE
+    from mlgitops.slo import plot
+
+    budget = 0.001
+    assert plot.window_ratio(90, "1h", budget) == pytest.approx(budget * (0.2 + 19.8 * 30 / 60))
+    assert plot.window_ratio(90, "30d", budget) == pytest.approx(budget * (0.2 + 19.8 * 30 / (30 * 24 * 60)))
+    times = list(range(plot.MINUTES + 1))
+    fires = plot.firing(DEFAULT_TABLE, budget, times)
+    assert fires["page"].index(True) == 106
+    assert True not in fires["ticket"]  # the 1d/2h 3x pair needs 3.5 h at 20x; the burn lasts 2 h
+
+
+def test_plot_into_a_directory_that_cannot_be_made_is_a_usage_error(cli, repo, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for target, text in ((blocker / "previews", "cannot create the directory"), (blocker, "is a file")):
+        result = cli("slo", "explain", "iris", "--repo", str(repo), "--plot", str(target))
+        assert result.exit_code == 2, result.output
+        assert text in result.output
+        assert "Traceback" not in result.output
+
+
+def test_plot_without_matplotlib_is_a_one_line_error(cli, repo, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    result = cli("slo", "explain", "iris", "--repo", str(repo), "--plot", str(tmp_path / "p"))
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --plot needs matplotlib, which is not installed: pip install 'mlgitops[plot]'\n"
+    assert result.stdout == "" and not (tmp_path / "p").exists()

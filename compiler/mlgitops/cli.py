@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, NoReturn, ParamSpec, TypeVa
 import click
 
 from . import __version__
-from .commands import EXIT_OK, Outcome, UsageError, is_usage
+from .commands import EXIT_OK, EXIT_USAGE, Outcome, UsageError, is_usage
 from .diagnostics import Diagnostics, echo
 from .report import FORMATS, render_report
 
@@ -639,11 +639,14 @@ def slo() -> None:
               callback=_finite,
               metavar="PERCENT", help="Time the alerts at this error rate, in percent of requests (repeatable; "
                                       "default: 100x, 20x, 4x and 1x the budget rate).")
+@click.option("--plot", "plot", metavar="DIR", type=click.Path(file_okay=False), default=None,
+              help="Also write DIR/<model>-<env>.png per environment: the generated Grafana dashboard's "
+                   "panels during a simulated incident (needs the `plot` extra: pip install 'mlgitops[plot]').")
 @_repo_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text, or json (the same figures, durations in seconds) on stdout.")
-def slo_explain(model: str, envs: tuple[str, ...], rps: float | None, error_rates: tuple[float, ...], repo: str,
-                fmt: str) -> None:
+              help="text, or json (the same figures, durations in seconds, and the written `files`) on stdout.")
+def slo_explain(model: str, envs: tuple[str, ...], rps: float | None, error_rates: tuple[float, ...],
+                plot: str | None, repo: str, fmt: str) -> None:
     """What MODEL's SLO alerts promise, per environment: the numbers on-call asks for.
 
     \b
@@ -654,29 +657,45 @@ def slo_explain(model: str, envs: tuple[str, ...], rps: float | None, error_rate
     is monitoring.burnRateAlerts in mlgitops.yaml (default: the SRE workbook's).
 
     \b
+    With --plot, a PNG preview of each environment's Grafana dashboard (the ConfigMap the build
+    generates), its panels where Grafana puts them, showing a simulated incident: healthy
+    traffic, then 20x the error-budget burn for two hours (windowed ratios, budget left, burn
+    rates and when each alert fires), a canary rollout of the model's steps, and the replicas
+    scaling between minReplicas and maxReplicas.
+
+    \b
     Examples:
       mlgitops slo explain iris
       mlgitops slo explain iris --env prod --rps 250 --error-rate 2 --error-rate 0.5
       mlgitops slo explain iris --format json
+      mlgitops slo explain iris --plot previews/
 
     \b
-    Exit codes: 0 ok, 1 the model has spec errors, 2 usage error (unknown model or environment),
-    3 internal error.
+    Exit codes: 0 ok, 1 the model has spec errors, 2 usage error (unknown model or environment,
+    --plot DIR not writable, matplotlib missing), 3 internal error.
     """
     import json
 
     from .commands.slo import slo_explain as run_explain
     from .slo.explain import format_text
+    from .slo.plot import PlotUnavailable
 
-    outcome = run_explain(model, envs=envs, rps=rps, error_rates=error_rates, repo=repo)
+    try:
+        outcome = _call(run_explain, model, envs=envs, rps=rps, error_rates=error_rates, plot=plot, repo=repo)
+    except PlotUnavailable as exc:  # an optional extra missing: one line, no usage text
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     if outcome.diagnostics:
         _report(outcome.diagnostics, "text", command="slo explain")
     if outcome.exit_code:
         sys.exit(outcome.exit_code)
     if fmt == "json":
-        click.echo(json.dumps({"models": outcome.explanations}, indent=2, sort_keys=True))
+        found = {"models": outcome.explanations, **({"files": outcome.files} if plot is not None else {})}
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
     else:
         click.echo("\n".join(format_text(r) for r in outcome.explanations), nl=False)
+        for path in outcome.files:
+            click.echo(f"wrote {path}", err=True)
     sys.exit(EXIT_OK)
 
 

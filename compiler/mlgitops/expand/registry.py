@@ -13,6 +13,8 @@ from ..spec.model import ModelEnv
 from ..spec.resolved import Sections
 from . import (analysis, autoscaling, disruption, inferenceservice, istio, monitoring, networkpolicy, rollout,
                serviceaccount, slo)
+from . import dashboard
+from . import operations
 from .generator import Generator, NameReference
 
 GENERATORS: tuple[Generator, ...] = (
@@ -26,6 +28,8 @@ GENERATORS: tuple[Generator, ...] = (
     networkpolicy.GENERATOR,
     monitoring.GENERATOR,
     slo.GENERATOR,
+    operations.GENERATOR,
+    dashboard.GENERATOR,
 )
 
 # The model-file sections the generators own (modelfiles.py makes them part of every model file).
