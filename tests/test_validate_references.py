@@ -288,7 +288,7 @@ def test_service_monitor_reaching_other_namespaces_is_a_warning():
 
 def test_pod_monitor_selector_must_match_pods():
     def change(objs):
-        obj(objs, "PodMonitor")["spec"]["selector"]["matchLabels"]["serving.kserve.io/inferenceservice"] = "frau"
+        obj(objs, "PodMonitor", "fraud-predictor")["spec"]["selector"]["matchLabels"]["serving.kserve.io/inferenceservice"] = "frau"
     only(broken("overlays/prod/fraud", change), "reference.selector", ("spec", "selector"),
          "serving.kserve.io/inferenceservice=frau", kind="PodMonitor")
 

@@ -121,7 +121,7 @@ R = REPO_ROOT
     ("overlays/prod/churn", "InferenceService", "churn", ("spec", "predictor", "model", "env", 0, "value"),
      lambda: find(R, "models/churn.yaml", "MODEL_THRESHOLD", "value: ")),
     ("overlays/prod/churn", "AnalysisTemplate", "churn-canary", ("spec", "metrics", 0, "successCondition"),
-     lambda: find(R, "models/churn.yaml", "analysis:", "latencyP95: ")),
+     lambda: find(R, "models/churn.yaml", "slo:", "threshold: ")),
     ("overlays/prod/churn", "Rollout", "churn", ("spec", "strategy", "canary", "steps", 1, "pause"),
      lambda: find(R, "models/churn.yaml", "canary:", "pause: ")),
     ("overlays/prod/churn", "ServiceAccount", "churn-model-reader",
@@ -482,8 +482,8 @@ spec:
     source: custom
     availability: 99
     custom:
-      errorQuery: sum(rate(errors_total[$window]))
-      totalQuery: sum(rate(requests_total[$window]))
+      errorQuery: sum(rate(errors_total{job="edge-gateway"}[$window]))
+      totalQuery: sum(rate(requests_total{job="edge-gateway"}[$window]))
 """
 
 
@@ -493,6 +493,10 @@ def every_feature(tmp_path_factory) -> pathlib.Path:
     root = copy_sources(tmp_path_factory.mktemp("kitchen"))
     (root / "models/kitchen.yaml").write_text(KITCHEN)
     (root / "models/knative.yaml").write_text(KNATIVE)
+    # The platform scrape the custom SLO's queries read (the build checks their collection).
+    config = (root / "mlgitops.yaml").read_text()
+    (root / "mlgitops.yaml").write_text(config.replace("  runbookURL:", (
+        "  scrapes: [{job: edge-gateway, metrics: [errors_total, requests_total]}]\n  runbookURL:")))
     result = build(str(root), use_cache=False)
     assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics]
     return root

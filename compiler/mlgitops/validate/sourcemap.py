@@ -198,11 +198,26 @@ class SourceMap:
         if index is None or written is None or written.data != objects[index].obj:
             return None  # not generated from the model as it is now: map into the file itself
         origin = objects[index]
+        label = self._model_label(model, path)
+        if label is not None:
+            return label
         existing = _deepest(origin.obj, _translate(origin.obj, doc.obj, path))
         model_path = origin.model_path(existing)
         if model_path is None:
             return None  # mlgitops wrote this value itself: the generated file shows it
         line, col = self._models[model].doc.position(model_path)  # type: ignore[union-attr]
+        return model, line, col
+
+    def _model_label(self, model: str, path: Path) -> Location | None:
+        """A label the model file sets itself (`metadata.labels`, which the overlay's kustomization
+        puts on every object): its line in the model, whatever labels the generator wrote."""
+        file = self._model_file(model)
+        if len(path) != 3 or path[:2] != ("metadata", "labels") or file is None:
+            return None
+        labels = file.doc.data.get("metadata", {}).get("labels") if isinstance(file.doc.data, dict) else None
+        if not isinstance(labels, dict) or path[2] not in labels:
+            return None
+        line, col = file.doc.position(path)
         return model, line, col
 
     def _model_origins(self, model: str, env: str) -> dict[str, list[ObjectOrigin]] | None:
