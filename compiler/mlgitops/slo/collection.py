@@ -110,6 +110,8 @@ def selectors(query: str, literals: tuple[str, ...] = ()) -> list[Selector]:
         return list(found)
 
     def unmark(value: str) -> str:
+        if "\u27e8" not in value:
+            return value
         for original, placeholder in reversed(marks):
             value = value.replace(placeholder, original)
         return value
