@@ -198,9 +198,7 @@ def replicas_panel(model: Model, config: Config) -> Panel:
                    Query(f"max(rollout_info_replicas_available{{{sel}}})", "available"))
         said = "The Rollout's desired and available replicas (Argo Rollouts controller)"
     else:
-        # Knative names the pods <revision>-deployment-<ReplicaSet hash>-<pod suffix>, the
-        # revision <isvc>-predictor-<5-digit generation>: nothing else in the namespace matches.
-        pods = f"{names.predictor(model.name)}-[0-9]{{5}}-deployment-[a-z0-9]+-[a-z0-9]{{5}}"
+        pods = names.predictor_pod_regex(model.name, model.mode)  # the alerts' own regex
         sel = f'job="{config.kube_state_metrics.job}",namespace="{model.namespace}",pod=~"{pods}",condition="true"'
         queries = (Query(f"sum(kube_pod_status_ready{{{sel}}})", "ready pods"),)
         said = "Ready predictor pods (kube-state-metrics)"
