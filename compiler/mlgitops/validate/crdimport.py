@@ -108,10 +108,13 @@ def _pos(builder: _Builder, path: Path) -> tuple[int, int]:
 
 
 def _source_label(path: str, repo: str) -> str:
+    """The CRD's path relative to the repository, `../` included (e.g. `../shared/crds/x.yaml`): the
+    same lock on every machine with the same layout. Absolute only across file-system roots."""
     ap, ar = os.path.abspath(path), os.path.abspath(repo)
-    if os.path.commonpath([ap, ar]) == ar:
+    try:
         return os.path.relpath(ap, ar).replace(os.sep, "/")
-    return ap.replace(os.sep, "/")
+    except ValueError:  # another drive (Windows)
+        return ap.replace(os.sep, "/")
 
 
 def collect(files: list[str], repo: str = ".") -> tuple[dict[str, str], list[LockEntry], Diagnostics]:
