@@ -57,8 +57,15 @@ def environment_names(k: int) -> list[str]:
     return base + [f"prod-{j}" for j in range(2, k - 1)]
 
 
-def config_text(envs: list[str]) -> str:
-    """mlgitops.yaml with the structure of the repository's own, for the given environments."""
+PROD_CLUSTERS = 2  # clusters of the `prod` environment: the second overrides maxReplicas (--prod-clusters)
+
+
+def config_text(envs: list[str], prod_clusters: int | None = None) -> str:
+    """mlgitops.yaml with the structure of the repository's own, for the given environments.
+    `prod` has `prod_clusters` clusters (default PROD_CLUSTERS): each after the first overrides the
+    models' maxReplicas, so it gets its own compiled overlay of every model with autoscaling (the
+    most a second cluster can cost); with 1, one named destination cluster."""
+    prod_clusters = PROD_CLUSTERS if prod_clusters is None else prod_clusters
     lines = [
         "# Repository settings shared by every model (synthetic benchmark repository).",
         "apiVersion: mlgitops.dev/v1alpha1",
@@ -81,7 +88,13 @@ def config_text(envs: list[str]) -> str:
     for name in envs:
         lines.append(f"  {name}:")
         lines.append(f"    namespace: ml-{name}")
-        if name.startswith("prod"):
+        if name == "prod" and prod_clusters > 1:
+            lines.append("    clusters:")
+            for j in range(prod_clusters):
+                lines += [f"      - name: {name}-{j + 1}", f"        server: https://{name}-{j + 1}.k8s.example.com"]
+                if j:
+                    lines += ["        overrides:", f"          autoscaling: {{maxReplicas: {30 + j}}}"]
+        elif name.startswith("prod"):
             lines.append(f"    cluster: {name}-eu-west-1")  # a named destination cluster
         else:
             lines.append("    server: https://kubernetes.default.svc")
@@ -340,10 +353,10 @@ def model_name(i: int, n: int) -> str:
     return f"model-{i:0{max(4, len(str(n)))}d}"
 
 
-def create_repo(root: str, n: int, envs: list[str]) -> list[str]:
+def create_repo(root: str, n: int, envs: list[str], prod_clusters: int | None = None) -> list[str]:
     os.makedirs(os.path.join(root, "models"))
     with open(os.path.join(root, "mlgitops.yaml"), "w", encoding="utf-8") as fh:
-        fh.write(config_text(envs))
+        fh.write(config_text(envs, prod_clusters))
     names = []
     for i in range(1, n + 1):
         name = model_name(i, n)
@@ -506,8 +519,9 @@ def bench(args: argparse.Namespace, root: str) -> dict:
     code_before = package_digest(pkg)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
-    log(f"bench: generating {args.models} models x {len(envs)} environments ({', '.join(envs)}) in {root}")
-    names = create_repo(root, args.models, envs)
+    log(f"bench: generating {args.models} models x {len(envs)} environments ({', '.join(envs)}; prod in "
+        f"{args.prod_clusters} cluster(s)) in {root}")
+    names = create_repo(root, args.models, envs, args.prod_clusters)
     build = [mlgitops, "build", "--repo", root]
 
     # Untimed first build: proves every generated model is valid, warms the page cache and the
@@ -629,7 +643,7 @@ def bench(args: argparse.Namespace, root: str) -> dict:
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine,
-        "parameters": {"models": args.models, "envs": envs, "repeat": r,
+        "parameters": {"models": args.models, "envs": envs, "prod_clusters": args.prod_clusters, "repeat": r,
                        "kustomize_sample": args.kustomize_sample, "changed_model": changed},
         "counts": counts,
         "scenarios": results,
@@ -677,7 +691,8 @@ def print_report(res: dict) -> None:
     print(f"machine: nproc={m['nproc']}  cpu={m['cpu'] or '?'}  python={m['python']} ({m['python_implementation']})"
           f"  {m['platform']}")
     print(f"tools:   {m['mlgitops']}; kubectl: {m['kubectl'] or 'not found'}")
-    print(f"repo:    {c['models']} models x {c['environments']} environments ({', '.join(p['envs'])}) = "
+    print(f"repo:    {c['models']} models x {c['environments']} environments ({', '.join(p['envs'])}; prod in "
+          f"{p['prod_clusters']} clusters) = "
           f"{c['overlays']} overlays; full build writes {c['files_written_full_build']} files "
           f"({c['generated_files_on_disk']} generated files on disk); model sources {c['model_bytes'] / 1024:.0f} KiB; "
           f"one-model change rewrites {c['files_written_one_change']} files")
@@ -750,6 +765,9 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=int, default=1000, metavar="N", help="synthetic models (default 1000)")
     parser.add_argument("--envs", type=int, default=3, metavar="K", help="environments (default 3: dev, staging, prod)")
+    parser.add_argument("--prod-clusters", type=int, default=PROD_CLUSTERS, metavar="C",
+                        help=f"clusters of prod (default {PROD_CLUSTERS}: the second overrides maxReplicas, so it gets "
+                             "its own overlay of most models; 1: one named cluster)")
     parser.add_argument("--repeat", type=int, default=3, metavar="R", help="runs per scenario (default 3)")
     parser.add_argument("--keep", metavar="DIR",
                         help="create the synthetic repository in DIR (new or empty) and keep it afterwards "

@@ -28,6 +28,23 @@ def copy_sources(dest: pathlib.Path, with_output: bool = False) -> pathlib.Path:
     return dest
 
 
+def merge_config(text: str, extra: str) -> str:
+    """mlgitops.yaml `text` with the YAML mapping `extra` merged in (mappings merged key by key,
+    anything else replaced), e.g. a test's storage endpoints beside the example's own: appending
+    would repeat a top-level key the example may already have. Mappings merge down to a section's
+    entries (`storage.endpoints.<name>`), which `extra` replaces whole. Comments are not kept."""
+    import yaml
+
+    def merge(base, more, depth=0):
+        # sections and their maps merge (e.g. storage.endpoints gains the test's endpoints); one
+        # level deeper a value replaces (a test's endpoint `minio` replaces the example's `minio`)
+        if isinstance(base, dict) and isinstance(more, dict) and depth < 3:
+            return {**base, **{k: merge(base.get(k), v, depth + 1) for k, v in more.items()}}
+        return more
+
+    return yaml.safe_dump(merge(yaml.safe_load(text), yaml.safe_load(extra)), sort_keys=False)
+
+
 def tree_bytes(root: pathlib.Path, tops=GENERATED_ROOTS) -> dict[str, bytes]:
     """Every file under the generated roots, by repo-relative path."""
     out = {}

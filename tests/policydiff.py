@@ -666,6 +666,33 @@ def m_istio_version(obj, rng):
     return None
 
 
+def m_ingress_tls(obj, rng):
+    """An Ingress's TLS: dropped, its Secret dropped or blank, a host outside it, or a host it lists
+    in another case (host names are compared exactly)."""
+    spec = obj.get("spec")
+    if obj.get("kind") != "Ingress" or not isinstance(spec, dict):
+        return None
+    rules = spec.setdefault("rules", [])
+    host = next((r.get("host") for r in rules if isinstance(r, dict) and r.get("host")), "m.ml.example.com")
+    what = rng.choice(["no tls", "no secretName", "blank secretName", "extra host", "host case", "tls, no hosts"])
+    if what == "no tls":
+        spec.pop("tls", None)
+    elif what == "extra host":
+        rules.append({"host": f"extra.{host}"})
+    elif what == "host case":
+        spec["tls"] = [{"hosts": [host.upper()], "secretName": "m-tls"}]
+    else:
+        entry = {"hosts": [host], "secretName": "m-tls"}
+        if what == "no secretName":
+            del entry["secretName"]
+        elif what == "blank secretName":
+            entry["secretName"] = ""
+        else:
+            del entry["hosts"]
+        spec["tls"] = [entry]
+    return f"ingress {what}"
+
+
 # shapes
 def s_isvc_containers(obj, rng):
     predictor = (obj.get("spec") or {}).get("predictor")
@@ -729,7 +756,7 @@ MUTATIONS: tuple[Callable, ...] = (
     m_drop_annotation,
     m_image, m_runtime_version, m_resources, m_gpu, m_security, m_pod_security, m_env, m_args, m_storage_uri,
     m_no_storage_uri, m_canary, m_blue_green, m_rollout_replicas, m_pdb_annotation, m_hpa, m_isvc_replicas,
-    m_deployment_mode, m_autoscaler_class, m_slo, m_slo_not_a_number, m_istio_version,
+    m_deployment_mode, m_autoscaler_class, m_slo, m_slo_not_a_number, m_istio_version, m_ingress_tls,
 )
 
 # The mutations most likely to matter to a policy (a hint: any mutation may be drawn; a policy not
@@ -741,6 +768,7 @@ RELEVANT: dict[str, tuple[Callable, ...]] = {
     "disallow-latest-image": (m_image, m_runtime_version),
     "gpu-allowed": (m_gpu, m_namespace, m_outside_environments, m_no_namespace),
     "hpa-bounds": (m_hpa, m_isvc_replicas, m_env_label),
+    "ingress-tls": (m_ingress_tls, m_env_label, m_waiver),
     "namespace-environment": (m_env_label, m_namespace, m_outside_environments, m_no_namespace, m_drop_label),
     "no-literal-credentials": (m_env, m_args, m_storage_uri),
     "pdb-required": (m_pdb_annotation, m_hpa, m_isvc_replicas, m_rollout_replicas, m_deployment_mode),

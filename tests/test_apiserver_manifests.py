@@ -90,7 +90,7 @@ def test_overlay_objects_are_admitted(client, overlay):
 
 def test_argocd_objects_are_admitted(client):
     objects = [d for path in ARGOCD_FILES for d in yaml.safe_load_all(path.read_text()) if d]
-    assert {o["kind"] for o in objects} >= {"Application", "ApplicationSet"}
+    assert {o["kind"] for o in objects} >= {"Application", "ApplicationSet", "AppProject"}
     problems = [p for obj in objects for p in admit(client, obj)]
     assert not problems, "\n".join(problems)
 

@@ -94,7 +94,10 @@ def diff(apiserver):
     cases, problems = case_items(POLICIES_DIR)
     ctx = Context(apiserver.client, pset, documents, generated, cases, problems, Stats())
     for policy in pset.policies:
-        ctx.pools[policy.name] = mutants(policy.name, generated, _matcher(policy), policies=tuple(POLICY_NAMES))
+        # A policy over a kind the example does not emit (e.g. ingress-tls before a model has a
+        # route) is mutated from its own test cases' objects too.
+        bases = generated if any(_matcher(policy)(g.obj) for g in generated) else generated + cases.get(policy.name, [])
+        ctx.pools[policy.name] = mutants(policy.name, bases, _matcher(policy), policies=tuple(POLICY_NAMES))
         ctx.mutants[policy.name] = _pick_mutants(policy, pset, ctx.pools[policy.name])
         ctx.edges[policy.name] = edge_mutants(
             policy.name, generated, _matcher(policy),

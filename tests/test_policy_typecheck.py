@@ -537,7 +537,7 @@ def test_the_builtin_policies_are_type_clean_with_the_crd_schemas():
     catalog = require_shared("schemas")
     location = str(catalog) + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
     pset = load_policies(str(REPO_ROOT / "policies"), str(REPO_ROOT), schema_locations=[location, "default"])
-    assert len(pset.policies) == 14
+    assert len(pset.policies) == len(list((REPO_ROOT / "policies").glob("*.yaml")))  # one policy per file
     assert [str(d) for d in pset.diagnostics] == []
     # and the checker did look at the custom kinds: a typo in one of them is found
     source = tc.SchemaSource.from_registry(__import__("mlgitops.validate.registry", fromlist=["x"]).SchemaRegistry(

@@ -61,8 +61,9 @@ def test_overlay_renders_and_every_object_validates(overlay, rendered):
 def test_iris_prod_renders_the_complete_serving_bundle(rendered):
     kinds = sorted(o["kind"] for o in rendered["overlays/prod/iris"])
     # PodMonitor: <model>-mesh, the canary pods' Istio sidecars for the analysis error ratio.
+    # NetworkPolicy: on by default in prod (spec.networkPolicy).
     assert kinds == ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "InferenceService",
-                     "PodDisruptionBudget", "PodMonitor", "PrometheusRule", "PrometheusRule", "Rollout",
+                     "NetworkPolicy", "PodDisruptionBudget", "PodMonitor", "PrometheusRule", "PrometheusRule", "Rollout",
                      "ServiceMonitor"]
 
 

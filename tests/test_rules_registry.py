@@ -23,6 +23,7 @@ from mlgitops.diagnostics import Diagnostics
 from mlgitops.rules import FILE_RULES, MODEL_RULES, Reporter, check_files, check_model_env
 from mlgitops.rules.base import FileContext
 from mlgitops.modelfiles import read_model_file, resolve
+from conftest import merge_config
 from tooling import REPO_ROOT
 
 
@@ -38,11 +39,21 @@ def model(spec: str = "", *, name: str = "m", framework: str = "sklearn", storag
 class Case:
     files: dict[str, str]  # models/<file name> -> text
     severity: str | None = None  # None: the catalogue's default
+    config: str = ""  # YAML merged into the example mlgitops.yaml (e.g. a `storage:` section)
 
 
 def one(text: str, severity: str | None = None) -> Case:
     return Case({"m.yaml": text}, severity)
 
+
+# A storage endpoint with an existing Secret, for the storage rules.
+STORAGE = """
+storage:
+  endpoints:
+    minio:
+      endpoint: minio.minio.svc:9000
+      credentials: {secretName: minio-credentials}
+"""
 
 CASES: dict[tuple[str, str], Case] = {
     ("name_mismatch.check", "spec.name-mismatch"): Case({"other.yaml": model()}),
@@ -84,7 +95,18 @@ CASES: dict[tuple[str, str], Case] = {
           analysis: {latencyP95: 500ms}
         slo:
           latency: [{percentile: 99, threshold: 500ms}]""")),
+    ("network_egress.check", "spec.network-egress"): one(model("""
+        networkPolicy: {enabled: true, egress: {enabled: true}}""")),
+    ("credential_value.check", "spec.credential-value"): one(model("env: [{name: S3_USER, value: minioadmin}]")),
+    ("storage_endpoint.check", "spec.storage-endpoint"): one(model("storage: {endpoint: minio}")),
+    ("storage_endpoint.check", "spec.storage-service-account"): Case(
+        {"m.yaml": model("storage: {endpoint: minio}\nserviceAccount: {name: existing}")}, config=STORAGE),
+    ("storage_endpoint.check", "spec.storage-secret"): Case(
+        {"m.yaml": model("storage: {endpoint: minio}")}, config=STORAGE),
     ("name_length.check", "spec.name-length"): Case({"m" * 50 + ".yaml": model(name="m" * 50)}),
+    ("route_mode.check", "spec.route-mode"): one(model("mode: serverless\nroute: {host: m.example.com}")),
+    ("route_host.check", "spec.route-host"): one(model("route: {path: /v1}")),
+    ("route_kind.check", "spec.route-kind"): one(model("route: {host: m.example.com, kind: HTTPRoute}")),
 }
 
 
@@ -109,6 +131,9 @@ def _load(tmp_path: pathlib.Path, case: Case):
     root = tmp_path / "repo"
     (root / "models").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "mlgitops.yaml", root / "mlgitops.yaml")
+    if case.config:
+        config = root / "mlgitops.yaml"
+        config.write_text(merge_config(config.read_text(), case.config), encoding="utf-8")
     for name, text in case.files.items():
         (root / "models" / name).write_text(text, encoding="utf-8")
     diags = Diagnostics()

@@ -17,7 +17,7 @@ from mlgitops.validate.crdimport import import_crds
 from mlgitops.validate.documents import collect
 from mlgitops.validate.registry import SchemaRegistry
 from test_validate_registry import serve
-from tooling import require_shared
+from tooling import REPO_ROOT, _missing, require_shared
 
 CATALOG = "/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 
@@ -75,11 +75,17 @@ def test_pull_discovers_custom_kinds_without_schema(tmp_path):
     crds = require_shared("crds")
     assert not import_crds([str(crds / "argoproj.io_rollouts.yaml")], str(repo / "schemas"),
                            repo=str(crds.parent)).diagnostics.has_errors
+    # The AppProject (argocd/projects/) is in no catalog: imported from Argo CD's CRD, as `make schemas` does.
+    appprojects = REPO_ROOT / ".tools/crds/argoproj.io_appprojects.yaml"
+    if not appprojects.is_file():
+        _missing(f"{appprojects} not found: run make tools")
+    assert not import_crds([str(appprojects)], str(repo / "schemas"), repo=str(REPO_ROOT)).diagnostics.has_errors
     result = pull("--from", str(shared), "--repo", str(repo))
     assert result.exit_code == 0, result.output
     lock = lock_of(repo / "schemas")
     pulled = {p for p, e in lock.items() if "crd" not in e}
-    expected = {f"{a.split('/')[0]}/{k.lower()}_{a.split('/')[1]}.json" for a, k in custom if k != "Rollout"}
+    expected = {f"{a.split('/')[0]}/{k.lower()}_{a.split('/')[1]}.json" for a, k in custom
+                if k not in ("Rollout", "AppProject")}
     assert pulled == expected
     assert {"argoproj.io/rollout_v1alpha1.json", "argoproj.io-strict/rollout_v1alpha1.json"} <= set(lock)
     assert all(lock[p]["source"] == str(shared / p) for p in pulled)

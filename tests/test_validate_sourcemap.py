@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO_ROOT, copy_sources
+from conftest import REPO_ROOT, copy_sources, merge_config
 from mlgitops.config import load_config
 from mlgitops.diagnostics import Diagnostics
 from mlgitops.expand import registry
@@ -456,6 +456,8 @@ spec:
   networkPolicy:
     enabled: true
     allowFrom: [{namespace: frontend}, {podLabels: {app: gateway}}, {namespace: batch, podLabels: {app: client}}]
+  route: {host: kitchen.example.com, path: /v1, tls: {secretName: kitchen-tls}, timeout: 30s,
+          rateLimit: {requestsPerSecond: 50, burstMultiplier: 2}, maxBodySize: 512Ki}
   environments:
     staging:
       autoscaling: {maxReplicas: 3}
@@ -473,7 +475,8 @@ spec:
   runtime: kserve-mlserver
   runtimeVersion: 1.5.0
   protocol: v2
-  storageUri: gs://bucket/knative
+  storageUri: s3://bucket/knative
+  storage: {endpoint: lake}
   podDisruptionBudget: {enabled: true, maxUnavailable: 1}
   autoscaling: {minReplicas: 1, maxReplicas: 4}
   serverless: {targetConcurrency: 4, canaryTrafficPercent: 20, window: 30s}
@@ -484,6 +487,25 @@ spec:
     custom:
       errorQuery: sum(rate(errors_total{job="edge-gateway"}[$window]))
       totalQuery: sum(rate(requests_total{job="edge-gateway"}[$window]))
+  environments:
+    staging:
+      storage: {endpoint: eks}
+"""
+
+# The storage endpoints KNATIVE pulls from (expand/storage.py): an ExternalSecret in prod, IRSA in staging.
+STORAGE = """
+storage:
+  endpoints:
+    lake:
+      endpoint: minio.lake.svc:9000
+      region: us-east-1
+      https: false
+      credentials:
+        externalSecret: {storeName: vault, remoteKey: ml/lake, refreshInterval: 30m}
+    eks:
+      endpoint: s3.eu-west-1.amazonaws.com
+      region: eu-west-1
+      credentials: {irsaRoleArn: "arn:aws:iam::123456789012:role/ml"}
 """
 
 
@@ -497,6 +519,7 @@ def every_feature(tmp_path_factory) -> pathlib.Path:
     config = (root / "mlgitops.yaml").read_text()
     (root / "mlgitops.yaml").write_text(config.replace("  runbookURL:", (
         "  scrapes: [{job: edge-gateway, metrics: [errors_total, requests_total]}]\n  runbookURL:")))
+    (root / "mlgitops.yaml").write_text(merge_config((root / "mlgitops.yaml").read_text(), STORAGE))
     result = build(str(root), use_cache=False)
     assert not result.diagnostics.has_errors, [d.format() for d in result.diagnostics]
     return root

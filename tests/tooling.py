@@ -78,3 +78,4 @@ def without_section(config_text: str, key: str) -> str:
         skipping = False
         out.append(line)
     return "".join(out)
+

@@ -85,6 +85,10 @@ RULES: dict[str, Rule] = _rules(
     R("config.unknown-field", ERROR, "mlgitops.yaml has a field mlgitops does not know (with a suggestion)."),
     R("config.kserve-version", ERROR, "kserve.version names a KServe release mlgitops refuses (0.13 or older).",
       "KServe 0.13 and older reset the predictor Deployment to one replica on every change, so a canary leaks."),
+    R("config.unknown-storage-endpoint", ERROR, "A cluster's overrides.storageEndpoint names no endpoint of "
+      "storage.endpoints."),
+    R("config.credential-value", ERROR, "A value in mlgitops.yaml is a credential: a well-known default such as "
+      "minioadmin, an AWS access key id, a token or private key, or a URL with user:password@ (rules/credential_value.py)."),
     R("config.burn-rate-alerts", ERROR, "A burn-rate alert's short window is not shorter than its long window."),
     # --- spec ---------------------------------------------------------------------------------
     # (its rules live with the code that reports them: spec/model.py, rules/; gathered below)

@@ -89,7 +89,7 @@ def commit_message(root: str, paths: list[str], subject: str | None = None) -> t
     for rel in paths:
         overlay = layout.overlay_of_file(rel)
         if overlay is not None:
-            changes.setdefault(overlay.model, set()).add(overlay.env)
+            changes.setdefault(overlay.model, set()).add(layout.env_dir(overlay.env, overlay.cluster))
         else:
             shared.append(rel)
     ordered = {name: sorted(changes[name]) for name in sorted(changes)}
@@ -115,7 +115,7 @@ def commit_message(root: str, paths: list[str], subject: str | None = None) -> t
     if ordered:
         lines += ["", "Models and environments changed:"]
         for name, envs_of in ordered.items():
-            gone = [e for e in envs_of if not os.path.isdir(os.path.join(root, layout.overlay_dir(e, name)))]
+            gone = [e for e in envs_of if not os.path.isdir(os.path.join(root, layout.OVERLAYS, e, name))]
             note = f" (removed from {', '.join(gone)})" if gone else ""
             lines.append(f"  {name}: {', '.join(envs_of)}{note}")
     if shared:

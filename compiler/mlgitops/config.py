@@ -147,10 +147,13 @@ def config_schema() -> dict:
                                                   "description": "Port (default: the endpoint's, else 443/80)."},
                                      }, minProperties=1)},
                         "credentials": obj("How the storage initializer authenticates: exactly one of "
-                                           "`secretName`, `externalSecret`, `irsaRoleArn`, `anonymous`. Keys are "
-                                           "never written into Git.", {
-                            "secretName": s("An existing Secret in the model namespace holding "
-                                            "`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.", pattern=DNS1123),
+                                           "`secretName`, `externalSecret`, `irsaRoleArn`. Keys are never written "
+                                           "into Git.", {
+                            "secretName": s("An existing Secret in the model namespace with the keys "
+                                            "`awsAccessKeyID` and `awsSecretAccessKey` and KServe's annotations "
+                                            "`serving.kserve.io/s3-endpoint`, `s3-usehttps`, `s3-region`, "
+                                            "`s3-verifyssl` (mlgitops does not own it, so it cannot add them).",
+                                            pattern=DNS1123),
                             "externalSecret": obj("Generate an ExternalSecret (External Secrets Operator) that "
                                                   "creates the credential Secret from a secret store.", {
                                 "storeName": s("Name of the SecretStore or ClusterSecretStore.", pattern=DNS1123),
@@ -166,8 +169,6 @@ def config_schema() -> dict:
                             }, required=["storeName", "remoteKey"]),
                             "irsaRoleArn": s("IAM role for service accounts (EKS): the ServiceAccount is annotated "
                                              "with it, no keys at all.", pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"),
-                            "anonymous": {"type": "boolean", "const": True,
-                                          "description": "A public bucket: no credentials."},
                         }, minProperties=1, maxProperties=1),
                     }, required=["endpoint", "credentials"]),
                 },
@@ -206,7 +207,7 @@ def config_schema() -> dict:
                         "items": obj("One destination cluster.", {
                             "name": s("Cluster name (unique in the environment; Argo CD's cluster name when no "
                                       "server is given).", pattern=DNS1123, maxLength=30),
-                            "server": s("Argo CD destination cluster URL (default: the cluster by name)."),
+                            "server": s("The cluster's API server URL, as registered in Argo CD."),
                             "labels": {"type": "object", "additionalProperties": {"type": "string"},
                                        "description": "Labels, for your own reference and ApplicationSet templates."},
                             "overrides": obj("What differs in this cluster, for every model.", {
@@ -217,7 +218,7 @@ def config_schema() -> dict:
                                     "maxReplicas": {"type": "integer", "minimum": 1},
                                 }, minProperties=1),
                             }, minProperties=1),
-                        }, required=["name"]),
+                        }, required=["name", "server"]),
                     },
                     "clusterSelector": obj("Argo CD cluster secrets selected by label (instead of server/cluster/"
                                            "clusters): an ApplicationSet matrix with the cluster generator.", {
@@ -246,14 +247,14 @@ class Cluster:
     """One destination cluster of an environment with several (`environments.<env>.clusters`)."""
 
     name: str
-    server: str | None  # None: Argo CD's cluster of that name
+    server: str  # its API server URL, as registered in Argo CD
     labels: dict = dataclasses.field(default_factory=dict, compare=False)
     # What differs here: {"storageEndpoint": name, "autoscaling": {minReplicas, maxReplicas}} as written.
     overrides: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def destination(self) -> dict:
-        """The Argo CD destination cluster: by server URL, else by name."""
-        return {"server": self.server} if self.server else {"name": self.name}
+        """The Argo CD destination cluster."""
+        return {"server": self.server}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,7 +312,7 @@ class StorageEndpoint:
     region: str | None
     https: bool
     verify_ssl: bool
-    credentials: dict  # exactly one of secretName / externalSecret / irsaRoleArn / anonymous, as written
+    credentials: dict  # exactly one of secretName / externalSecret / irsaRoleArn, as written
     egress_to: tuple[dict, ...] = ()  # NetworkPolicy peers of the endpoint, as written
 
     @property
@@ -433,7 +434,7 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
             diags.error(CONFIG_FILE, line, col, "config.schema",
                         f"environments.{name}: set one of server, cluster, clusters or clusterSelector, "
                         f"not {' and '.join(destinations)}")
-        clusters = tuple(Cluster(c["name"], c.get("server"), dict(c.get("labels", {})), dict(c.get("overrides", {})))
+        clusters = tuple(Cluster(c["name"], c["server"], dict(c.get("labels", {})), dict(c.get("overrides", {})))
                          for c in env.get("clusters", ()))
         seen: set[str] = set()
         for i, cluster in enumerate(clusters):

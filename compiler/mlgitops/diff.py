@@ -176,7 +176,7 @@ def _overlay_dirs(root: str, diags: Diagnostics | None = None) -> list[str]:
 
     found: list[str] = []
     for overlay in layout.overlay_dirs(root, enter=contained):
-        path = layout.overlay_dir(overlay.env, overlay.model)
+        path = overlay.directory
         kust = kustomization_file(os.path.join(root, path))
         if kust and not _is_component(kust, root):
             found.append(path)
@@ -250,7 +250,7 @@ def _object_diff(unit: str, key: Identity, old: dict | None, new: dict | None, c
 def _split_unit(path: str) -> tuple[str, str]:
     """(env, model) of a unit overlays/<env>/<model>; ("", path) for argocd."""
     overlay = layout.parse_overlay(path)
-    return (overlay.env, overlay.model) if overlay is not None else ("", path)
+    return (layout.env_dir(overlay.env, overlay.cluster), overlay.model) if overlay is not None else ("", path)
 
 
 def _unit_order(path: str) -> tuple:

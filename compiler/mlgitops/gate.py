@@ -202,7 +202,7 @@ def build_stage(repo: str, selected: tuple[str, ...], report: GateReport) -> lis
     report.stages["build"] = f"{what}, {len(built.overlays)} overlays: {state}"
     if not selected:
         return []
-    return [os.path.join(repo, layout.overlay_dir(overlay.env, overlay.model))
+    return [os.path.join(repo, overlay.directory)
             for overlay in layout.overlay_dirs(repo) if overlay.model in selected]
 
 

@@ -4,6 +4,8 @@ of `overlays/<env>/<model>` paths.
     mlgitops.yaml, models/<model>.yaml      the sources
     base/                                   shared kustomize components
     overlays/<env>/<model>/<file>           one generated directory per model and environment
+    overlays/<env>@<cluster>/<model>/<file> a cluster's own overlay, only where its `overrides`
+                                            (mlgitops.yaml) change the model's output
     argocd/                                 the Argo CD objects
 
 Paths here are repository-relative with '/' separators (as git and the generated headers show
@@ -22,24 +24,41 @@ ARGOCD = "argocd"
 GENERATED_ROOTS = (ARGOCD, BASE, OVERLAYS)  # the top-level directories mlgitops writes (sorted)
 
 
+CLUSTER_SEPARATOR = "@"  # overlays/<env>@<cluster>/: neither names may hold it (DNS labels)
+
+
 class OverlayPath(NamedTuple):
-    """`overlays/<env>/<model>[/<file>]` taken apart; `file` is "" for the directory itself."""
+    """`overlays/<env>[@<cluster>]/<model>[/<file>]` taken apart; `file` is "" for the directory
+    itself, `cluster` "" for the environment's own overlays."""
     env: str
     model: str
     file: str
+    cluster: str = ""
+
+    @property
+    def directory(self) -> str:
+        return overlay_dir(self.env, self.model, self.cluster)
 
 
-def overlay_dir(env: str, model: str) -> str:
-    """`overlays/<env>/<model>`: the directory `mlgitops build` writes a model's overlay to."""
-    return f"{OVERLAYS}/{env}/{model}"
+def env_dir(env: str, cluster: str = "") -> str:
+    """`<env>` or `<env>@<cluster>`: the directory under overlays/ of an environment's (or one of
+    its clusters') overlays."""
+    return f"{env}{CLUSTER_SEPARATOR}{cluster}" if cluster else env
+
+
+def overlay_dir(env: str, model: str, cluster: str = "") -> str:
+    """`overlays/<env>/<model>` (or `overlays/<env>@<cluster>/<model>`): the directory `mlgitops
+    build` writes a model's overlay to."""
+    return f"{OVERLAYS}/{env_dir(env, cluster)}/{model}"
 
 
 def parse_overlay(path: str) -> OverlayPath | None:
-    """`overlays/<env>/<model>` or a path below it taken apart; None for any other path."""
+    """`overlays/<env>[@<cluster>]/<model>` or a path below it taken apart; None for any other path."""
     parts = path.split("/", 3)
     if len(parts) < 3 or parts[0] != OVERLAYS or not parts[1] or not parts[2]:
         return None
-    return OverlayPath(parts[1], parts[2], parts[3] if len(parts) == 4 else "")
+    env, _, cluster = parts[1].partition(CLUSTER_SEPARATOR)
+    return OverlayPath(env, parts[2], parts[3] if len(parts) == 4 else "", cluster)
 
 
 def overlay_of_file(path: str) -> OverlayPath | None:
@@ -53,7 +72,7 @@ def env_of(path: str) -> str | None:
     """The environment of a path under `overlays/<env>/`, even a file written directly into
     overlays/<env>/; None outside overlays/."""
     parts = path.split("/", 2)
-    return parts[1] if len(parts) >= 2 and parts[0] == OVERLAYS else None
+    return parts[1].partition(CLUSTER_SEPARATOR)[0] if len(parts) >= 2 and parts[0] == OVERLAYS else None
 
 
 def selection(models: tuple[str, ...] = (), envs: tuple[str, ...] = ()) -> Callable[[str], bool]:
@@ -81,12 +100,13 @@ def overlay_dirs(root: str, enter: Callable[[str], bool] = lambda path: True) ->
     if not os.path.isdir(top) or not enter(top):
         return found
     for env in sorted(os.listdir(top)):
-        env_dir = os.path.join(top, env)
-        if env.startswith(".") or not os.path.isdir(env_dir) or not enter(env_dir):
+        env_path = os.path.join(top, env)
+        if env.startswith(".") or not os.path.isdir(env_path) or not enter(env_path):
             continue
-        for model in sorted(os.listdir(env_dir)):
-            directory = os.path.join(env_dir, model)
+        for model in sorted(os.listdir(env_path)):
+            directory = os.path.join(env_path, model)
             if model.startswith(".") or not os.path.isdir(directory) or not enter(directory):
                 continue
-            found.append(OverlayPath(env, model, ""))
+            name, _, cluster = env.partition(CLUSTER_SEPARATOR)
+            found.append(OverlayPath(name, model, "", cluster))
     return found

@@ -270,7 +270,7 @@ def _unit(rel: str) -> str | None:
     if top != layout.OVERLAYS:
         return top
     overlay = layout.overlay_of_file(rel)
-    return None if overlay is None else layout.overlay_dir(overlay.env, overlay.model)
+    return None if overlay is None else overlay.directory
 
 
 def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bool], *,

@@ -27,11 +27,11 @@ from .emit import dump, dump_all
 from .expand.argocd import argocd_files
 from .expand.base import base_files
 from .expand.generator import MODEL_FILE, MONITORING_FILE
-from .expand.overlay import overlay_dir, overlay_files
+from .expand.overlay import alias_kustomization, overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, sync_tree
 from .pool import map_forked
 from .modelfiles import read_model_file, resolve
-from .spec.model import MODELS_DIR, ModelEnv, ModelFile, list_model_files
+from .spec.model import MODELS_DIR, ModelEnv, ModelFile, cluster_variants, list_model_files
 
 Progress = Callable[[int, int], None]
 Compiled = tuple[list[Diagnostic], dict[str, bytes]]  # one model's findings and its files ({} on errors)
@@ -233,22 +233,44 @@ def compile_model(f: ModelFile, config: Config) -> Compiled:
     from .rules import check_model_env
 
     envs_of_model = resolve(f, config)
-    for me in envs_of_model:
+    variants = [v for me in envs_of_model for v in cluster_variants(me)]
+    for me in envs_of_model + variants:
         check_model_env(me, diags, config)
     if diags.has_errors:
         return list(diags), {}
     outputs: dict[str, bytes] = {}
     for me in envs_of_model:
-        directory = overlay_dir(me)
-        files = overlay_files(me, config)
-        _check_collection(me, files, config, diags)
-        for name, obj in files.items():
-            sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
-            outputs[f"{directory}/{name}"] = serialise(obj, sources)
-            _check_object_sizes(f, me.env.name, obj, diags)
+        outputs.update(_overlay(f, me, config, diags))
+    compiled = {(me.env.name, me.cluster.name): me for me in variants if me.cluster is not None}
+    for me in envs_of_model:
+        for cluster in me.env.overriding_clusters:
+            # A cluster's own overlay where its overrides change the model's output; elsewhere one
+            # that only refers to the environment's (so the cluster's ApplicationSet generator
+            # finds every model in overlays/<env>@<cluster>/).
+            variant = compiled.get((me.env.name, cluster.name))
+            own = _overlay(f, variant, config, diags) if variant is not None else {}
+            shared = overlay_dir(me)
+            if not own or all(outputs.get(f"{shared}/{rel.rsplit('/', 1)[1]}") == data for rel, data in own.items()):
+                alias = dataclasses.replace(me, cluster=cluster)
+                own = {f"{overlay_dir(alias)}/kustomization.yaml":
+                       serialise(alias_kustomization(me), [f.path, CONFIG_FILE])}
+            outputs.update(own)
     if diags.has_errors:
         return list(diags), {}
     return list(diags), outputs
+
+
+def _overlay(f: ModelFile, me: ModelEnv, config: Config, diags: Diagnostics) -> dict[str, bytes]:
+    """The serialised files of one overlay directory."""
+    directory = overlay_dir(me)
+    files = overlay_files(me, config)
+    _check_collection(me, files, config, diags)
+    outputs = {}
+    for name, obj in files.items():
+        sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
+        outputs[f"{directory}/{name}"] = serialise(obj, sources)
+        _check_object_sizes(f, me.env.name, obj, diags)
+    return outputs
 
 
 def _check_collection(me: ModelEnv, files: dict[str, object], config: Config, diags: Diagnostics) -> None:

@@ -28,12 +28,18 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 POLICIES_WAVE = "-1"  # before the ApplicationSets (wave 0) in the root app
 
 
-def _destination(env: Environment) -> dict:
-    return {**_cluster(env), "namespace": env.namespace}
+def destinations(env: Environment) -> list[dict]:
+    """The Argo CD destination clusters of an environment ({server} or {name}), in config order;
+    [] when a label selector picks them (the cluster generator: known only to Argo CD)."""
+    if env.cluster_selector is not None:
+        return []
+    if env.clusters:
+        return [c.destination() for c in env.clusters]
+    return [_cluster(env)]
 
 
 def _cluster(env: Environment) -> dict:
-    """The destination cluster of an environment: by name, or by API server URL."""
+    """The destination cluster of an environment with one: by name, or by API server URL."""
     return {"name": env.cluster} if env.cluster else {"server": env.server or DEFAULT_SERVER}
 
 
@@ -46,7 +52,45 @@ def _sync_policy(*options: str) -> dict:
     }
 
 
+def _git(config: Config, env_dir: str) -> dict:
+    """Argo CD's git directory generator over the overlays in overlays/<env_dir>/."""
+    return {"git": {"repoURL": config.repo_url, "revision": config.target_revision,
+                    "directories": [{"path": f"{layout.OVERLAYS}/{env_dir}/*"}]}}
+
+
+def _generators(env: Environment, config: Config) -> tuple[list[dict], str, dict]:
+    """(generators, name suffix, destination cluster) of an environment's ApplicationSet.
+
+    One cluster: the git directory generator alone. Several (`clusters`): a matrix of the overlays
+    and a list generator of the clusters that share them, and one matrix per cluster with
+    overrides over its own overlays/<env>@<cluster>/ (mlgitops writes an overlay there for every
+    model: compiled where the overrides change it, else a reference to the environment's). A label
+    selector: a matrix of the overlays and Argo CD's cluster generator."""
+    if env.cluster_selector is not None:
+        clusters = {"clusters": {"selector": {"matchLabels": dict(sorted(env.cluster_selector.items()))}}}
+        return [{"matrix": {"generators": [_git(config, env.name), clusters]}}], "-{{.name}}", {"server": "{{.server}}"}
+    if not env.clusters:
+        return [_git(config, env.name)], "", _cluster(env)
+
+    def element(cluster) -> dict:
+        return {"cluster": cluster.name, "server": cluster.server}
+
+    generators = []
+    shared = [element(c) for c in env.clusters if not c.overrides]
+    if shared:
+        generators.append({"matrix": {"generators": [_git(config, env.name), {"list": {"elements": shared}}]}})
+    for cluster in env.overriding_clusters:
+        generators.append({"matrix": {"generators": [_git(config, layout.env_dir(env.name, cluster.name)),
+                                                     {"list": {"elements": [element(cluster)]}}]}})
+    return generators, "-{{.cluster}}", {"server": "{{.server}}"}
+
+
 def application_set(env: Environment, config: Config) -> dict:
+    generators, suffix, cluster = _generators(env, config)
+    # Refresh an app only when its overlay or the shared base changes (a cluster's overlay may
+    # refer to the environment's overlay of the same model).
+    generate_paths = ".;/base" if not env.overriding_clusters else \
+        f".;/base;/{layout.OVERLAYS}/{env.name}/{{{{.path.basename}}}}"
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
@@ -54,27 +98,22 @@ def application_set(env: Environment, config: Config) -> dict:
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"git": {
-                "repoURL": config.repo_url,
-                "revision": config.target_revision,
-                "directories": [{"path": f"{layout.OVERLAYS}/{env.name}/*"}],
-            }}],
+            "generators": generators,
             # Deleting the ApplicationSet must not delete running models.
             "syncPolicy": {"preserveResourcesOnDeletion": True},
             "template": {
                 "metadata": {
-                    "name": "{{.path.basename}}-" + env.name,
+                    "name": "{{.path.basename}}-" + env.name + suffix,
                     "labels": {**LABELS, "app.kubernetes.io/name": "{{.path.basename}}",
                                "mlgitops.dev/environment": env.name},
-                    # Refresh this app only when its overlay or the shared base changes.
-                    "annotations": {"argocd.argoproj.io/manifest-generate-paths": ".;/base"},
+                    "annotations": {"argocd.argoproj.io/manifest-generate-paths": generate_paths},
                     "finalizers": ["resources-finalizer.argocd.argoproj.io"],
                 },
                 "spec": {
                     "project": config.argocd_project,
                     "source": {"repoURL": config.repo_url, "targetRevision": config.target_revision,
                                "path": "{{.path.path}}"},
-                    "destination": _destination(env),
+                    "destination": {**cluster, "namespace": env.namespace},
                     "syncPolicy": _sync_policy("PruneLast=true"),
                 },
             },
@@ -83,55 +122,101 @@ def application_set(env: Environment, config: Config) -> dict:
 
 
 def root_application(config: Config) -> dict:
+    """The app-of-apps, applied by hand with its project (argocd/root-project.yaml): it syncs
+    argocd/applicationsets/ and argocd/projects/ (not itself, not its own project) into Argo CD's
+    namespace, in the root project, which allows only Argo CD's own kinds there: the model and
+    policies projects must not (expand/appproject.py)."""
+    from . import appproject  # it reads this module's names
+
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {"name": "mlgitops-root", "namespace": config.argocd_namespace, "labels": dict(LABELS)},
         "spec": {
-            "project": config.argocd_project,
-            "source": {"repoURL": config.repo_url, "targetRevision": config.target_revision, "path": APPSETS_DIR},
+            "project": appproject.root_project_name(config),
+            "source": {"repoURL": config.repo_url, "targetRevision": config.target_revision, "path": ARGOCD_DIR,
+                       # a glob matched against paths relative to `path`; `*` crosses '/'
+                       "directory": {"recurse": True,
+                                     "include": "{" + ",".join(f"{d}/*" for d in appproject.ROOT_SYNCED) + "}"}},
             "destination": {"server": DEFAULT_SERVER, "namespace": config.argocd_namespace},
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
         },
     }
 
 
-def policies_application(name: str, env: Environment, config: Config) -> dict:
+def policies_application(name: str, cluster: dict, config: Config) -> dict:
     """The Application that syncs policies/ (the ValidatingAdmissionPolicies, their bindings and
-    parameters; not tests/) to the cluster of `env`. No resources finalizer: deleting the
-    Application leaves the policies in force (removing admission control takes a deliberate act)."""
+    parameters; not tests/) to `cluster` (an Argo CD destination without namespace). No resources finalizer: deleting the
+    Application leaves the policies in force (removing admission control takes a deliberate act).
+    Its project is the only one allowed the cluster-scoped admission kinds (expand/appproject.py)."""
+    from . import appproject  # it reads this module's names
+
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {"name": name, "namespace": config.argocd_namespace, "labels": dict(LABELS),
                      "annotations": {SYNC_WAVE: POLICIES_WAVE}},
         "spec": {
-            "project": config.argocd_project,
+            "project": appproject.policies_project_name(config),
             "source": {"repoURL": config.repo_url, "targetRevision": config.target_revision, "path": POLICIES_DIR,
                        # Argo CD matches the glob against paths relative to `path`
                        "directory": {"recurse": True, "exclude": "tests/*"}},
-            "destination": {**_cluster(env), "namespace": POLICIES_NAMESPACE},
+            "destination": {**cluster, "namespace": POLICIES_NAMESPACE},
             "syncPolicy": _sync_policy(),
         },
     }
 
 
-def policy_clusters(config: Config) -> list[tuple[str, Environment]]:
-    """(Application name, first environment) per distinct destination cluster, in config order:
-    `mlgitops-policies` when every environment shares one cluster, else
-    `mlgitops-policies-<env>` named after the cluster's first environment."""
-    first: dict[tuple, Environment] = {}
+def policy_clusters(config: Config) -> list[tuple[str, dict]]:
+    """(Application name, destination cluster) per distinct listed destination cluster, in config
+    order: `mlgitops-policies` when every environment shares one cluster, else
+    `mlgitops-policies-<env>` (`-<env>-<cluster>` for a cluster of a `clusters` list) named after
+    the cluster's first environment. Clusters chosen by label are ApplicationSets of their own
+    (policies_application_set)."""
+    first: dict[tuple, tuple[str, dict]] = {}
     for env in config.environments.values():
-        first.setdefault(tuple(_cluster(env).items()), env)
-    if len(first) == 1:
-        return [(POLICIES_APP, env) for env in first.values()]
-    return [(f"{POLICIES_APP}-{env.name}", env) for env in first.values()]
+        if env.clusters:
+            for cluster in env.clusters:
+                first.setdefault(tuple(cluster.destination().items()),
+                                 (f"{env.name}-{cluster.name}", cluster.destination()))
+        elif env.cluster_selector is None:
+            first.setdefault(tuple(_cluster(env).items()), (env.name, _cluster(env)))
+    if len(first) == 1 and not any(env.cluster_selector is not None for env in config.environments.values()):
+        return [(POLICIES_APP, cluster) for _, cluster in first.values()]
+    return [(f"{POLICIES_APP}-{suffix}", cluster) for suffix, cluster in first.values()]
+
+
+def policies_application_set(env: Environment, config: Config) -> dict:
+    """The policies Application of every cluster an environment selects by label: an
+    ApplicationSet with Argo CD's cluster generator (mlgitops cannot know those clusters)."""
+    assert env.cluster_selector is not None
+    template = policies_application(f"{POLICIES_APP}-{{{{.name}}}}", {"server": "{{.server}}"}, config)
+    del template["apiVersion"], template["kind"], template["metadata"]["namespace"]
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": f"{POLICIES_APP}-{env.name}", "namespace": config.argocd_namespace,
+                     "labels": dict(LABELS), "annotations": {SYNC_WAVE: POLICIES_WAVE}},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"clusters": {"selector": {"matchLabels": dict(sorted(env.cluster_selector.items()))}}}],
+            "syncPolicy": {"preserveResourcesOnDeletion": True},
+            "template": template,
+        },
+    }
 
 
 def argocd_files(config: Config) -> dict[str, object]:
     files: dict[str, object] = {ROOT_APP: root_application(config)}
     for env in config.environments.values():
         files[f"{APPSETS_DIR}/{env.name}.yaml"] = application_set(env, config)
-    for name, env in policy_clusters(config):
-        files[f"{APPSETS_DIR}/{name}.yaml"] = policies_application(name, env, config)
+    for name, cluster in policy_clusters(config):
+        files[f"{APPSETS_DIR}/{name}.yaml"] = policies_application(name, cluster, config)
+    for env in config.environments.values():
+        if env.cluster_selector is not None:
+            files[f"{APPSETS_DIR}/{POLICIES_APP}-{env.name}-clusters.yaml"] = policies_application_set(env, config)
+    from . import appproject  # it reads this module's names
+
+    files.update(appproject.project_files(config))
     return files

@@ -12,8 +12,10 @@ from ..config import Config
 from ..spec.model import ModelEnv
 from ..spec.resolved import Container, Model
 from .common import CONTAINER, PDBS_ANNOTATION, container, env_vars, meta, port, probes, resources, security_context
+from . import route
 from .disruption import budgets
 from .generator import ANY, MODEL_FILE, NAME, KindGenerator, settings_path
+from . import storage
 
 
 def inference_service(me: ModelEnv) -> dict:
@@ -28,8 +30,9 @@ def inference_service(me: ModelEnv) -> dict:
             predictor["scaleTarget"] = serverless.target_concurrency
         if serverless is not None and serverless.canary_traffic_percent is not None:
             predictor["canaryTrafficPercent"] = serverless.canary_traffic_percent
-    if model.service_account is not None:
-        predictor["serviceAccountName"] = model.service_account.name
+    account = storage.service_account_name(model)  # the model's own, or its storage endpoint's
+    if account is not None:
+        predictor["serviceAccountName"] = account
     if model.logger is not None:
         predictor["logger"] = {"mode": model.logger.mode, "url": model.logger.url}
     if model.timeout_seconds is not None:
@@ -70,6 +73,10 @@ def inference_service(me: ModelEnv) -> dict:
         if part == "transformer":
             spec[part]["labels"] = {"service.istio.io/canonical-name": canonical_name(model, part)}
     metadata = meta(model.name)
+    if route.applies(model):
+        # KServe creates no Ingress/HTTPRoute of its own then: the model's route (expand/route.py),
+        # with its limits and TLS, is the only way in from outside.
+        metadata["labels"] = {route.KSERVE_VISIBILITY: "cluster-local"}
     annotations = {}
     if not model.standard and serverless is not None and serverless.window is not None:
         annotations["autoscaling.knative.dev/window"] = serverless.window
@@ -142,8 +149,10 @@ GENERATOR = KindGenerator(
         (_ISVC, _SPREAD + ("labelSelector", "matchLabels", "app"), NAME),
         (_ISVC, ("metadata", "annotations", PDBS_ANNOTATION), settings_path("podDisruptionBudget")),
         (_ISVC, ("spec", ANY, "labels", "service.istio.io/canonical-name"), NAME),
+        (_ISVC, ("spec", "predictor", "serviceAccountName"), NAME),  # <model>-storage (expand/storage.py)
     ),
     constants=(
+        (_ISVC, ("metadata", "labels", "networking.kserve.io/visibility")),  # expand/route.py
         (_ISVC, ("spec", "predictor", "model", "modelFormat", ANY)),
         (_ISVC, ("spec", "predictor", "model", "runtime")),
         (_ISVC, ("spec", "predictor", "model", "ports", ANY, ANY)),

@@ -10,9 +10,11 @@ from __future__ import annotations
 from .. import names
 from ..config import Config
 from ..spec.model import ModelEnv
-from ..spec.resolved import Model
+from ..spec.resolved import DEFAULT_PORT, Model
 from .common import HTTP_PORT_NAME
 from .generator import ANY, MODEL_FILE, NAME, KindGenerator
+
+AGENT_PORT = 9081  # KServe's agent (constants.InferenceServiceDefaultAgentPort): logger and batcher
 
 
 def services(me: ModelEnv) -> list[dict]:
@@ -27,9 +29,17 @@ def _service(name: str, model: Model) -> dict:
         "metadata": {"name": name},
         "spec": {
             "selector": {"app": names.pod_selector_value(model.name)},
-            "ports": [{"name": HTTP_PORT_NAME, "port": 80, "targetPort": 8080, "protocol": "TCP"}],
+            "ports": [{"name": HTTP_PORT_NAME, "port": 80, "targetPort": target_port(model), "protocol": "TCP"}],
         },
     }
+
+
+def target_port(model: Model) -> int:
+    """Where KServe's own `<name>-predictor` Service sends requests (service_reconciler.go
+    createDefaultSvc): the payload-logging agent when a logger is set, else the serving port."""
+    if model.logger is not None:
+        return AGENT_PORT
+    return model.container.port if model.container is not None else DEFAULT_PORT
 
 
 def virtual_service(me: ModelEnv) -> dict:
@@ -83,6 +93,7 @@ GENERATOR = KindGenerator(
             {"path": "spec/strategy/canary/canaryService", "kind": "Rollout"},
             {"path": "spec/strategy/canary/stableService", "kind": "Rollout"},
             {"path": "spec/http/route/destination/host", "kind": _VS},
+            {"path": "spec/rules/backendRefs/name", "kind": "HTTPRoute"},  # expand/route.py
         ]},
         {"kind": _VS, "group": "networking.istio.io", "fieldSpecs": [
             {"path": "spec/strategy/canary/trafficRouting/istio/virtualService/name", "kind": "Rollout"},

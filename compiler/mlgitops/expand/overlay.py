@@ -16,7 +16,17 @@ from .waivers import waiver_labels
 
 
 def overlay_dir(me: ModelEnv) -> str:
-    return layout.overlay_dir(me.env.name, me.name)
+    return layout.overlay_dir(me.env.name, me.name, me.cluster.name if me.cluster is not None else "")
+
+
+def alias_kustomization(me: ModelEnv) -> dict:
+    """The overlay of a cluster whose overrides do not change this model: the environment's own
+    overlay, by reference (overlays/<env>@<cluster>/<model> -> ../../<env>/<model>)."""
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [f"../../{me.env.name}/{me.name}"],
+    }
 
 
 def generated(me: ModelEnv, config: Config) -> list[tuple[Generator, dict]]:

@@ -15,15 +15,19 @@ from . import (analysis, autoscaling, disruption, inferenceservice, istio, monit
                serviceaccount, slo)
 from . import dashboard
 from . import operations
+from . import route
+from . import storage
 from .generator import Generator, NameReference
 
 GENERATORS: tuple[Generator, ...] = (
     serviceaccount.GENERATOR,
+    storage.GENERATOR,
     inferenceservice.GENERATOR,
     rollout.GENERATOR,
     analysis.GENERATOR,
     autoscaling.GENERATOR,
     istio.GENERATOR,
+    route.GENERATOR,
     disruption.GENERATOR,
     networkpolicy.GENERATOR,
     monitoring.GENERATOR,

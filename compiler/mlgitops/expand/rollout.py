@@ -11,19 +11,26 @@ from .. import names
 from ..config import Config
 from ..spec.model import ModelEnv
 from ..spec.resolved import Model
+from . import route
 from .common import meta
 from .disruption import budget_annotation
 from .generator import ANY, MODEL_FILE, NAME, KindGenerator, Path, settings_path
 
 
-def rollout(me: ModelEnv) -> dict:
+def rollout(me: ModelEnv, config: Config) -> dict:
     model = me.model
     settings = model.canary
     canary: dict = {}
+    routing: dict = {}
     if settings.istio:
+        routing["istio"] = {"virtualService": {"name": model.name, "routes": ["primary"]}}
+    # The model's external route splits its own traffic too (expand/route.py): Argo Rollouts
+    # drives every provider listed here at each step (multiple providers, Argo Rollouts >= 1.2).
+    routing.update(route.traffic_router(model, config))
+    if routing:
         canary["canaryService"] = names.canary_service(model.name)
         canary["stableService"] = names.stable_service(model.name)
-        canary["trafficRouting"] = {"istio": {"virtualService": {"name": model.name, "routes": ["primary"]}}}
+        canary["trafficRouting"] = routing
         canary["abortScaleDownDelaySeconds"] = settings.abort_scale_down_delay_seconds
     else:
         # Replica-based split: never drop below the current capacity while surging.
@@ -69,7 +76,7 @@ def _canary_step(me: ModelEnv, obj: dict, path: Path) -> Path:
 
 
 def _build(me: ModelEnv, config: Config) -> list[dict]:
-    return [rollout(me)]
+    return [rollout(me, config)]
 
 
 def _names(model: Model) -> list[tuple[str, str]]:
@@ -94,6 +101,9 @@ GENERATOR = KindGenerator(
         (_ROLLOUT, _CANARY + ("analysis", "startingStep"), settings_path("canary", "analysis", "startingStep")),
         (_ROLLOUT, _CANARY + ("canaryService",), NAME),
         (_ROLLOUT, _CANARY + ("stableService",), NAME),
+        (_ROLLOUT, _CANARY + ("trafficRouting", "nginx", "stableIngress"), NAME),
+        (_ROLLOUT, _CANARY + ("trafficRouting", "plugins", ANY, "httpRoute"), NAME),
+        (_ROLLOUT, _CANARY + ("trafficRouting", "plugins", ANY, "namespace"), NAME),  # the environment's
         (_ROLLOUT, _CANARY + ("steps", ANY, "pause", "duration"), _canary_step),
         (_ROLLOUT, _CANARY + ("steps", ANY, "pause"), _canary_step),
     ),

@@ -17,8 +17,11 @@ from ..config import Config
 from ..diagnostics import Diagnostics
 from ..spec.model import ModelEnv, ModelFile
 from . import (canary_analysis, canary_gate, canary_replicas, canary_steps, container_image, custom_image,
-               duplicate_model, env, latency_bucket, mode, name_length, name_mismatch, policy_exceptions, protocol,
-               replicas, resources, slo_source, slo_target, slo_window, storage_uri, unknown_environment)
+               duplicate_model, env, latency_bucket, mode, name_length, name_mismatch, network_egress,
+               policy_exceptions, protocol, replicas, resources, slo_source, slo_target, slo_window, storage_uri,
+               unknown_environment)
+from . import credential_value, storage_endpoint
+from . import route_host, route_kind, route_mode
 from .base import FileCheck, FileContext, ModelCheck, Reporter
 
 __all__ = ["FILE_RULES", "MODEL_RULES", "FileCheck", "FileContext", "ModelCheck", "Reporter", "check_files",
@@ -30,6 +33,7 @@ FILE_RULES: tuple[FileCheck, ...] = (
     duplicate_model.CHECK,
     unknown_environment.CHECK,
     policy_exceptions.CHECK,
+    credential_value.CHECK,
 )
 
 # Run for each model in each environment it is enabled in.
@@ -37,6 +41,7 @@ MODEL_RULES: tuple[ModelCheck, ...] = (
     protocol.CHECK,
     custom_image.CHECK,
     storage_uri.CHECK,
+    storage_endpoint.CHECK,
     container_image.CHECK,
     replicas.CHECK,
     resources.CHECK,
@@ -52,6 +57,10 @@ MODEL_RULES: tuple[ModelCheck, ...] = (
     latency_bucket.ANALYSIS,
     canary_analysis.CHECK,
     canary_gate.CHECK,
+    network_egress.CHECK,
+    route_mode.CHECK,
+    route_host.CHECK,
+    route_kind.CHECK,
     name_length.CHECK,
 )
 
@@ -63,6 +72,7 @@ def check_files(files: list[ModelFile], config: Config, diags: Diagnostics,
     `cached` maps model names to the files of models the build cache vouched for (not re-read).
     """
     ctx = FileContext(config, diags, dict(cached or {}))
+    credential_value.check_config(config, diags)  # mlgitops.yaml: config.credential-value
     # The file named after the model owns the name; a duplicate is blamed on the other file.
     for f in sorted(files, key=lambda f: (f.name != f.stem, f.path)):
         for unit in FILE_RULES:

@@ -14,12 +14,12 @@ import os
 from typing import Any
 
 from .. import contain
-from ..config import Config, Environment
+from ..config import Cluster, Config, Environment
 from ..diagnostics import ERROR, Diagnostics, Rule
 from ..domain.frameworks import default_protocol
 from ..schemacheck import SchemaChecker
 from ..yamlsource import SourceDocument, load_yaml
-from .resolved import Model, Sections
+from .resolved import Model, Section, Sections
 
 MODELS_DIR = "models"
 
@@ -51,9 +51,14 @@ DEFAULTS: dict = {
 DEFAULT_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
 
-def defaults(sections: Sections) -> dict:
-    """DEFAULTS and the defaults of the generator-owned `sections` (spec/resolved.py Section)."""
-    return {**DEFAULTS, **{section.key: dict(section.defaults) for section in sections}}
+def defaults(sections: Sections, env: Environment | None = None) -> dict:
+    """DEFAULTS and the defaults of the generator-owned `sections` (spec/resolved.py Section),
+    with those that depend on the environment `env` (Section.environment_defaults) when given."""
+    def of(section: Section[Any]) -> dict:
+        by_env = section.environment_defaults
+        return {**section.defaults, **(by_env(env) if by_env is not None and env is not None else {})}
+
+    return {**DEFAULTS, **{section.key: of(section) for section in sections}}
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -89,6 +94,7 @@ class ModelEnv:
     env: Environment
     settings: dict
     sections: Sections = ()  # the generator-owned sections the settings were resolved with
+    cluster: Cluster | None = None  # a cluster of the environment whose overrides these settings carry
 
     @property
     def name(self) -> str:
@@ -196,7 +202,7 @@ def resolve(file: ModelFile, config: Config, sections: Sections) -> list[ModelEn
         if override.pop("enabled", True) is False:
             continue
         user = deep_merge(spec, override)
-        settings = deep_merge(defaults(sections), user)
+        settings = deep_merge(defaults(sections, env), user)
         settings["resources"] = _resources(user.get("resources", {}))
         settings.setdefault("slo", {})
         settings["slo"].setdefault("window", "30d")
@@ -204,6 +210,26 @@ def resolve(file: ModelFile, config: Config, sections: Sections) -> list[ModelEn
         settings.setdefault("protocol", default_protocol(settings["framework"]))
         result.append(ModelEnv(file, env, settings, sections))
     return result
+
+
+def cluster_variants(me: ModelEnv) -> list[ModelEnv]:
+    """The model in each cluster of its environment whose `overrides` (mlgitops.yaml) apply to it:
+    `autoscaling` bounds replace the model's, `storageEndpoint` replaces the endpoint of a model that
+    pulls from one. Whether the output really differs is for the caller to see."""
+    found = []
+    for cluster in me.env.overriding_clusters:
+        settings = copy.deepcopy(me.settings)
+        changed = False
+        if "autoscaling" in cluster.overrides and "autoscaling" in settings:
+            settings["autoscaling"] = deep_merge(settings["autoscaling"], cluster.overrides["autoscaling"])
+            changed = True
+        endpoint = cluster.overrides.get("storageEndpoint")
+        if endpoint is not None and isinstance(settings.get("storage"), dict) and settings["storage"].get("endpoint"):
+            settings["storage"] = {**settings["storage"], "endpoint": endpoint}
+            changed = True
+        if changed:
+            found.append(dataclasses.replace(me, settings=settings, cluster=cluster))
+    return found
 
 
 def _resources(user: dict) -> dict:

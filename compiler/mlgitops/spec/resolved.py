@@ -36,12 +36,15 @@ class Section(NamedTuple, Generic[T]):
     """`spec.<key>` (overridable per environment as `spec.environments.<env>.<key>`), owned by
     the generator that reads it: the JSON Schema of its value, its defaults (merged under the
     model's values like spec/model.py DEFAULTS) and its typed settings, built from the merged
-    values without converting them (so provenance tags survive)."""
+    values without converting them (so provenance tags survive). `environment_defaults`, when
+    set, gives the defaults that depend on the environment (a config.Environment: mlgitops.yaml's
+    settings of it), merged over `defaults`."""
 
     key: str
     schema: Mapping[str, Any]
     defaults: Mapping[str, Any]
     typed: Callable[[Mapping[str, Any]], T]
+    environment_defaults: Callable[[Any], Mapping[str, Any]] | None = None
 
 
 Sections = tuple[Section[Any], ...]  # the generator-owned sections of a model file, in registry order
