@@ -693,6 +693,44 @@ def m_ingress_tls(obj, rng):
     return f"ingress {what}"
 
 
+_NETWORK_SOURCES = {  # an ingress rule's `from`, as a hand-written NetworkPolicy may spell it
+    "no from": None,
+    "empty from": [],  # the API server drops the empty list before admission: the same as no from
+    "every namespace": [{"namespaceSelector": {}}],
+    "every namespace (empty matchLabels)": [{"namespaceSelector": {"matchLabels": {}}}],
+    "every pod of every namespace": [{"namespaceSelector": {}, "podSelector": {}}],
+    "ipBlock 0.0.0.0/0": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+    "ipBlock ::/0": [{"ipBlock": {"cidr": "::/0"}}],
+    # allowed: named sources
+    "a named namespace": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}}],
+    "every pod of its own namespace": [{"podSelector": {}}],
+    "labelled pods of labelled namespaces": [{"namespaceSelector": {"matchExpressions": [
+        {"key": "team", "operator": "In", "values": ["risk"]}]}, "podSelector": {"matchLabels": {"app": "x"}}}],
+    "ipBlock 10.0.0.0/8": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+}
+
+
+def m_network_policy(obj, rng):
+    """A NetworkPolicy's ingress: a rule added with sources from _NETWORK_SOURCES (or none), the
+    existing rules dropped, or policyTypes without Ingress."""
+    spec = obj.get("spec")
+    if obj.get("kind") != "NetworkPolicy" or not isinstance(spec, dict):
+        return None
+    what = rng.choice([*_NETWORK_SOURCES, "egress only", "ingress and egress", "no ingress rules"])
+    if what == "egress only":
+        spec["policyTypes"] = ["Egress"]
+    elif what == "ingress and egress":
+        spec["policyTypes"] = ["Ingress", "Egress"]
+    elif what == "no ingress rules":  # deny all ingress: allowed
+        spec.pop("ingress", None)
+    else:
+        rule: dict = {"ports": [{"port": rng.choice([8080, 9000]), "protocol": "TCP"}]}
+        if _NETWORK_SOURCES[what] is not None:
+            rule["from"] = copy.deepcopy(_NETWORK_SOURCES[what])
+        spec.setdefault("ingress", []).append(rule)
+    return f"network policy: {what}"
+
+
 # shapes
 def s_isvc_containers(obj, rng):
     predictor = (obj.get("spec") or {}).get("predictor")
@@ -757,6 +795,7 @@ MUTATIONS: tuple[Callable, ...] = (
     m_image, m_runtime_version, m_resources, m_gpu, m_security, m_pod_security, m_env, m_args, m_storage_uri,
     m_no_storage_uri, m_canary, m_blue_green, m_rollout_replicas, m_pdb_annotation, m_hpa, m_isvc_replicas,
     m_deployment_mode, m_autoscaler_class, m_slo, m_slo_not_a_number, m_istio_version, m_ingress_tls,
+    m_network_policy,
 )
 
 # The mutations most likely to matter to a policy (a hint: any mutation may be drawn; a policy not
@@ -769,6 +808,7 @@ RELEVANT: dict[str, tuple[Callable, ...]] = {
     "gpu-allowed": (m_gpu, m_namespace, m_outside_environments, m_no_namespace),
     "hpa-bounds": (m_hpa, m_isvc_replicas, m_env_label),
     "ingress-tls": (m_ingress_tls, m_env_label, m_waiver),
+    "network-policy-ingress": (m_network_policy, m_env_label, m_waiver),
     "namespace-environment": (m_env_label, m_namespace, m_outside_environments, m_no_namespace, m_drop_label),
     "no-literal-credentials": (m_env, m_args, m_storage_uri),
     "pdb-required": (m_pdb_annotation, m_hpa, m_isvc_replicas, m_rollout_replicas, m_deployment_mode),

@@ -369,9 +369,9 @@ def _mutated(built: pathlib.Path, name: str, edit) -> list[str]:
     (lambda s: s["clusterResourceWhitelist"].append({"group": "", "kind": "Namespace", "name": "kube-system"}),
      "project ml-models: whitelists Namespace kube-system, which none of its Applications creates"),
     (lambda s: s["sourceRepos"].__setitem__(0, "https://git.example.com/other.git"),
-     "iris-prod: source https://git.example.com/ml-platform/mlgitops.git not permitted in project ml-models"),
-    (lambda s: s["destinations"].pop(),
-     "iris-prod: destination {'server': 'https://kubernetes.default.svc', 'namespace': 'ml-prod'} not permitted"),
+     "iris-staging: source https://git.example.com/ml-platform/mlgitops.git not permitted in project ml-models"),
+    (lambda s: s["destinations"].pop(0),
+     "iris-staging: destination {'server': 'https://kubernetes.default.svc', 'namespace': 'ml-staging'} not permitted"),
     (lambda s: s["destinations"].append({"server": "https://kubernetes.default.svc", "namespace": "kube-system"}),
      "is used by none of its Applications"),
     (lambda s: s["destinations"].append({"server": "https://kubernetes.default.svc", "namespace": "*"}),
@@ -396,8 +396,11 @@ def test_a_mutated_policies_project_is_caught(built):
 def test_a_missing_project_and_a_wrong_root_project_are_caught(built):
     projs = projects(built)
     del projs["ml-models"]
-    problems = problems_of(built, applications(built), projs)
-    assert any("iris-prod: project 'ml-models' is not generated in argocd/" in p for p in problems), problems
+    apps = applications(built)
+    problems = problems_of(built, apps, projs)
+    models = [a["metadata"]["name"] for a in apps if a["spec"]["project"] == "ml-models"]
+    assert models and all(f"{name}: project 'ml-models' is not generated in argocd/" in problems
+                          for name in models), problems
     problems = _mutated(built, "ml-models-root", lambda s: s["namespaceResourceWhitelist"].pop(0))
     assert any("resource argoproj.io:AppProject ml-models is not permitted in project ml-models-root" in p
                for p in problems), problems
@@ -411,16 +414,54 @@ def test_orphaned_resource_warnings_are_on(built):
 
 # --- configurations beyond the example --------------------------------------------------------------
 
-def test_two_clusters_give_each_environment_its_own_destinations(tmp_path):
-    """A second cluster for prod: the model project names it with ml-prod only, and the policies
-    project with the policies namespace only."""
+def _expected_destinations(root: pathlib.Path) -> tuple[list[dict], list[dict]]:
+    """(model project, policies project) destinations, from mlgitops.yaml read as plain YAML: each
+    environment's clusters (its `clusters`, else its one server) with its namespace, in config
+    order; each distinct cluster once with the policies namespace."""
+    models: list[dict] = []
+    for spec in yaml.safe_load((root / "mlgitops.yaml").read_text())["environments"].values():
+        servers = [c["server"] for c in spec["clusters"]] if "clusters" in spec else \
+            [spec.get("server", "https://kubernetes.default.svc")]
+        models += [{"server": server, "namespace": spec["namespace"]} for server in servers]
+    servers = list(dict.fromkeys(d["server"] for d in models))
+    return models, [{"server": server, "namespace": "mlgitops-policy"} for server in servers]
+
+
+def _check_destinations(root: pathlib.Path) -> None:
+    projs = projects(root)
+    models, policies = _expected_destinations(root)
+    assert projs["ml-models"]["spec"]["destinations"] == models
+    assert projs["ml-models-policies"]["spec"]["destinations"] == policies
+    apps = expand_applicationsets(root, None)
+    assert apps and all(destination_permitted(projs["ml-models"], a["spec"]["destination"],
+                                              a["spec"]["destination"]["namespace"]) for a in apps)
+    # each used: no destination beyond the Applications'
+    assert problems_of(root, applications(root), projs) == []
+
+
+def test_two_clusters_give_each_environment_its_own_destinations(built, tmp_path):
+    """Prod's second cluster (the example's prod-eu): the model project names it with ml-prod only,
+    and the policies project with the policies namespace only; the same for prod on a cluster of
+    its own."""
+    _check_destinations(built)
+    projs = projects(built)
+    prod = yaml.safe_load((built / "mlgitops.yaml").read_text())["environments"]["prod"]
+    other = [c["server"] for c in prod["clusters"] if c["server"] != "https://kubernetes.default.svc"]
+    assert other
+    assert {"server": other[0], "namespace": "ml-prod"} in projs["ml-models"]["spec"]["destinations"]
+    # a staging Application may not deploy to prod's own cluster
+    assert not destination_permitted(projs["ml-models"], {"server": other[0]}, "ml-staging")
+
+    from tooling import without_section
+
     root = copy_sources(tmp_path / "repo")
-    text = (root / "mlgitops.yaml").read_text()
-    old = "  prod:\n    namespace: ml-prod\n    server: https://kubernetes.default.svc\n"
-    assert old in text
-    (root / "mlgitops.yaml").write_text(text.replace(
-        old, "  prod:\n    namespace: ml-prod\n    server: https://prod.example.com:6443\n"))
+    shutil.copytree(REPO_ROOT / "policies", root / "policies")
+    text = without_section((root / "mlgitops.yaml").read_text(), "environments")
+    (root / "mlgitops.yaml").write_text(
+        text + "environments:\n  staging:\n    namespace: ml-staging\n    server: https://kubernetes.default.svc\n"
+        "  prod:\n    namespace: ml-prod\n    server: https://prod.example.com:6443\n")
     _build(root)
+    _check_destinations(root)
     projs = projects(root)
     assert projs["ml-models"]["spec"]["destinations"] == [
         {"server": "https://kubernetes.default.svc", "namespace": "ml-staging"},
@@ -428,10 +469,6 @@ def test_two_clusters_give_each_environment_its_own_destinations(tmp_path):
     assert projs["ml-models-policies"]["spec"]["destinations"] == [
         {"server": "https://kubernetes.default.svc", "namespace": "mlgitops-policy"},
         {"server": "https://prod.example.com:6443", "namespace": "mlgitops-policy"}]
-    apps = expand_applicationsets(root, None)
-    assert apps and all(destination_permitted(projs["ml-models"], a["spec"]["destination"],
-                                              a["spec"]["destination"]["namespace"]) for a in apps)
-    # a staging Application may not deploy to prod's cluster
     assert not destination_permitted(projs["ml-models"], {"server": "https://prod.example.com:6443"}, "ml-staging")
 
 

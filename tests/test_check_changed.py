@@ -13,6 +13,7 @@ from conftest import copy_sources
 from gitrepo import commit_all, sh, use_git_env
 from tooling import REPO_ROOT
 
+from mlgitops import layout
 from mlgitops.gate import changed_scope, run_gate
 
 @pytest.fixture
@@ -24,6 +25,11 @@ def gitrepo(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
     repo = copy_sources(tmp_path / "repo", with_output=True)
     shutil.copytree(REPO_ROOT / "policies", repo / "policies")
     return commit_all(repo, "example")
+
+
+def overlays_of(repo: pathlib.Path, model: str) -> list[str]:
+    """The overlay directories of `model` in `repo` (overlays/<env>[@<cluster>]/<model>), sorted."""
+    return [o.directory for o in layout.overlay_dirs(str(repo)) if o.model == model]
 
 
 def check(cli, repo: pathlib.Path, *args: str) -> tuple[int, dict]:
@@ -57,9 +63,12 @@ def test_one_changed_model_is_the_only_one_checked(cli, gitrepo):
     stages = report["stages"]
     assert stages["changed"] == "1 models changed since HEAD: iris"
     assert stages["build"].startswith("1 of 4 models, ") and stages["build"].endswith(": up to date")
-    assert " in 2 overlays" in stages["validate"]
+    # iris's overlays in prod, staging, and the prod-eu cluster's (one referring to prod's)
+    iris = overlays_of(gitrepo, "iris")
+    assert iris == ["overlays/prod/iris", "overlays/prod@prod-eu/iris", "overlays/staging/iris"]
+    assert f" in {len(iris)} overlays" in stages["validate"]
     files = run_gate(str(gitrepo), changed_since="HEAD").files
-    assert files == ["overlays/prod/iris", "overlays/staging/iris"]
+    assert files == iris
     # Policy test cases read iris's overlays, so they ran.
     assert "passed" in stages["policy test"]
 
@@ -92,7 +101,9 @@ def test_deleted_model_must_have_its_overlays_gone(cli, gitrepo):
     code, report = check(cli, gitrepo, "--changed-since", "HEAD")
     assert code == 1
     extra = {d["file"] for d in report["diagnostics"] if d["rule"] == "build.extra"}
-    assert extra and all(f.startswith(("overlays/prod/sentiment/", "overlays/staging/sentiment/")) for f in extra)
+    sentiment = overlays_of(gitrepo, "sentiment")
+    assert len(sentiment) == 3  # prod, prod@prod-eu, staging
+    assert extra and {f.rsplit("/", 1)[0] for f in extra} == set(sentiment)
     assert cli("build", "--repo", str(gitrepo)).exit_code == 0
     code, report = check(cli, gitrepo, "--changed-since", "HEAD")
     assert report["stages"]["changed"] == "1 models changed since HEAD: sentiment"
@@ -138,3 +149,20 @@ def test_bad_ref_and_no_git_are_usage_errors(cli, gitrepo, tmp_path):
     result = cli("check", "--repo", str(repo), "--changed-since", "HEAD")
     assert result.exit_code == 2 and "not inside a git work tree" in result.stderr
     assert "--changed-since origin/main" in cli("check", "--help").stdout
+
+
+def test_an_edited_cluster_overlay_counts_as_a_change_of_its_model(cli, gitrepo):
+    # overlays/prod@prod-eu/<model>: the prod-eu cluster's own overlay (churn) and one that only
+    # refers to prod's (iris); a hand edit of either is a change of the model, and stale
+    for model, old, new in (("churn", "minio.eu-west-1", "minio.eu-west-2"),
+                            ("iris", "../../prod/iris", "../../staging/iris")):
+        overlay = f"overlays/prod@prod-eu/{model}"
+        target = gitrepo / overlay / ("model.yaml" if model == "churn" else "kustomization.yaml")
+        edit(target, old, new)
+        scope = changed_scope(str(gitrepo), "HEAD")
+        assert not scope.everything and scope.models == [model]
+        code, report = check(cli, gitrepo, "--changed-since", "HEAD")
+        assert code == 1 and report["stages"]["changed"] == f"1 models changed since HEAD: {model}"
+        stale = {(d["rule"], d["file"]) for d in report["diagnostics"] if d["severity"] == "error"}
+        assert stale == {("build.stale", str(target.relative_to(gitrepo)))}
+        sh(gitrepo, "checkout", "-q", "--", overlay)

@@ -98,6 +98,8 @@ storage:
       endpoint: minio.minio-eu.svc.cluster.local:9000
       https: false
       credentials: {secretName: minio-eu-model-reader}
+      # a model that restricts egress (the example's churn) must reach the endpoint
+      egressTo: [{namespace: minio-eu, port: 9000}]
 """))
     models_with_endpoint = [p.stem for p in (root / "models").glob("*.yaml")
                             if "endpoint:" in p.read_text()]
@@ -109,6 +111,8 @@ storage:
             assert files == ["kustomization.yaml"], model
             kust = yaml.safe_load((root / "overlays/prod@prod-eu" / model / "kustomization.yaml").read_text())
             assert kust["resources"] == [f"../../prod/{model}"]
+        else:
+            assert "model.yaml" in files, model
     assert simulate(root, None, kubectl) == []
 
 

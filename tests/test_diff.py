@@ -58,6 +58,28 @@ def set_max_replicas(repo: pathlib.Path, value: int) -> None:
     iris.write_text(text.replace("    maxReplicas: 10\n", f"    maxReplicas: {value}\n"))
 
 
+def overlays_of(repo: pathlib.Path, model: str, envs: tuple[str, ...] = ()) -> list[str]:
+    """overlays/<env>/<model> of every environment (or `envs`) of mlgitops.yaml, and
+    overlays/<env>@<cluster>/<model> of each cluster with overrides: the units diff reports for a
+    model changed in those environments (a cluster's overlay, even one that only refers to the
+    environment's, deploys the changed objects to its cluster too), in the diff's order."""
+    from mlgitops import layout
+    from mlgitops.config import load_config
+    from mlgitops.diagnostics import Diagnostics
+
+    config = load_config(str(repo), Diagnostics())
+    assert config is not None
+    return sorted(layout.overlay_dir(e.name, model, c) for e in config.environments.values()
+                  if not envs or e.name in envs for c in ("", *(c.name for c in e.overriding_clusters)))
+
+
+def hpa_changes(repo: pathlib.Path) -> list[tuple[str, str, str, str, str]]:
+    """The one object change of iris's maxReplicas (staging overrides it) in every prod overlay."""
+    prod = overlays_of(repo, "iris", ("prod",))
+    assert len(prod) == 2  # prod, and the prod-eu cluster's overlay referring to it
+    return [(path, "changed", "HorizontalPodAutoscaler", "ml-prod", "iris") for path in prod]
+
+
 def add_model(repo: pathlib.Path, name: str) -> None:
     text = (repo / "models" / "iris.yaml").read_text()
     (repo / "models" / f"{name}.yaml").write_text(text.replace("name: iris", f"name: {name}"))
@@ -79,13 +101,14 @@ def test_a_changed_max_replicas_changes_exactly_that_hpa(cli, gitrepo):
     build(cli, gitrepo)
     code, report = diff_json(cli, gitrepo)
     assert code == 0
-    assert objects(report) == [("overlays/prod/iris", "changed", "HorizontalPodAutoscaler", "ml-prod", "iris")]
-    (model,) = report["models"]
-    assert (model["model"], model["env"], model["status"]) == ("iris", "prod", "changed")
-    assert model["kinds"] == {"HorizontalPodAutoscaler": {"added": 0, "changed": 1, "removed": 0}}
-    patch = model["objects"][0]["diff"]
-    assert [line for line in patch.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))] == \
-        ["-  maxReplicas: 10", "+  maxReplicas: 12"]
+    assert objects(report) == hpa_changes(gitrepo)
+    assert [(m["model"], m["env"], m["status"]) for m in report["models"]] == \
+        [("iris", "prod", "changed"), ("iris", "prod@prod-eu", "changed")]
+    for model in report["models"]:
+        assert model["kinds"] == {"HorizontalPodAutoscaler": {"added": 0, "changed": 1, "removed": 0}}
+        patch = model["objects"][0]["diff"]
+        assert [line for line in patch.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))] == \
+            ["-  maxReplicas: 10", "+  maxReplicas: 12"]
     assert cli("diff", "--repo", str(gitrepo), "--exit-code").exit_code == 1
 
 
@@ -109,17 +132,17 @@ def test_an_added_model_adds_only_its_objects(cli, gitrepo):
     build(cli, gitrepo)
     code, report = diff_json(cli, gitrepo)
     assert code == 0
-    assert [(m["path"], m["status"]) for m in report["models"]] == \
-        [("overlays/prod/digits", "added"), ("overlays/staging/digits", "added")]
+    units = overlays_of(gitrepo, "digits")
+    assert [(m["path"], m["status"]) for m in report["models"]] == [(u, "added") for u in units]
     changes = objects(report)
     assert changes and {status for _, status, *_ in changes} == {"added"}
     assert all(name.startswith("digits") for *_, name in changes)
-    assert report["summary"]["models"] == {"added": 2, "changed": 0, "removed": 0}
+    assert report["summary"]["models"] == {"added": len(units), "changed": 0, "removed": 0}
     from mlgitops.kustomize.engine import render_objects
 
-    for env in ("prod", "staging"):  # every object of the new overlays, and nothing else
-        expected = len(render_objects(str(gitrepo / "overlays" / env / "digits"), repo_root=str(gitrepo)))
-        assert sum(1 for path, *_ in changes if path == f"overlays/{env}/digits") == expected
+    for unit in units:  # every object of the new overlays, and nothing else
+        expected = len(render_objects(str(gitrepo / unit), repo_root=str(gitrepo)))
+        assert expected and sum(1 for path, *_ in changes if path == unit) == expected
 
 
 def test_a_removed_model_removes_only_its_objects(cli, gitrepo):
@@ -128,7 +151,7 @@ def test_a_removed_model_removes_only_its_objects(cli, gitrepo):
     code, report = diff_json(cli, gitrepo)
     assert code == 0
     assert [(m["path"], m["status"]) for m in report["models"]] == \
-        [("overlays/prod/churn", "removed"), ("overlays/staging/churn", "removed")]
+        [(u, "removed") for u in overlays_of(gitrepo, "churn")]
     changes = objects(report)
     assert changes and {status for _, status, *_ in changes} == {"removed"}
     assert all(o["diff"].splitlines()[1] == "+++ /dev/null" for m in report["models"] for o in m["objects"])
@@ -146,10 +169,11 @@ def test_the_markdown_comment_is_a_table_then_one_collapsed_block_per_model(cli,
     assert table < text.index("<details>")
     assert "| iris | prod | changed | 0 | 1 | 0 | HorizontalPodAutoscaler ~1 |" in text
     summaries = re.findall(r"<details><summary>(.*?)</summary>", text)
-    assert len(summaries) == 3 and text.count("</details>") == 3
-    assert "iris (prod): +0 ~1 -0" in summaries
+    blocks = len(overlays_of(gitrepo, "digits")) + len(overlays_of(gitrepo, "iris", ("prod",)))
+    assert len(summaries) == blocks and text.count("</details>") == blocks
+    assert "iris (prod): +0 ~1 -0" in summaries and "iris (prod@prod-eu): +0 ~1 -0" in summaries
     assert any(s.startswith("digits (prod): +") and s.endswith("(model added)") for s in summaries)
-    assert text.count("```diff\n") == 3
+    assert text.count("```diff\n") == blocks
     for block in re.findall(r"<details>.*?</details>", text, re.S):  # each block: summary, blank line, fence
         assert re.fullmatch(r"<details><summary>[^\n]*</summary>\n\n```diff\n.*\n```\n\n"
                             r"(_Diff truncated: \d+ more line\(s\)[^\n]*_\n\n)?</details>", block, re.S)
@@ -162,11 +186,14 @@ def test_markdown_caps_long_diffs(cli, gitrepo):
     build(cli, gitrepo)
     result = run_diff(str(gitrepo))
     capped = format_markdown(result, max_lines=5)
-    assert capped.count("_Diff truncated:") == 2
+    units = overlays_of(gitrepo, "digits")
+    assert capped.count("_Diff truncated:") == len(units)
     assert all(len(block.split("```diff\n")[1].split("```")[0].splitlines()) == 5
                for block in re.findall(r"<details>.*?</details>", capped, re.S))
     small = format_markdown(result, max_chars=len(format_markdown(result, max_chars=0)) + 10)
-    assert "<details>" not in small and "the diffs of digits (prod), digits (staging) are left out" in small
+    left_out = ", ".join(f"digits ({u.split('/')[1]})" for u in units)
+    assert left_out == "digits (prod), digits (prod@prod-eu), digits (staging)"
+    assert "<details>" not in small and f"the diffs of {left_out} are left out" in small
 
 
 def test_the_base_defaults_to_the_merge_base_with_the_default_branch(cli, gitrepo):
@@ -181,11 +208,11 @@ def test_the_base_defaults_to_the_merge_base_with_the_default_branch(cli, gitrep
     fork = git(gitrepo, "merge-base", "main", "feature")
     code, report = diff_json(cli, gitrepo)
     assert code == 0 and report["base"] == {"ref": "merge base of HEAD and main", "commit": fork}
-    assert objects(report) == [("overlays/prod/iris", "changed", "HorizontalPodAutoscaler", "ml-prod", "iris")]
+    assert objects(report) == hpa_changes(gitrepo)
     code, report = diff_json(cli, gitrepo, "--base", "main")  # main's tip: churn comes back
     assert report["base"]["commit"] == git(gitrepo, "rev-parse", "main")
-    assert [(m["path"], m["status"]) for m in report["models"]] == [
-        ("overlays/prod/churn", "added"), ("overlays/staging/churn", "added"), ("overlays/prod/iris", "changed")]
+    assert [(m["path"], m["status"]) for m in report["models"]] == \
+        [(u, "added") for u in overlays_of(gitrepo, "churn")] + [(u, "changed") for u, *_ in hpa_changes(gitrepo)]
 
 
 def test_the_working_tree_index_and_head_are_untouched(cli, gitrepo):
@@ -236,7 +263,7 @@ def test_a_repository_in_a_subdirectory_of_the_git_work_tree(cli, tmp_path):
     build(cli, repo)
     code, report = diff_json(cli, repo)
     assert code == 0 and report["base"]["ref"] == "merge base of HEAD and master"
-    assert objects(report) == [("overlays/prod/iris", "changed", "HorizontalPodAutoscaler", "ml-prod", "iris")]
+    assert objects(report) == hpa_changes(repo)
 
 
 def test_argocd_objects_are_compared_too(cli, gitrepo):

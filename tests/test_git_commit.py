@@ -50,12 +50,13 @@ def test_first_build_commit_holds_exactly_the_generated_files(cli, gitrepo):
     # The user's untracked file stays out, untracked.
     assert sh(gitrepo, "status", "--porcelain") == "?? notes.txt\n"
     subject = sh(gitrepo, "log", "-1", "--format=%s").strip()
-    assert subject.startswith("mlgitops build: churn (prod, staging), fraud (prod, staging), iris (prod, staging)") \
-        or subject.startswith("mlgitops build: 4 models in 2 environments")
+    # every model in prod, prod-eu's own overlay (overlays/prod@prod-eu/) and staging: too long to list,
+    # so the subject counts environments (a cluster's overlays are no environment of their own)
+    assert subject == "mlgitops build: 4 models in 2 environments (prod, staging)"
     assert sh(gitrepo, "log", "-1", "--format=%an <%ae>").strip() == g.DEFAULT_AUTHOR
     assert sh(gitrepo, "log", "-1", "--format=%cn <%ce>").strip() == "Dev <dev@example.com>"
     body = sh(gitrepo, "log", "-1", "--format=%B")
-    assert "  iris: prod, staging\n" in body and "Shared output changed:" in body
+    assert "  iris: prod, prod@prod-eu, staging\n" in body and "Shared output changed:" in body
 
 
 def test_second_build_commit_creates_nothing(cli, gitrepo):
@@ -76,7 +77,7 @@ def test_output_an_earlier_plain_build_left_is_committed(cli, gitrepo):
     assert committed_paths(gitrepo) == sorted(tree_bytes(gitrepo))
     message = sh(gitrepo, "log", "-1", "--format=%B")
     assert message.splitlines()[0] == "regenerate overlays"
-    assert "  fraud: prod, staging" in message
+    assert "  fraud: prod, prod@prod-eu, staging\n" in message
 
 
 def test_staged_user_change_refuses_and_builds_nothing(cli, gitrepo):
@@ -116,9 +117,11 @@ def test_deleting_a_model_commits_exactly_the_removal_of_its_files(cli, gitrepo)
     status = sh(gitrepo, "show", "--name-status", "--format=", "HEAD").split("\n")
     assert all(line.startswith("D\t") for line in status if line)
     message = sh(gitrepo, "log", "-1", "--format=%B")
-    assert message.startswith("mlgitops build: fraud (prod, staging)\n")
-    assert "fraud: prod, staging (removed from prod, staging)" in message
+    # its overlays in prod, staging and the prod-eu cluster's one referring to prod's
+    assert message.startswith("mlgitops build: fraud (prod, prod@prod-eu, staging)\n")
+    assert "fraud: prod, prod@prod-eu, staging (removed from prod, prod@prod-eu, staging)" in message
     assert not (gitrepo / "overlays" / "prod" / "fraud").exists()
+    assert not (gitrepo / "overlays" / "prod@prod-eu" / "fraud").exists()
 
 
 def test_build_errors_commit_nothing(cli, gitrepo):

@@ -19,6 +19,9 @@ import pytest
 import yaml
 
 from conftest import copy_sources
+from mlgitops import layout
+from mlgitops.config import load_config
+from mlgitops.diagnostics import Diagnostics
 from gitrepo import commit_all, use_git_env
 from gitrepo import sh as git
 from test_argocd_simulation import simulate
@@ -37,6 +40,7 @@ def repo(tmp_path: pathlib.Path, monkeypatch, cli) -> pathlib.Path:
     monkeypatch.setenv("MLGITOPS_TODAY", "2026-11-23")
     root = copy_sources(tmp_path / "repo")
     shutil.copytree(REPO_ROOT / "policies", root / "policies")
+    shutil.copytree(REPO_ROOT / "schemas", root / "schemas")  # the CRD schemas the repository commits
     _drop_policy_cases_about_fraud(root / "policies" / "tests")
     (root / "models" / "fraud.yaml").unlink()
     assert cli("build", "--repo", str(root), "--quiet").exit_code == 0
@@ -113,7 +117,12 @@ def test_a_pull_request_adding_a_model(cli, repo):
     assert result.exit_code == 0, result.stdout
     assert int(git(repo, "rev-list", "--count", "HEAD")) == before + 1
     committed = sorted(git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").split())
-    assert committed and all(p.startswith(("overlays/prod/fraud/", "overlays/staging/fraud/")) for p in committed)
+    # fraud's overlays: one per environment, and one per cluster with overrides (prod-eu's refers to prod's)
+    config = load_config(str(repo), Diagnostics())
+    overlays = {layout.overlay_dir(e.name, "fraud", c) for e in config.environments.values()
+                for c in ("", *(c.name for c in e.overriding_clusters))}
+    assert overlays == {"overlays/prod/fraud", "overlays/prod@prod-eu/fraud", "overlays/staging/fraud"}
+    assert committed and {p.rsplit("/", 1)[0] for p in committed} == overlays
     assert committed == sorted(str(p.relative_to(repo)) for p in (repo / "overlays").glob("*/fraud/*"))
     result = cli("build", "--repo", str(repo), "--commit", "--format", "json")
     assert result.exit_code == 0 and int(git(repo, "rev-list", "--count", "HEAD")) == before + 1

@@ -11,6 +11,7 @@ import shutil
 import textwrap
 
 import pytest
+import yaml
 
 from conftest import merge_config, REPO_ROOT, copy_sources, tree_bytes
 from mlgitops.config import load_config
@@ -80,6 +81,9 @@ def tcp(*ports):
 
 def _repo(tmp_path, text: str, config_extra: str = "", config_edit=None):
     root = copy_sources(tmp_path / "repo")
+    # the test's model alone: the example models use the example's endpoints, which tests replace
+    for example in (root / "models").glob("*.yaml"):
+        example.unlink()
     (root / "models/scorer.yaml").write_text(text)
     config = (root / "mlgitops.yaml").read_text()
     if config_edit is not None:
@@ -133,7 +137,8 @@ def test_the_policy_allows_callers_the_gateway_and_prometheus_only(tmp_path):
                           namespace("frontend"),
                           {"podSelector": {"matchLabels": {"app": "gateway"}}},
                           {**namespace("batch"), "podSelector": {"matchLabels": {"app": "scorer-client"}}},
-                          namespace("istio-system")],
+                          # the gateways: mlgitops.yaml's network.entryNamespaces
+                          *[namespace(name) for name in config.network.entry_namespaces]],
                  "ports": tcp(9000)},
                 # no SLO, so no canary analysis and no sidecar scrape: the model server's port only
                 {"from": [namespace("monitoring")], "ports": tcp(9000)},
@@ -434,9 +439,18 @@ def test_example_overlays_with_the_policy_on_stay_policy_clean(tmp_path, cli):
         shutil.copytree(REPO_ROOT / "policies", root / "policies")
     models = sorted((on / "models").glob("*.yaml"))
     config = (on / "mlgitops.yaml").read_text()
-    names = list(load_config(str(on), Diagnostics()).environments)
+    loaded = load_config(str(on), Diagnostics())
+    # With the policy on everywhere, a model that restricts egress (churn) must reach its store in
+    # every environment: an endpoint without egressTo (an S3 region, e.g. staging's) gets S3's
+    # address range, or the build refuses it (spec.network-egress), which is the rule working.
+    endpoints = {name: {**yaml.safe_load(config)["storage"]["endpoints"][name],
+                        "egressTo": [{"cidr": "52.216.0.0/15", "port": 443}]}
+                 for name, endpoint in loaded.storage_endpoints.items() if not endpoint.egress_to}
     (on / "mlgitops.yaml").write_text(merge_config(config, json.dumps(
-        {"environments": {name: {"networkPolicy": True} for name in names}})))
+        {"environments": {name: {"networkPolicy": True} for name in loaded.environments},
+         "storage": {"endpoints": endpoints}})))
+    diagnostics = build(str(on), use_cache=False).diagnostics
+    assert not diagnostics.has_errors, [d.format() for d in diagnostics]
     found = findings(on)
     environments = load_config(str(on), Diagnostics()).environments
     assert sum(b"kind: NetworkPolicy" in c for c in tree_bytes(on).values()) >= len(models) * len(environments)

@@ -95,12 +95,15 @@ def test_bindings_and_params_are_consistent():
 
 # --- the example repository -------------------------------------------------------------------------
 
+# The predictor's: one per compiled overlay (model.yaml; a cluster's overlay that only refers to
+# its environment's reports there), in the overlay's environment.
 EXPECTED_WARNINGS = sorted(
     [("models/sentiment.yaml", f"InferenceService sentiment ({env}): transformer container(s) kserve-container "
       "should set securityContext.readOnlyRootFilesystem: true") for env in ("prod", "staging")]
-    + [(f"overlays/{env}/{model}/model.yaml", f"InferenceService {model} ({env}): the predictor model should set "
-        "securityContext.readOnlyRootFilesystem: true")
-       for env in ("prod", "staging") for model in ("churn", "fraud", "iris", "sentiment")])
+    + [(path.relative_to(REPO_ROOT).as_posix(),
+        f"InferenceService {path.parent.name} ({path.parent.parent.name.partition('@')[0]}): the predictor model "
+        "should set securityContext.readOnlyRootFilesystem: true")
+       for path in REPO_ROOT.glob("overlays/*/*/model.yaml")])
 
 
 def test_example_repository_passes_every_deny_policy(cli):
@@ -183,7 +186,8 @@ MISTAKES = [
      "- name: SIGNING_KEY", "an env var of the predictor model holds a literal credential", ("prod", "staging")),
     ("canary-analysis-required", "iris", "  canary:\n    steps:\n",
      "  canary:\n    analysis: {enabled: false}\n    steps:\n",
-     # The Rollout's canary is made of the model's steps (nothing in it comes from the disabled analysis).
+     # The finding points at the canary's steps, the model's `steps:` (nothing in the Rollout comes
+     # from the disabled analysis).
      "    steps:", "must run an automated analysis", ("prod",)),
     ("canary-steps", "iris",
      "        pause: 2m\n      - weight: 50\n        pause: 5m\n      - weight: 75\n        pause: 5m\n",

@@ -110,19 +110,41 @@ def test_namespace_environment_messages_do_not_list_map_keys():
 # --- waiver labels: mlgitops build ------------------------------------------------------------------
 
 def _kustomization_labels(root: pathlib.Path) -> dict[tuple[str, str], dict]:
+    """(overlays/ directory, model) -> the labels its kustomization puts on every object. A
+    cluster's overlay (overlays/<env>@<cluster>/<model>) that only refers to its environment's
+    overlay has no labels of its own: it gets those of the overlay it refers to."""
     out = {}
     for path in sorted((root / "overlays").glob("*/*/kustomization.yaml")):
         doc = yaml.safe_load(path.read_text())
+        if "labels" not in doc:
+            env, _, cluster = path.parent.parent.name.partition("@")
+            assert cluster and doc["resources"] == [f"../../{env}/{path.parent.name}"], path
+            doc = yaml.safe_load((root / "overlays" / env / path.parent.name / "kustomization.yaml").read_text())
         pairs = {k: v for entry in doc["labels"] for k, v in entry["pairs"].items()}
         out[(path.parent.parent.name, path.parent.name)] = pairs
     return out
 
 
+def _overlay_dirs(root: pathlib.Path) -> list[tuple[str, str]]:
+    """(environment, model) of every overlay directory, once per cluster directory of an environment
+    (overlays/<env>@<cluster>/<model> counts as <env>): as Argo CD deploys them."""
+    return [(path.parent.name.partition("@")[0], path.name)
+            for path in sorted((root / "overlays").glob("*/*")) if path.is_dir()]
+
+
 def test_waiver_labels_exactly_where_the_models_waive():
     found = {key: {k: v for k, v in labels.items() if k.startswith(PREFIX)}
              for key, labels in _kustomization_labels(REPO_ROOT).items()}
-    assert {key: labels for key, labels in found.items() if labels} == EXAMPLE_WAIVERS
-    assert len(found) == 8
+    # every overlay of a waived model in the waiver's environment, a prod cluster's own included
+    by_env = {(directory.partition("@")[0], model): labels for (directory, model), labels in found.items()}
+    assert {key: labels for key, labels in by_env.items() if labels} == EXAMPLE_WAIVERS
+    assert all(labels == EXAMPLE_WAIVERS.get((directory.partition("@")[0], model), {})
+               for (directory, model), labels in found.items())
+    assert any("@" in directory for directory, _ in found)  # the example's prod-eu overlays are seen
+    # one overlay per model and overlay directory (environments and clusters with their own)
+    models = sorted(p.stem for p in (REPO_ROOT / "models").glob("*.yaml"))
+    directories = sorted(p.name for p in (REPO_ROOT / "overlays").iterdir() if p.is_dir())
+    assert sorted(found) == sorted((d, m) for d in directories for m in models)
 
 
 def test_every_object_of_a_waived_overlay_carries_the_label():
@@ -205,7 +227,11 @@ def test_the_api_server_skips_waived_objects_policy_check_reports_them():
     waived = sorted((d.file, d.message.split(":")[0]) for d in report.diagnostics if d.rule == "policy.waived")
     assert waived == [("models/churn.yaml", "PrometheusRule churn-slo (prod)"),
                       ("models/fraud.yaml", "InferenceService fraud (prod)")]
-    assert report.waived == 2 and not report.diagnostics.has_errors
+    # one waived violation per overlay of a waived model (each prod cluster's counts: the same
+    # diagnostic, so reported once)
+    overlays = [key for key in _overlay_dirs(REPO_ROOT) if key in EXAMPLE_WAIVERS]
+    assert len(overlays) > len(EXAMPLE_WAIVERS)
+    assert report.waived == len(overlays) and not report.diagnostics.has_errors
 
 
 def test_an_expired_waiver_fails_although_the_label_is_there(cli, monkeypatch):
@@ -325,70 +351,115 @@ def test_objects_mlgitops_does_not_manage_are_not_checked(cli, tmp_path):
 
 # --- the Argo CD Application ------------------------------------------------------------------------
 
-APP = "argocd/applicationsets/mlgitops-policies.yaml"
+APPS = "argocd/applicationsets"
+
+
+def _policies_apps(root: pathlib.Path) -> dict[str, dict]:
+    """The policies Applications (mlgitops-policies*.yaml) by repo-relative path."""
+    return {p.relative_to(root).as_posix(): yaml.safe_load(p.read_text())
+            for p in sorted((root / APPS).glob("mlgitops-policies*.yaml"))}
+
+
+def _expected_policies_apps(config: dict) -> dict[str, str]:
+    """Application name -> destination server, read from mlgitops.yaml as plain YAML: one per
+    distinct cluster, named after the first environment (and cluster of a `clusters` list) using it;
+    plain `mlgitops-policies` when every environment shares one cluster."""
+    first: dict[str, str] = {}
+    for env, spec in config["environments"].items():
+        clusters = [(f"{env}-{c['name']}", c["server"]) for c in spec["clusters"]] if "clusters" in spec \
+            else [(env, spec.get("server", "https://kubernetes.default.svc"))]
+        for suffix, server in clusters:
+            first.setdefault(server, suffix)
+    if len(first) == 1:
+        return {"mlgitops-policies": server for server in first}
+    return {f"mlgitops-policies-{suffix}": server for server, suffix in first.items()}
 
 
 def test_the_policies_application():
-    app = yaml.safe_load((REPO_ROOT / APP).read_text())
+    apps = _policies_apps(REPO_ROOT)
     appset = yaml.safe_load((REPO_ROOT / "argocd/applicationsets/prod.yaml").read_text())
     root = yaml.safe_load((REPO_ROOT / "argocd/root.yaml").read_text())
-    assert app["apiVersion"] == "argoproj.io/v1alpha1" and app["kind"] == "Application"
-    assert app["metadata"] == {"name": "mlgitops-policies", "namespace": "argocd",
-                               "labels": appset["metadata"]["labels"],
-                               "annotations": {"argocd.argoproj.io/sync-wave": "-1"}}
-    spec = app["spec"]
-    # its own project, the only one allowed the cluster-scoped admission kinds (tests/test_appproject.py)
-    assert spec["project"] == "ml-models-policies" and root["spec"]["project"] == "ml-models-root"
-    assert spec["source"] == {"repoURL": root["spec"]["source"]["repoURL"],
-                              "targetRevision": root["spec"]["source"]["targetRevision"], "path": "policies",
-                              "directory": {"recurse": True, "exclude": "tests/*"}}
-    assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "mlgitops-policy"}
-    assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
-    assert "CreateNamespace=true" in spec["syncPolicy"]["syncOptions"]
-    # the root app syncs the directory the Application is in (its `include` glob: `*` crosses '/')
-    assert root["spec"]["source"]["path"] == "argocd"
+    expected = _expected_policies_apps(yaml.safe_load((REPO_ROOT / "mlgitops.yaml").read_text()))
+    assert len(expected) > 1  # the example's prod-eu cluster is not the staging/prod-us one
+    assert {app["metadata"]["name"]: app["spec"]["destination"]["server"] for app in apps.values()} == expected
     from test_appproject import glob
 
-    assert glob(root["spec"]["source"]["directory"]["include"], APP.removeprefix("argocd/"))
-    # every parameter lives where the Application creates its namespace
-    for path in (POLICIES / "params").glob("*.yaml"):
-        assert yaml.safe_load(path.read_text())["metadata"]["namespace"] == spec["destination"]["namespace"]
+    for path, app in apps.items():
+        assert path == f"{APPS}/{app['metadata']['name']}.yaml"
+        assert app["apiVersion"] == "argoproj.io/v1alpha1" and app["kind"] == "Application"
+        assert app["metadata"] == {"name": app["metadata"]["name"], "namespace": "argocd",
+                                   "labels": appset["metadata"]["labels"],
+                                   "annotations": {"argocd.argoproj.io/sync-wave": "-1"}}
+        spec = app["spec"]
+        # its own project, the only one allowed the cluster-scoped admission kinds (tests/test_appproject.py)
+        assert spec["project"] == "ml-models-policies" and root["spec"]["project"] == "ml-models-root"
+        assert spec["source"] == {"repoURL": root["spec"]["source"]["repoURL"],
+                                  "targetRevision": root["spec"]["source"]["targetRevision"], "path": "policies",
+                                  "directory": {"recurse": True, "exclude": "tests/*"}}
+        assert spec["destination"] == {"server": expected[app["metadata"]["name"]], "namespace": "mlgitops-policy"}
+        assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert "CreateNamespace=true" in spec["syncPolicy"]["syncOptions"]
+        # the root app syncs the directory the Application is in (its `include` glob: `*` crosses '/')
+        assert root["spec"]["source"]["path"] == "argocd"
+        assert glob(root["spec"]["source"]["directory"]["include"], path.removeprefix("argocd/"))
+        # every parameter lives where the Application creates its namespace
+        for params in (POLICIES / "params").glob("*.yaml"):
+            assert yaml.safe_load(params.read_text())["metadata"]["namespace"] == spec["destination"]["namespace"]
 
 
 def test_the_application_syncs_policies_and_params_but_not_tests():
     """Argo CD's directory source: .yaml/.yml/.json files under `path` (recurse), minus those whose
     path relative to `path` matches `exclude` (a glob whose `*` also crosses '/')."""
-    app = yaml.safe_load((REPO_ROOT / APP).read_text())
-    exclude = app["spec"]["source"]["directory"]["exclude"]
-    files = sorted(p.relative_to(POLICIES).as_posix() for p in POLICIES.rglob("*")
-                   if p.is_file() and p.suffix in (".yaml", ".yml", ".json"))
-    synced = [f for f in files if not fnmatch.fnmatchcase(f, exclude)]
-    assert synced == sorted([p.name for p in POLICIES.glob("*.yaml")]
-                            + [f"params/{p.name}" for p in (POLICIES / "params").glob("*.yaml")])
-    kinds = {doc["kind"] for f in synced for doc in yaml.safe_load_all((POLICIES / f).read_text()) if doc}
-    assert kinds == {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ConfigMap"}
+    apps = _policies_apps(REPO_ROOT)
+    assert apps
+    for app in apps.values():
+        exclude = app["spec"]["source"]["directory"]["exclude"]
+        files = sorted(p.relative_to(POLICIES).as_posix() for p in POLICIES.rglob("*")
+                       if p.is_file() and p.suffix in (".yaml", ".yml", ".json"))
+        synced = [f for f in files if not fnmatch.fnmatchcase(f, exclude)]
+        assert synced == sorted([p.name for p in POLICIES.glob("*.yaml")]
+                                + [f"params/{p.name}" for p in (POLICIES / "params").glob("*.yaml")])
+        kinds = {doc["kind"] for f in synced for doc in yaml.safe_load_all((POLICIES / f).read_text()) if doc}
+        assert kinds == {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ConfigMap"}
+
+
+def _destinations(repo: pathlib.Path) -> dict[str, dict]:
+    return {path.removeprefix(APPS + "/"): app["spec"]["destination"] for path, app in _policies_apps(repo).items()}
 
 
 def test_one_policies_application_per_cluster(cli, tmp_path):
+    from tooling import without_section
+
     repo = copy_sources(tmp_path / "repo")
     config = repo / "mlgitops.yaml"
     text = config.read_text()
-    assert text.count("    server: https://kubernetes.default.svc\n") == 2
-    config.write_text(text.replace("  prod:\n    namespace: ml-prod\n    server: https://kubernetes.default.svc\n",
-                                   "  prod:\n    namespace: ml-prod\n    server: https://prod.example.com:6443\n"))
+    policy = {"namespace": "mlgitops-policy"}
+    # the example: one Application per distinct cluster (staging and prod-us share the default
+    # cluster, named after staging, the first environment there; prod-eu is a cluster of its own)
     _build(cli, repo)
-    apps = {p.name: yaml.safe_load(p.read_text()) for p in (repo / "argocd/applicationsets").glob("mlgitops-policies*")}
-    assert sorted(apps) == ["mlgitops-policies-prod.yaml", "mlgitops-policies-staging.yaml"]
-    assert apps["mlgitops-policies-prod.yaml"]["metadata"]["name"] == "mlgitops-policies-prod"
-    assert apps["mlgitops-policies-prod.yaml"]["spec"]["destination"] == {
-        "server": "https://prod.example.com:6443", "namespace": "mlgitops-policy"}
-    assert apps["mlgitops-policies-staging.yaml"]["spec"]["destination"] == {
-        "server": "https://kubernetes.default.svc", "namespace": "mlgitops-policy"}
-    # back to one cluster: the per-environment Applications are removed
+    expected = _expected_policies_apps(yaml.safe_load(text))
+    assert len(expected) > 1
+    assert _destinations(repo) == {f"{name}.yaml": {"server": server, **policy} for name, server in expected.items()}
+    assert tree_bytes(repo) == tree_bytes(REPO_ROOT)
+    # one cluster per environment, each its own: one Application per environment
+    environments = "environments:\n  staging:\n    namespace: ml-staging\n    server: https://kubernetes.default.svc\n" \
+                   "  prod:\n    namespace: ml-prod\n    server: {server}\n"
+    base = without_section(text, "environments")
+    assert "environments:" not in base and "prod-eu" not in base
+    config.write_text(base + environments.format(server="https://prod.example.com:6443"))
+    _build(cli, repo)
+    apps = _policies_apps(repo)
+    assert apps[f"{APPS}/mlgitops-policies-prod.yaml"]["metadata"]["name"] == "mlgitops-policies-prod"
+    assert _destinations(repo) == {
+        "mlgitops-policies-prod.yaml": {"server": "https://prod.example.com:6443", **policy},
+        "mlgitops-policies-staging.yaml": {"server": "https://kubernetes.default.svc", **policy}}
+    # every environment on one cluster: one Application, the per-environment ones removed
+    config.write_text(base + environments.format(server="https://kubernetes.default.svc"))
+    _build(cli, repo)
+    assert _destinations(repo) == {"mlgitops-policies.yaml": {"server": "https://kubernetes.default.svc", **policy}}
+    # back to the example
     config.write_text(text)
     _build(cli, repo)
-    names = sorted(p.name for p in (repo / "argocd/applicationsets").glob("mlgitops-policies*"))
-    assert names == ["mlgitops-policies.yaml"]
     assert tree_bytes(repo) == tree_bytes(REPO_ROOT)
 
 

@@ -88,7 +88,11 @@ def test_pruned_parse_equals_the_full_parse_minus_dropped_keys_on_every_repo_doc
         assert fastyaml.load(chunk, 200, keep_metadata)[0] == _expected(full)
         if fastyaml.prune_root(chunk, keep_metadata) is not None:
             pruned += 1
-    assert pruned == rules == 16  # two PrometheusRules per overlay (SLOs, operations), each pruned on the text
+    # two PrometheusRules (SLOs, operations) per compiled overlay (a cluster's overlay that only
+    # refers to its environment's has none of its own), each pruned on the text
+    compiled = len(list(REPO_ROOT.glob("overlays/*/*/monitoring.yaml")))
+    assert compiled >= len(list(REPO_ROOT.glob("models/*.yaml")))
+    assert pruned == rules == 2 * compiled
 
 
 # Texts where a column-0 line looks like a root key but is not one, or where pruning is unsafe.
@@ -203,8 +207,11 @@ spec:
 """)
     report = _policy_check(cli, files, policies)
     rules = [d for d in report["diagnostics"] if d["rule"] == "policy.few-rule-groups"]
-    # Every example model has at least one SLO: 3 groups (sli, budget, alerts) per SLO.
-    assert len(rules) == 8 and report["exit"] == 1
+    # Every example model has at least one SLO: 3 groups (sli, budget, alerts) per SLO; one finding
+    # per rendered overlay (a cluster's overlay included).
+    rendered = sorted(str(p) for p in files.rglob("*.yaml"))
+    assert len(rendered) == len(list(REPO_ROOT.glob("overlays/*/*")))
+    assert sorted(d["file"] for d in rules) == rendered and report["exit"] == 1
     assert all("too many rule groups" in d["message"] for d in rules)
     shutil.rmtree(files)
 

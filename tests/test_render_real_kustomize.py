@@ -15,6 +15,9 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, copy_sources
+from mlgitops import layout
+from mlgitops.config import load_config
+from mlgitops.diagnostics import Diagnostics
 from schemas import errors_for
 from tooling import require_tool
 
@@ -40,16 +43,26 @@ def rendered() -> dict[str, list[dict]]:
     return {overlay: kustomize(REPO_ROOT / overlay) for overlay in OVERLAYS}
 
 
+def example_overlay_envs() -> list[str]:
+    """overlays/<env> of every environment, and overlays/<env>@<cluster> of every cluster with
+    overrides (mlgitops.yaml), sorted."""
+    config = load_config(str(REPO_ROOT), Diagnostics())
+    envs = config.environments.values()
+    return sorted([layout.env_dir(e.name) for e in envs]
+                  + [layout.env_dir(e.name, c.name) for e in envs for c in e.overriding_clusters])
+
+
 def test_there_are_overlays_for_every_example_model_and_environment():
-    assert OVERLAYS == [f"overlays/{env}/{m}" for env in ("prod", "staging")
-                        for m in ("churn", "fraud", "iris", "sentiment")]
+    envs = example_overlay_envs()
+    assert "prod@prod-eu" in envs  # the example's prod-eu cluster overrides its storage endpoint
+    assert OVERLAYS == [f"overlays/{env}/{m}" for env in envs for m in ("churn", "fraud", "iris", "sentiment")]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_renders_and_every_object_validates(overlay, rendered):
     objs = rendered[overlay]
     assert objs, overlay
-    env = overlay.split("/")[1]
+    env = layout.parse_overlay(overlay).env  # a cluster's overlay (overlays/prod@prod-eu/) deploys prod
     for obj in objs:
         assert errors_for(obj) == [], f"{overlay}: {obj['kind']}/{obj['metadata']['name']}"
         assert obj["metadata"]["namespace"] == f"ml-{env}"
@@ -62,9 +75,11 @@ def test_iris_prod_renders_the_complete_serving_bundle(rendered):
     kinds = sorted(o["kind"] for o in rendered["overlays/prod/iris"])
     # PodMonitor: <model>-mesh, the canary pods' Istio sidecars for the analysis error ratio.
     # NetworkPolicy: on by default in prod (spec.networkPolicy).
-    assert kinds == ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "InferenceService",
+    # Ingress: spec.route (routes.kind Ingress), to the stable Service; Argo Rollouts' nginx traffic
+    # routing needs the canary Service too (<model>-stable, <model>-canary).
+    assert kinds == ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "InferenceService", "Ingress",
                      "NetworkPolicy", "PodDisruptionBudget", "PodMonitor", "PrometheusRule", "PrometheusRule", "Rollout",
-                     "ServiceMonitor"]
+                     "Service", "Service", "ServiceMonitor"]
 
 
 @pytest.mark.parametrize("overlay", [o for o in OVERLAYS if "fraud" not in o])
@@ -185,6 +200,7 @@ def test_changing_the_kserve_version_changes_every_model_through_the_base(tmp_pa
 
 
 def test_argocd_objects_validate_and_point_at_existing_overlays():
+    config = load_config(str(REPO_ROOT), Diagnostics())
     docs = {}
     for path in sorted((REPO_ROOT / "argocd").rglob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
@@ -194,10 +210,27 @@ def test_argocd_objects_validate_and_point_at_existing_overlays():
     assert (REPO_ROOT / root["spec"]["source"]["path"]).is_dir()
     for env in ("staging", "prod"):
         appset = docs[f"argocd/applicationsets/{env}.yaml"]
-        (generator,) = appset["spec"]["generators"]
-        (directory,) = generator["git"]["directories"]
-        matches = sorted(p for p in REPO_ROOT.glob(directory["path"]) if p.is_dir())
-        assert [p.name for p in matches] == ["churn", "fraud", "iris", "sentiment"]
+        # one generator per cluster (a matrix of the overlays' directories and the cluster) when the
+        # environment has several, else the overlays' directories alone
+        generators = appset["spec"]["generators"]
+        clusters = config.environments[env].clusters
+        assert len(generators) == max(1, len(clusters))
+        seen = []
+        for generator in generators:
+            if clusters:
+                git, listing = (g for g in generator["matrix"]["generators"])
+                (element,) = listing["list"]["elements"]
+                cluster = next(c for c in clusters if c.name == element["cluster"])
+                seen.append(cluster.name)
+                assert element["server"] == cluster.server
+                overlays = layout.env_dir(env, cluster.name if cluster.overrides else "")
+            else:
+                git, overlays = generator, env
+            (directory,) = git["git"]["directories"]
+            assert directory["path"] == f"overlays/{overlays}/*"
+            matches = sorted(p for p in REPO_ROOT.glob(directory["path"]) if p.is_dir())
+            assert [p.name for p in matches] == ["churn", "fraud", "iris", "sentiment"]
+        assert seen == [c.name for c in clusters]  # every cluster of the environment, once
         template = appset["spec"]["template"]
         assert template["spec"]["destination"]["namespace"] == f"ml-{env}"
         assert template["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}

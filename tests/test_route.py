@@ -56,6 +56,10 @@ GATEWAY = "routes:\n  kind: HTTPRoute\n  gateway: {name: public, namespace: gate
 
 def _repo(tmp_path, text: str, config: str = "", drop: tuple[str, ...] = ()) -> pathlib.Path:
     root = copy_sources(tmp_path / "repo")
+    # the test's model alone: an example model may carry settings the test's routes.kind refuses
+    # (iris's rateLimit, for an HTTPRoute)
+    for example in (root / "models").glob("*.yaml"):
+        example.unlink()
     (root / "models/scorer.yaml").write_text(text)
     for section in drop:  # a section of the example's mlgitops.yaml the test needs absent
         (root / "mlgitops.yaml").write_text(without_section((root / "mlgitops.yaml").read_text(), section))

@@ -98,7 +98,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("network_egress.check", "spec.network-egress"): one(model("""
         networkPolicy: {enabled: true, egress: {enabled: true}}""")),
     ("credential_value.check", "spec.credential-value"): one(model("env: [{name: S3_USER, value: minioadmin}]")),
-    ("storage_endpoint.check", "spec.storage-endpoint"): one(model("storage: {endpoint: minio}")),
+    # an endpoint mlgitops.yaml does not define (the example defines minio, minio-eu, s3-staging)
+    ("storage_endpoint.check", "spec.storage-endpoint"): one(model("storage: {endpoint: no-such-endpoint}")),
     ("storage_endpoint.check", "spec.storage-service-account"): Case(
         {"m.yaml": model("storage: {endpoint: minio}\nserviceAccount: {name: existing}")}, config=STORAGE),
     ("storage_endpoint.check", "spec.storage-secret"): Case(
@@ -106,7 +107,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("name_length.check", "spec.name-length"): Case({"m" * 50 + ".yaml": model(name="m" * 50)}),
     ("route_mode.check", "spec.route-mode"): one(model("mode: serverless\nroute: {host: m.example.com}")),
     ("route_host.check", "spec.route-host"): one(model("route: {path: /v1}")),
-    ("route_kind.check", "spec.route-kind"): one(model("route: {host: m.example.com, kind: HTTPRoute}")),
+    # a rate limit an HTTPRoute has no field for (reported whether or not mlgitops.yaml has a gateway)
+    ("route_kind.check", "spec.route-kind"): one(model(
+        "route: {host: m.example.com, kind: HTTPRoute, rateLimit: {requestsPerSecond: 10}}")),
 }
 
 

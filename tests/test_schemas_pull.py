@@ -80,12 +80,18 @@ def test_pull_discovers_custom_kinds_without_schema(tmp_path):
     if not appprojects.is_file():
         _missing(f"{appprojects} not found: run make tools")
     assert not import_crds([str(appprojects)], str(repo / "schemas"), repo=str(REPO_ROOT)).diagnostics.has_errors
+    # The kinds the catalog lacks (schemas/SOURCE.md), imported from their CRDs as `make schemas` does.
+    imported = {"HTTPRoute": "gateway.networking.k8s.io_httproutes.yaml",
+                "ExternalSecret": "external-secrets.io_externalsecrets.yaml"}
+    assert imported.keys() <= {k for _, k in custom}  # the example uses them (routes, storage endpoints)
+    assert not import_crds([str(crds / f) for f in imported.values()], str(repo / "schemas"),
+                           repo=str(crds.parent)).diagnostics.has_errors
     result = pull("--from", str(shared), "--repo", str(repo))
     assert result.exit_code == 0, result.output
     lock = lock_of(repo / "schemas")
     pulled = {p for p, e in lock.items() if "crd" not in e}
     expected = {f"{a.split('/')[0]}/{k.lower()}_{a.split('/')[1]}.json" for a, k in custom
-                if k not in ("Rollout", "AppProject")}
+                if k not in ("Rollout", "AppProject", *imported)}
     assert pulled == expected
     assert {"argoproj.io/rollout_v1alpha1.json", "argoproj.io-strict/rollout_v1alpha1.json"} <= set(lock)
     assert all(lock[p]["source"] == str(shared / p) for p in pulled)

@@ -12,7 +12,9 @@ from typing import Callable
 
 import pytest
 
-from mlgitops.diagnostics import ERROR, WARNING
+from mlgitops import layout
+from mlgitops.config import load_config
+from mlgitops.diagnostics import ERROR, WARNING, Diagnostics
 from mlgitops.kustomize.engine import render_objects
 from mlgitops.validate.references import check_references
 from mlgitops.validate.results import Document
@@ -56,7 +58,14 @@ def only(findings: list, rule: str, path: tuple, *words: str, severity: str = ER
 
 
 def test_the_example_overlays_exist():
-    assert len(OVERLAYS) == 8 and "overlays/prod/sentiment" in OVERLAYS
+    # one per model and environment, and one per model in each cluster with overrides (overlays/<env>@<cluster>/)
+    config = load_config(str(REPO_ROOT), Diagnostics())
+    models = [p.stem for p in (REPO_ROOT / "models").glob("*.yaml")]
+    dirs = [layout.env_dir(e.name) for e in config.environments.values()]
+    dirs += [layout.env_dir(e.name, c.name) for e in config.environments.values() for c in e.overriding_clusters]
+    assert any("@" in d for d in dirs)  # the example has a cluster of its own
+    assert OVERLAYS == sorted(f"overlays/{d}/{m}" for d in dirs for m in models)
+    assert "overlays/prod/sentiment" in OVERLAYS and "overlays/prod@prod-eu/sentiment" in OVERLAYS
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -46,7 +46,8 @@ def documents(root: pathlib.Path, overlay: str) -> dict[tuple[str, str], Documen
     """The rendered objects of an overlay as the lead builds Documents, by (kind, name)."""
     out = {}
     for r in render(str(root / overlay), repo_root=str(root)):
-        out[(r.kind, r.name)] = Document(obj=r.obj, file=overlay, overlay=overlay, env=overlay.split("/")[1],
+        out[(r.kind, r.name)] = Document(obj=r.obj, file=overlay, overlay=overlay,
+                                         env=overlay.split("/")[1].partition("@")[0],
                                          origin=r.source, origin_line=r.line, patches=r.patches)
     return out
 
@@ -114,8 +115,15 @@ R = REPO_ROOT
      lambda: find(R, "models/iris.yaml", "environments:", "staging:", "minReplicas: ")),
     ("overlays/prod/churn", "InferenceService", "churn", ("spec", "predictor", "logger", "url"),
      lambda: find(R, "models/churn.yaml", "logger:", "url: ")),
-    ("overlays/prod/churn", "InferenceService", "churn", ("spec", "predictor", "serviceAccountName"),
-     lambda: find(R, "models/churn.yaml", "serviceAccount:", "name: ")),
+    ("overlays/prod/churn", "ExternalSecret", "churn-storage",
+     ("spec", "target", "template", "metadata", "annotations", "serving.kserve.io/s3-endpoint"),
+     lambda: find(R, "models/churn.yaml", "storage: {endpoint: ")),
+    # prod-eu's own overlay (its cluster overrides storageEndpoint) maps into the model too
+    ("overlays/prod@prod-eu/churn", "ExternalSecret", "churn-storage",
+     ("spec", "target", "template", "metadata", "annotations", "serving.kserve.io/s3-endpoint"),
+     lambda: find(R, "models/churn.yaml", "storage: {endpoint: ")),
+    ("overlays/prod@prod-eu/churn", "InferenceService", "churn", ("spec", "predictor", "model", "env", 0, "value"),
+     lambda: find(R, "models/churn.yaml", "MODEL_THRESHOLD", "value: ")),
     ("overlays/staging/churn", "InferenceService", "churn", ("spec", "predictor", "timeout"),
      lambda: find(R, "models/churn.yaml", "timeoutSeconds: ")),
     ("overlays/prod/churn", "InferenceService", "churn", ("spec", "predictor", "model", "env", 0, "value"),
@@ -124,9 +132,9 @@ R = REPO_ROOT
      lambda: find(R, "models/churn.yaml", "slo:", "threshold: ")),
     ("overlays/prod/churn", "Rollout", "churn", ("spec", "strategy", "canary", "steps", 1, "pause"),
      lambda: find(R, "models/churn.yaml", "canary:", "pause: ")),
-    ("overlays/prod/churn", "ServiceAccount", "churn-model-reader",
+    ("overlays/staging/churn", "ServiceAccount", "churn-storage",
      ("metadata", "annotations", "eks.amazonaws.com/role-arn"),
-     lambda: find(R, "models/churn.yaml", "eks.amazonaws.com/role-arn: ")),
+     lambda: find(R, "models/churn.yaml", "environments:", "staging:", "storage: {endpoint: ")),
     ("overlays/prod/sentiment", "Rollout", "sentiment", ("spec", "strategy", "canary", "steps", 4, "setWeight"),
      lambda: find(R, "models/sentiment.yaml", "canary:", "- weight: ", nth=3)),
     ("overlays/staging/sentiment", "Rollout", "sentiment",
@@ -150,6 +158,23 @@ R = REPO_ROOT
 ])
 def test_generated_values_point_at_the_model_field(smap, committed, overlay, kind, name, path, expected):
     assert smap.locate(committed(overlay)[(kind, name)], path) == expected()
+
+
+@pytest.mark.parametrize("model", ["iris", "sentiment"])
+def test_a_cluster_overlay_referring_to_the_environments_maps_like_it(smap, committed, model):
+    """overlays/prod@prod-eu/<model> holds only a reference to ../../prod/<model>: every value of
+    its objects points where the same value of prod's objects does (the model file, mostly)."""
+    kustomization = (R / f"overlays/prod@prod-eu/{model}/kustomization.yaml").read_text()
+    assert f"- ../../prod/{model}\n" in kustomization and "model.yaml" not in kustomization
+    env, cluster = committed(f"overlays/prod/{model}"), committed(f"overlays/prod@prod-eu/{model}")
+    assert env.keys() == cluster.keys()
+    into_model = 0
+    for key, doc in env.items():
+        for path, _ in leaves(doc.obj):
+            where = smap.locate(doc, path)
+            assert smap.locate(cluster[key], path) == where, (key, path)
+            into_model += where[0] == f"models/{model}.yaml"
+    assert into_model > 10
 
 
 @pytest.mark.parametrize("overlay, model, slo, needles", [

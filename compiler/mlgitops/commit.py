@@ -99,7 +99,8 @@ def commit_message(root: str, paths: list[str], subject: str | None = None) -> t
             listed = "shared output (" + ", ".join(sorted({p.split("/")[0] for p in shared})) + ")"
         subject = f"mlgitops build: {listed}"
         if len(subject) > SUBJECT_MAX:
-            environments = sorted({e for envs in ordered.values() for e in envs})
+            # environments, not a cluster's own overlays (<env>@<cluster>, which the body lists)
+            environments = sorted({e.partition(layout.CLUSTER_SEPARATOR)[0] for envs in ordered.values() for e in envs})
             subject = (f"mlgitops build: {len(ordered)} models in {len(environments)} environments "
                        f"({', '.join(environments)})")
             if len(subject) > SUBJECT_MAX:

@@ -26,6 +26,16 @@ def edit(repo: pathlib.Path, rel: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def at(repo: pathlib.Path, rel: str, needle: str) -> str:
+    """`path:line:col` of the first character of `needle` (once in the file), computed so that an
+    example model growing a section does not move the expectation."""
+    text = (repo / rel).read_text()
+    assert text.count(needle) == 1, needle
+    before = text[:text.index(needle)]
+    line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+    return f"{rel}:{line}:{column}"
+
+
 def build_errors(cli, repo: pathlib.Path) -> list[str]:
     """The findings `mlgitops build` prints (text format): exit 1, nothing written."""
     result = cli("build", "--repo", str(repo), "--quiet")
@@ -79,22 +89,25 @@ def test_quantity_with_a_trailing_newline_is_not_compared():
 
 @pytest.mark.parametrize("old, new, where", [
     ("requests: {cpu: 500m, memory: 512Mi}", "requests: {cpu: .nan, memory: 512Mi}",
-     "14:21: error: spec.resources.requests.cpu: .nan"),
+     "error: spec.resources.requests.cpu: .nan"),
     ("limits: {cpu: \"1\", memory: 1Gi}", "limits: {cpu: .inf, memory: 1Gi}",
-     "15:19: error: spec.resources.limits.cpu: .inf"),
+     "error: spec.resources.limits.cpu: .inf"),
     ("requests: {cpu: 500m, memory: 512Mi}", "requests: {cpu: 500m, memory: -.inf}",
-     "14:35: error: spec.resources.requests.memory: -.inf"),
-    ("maxReplicas: 10", "maxReplicas: .inf", "18:18: error: spec.autoscaling.maxReplicas: .inf"),
-    ("cpuUtilization: 70", "cpuUtilization: .nan", "19:21: error: spec.autoscaling.cpuUtilization: .nan"),
-    ("- weight: 50", "- weight: .NaN", "26:17: error: spec.canary.steps[1].weight: .nan"),
-    ("availability: 99.9", "availability: .nan", "31:19: error: spec.slo.availability: .nan"),
-    ("- percentile: 99", "- percentile: -.Inf", "35:21: error: spec.slo.latency[1].percentile: -.inf"),
+     "error: spec.resources.requests.memory: -.inf"),
+    ("maxReplicas: 10", "maxReplicas: .inf", "error: spec.autoscaling.maxReplicas: .inf"),
+    ("cpuUtilization: 70", "cpuUtilization: .nan", "error: spec.autoscaling.cpuUtilization: .nan"),
+    ("- weight: 50", "- weight: .NaN", "error: spec.canary.steps[1].weight: .nan"),
+    ("availability: 99.9", "availability: .nan", "error: spec.slo.availability: .nan"),
+    ("- percentile: 99", "- percentile: -.Inf", "error: spec.slo.latency[1].percentile: -.inf"),
     ("minReplicas: 1, maxReplicas: 1}", "minReplicas: .inf, maxReplicas: 1}",
-     "39:34: error: spec.environments.staging.autoscaling.minReplicas: .inf"),
+     "error: spec.environments.staging.autoscaling.minReplicas: .inf"),
 ])
 def test_nan_and_infinity_are_refused_at_the_value(cli, repo, old, new, where):
     edit(repo, "models/iris.yaml", old, new)
-    assert build_errors(cli, repo) == [f"models/iris.yaml:{where} {NOT_FINITE} [spec.schema]"]
+    # located at the value: where the edited text first differs from the original
+    differs = next(i for i, (a, b) in enumerate(zip(old, new)) if a != b)
+    file, line, column = at(repo, "models/iris.yaml", new).split(":")
+    assert build_errors(cli, repo) == [f"{file}:{line}:{int(column) + differs}: {where} {NOT_FINITE} [spec.schema]"]
 
 
 def test_nan_in_canary_success_rate_is_refused(cli, repo):
@@ -131,17 +144,19 @@ def test_long_values_are_shortened_in_spec_messages(cli, repo):
          f"storageUri: {long_uri}")
     edit(repo, "models/iris.yaml", "  environments:\n", "  policyExceptions:\n  - {policy: p, reason: r, "
          f"expires: 2030-01-01, environments: [{long_env}]}}\n  environments:\n")
+    uri_at = at(repo, "models/iris.yaml", long_uri)
     result = cli("build", "--repo", str(repo), "--quiet")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "models/iris.yaml:11:15: error: spec.storageUri: '" + long_uri[:80] + f"…' ({size + 6} characters) is not a "
+        f"{uri_at}: error: spec.storageUri: '" + long_uri[:80] + f"…' ({size + 6} characters) is not a "
         "URI starting with s3://, gs://, pvc://, hf://, oci:// or https:// [spec.schema]",
     ]
     edit(repo, "models/iris.yaml", f"storageUri: {long_uri}", "storageUri: gs://bucket/iris")
     result = cli("build", "--repo", str(repo), "--quiet")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "models/iris.yaml:38:64: error: spec.policyExceptions[0].environments[0]: unknown environment "
+        f"{at(repo, 'models/iris.yaml', long_env)}: error: spec.policyExceptions[0].environments[0]: unknown "
+        "environment "
         f"'{'p' * 80}…' ({size} characters); known: staging, prod [spec.unknown-environment]"]
 
 

@@ -1,11 +1,13 @@
-"""Argo CD: one ApplicationSet per environment over overlays/<env>/*, an Application per cluster
-syncing the admission policies in policies/, and a root app-of-apps over both.
+"""Argo CD: one ApplicationSet per environment over overlays/<env>/* (matrix generators with its
+clusters when it has several), an Application per cluster syncing the admission policies in
+policies/ (an ApplicationSet for clusters chosen by label), the AppProjects (expand/appproject.py)
+and a root app-of-apps over argocd/applicationsets/ and argocd/projects/.
 
 No sync waves inside a model's Application (a multi-wave sync stays open while a canary is
 paused and blocks auto-sync of a revert: docs/design.md), no replicas in Git so no
 ignoreDifferences, and each Application refreshes only when its own directory or base/ changes
-(manifest-generate-paths). The one wave is in the root app: the policies Application is wave -1,
-so the root app creates it (with the policies and their parameters) before the model
+(manifest-generate-paths). The only waves are in the root app: the projects (-2), then the
+policies Application (-1, with the policies and their parameters), before the model
 ApplicationSets (wave 0).
 """
 

@@ -29,7 +29,7 @@ from ..diagnostics import Diagnostics
 from ..kustomize.resource import PatchRecord
 from ..overlays import GENERATED_MARK
 from ..modelfiles import read_model_file, resolve
-from ..spec.model import ModelFile
+from ..spec.model import ModelFile, cluster_variants
 from ..yamlsource import SourceDocument, load_yaml
 from .provenance import ObjectOrigin, overlay_origins
 from .results import Document
@@ -141,7 +141,7 @@ class SourceMap:
         self._files: dict[str, list[_Chunk] | None] = {}
         self._lines: dict[str, list[str]] = {}
         self._config: Config | None | bool = False
-        self._origins: dict[tuple[str, str], dict[str, list[ObjectOrigin]] | None] = {}
+        self._origins: dict[tuple[str, str, str], dict[str, list[ObjectOrigin]] | None] = {}
         self._models: dict[str, ModelFile | None] = {}
 
     # public ---------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class SourceMap:
         if match is None:
             return None
         model, env, name = match.group(1), overlay.env, overlay.file
-        origins = self._model_origins(model, env)
+        origins = self._model_origins(model, env, overlay.cluster)
         chunks = self._files.get(origin_file) or []
         index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
         objects = (origins or {}).get(name, [])
@@ -220,17 +220,23 @@ class SourceMap:
         line, col = file.doc.position(path)
         return model, line, col
 
-    def _model_origins(self, model: str, env: str) -> dict[str, list[ObjectOrigin]] | None:
-        """The origins of the objects of `model`'s overlay in `env`; None when the model or the
+    def _model_origins(self, model: str, env: str, cluster: str = "") -> dict[str, list[ObjectOrigin]] | None:
+        """The origins of the objects of `model`'s overlay in `env` (in `cluster`'s own overlay,
+        overlays/<env>@<cluster>/, with the cluster's overrides); None when the model or the
         config does not load (validate reports neither: `mlgitops build` does)."""
-        key = (model, env)
+        key = (model, env, cluster)
         if key not in self._origins:
             self._origins[key] = None
             config, file = self._load_config(), self._model_file(model)
             if config is None or file is None:
                 return None
             for me in resolve(file, config):
-                if me.env.name == env:
+                if me.env.name != env:
+                    continue
+                if cluster:
+                    me = next((v for v in cluster_variants(me) if v.cluster is not None
+                               and v.cluster.name == cluster), None)
+                if me is not None:
                     self._origins[key] = overlay_origins(me, config)
         return self._origins[key]
 
