@@ -58,6 +58,10 @@ def environment_names(k: int) -> list[str]:
 
 
 PROD_CLUSTERS = 2  # clusters of the `prod` environment: the second overrides maxReplicas (--prod-clusters)
+# What the clusters after the first override (--cluster-override): `replicas` (maxReplicas: every
+# model with autoscaling gets its own compiled overlay there, the worst case) or `storage` (a storage
+# endpoint no synthetic model uses: one overlay referring to prod's per model, the common case).
+CLUSTER_OVERRIDE = "replicas"
 
 
 def config_text(envs: list[str], prod_clusters: int | None = None) -> str:
@@ -83,6 +87,11 @@ def config_text(envs: list[str], prod_clusters: int | None = None) -> str:
         "    release: kube-prometheus-stack",
         "  sloSource: istio",
         "  runbookURL: https://runbooks.example.com/mlgitops",
+    ]
+    if CLUSTER_OVERRIDE == "storage":
+        lines += ["storage:", "  endpoints:", "    minio-eu:", "      endpoint: minio.eu.example.com",
+                  "      credentials: {secretName: minio-eu-reader}"]
+    lines += [
         "environments:",
     ]
     for name in envs:
@@ -92,8 +101,10 @@ def config_text(envs: list[str], prod_clusters: int | None = None) -> str:
             lines.append("    clusters:")
             for j in range(prod_clusters):
                 lines += [f"      - name: {name}-{j + 1}", f"        server: https://{name}-{j + 1}.k8s.example.com"]
-                if j:
+                if j and CLUSTER_OVERRIDE == "replicas":
                     lines += ["        overrides:", f"          autoscaling: {{maxReplicas: {30 + j}}}"]
+                elif j:  # the region's storage endpoint: no synthetic model pulls from one
+                    lines += ["        overrides:", "          storageEndpoint: minio-eu"]
         elif name.startswith("prod"):
             lines.append(f"    cluster: {name}-eu-west-1")  # a named destination cluster
         else:
@@ -543,7 +554,9 @@ def bench(args: argparse.Namespace, root: str) -> dict:
         "model_bytes": sum(os.path.getsize(os.path.join(root, "models", f"{n}.yaml")) for n in names),
         "warnings": summary.get("warnings", 0),
     }
-    expected_overlays = args.models * len(envs)
+    # every model in every environment, and in every prod cluster with overrides (its own overlay,
+    # or one referring to prod's: both are overlay directories)
+    expected_overlays = args.models * (len(envs) + (max(args.prod_clusters, 1) - 1 if "prod" in envs else 0))
     if counts["models"] != args.models or counts["overlays"] != expected_overlays:
         raise BenchError(f"expected {args.models} models and {expected_overlays} overlays, the build reported "
                          f"{counts['models']} models and {counts['overlays']} overlays")
@@ -643,7 +656,8 @@ def bench(args: argparse.Namespace, root: str) -> dict:
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine,
-        "parameters": {"models": args.models, "envs": envs, "prod_clusters": args.prod_clusters, "repeat": r,
+        "parameters": {"models": args.models, "envs": envs, "prod_clusters": args.prod_clusters,
+                       "cluster_override": CLUSTER_OVERRIDE, "repeat": r,
                        "kustomize_sample": args.kustomize_sample, "changed_model": changed},
         "counts": counts,
         "scenarios": results,
@@ -692,7 +706,7 @@ def print_report(res: dict) -> None:
           f"  {m['platform']}")
     print(f"tools:   {m['mlgitops']}; kubectl: {m['kubectl'] or 'not found'}")
     print(f"repo:    {c['models']} models x {c['environments']} environments ({', '.join(p['envs'])}; prod in "
-          f"{p['prod_clusters']} clusters) = "
+          f"{p['prod_clusters']} clusters, the others overriding {p.get('cluster_override', 'replicas')}) = "
           f"{c['overlays']} overlays; full build writes {c['files_written_full_build']} files "
           f"({c['generated_files_on_disk']} generated files on disk); model sources {c['model_bytes'] / 1024:.0f} KiB; "
           f"one-model change rewrites {c['files_written_one_change']} files")
@@ -768,6 +782,9 @@ def main() -> int:
     parser.add_argument("--prod-clusters", type=int, default=PROD_CLUSTERS, metavar="C",
                         help=f"clusters of prod (default {PROD_CLUSTERS}: the second overrides maxReplicas, so it gets "
                              "its own overlay of most models; 1: one named cluster)")
+    parser.add_argument("--cluster-override", choices=("replicas", "storage"), default="replicas",
+                        help="what prod's other clusters override: replicas (every model gets its own overlay "
+                             "there, default) or storage (every model gets a one-line overlay referring to prod's)")
     parser.add_argument("--repeat", type=int, default=3, metavar="R", help="runs per scenario (default 3)")
     parser.add_argument("--keep", metavar="DIR",
                         help="create the synthetic repository in DIR (new or empty) and keep it afterwards "
@@ -779,6 +796,7 @@ def main() -> int:
     if args.models < 1 or args.envs < 1 or args.repeat < 1 or args.kustomize_sample < 0:
         parser.error("--models, --envs and --repeat must be at least 1, --kustomize-sample at least 0")
 
+    globals()["CLUSTER_OVERRIDE"] = args.cluster_override
     root = work_dir(parser, args.keep, "mlgitops-bench-")
     try:
         results = bench(args, root)

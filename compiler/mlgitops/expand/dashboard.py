@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
+
+import orjson
 
 from .. import names
 from ..config import Config
@@ -328,8 +329,11 @@ def dashboard(me: ModelEnv, config: Config) -> dict:
 
 
 def dashboard_text(doc: dict) -> str:
-    """The JSON file: sorted keys, one value a line (diffs read per field), no padding spaces."""
-    return json.dumps(doc, indent=1, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    """The JSON file: sorted keys, one value a line (diffs read per field), two-space indents.
+    orjson, not json.dumps: an indent makes the standard library fall back from its C encoder to
+    pure Python, about 1.5 ms a dashboard, the largest single cost of a 1,000-model build
+    (bench/build.py); orjson takes 0.03 ms, with the same bytes on every machine."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 def data_key(model: Model) -> str:
