@@ -29,7 +29,7 @@ from ..diagnostics import Diagnostics
 from ..kustomize.resource import PatchRecord
 from ..overlays import GENERATED_MARK
 from ..modelfiles import read_model_file, resolve
-from ..spec.model import ModelFile, cluster_variants
+from ..spec.model import ModelEnv, ModelFile, cluster_variants
 from ..yamlsource import SourceDocument, load_yaml
 from .provenance import ObjectOrigin, overlay_origins
 from .results import Document
@@ -230,14 +230,15 @@ class SourceMap:
             config, file = self._load_config(), self._model_file(model)
             if config is None or file is None:
                 return None
-            for me in resolve(file, config):
-                if me.env.name != env:
+            for resolved in resolve(file, config):
+                if resolved.env.name != env:
                     continue
+                found: ModelEnv | None = resolved
                 if cluster:
-                    me = next((v for v in cluster_variants(me) if v.cluster is not None
-                               and v.cluster.name == cluster), None)
-                if me is not None:
-                    self._origins[key] = overlay_origins(me, config)
+                    found = next((v for v in cluster_variants(resolved) if v.cluster is not None
+                                  and v.cluster.name == cluster), None)
+                if found is not None:
+                    self._origins[key] = overlay_origins(found, config)
         return self._origins[key]
 
     def _model_file(self, model: str) -> ModelFile | None:
