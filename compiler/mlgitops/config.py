@@ -494,10 +494,9 @@ def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config
         histogram_buckets={name: tuple(sorted(seconds(b) for b in bounds))
                            for name, bounds in monitoring.get("histogramBuckets", {}).items()},
         network=_network(data.get("network", {})),
-        routes=Routes(data.get("routes", {}).get("kind", "Ingress"),
-                      data.get("routes", {}).get("ingressClassName", "nginx"),
-                      dict(data["routes"]["gateway"]) if "gateway" in data.get("routes", {}) else None,
-                      data.get("routes", {}).get("rolloutsPlugin", Routes.rollouts_plugin)),
+        routes=Routes(routes.get("kind", Routes.kind), routes.get("ingressClassName", Routes.ingress_class),
+                      dict(routes["gateway"]) if "gateway" in routes else None,
+                      routes.get("rolloutsPlugin", Routes.rollouts_plugin)),
         storage_endpoints=storage,
     )
 

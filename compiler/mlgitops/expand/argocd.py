@@ -60,6 +60,12 @@ def _git(config: Config, env_dir: str) -> dict:
                     "directories": [{"path": f"{layout.OVERLAYS}/{env_dir}/*"}]}}
 
 
+def _cluster_generator(env: Environment) -> dict:
+    """Argo CD's cluster generator over the cluster secrets an environment selects by label."""
+    assert env.cluster_selector is not None
+    return {"clusters": {"selector": {"matchLabels": dict(sorted(env.cluster_selector.items()))}}}
+
+
 def _generators(env: Environment, config: Config) -> tuple[list[dict], str, dict]:
     """(generators, name suffix, destination cluster) of an environment's ApplicationSet.
 
@@ -69,8 +75,8 @@ def _generators(env: Environment, config: Config) -> tuple[list[dict], str, dict
     model: compiled where the overrides change it, else a reference to the environment's). A label
     selector: a matrix of the overlays and Argo CD's cluster generator."""
     if env.cluster_selector is not None:
-        clusters = {"clusters": {"selector": {"matchLabels": dict(sorted(env.cluster_selector.items()))}}}
-        return [{"matrix": {"generators": [_git(config, env.name), clusters]}}], "-{{.name}}", {"server": "{{.server}}"}
+        matrix = {"matrix": {"generators": [_git(config, env.name), _cluster_generator(env)]}}
+        return [matrix], "-{{.name}}", {"server": "{{.server}}"}
     if not env.clusters:
         return [_git(config, env.name)], "", _cluster(env)
 
@@ -148,8 +154,9 @@ def root_application(config: Config) -> dict:
 
 def policies_application(name: str, cluster: dict, config: Config) -> dict:
     """The Application that syncs policies/ (the ValidatingAdmissionPolicies, their bindings and
-    parameters; not tests/) to `cluster` (an Argo CD destination without namespace). No resources finalizer: deleting the
-    Application leaves the policies in force (removing admission control takes a deliberate act).
+    parameters; not tests/) to `cluster` (an Argo CD destination without namespace). No resources
+    finalizer: deleting the Application leaves the policies in force (removing admission control
+    takes a deliberate act).
     Its project is the only one allowed the cluster-scoped admission kinds (expand/appproject.py)."""
     from . import appproject  # it reads this module's names
 
@@ -177,12 +184,9 @@ def policy_clusters(config: Config) -> list[tuple[str, dict]]:
     (policies_application_set)."""
     first: dict[tuple, tuple[str, dict]] = {}
     for env in config.environments.values():
-        if env.clusters:
-            for cluster in env.clusters:
-                first.setdefault(tuple(cluster.destination().items()),
-                                 (f"{env.name}-{cluster.name}", cluster.destination()))
-        elif env.cluster_selector is None:
-            first.setdefault(tuple(_cluster(env).items()), (env.name, _cluster(env)))
+        suffixes = [f"{env.name}-{c.name}" for c in env.clusters] or [env.name]
+        for suffix, cluster in zip(suffixes, destinations(env)):  # none for a label selector
+            first.setdefault(tuple(cluster.items()), (suffix, cluster))
     if len(first) == 1 and not any(env.cluster_selector is not None for env in config.environments.values()):
         return [(POLICIES_APP, cluster) for _, cluster in first.values()]
     return [(f"{POLICIES_APP}-{suffix}", cluster) for suffix, cluster in first.values()]
@@ -191,7 +195,6 @@ def policy_clusters(config: Config) -> list[tuple[str, dict]]:
 def policies_application_set(env: Environment, config: Config) -> dict:
     """The policies Application of every cluster an environment selects by label: an
     ApplicationSet with Argo CD's cluster generator (mlgitops cannot know those clusters)."""
-    assert env.cluster_selector is not None
     template = policies_application(f"{POLICIES_APP}-{{{{.name}}}}", {"server": "{{.server}}"}, config)
     del template["apiVersion"], template["kind"], template["metadata"]["namespace"]
     return {
@@ -202,7 +205,7 @@ def policies_application_set(env: Environment, config: Config) -> dict:
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"clusters": {"selector": {"matchLabels": dict(sorted(env.cluster_selector.items()))}}}],
+            "generators": [_cluster_generator(env)],
             "syncPolicy": {"preserveResourcesOnDeletion": True},
             "template": template,
         },
