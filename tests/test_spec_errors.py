@@ -150,6 +150,14 @@ NAME_64 = "x" * 64
 NAME_45 = "customer-lifetime-value-gradient-boosted-tree"
 assert len(NAME_45) == 45 and len(f"{NAME_45}-predictor-ml-prod") == 63
 
+# A schema error does not hide the semantic findings of the parts of a file that passed the schema
+# (tests/test_all_errors_at_once.py). These minimal models keep the default canary (steps 25/50/75
+# by replica count, analysis on) with no SLO and one replica, so next to their schema error they get
+# these two warnings, at `spec:` (6:1): unless what they read failed the schema.
+NO_ANALYSIS = E(6, 1, "spec.canary-analysis", "spec.canary: canary has no automated analysis", severity="warning")
+FEW_REPLICAS = E(6, 1, "spec.canary-replicas", "a replica-based canary step of 25% needs at least 4 replicas",
+                 severity="warning")
+
 CASES = [
     # ---- YAML syntax -------------------------------------------------------------------------
     pytest.param(
@@ -274,8 +282,10 @@ CASES = [
               autoscaling:
                 maxReplicas: "five"
             """),
-        # line 10: 4 spaces + "maxReplicas: " (13) -> value at 18.
-        [E(10, 18, "spec.schema", "spec.autoscaling.maxReplicas: expected an integer, got a string 'five'")],
+        # line 10: 4 spaces + "maxReplicas: " (13) -> value at 18. The replica warning reads the
+        # refused maxReplicas: not reported.
+        [E(10, 18, "spec.schema", "spec.autoscaling.maxReplicas: expected an integer, got a string 'five'"),
+         NO_ANALYSIS],
         id="wrong-type-string-for-integer",
     ),
     pytest.param(
@@ -292,8 +302,11 @@ CASES = [
               autoscaling:
                 minReplica: 2
             """),
+        # minReplica stands for minReplicas (the suggestion): not replaced by the default 1, so no
+        # replica warning.
         [E(10, 5, "spec.unknown-field",
-           "spec.autoscaling.minReplica: unknown field 'minReplica' (did you mean 'minReplicas'?)")],
+           "spec.autoscaling.minReplica: unknown field 'minReplica' (did you mean 'minReplicas'?)"),
+         NO_ANALYSIS],
         id="unknown-field-did-you-mean",
     ),
     pytest.param(
@@ -310,7 +323,8 @@ CASES = [
               colour: blue
             """),
         [E(9, 3, "spec.unknown-field",
-           "spec.colour: unknown field 'colour' (expected one of: autoscaling, canary, container,")],
+           "spec.colour: unknown field 'colour' (expected one of: autoscaling, canary, container,"),
+         NO_ANALYSIS, FEW_REPLICAS],
         id="unknown-field-without-close-match-lists-fields",
     ),
     pytest.param(
@@ -329,8 +343,10 @@ CASES = [
                   autoscalling:
                     maxReplicas: 4
             """),
+        # The warnings come from staging; prod's autoscaling is the misspelt one (its rule is skipped).
         [E(11, 7, "spec.unknown-field",
-           "spec.environments.prod.autoscalling: unknown field 'autoscalling' (did you mean 'autoscaling'?)")],
+           "spec.environments.prod.autoscalling: unknown field 'autoscalling' (did you mean 'autoscaling'?)"),
+         NO_ANALYSIS, FEW_REPLICAS],
         id="unknown-field-in-environment-override",
     ),
     pytest.param(
@@ -360,7 +376,7 @@ CASES = [
             spec: {storageUri: s3://bucket/noframework}
             """),
         # A finding about a mapping points at its key, `spec:` at 6:1.
-        [E(6, 1, "spec.schema", "spec: missing required field 'framework'")],
+        [E(6, 1, "spec.schema", "spec: missing required field 'framework'"), NO_ANALYSIS, FEW_REPLICAS],
         id="missing-required-framework-flow-mapping",
     ),
     pytest.param(
@@ -375,7 +391,7 @@ CASES = [
               storageUri: s3://bucket/noframework
             """),
         # A block mapping has no opening token: the finding belongs to the `spec:` key (6:1).
-        [E(6, 1, "spec.schema", "spec: missing required field 'framework'")],
+        [E(6, 1, "spec.schema", "spec: missing required field 'framework'"), NO_ANALYSIS, FEW_REPLICAS],
         id="missing-required-framework-block-mapping-points-at-parent-key",
     ),
     pytest.param(
@@ -420,7 +436,8 @@ CASES = [
               framework: sklern
               storageUri: s3://bucket/enumtypo
             """),
-        [E(7, 14, "spec.schema", "spec.framework: 'sklern' is not one of sklearn, xgboost")],
+        [E(7, 14, "spec.schema", "spec.framework: 'sklern' is not one of sklearn, xgboost"),
+         NO_ANALYSIS, FEW_REPLICAS],
         id="framework-enum-typo",
     ),
     pytest.param(
@@ -438,7 +455,9 @@ CASES = [
                 prod:
             """),
         # The empty value after "    prod:" (9 characters) is at column 10.
-        [E(10, 10, "spec.schema", re.compile(r"spec\.environments\.prod: expected a mapping, got null$"))],
+        # prod is not resolved (its override failed); the warnings come from staging.
+        [E(10, 10, "spec.schema", re.compile(r"spec\.environments\.prod: expected a mapping, got null$")),
+         NO_ANALYSIS, FEW_REPLICAS],
         id="null-environment-override-message",
     ),
     # ---- Identity: names, environments --------------------------------------------------------
@@ -1189,7 +1208,8 @@ BROKEN_FILES = {
         spec:
           framework: sklearn
         """),
-    # Two schema findings in one file.
+    # Three schema findings in one file, and the semantic one of the parts that passed (its canary
+    # has nothing to measure).
     "b-schema.yaml": model("""\
         apiVersion: mlgitops.dev/v1alpha1
         kind: Model
@@ -1230,6 +1250,7 @@ def test_every_problem_of_every_file_in_one_run(tmp_path):
     diags = build_failing(root)
     expected = [
         E(5, 8, "yaml.syntax", "mapping values are not allowed", file="models/a-syntax.yaml"),
+        dataclasses.replace(NO_ANALYSIS, file="models/b-schema.yaml"),
         E(8, 15, "spec.schema", "spec.storageUri: 'ftp://bucket/b' is not a URI", file="models/b-schema.yaml"),
         E(10, 18, "spec.schema", "spec.autoscaling.maxReplicas: expected an integer, got a string 'five'",
           file="models/b-schema.yaml"),
@@ -1245,7 +1266,8 @@ def test_every_problem_of_every_file_in_one_run(tmp_path):
     # Listed in order: by file, then line, then column.
     assert [(d["file"], d["line"]) for d in diags] == [
         ("models/a-syntax.yaml", 5),
-        ("models/b-schema.yaml", 8), ("models/b-schema.yaml", 10), ("models/b-schema.yaml", 11),
+        ("models/b-schema.yaml", 6), ("models/b-schema.yaml", 8), ("models/b-schema.yaml", 10),
+        ("models/b-schema.yaml", 11),
         ("models/c-names.yaml", 4), ("models/c-names.yaml", 12),
         ("models/d-empty.yaml", 1),
         ("models/e-list.yaml", 1),
@@ -1309,6 +1331,7 @@ def test_every_semantic_problem_of_every_file_in_one_run(tmp_path):
 def test_semantic_problems_are_reported_next_to_a_schema_error(tmp_path):
     root = make_repo(tmp_path / "repo", {**SEMANTIC_FILES, "b-schema.yaml": BROKEN_FILES["b-schema.yaml"]})
     expected = SEMANTIC_EXPECTED + [
+        dataclasses.replace(NO_ANALYSIS, file="models/b-schema.yaml"),
         E(8, 15, "spec.schema", "is not a URI", file="models/b-schema.yaml"),
         E(10, 18, "spec.schema", "expected an integer", file="models/b-schema.yaml"),
         E(11, 5, "spec.unknown-field", "minReplica", file="models/b-schema.yaml"),
@@ -1413,6 +1436,9 @@ def test_subprocess_text_output(tmp_path, launcher):
     assert lines == [
         "models/a-syntax.yaml:5:8: error: YAML syntax error: mapping values are not allowed in this context "
         "[yaml.syntax]",
+        "models/b-schema.yaml:6:1: warning: spec.canary: canary has no automated analysis: set slo.availability or "
+        "slo.latency, or canary.analysis.successRate / latencyP95, or canary.analysis.enabled: false "
+        "[spec.canary-analysis]",
         "models/b-schema.yaml:8:15: error: spec.storageUri: 'ftp://bucket/b' is not a URI starting with s3://, "
         "gs://, pvc://, hf://, oci:// or https:// [spec.schema]",
         "models/b-schema.yaml:10:18: error: spec.autoscaling.maxReplicas: expected an integer, got a string "
@@ -1427,6 +1453,6 @@ def test_subprocess_text_output(tmp_path, launcher):
         "the file is empty [spec.schema]",
         "models/e-list.yaml:1:1: error: expected a Model (a mapping with apiVersion, kind, metadata and spec); "
         "got a list [spec.schema]",
-        "8 error(s), 0 warning(s); nothing was written",
+        "8 error(s), 1 warning(s); nothing was written",
     ]
     assert snapshot(root) == before

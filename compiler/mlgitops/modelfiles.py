@@ -29,8 +29,15 @@ def schema_json() -> str:
 
 
 def read_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None:
-    """The model file `rel`, read safely and checked against the full schema (spec.model)."""
+    """The model file `rel`, read safely and checked against the full schema (spec.model); None
+    when it has any problem."""
     return _model.read_model_file(root, rel, diags, SECTIONS)
+
+
+def load_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None:
+    """The model file `rel` as read_model_file reads it, but one that failed the schema comes back
+    partial, pruned to the parts that passed (spec.model.load_model_file), for the rules."""
+    return _model.load_model_file(root, rel, diags, SECTIONS)
 
 
 def resolve(file: ModelFile, config: Config) -> list[ModelEnv]:

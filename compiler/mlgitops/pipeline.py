@@ -1,7 +1,8 @@
 """The build pipeline, its stages top to bottom (each a function below, called by `build`):
 
     load    config and model files (with positions; unchanged models from the build cache)
-    check   the spec of every model file, and the cross-file rules
+    check   the spec of every model file, and the cross-file rules (a file that failed the
+            schema: every rule on the parts that passed, so one run reports all its problems)
     expand  every model in every environment to objects, serialised to files
     write   the generated tree atomically, or (build --check) compare it for drift
 
@@ -17,7 +18,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import Callable, cast
+from typing import cast
 
 import orjson
 
@@ -32,10 +33,11 @@ from .expand.generator import MODEL_FILE, MONITORING_FILE
 from .expand.overlay import alias_kustomization, overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, sync_tree
 from .pool import map_forked
-from .modelfiles import read_model_file, resolve
+from .progress import Progress
+from .modelfiles import load_model_file, resolve
 from .spec.model import MODELS_DIR, ModelEnv, ModelFile, cluster_variants, list_model_files
 
-Progress = Callable[[int, int], None]
+
 Compiled = tuple[list[Diagnostic], dict[str, bytes]]  # one model's findings and its files ({} on errors)
 
 
@@ -50,13 +52,15 @@ class BuildResult:
 
 @dataclasses.dataclass
 class Sources:
-    """What the load stage read: the config, the model files to check and expand, and the files
-    of models not re-read (build cache hits as b"" placeholders for their outputs)."""
+    """What the load stage read: the config, the model files to check and expand, those that
+    failed the schema (partial: checked, never expanded), and the files of models not re-read
+    (build cache hits as b"" placeholders for their outputs)."""
     config: Config
     files: list[ModelFile]
     cache: BuildCache
     desired: dict[str, bytes]
     not_read: dict[str, str]  # model name -> file: cache hits and, with changed_only, unchanged models
+    partial: list[ModelFile] = dataclasses.field(default_factory=list)
 
 
 def serialise(obj: object, sources: list[str]) -> bytes:
@@ -137,26 +141,43 @@ def load(root: str, result: BuildResult, *, models: tuple[str, ...], envs: tuple
             if _selected(entry.name, models):
                 sources.desired.update({p: b"" for p in entry.outputs})
             continue
-        f = read_model_file(root, rel, diags)
+        f = load_model_file(root, rel, diags)
         if f is not None:
-            sources.files.append(f)
-            result.models.append(f.name)
+            (sources.partial if f.partial else sources.files).append(f)
+            result.models.append(f.label)
     sources.not_read = {**trusted, **{entry.name: rel for rel, entry in cache.hits.items()}}
     return sources
 
 
 def check_spec(sources: Sources, result: BuildResult, *, models: tuple[str, ...], changed_only: bool) -> bool:
-    """The check stage, across files (names, environments; each model's own checks run in expand);
-    False on a usage problem (the build stops there)."""
+    """The check stage, across files (names, environments; each model's own checks run in expand,
+    but those of a partial file, which is never expanded, run here); False on a usage problem
+    (the build stops there)."""
     diags = result.diagnostics
-    if sources.files:  # none when every model is a cache hit: the rules are not even imported then
+    if sources.files or sources.partial:  # none when every model is a cache hit: rules not even imported
         from .rules import check_files
 
-        check_files(sources.files, sources.config, diags, sources.not_read)
+        check_files(sources.files + sources.partial, sources.config, diags, sources.not_read)
+        for f in sources.partial:
+            check_model(f, sources.config, diags)
     for name in models:
         if name not in result.models and not changed_only:
             diags.error(MODELS_DIR, 0, 0, "usage.unknown-model", f"--model {name}: no models/{name}.yaml")
     return not any(d.rule.startswith("usage.") for d in diags)
+
+
+def check_model(f: ModelFile, config: Config, diags: Diagnostics) -> tuple[list[ModelEnv], list[ModelEnv]]:
+    """The model rules of one file in every environment and cluster variant; (the environments,
+    the cluster variants). For a file that failed the schema (never expanded: the check stage
+    calls this for it) they are resolved from the parts that passed (spec/invalid.py), and a rule
+    that reads a refused value is skipped there (rules.check_model_env)."""
+    from .rules import check_model_env
+
+    envs_of_model = resolve(f, config)
+    variants = [v for me in envs_of_model for v in cluster_variants(me)]
+    for me in envs_of_model + variants:
+        check_model_env(me, diags, config)
+    return envs_of_model, variants
 
 
 def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
@@ -232,12 +253,7 @@ def write(root: str, desired: dict[str, bytes], result: BuildResult, *, models: 
 def compile_model(f: ModelFile, config: Config) -> Compiled:
     """Check one model in every environment and serialise its overlays ({} when it has errors)."""
     diags = Diagnostics()
-    from .rules import check_model_env
-
-    envs_of_model = resolve(f, config)
-    variants = [v for me in envs_of_model for v in cluster_variants(me)]
-    for me in envs_of_model + variants:
-        check_model_env(me, diags, config)
+    envs_of_model, variants = check_model(f, config, diags)
     if diags.has_errors:
         return list(diags), {}
     outputs: dict[str, bytes] = {}

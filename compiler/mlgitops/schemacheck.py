@@ -96,6 +96,14 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> 
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def full_validator(schema: dict) -> Any:
+    """jsonschema's Draft 7 validator of `schema`, with ECMA 262 patterns (what JSON Schema
+    means by a pattern): every error, where the fast screen stops at the first."""
+    import jsonschema
+
+    return jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _ecma_pattern})(schema)
+
+
 _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "null"}
 
@@ -157,10 +165,7 @@ class SchemaChecker:
         except fastjsonschema.JsonSchemaException as exc:
             screened = exc
         if self._full is None:
-            import jsonschema
-
-            validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _ecma_pattern})
-            self._full = validator(self.schema)
+            self._full = full_validator(self.schema)
         errors = 0
         for error in self._full.iter_errors(doc.data):
             errors += 1

@@ -74,13 +74,27 @@ def check_files(files: list[ModelFile], config: Config, diags: Diagnostics,
     ctx = FileContext(config, diags, dict(cached or {}))
     credential_value.check_config(config, diags)  # mlgitops.yaml: config.credential-value
     # The file named after the model owns the name; a duplicate is blamed on the other file.
-    for f in sorted(files, key=lambda f: (f.name != f.stem, f.path)):
+    for f in sorted(files, key=lambda f: (f.label != f.stem, f.path)):
         for unit in FILE_RULES:
-            unit.check(f, ctx)
+            try:
+                unit.check(f, ctx)
+            except TypeError:
+                if not f.partial:
+                    raise
 
 
 def check_model_env(me: ModelEnv, diags: Diagnostics, config: Config) -> None:
-    """Every model rule on one model in one environment."""
+    """Every model rule on one model in one environment.
+
+    Of a partial file (one that failed the schema, spec/invalid.py), a rule that reads a value the
+    schema refused meets `Invalid`, which refuses every use with a TypeError (InvalidValue, or the
+    TypeError of a built-in given something that is not a string or number): that rule is skipped
+    for this model in this environment, what it reported before stands, and the other rules run.
+    The same in check_files."""
     report = Reporter(me, diags)
     for unit in MODEL_RULES:
-        unit.check(me, report, config)
+        try:
+            unit.check(me, report, config)
+        except TypeError:
+            if not me.file.partial:
+                raise

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 from ..config import CONFIG_FILE, Config
 from ..diagnostics import ERROR, Diagnostic, Diagnostics, Rule
 from ..schemacheck import dotted
+from ..spec.invalid import value_at
 from ..spec.model import ModelFile
 from ..yamlsource import SourceDocument
 from .base import FileCheck, FileContext, Path
@@ -61,7 +62,7 @@ def findings(text: str, doc: SourceDocument) -> Iterator[tuple[int, int, Path | 
     credential-shaped text of the file: values, keys and comments alike (a comment is in Git too)."""
     starts: dict[int, list[tuple[int, Path]]] = {}  # line -> (column, path) of the scalars that start on it
     for at, (line, col) in doc.value_positions.items():
-        if not isinstance(_at(doc.data, at), (dict, list)):
+        if at not in doc.collections:
             starts.setdefault(line, []).append((col, at))
     for number, line_text in enumerate(text.splitlines(), 1):
         for what, pattern in SHAPES:
@@ -81,14 +82,9 @@ def _named_credential(data: Any, path: Path) -> bool:
     """An env variable's value whose name says credential (rules/env.py reports those)."""
     if len(path) < 3 or path[-1] != "value" or path[-3] != "env":
         return False
-    entry = _at(data, path[:-1])
-    return isinstance(entry, dict) and bool(CREDENTIAL_NAME.search(str(entry.get("name", ""))))
-
-
-def _at(data: Any, path: Path) -> Any:
-    for part in path:
-        data = data[part]
-    return data
+    entry = value_at(data, path[:-1])
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return isinstance(name, str) and bool(CREDENTIAL_NAME.search(name))
 
 
 def _message(path: Path | None, what: str) -> str:

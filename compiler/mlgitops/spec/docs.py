@@ -1,6 +1,6 @@
 """The spec reference in Markdown, generated from the JSON Schema (so it cannot drift).
 
-README.md holds it between SPEC_BEGIN and SPEC_END; `make docs` rewrites that block and a
+docs/model-spec.md holds it between SPEC_BEGIN and SPEC_END; `make docs` rewrites that block and a
 test fails when it is stale.
 """
 

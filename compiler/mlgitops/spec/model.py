@@ -3,6 +3,10 @@
 A `ModelEnv` is one model in one environment: defaults, then `spec`, then
 `spec.environments.<env>` merged on top (maps merge, lists and scalars replace). It keeps the
 source document so every later finding can point at the line that produced a value.
+
+A model file that failed the schema is still loaded (`load_model_file`), pruned to the parts that
+passed (spec/invalid.py), so the semantic rules report what they find there in the same run; it
+is never expanded (`read_model_file`, for every other reader, refuses it).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ..diagnostics import ERROR, Diagnostics, Rule
 from ..domain.frameworks import default_protocol
 from ..schemacheck import SchemaChecker
 from ..yamlsource import SourceDocument, load_yaml
+from .invalid import Invalid, InvalidValue, Pruner, refusing
 from .resolved import Model, Section, Sections
 
 MODELS_DIR = "models"
@@ -62,12 +67,15 @@ def defaults(sections: Sections, env: Environment | None = None) -> dict:
 
 
 def deep_merge(base: Any, override: Any) -> Any:
-    """Maps merge key by key; lists and scalars in `override` replace."""
+    """Maps merge key by key; lists and scalars in `override` replace. A map merged over an
+    `Invalid` one (spec/invalid.py) stays invalid: what the rest of it would be is unknown."""
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
             merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
         return merged
+    if isinstance(override, dict) and isinstance(base, Invalid):
+        return base
     return copy.deepcopy(override)
 
 
@@ -76,10 +84,17 @@ class ModelFile:
     path: str  # display path, e.g. models/iris.yaml
     doc: SourceDocument
     text: bytes
+    partial: bool = False  # failed the schema: doc.data is pruned to what passed (spec/invalid.py)
 
     @property
     def name(self) -> str:
         return self.doc.data["metadata"]["name"]
+
+    @property
+    def label(self) -> str:
+        """The model's name; the file's for a partial file whose metadata.name failed the schema."""
+        name = refusing(lambda: self.name)
+        return self.stem if isinstance(name, Invalid) else name
 
     @property
     def stem(self) -> str:
@@ -143,6 +158,7 @@ SCHEMA_RULES = (SCHEMA, UNKNOWN_FIELD)
 
 
 _CHECKERS: dict[tuple[str, ...], SchemaChecker] = {}
+_PRUNERS: dict[tuple[str, ...], Pruner] = {}
 
 
 def model_checker(sections: Sections) -> SchemaChecker:
@@ -153,6 +169,14 @@ def model_checker(sections: Sections) -> SchemaChecker:
 
         _CHECKERS[key] = SchemaChecker(model_schema(sections), SCHEMA.id, UNKNOWN_FIELD.id)
     return _CHECKERS[key]
+
+
+def model_pruner(sections: Sections) -> Pruner:
+    """What prunes model files with these sections that failed the schema (built once)."""
+    key = tuple(section.key for section in sections)
+    if key not in _PRUNERS:
+        _PRUNERS[key] = Pruner(model_checker(sections).schema)
+    return _PRUNERS[key]
 
 
 def list_model_files(root: str) -> list[str]:
@@ -167,13 +191,20 @@ def list_model_files(root: str) -> list[str]:
 
 
 def read_model_file(root: str, rel: str, diags: Diagnostics, sections: Sections) -> ModelFile | None:
+    """The model file `rel` when it has no problem (load_model_file; None otherwise)."""
+    f = load_model_file(root, rel, diags, sections)
+    return None if f is None or f.partial else f
+
+
+def load_model_file(root: str, rel: str, diags: Diagnostics, sections: Sections) -> ModelFile | None:
     """The model file `rel` (repo-relative), read through contain (inside the repository, a
     regular file, at most limits.modelFileMiB, UTF-8) and checked against the schema with the
     generator-owned `sections` (modelfiles.py passes the registry's); its problems become
-    diagnostics."""
+    diagnostics. A mapping that failed the schema comes back partial, pruned to what passed
+    (spec/invalid.py); None when there is no such mapping (unreadable, not YAML, duplicate keys)."""
     raw = contain.read_reported(root, rel, "model", diags, rel, text=False)
     text = None if raw is None else contain.decode_reported(raw, diags, rel)
-    if text is None:
+    if raw is None or text is None:
         return None
     doc, problems = load_yaml(text, rel)
     diags.extend(problems)
@@ -186,28 +217,38 @@ def read_model_file(root: str, rel: str, diags: Diagnostics, sections: Sections)
         return None
     found = model_checker(sections).check(doc)
     diags.extend(found)
-    if found or problems or raw is None:
+    if problems:
         return None
+    if found:
+        pruned = dataclasses.replace(doc, data=model_pruner(sections).prune(doc.data))
+        return ModelFile(rel, pruned, raw, partial=True)
     return ModelFile(rel, doc, raw)
 
 
 def resolve(file: ModelFile, config: Config, sections: Sections) -> list[ModelEnv]:
     """The model in every environment it is enabled in, in config order (with the defaults of
-    the generator-owned `sections`)."""
-    spec = {k: v for k, v in file.doc.data["spec"].items() if k != "environments"}
-    overrides = file.doc.data["spec"].get("environments", {})
+    the generator-owned `sections`). Of a partial file, the environments whose settings can be
+    resolved from what passed the schema: none when `spec` or `spec.environments` failed it, not
+    one whose own override (or its `enabled`) did; a value that failed stays `Invalid`, never
+    replaced by its default."""
+    try:
+        spec = {k: v for k, v in file.doc.data["spec"].items() if k != "environments"}
+        overrides = file.doc.data["spec"].get("environments", {})
+    except InvalidValue:
+        return []
     result = []
     for env in config.environments.values():
-        override = dict(overrides.get(env.name, {}))
-        if override.pop("enabled", True) is False:
+        try:
+            override = dict(overrides.get(env.name, {}))
+            if not override.pop("enabled", True):
+                continue
+        except InvalidValue:
             continue
         user = deep_merge(spec, override)
         settings = deep_merge(defaults(sections, env), user)
-        settings["resources"] = _resources(user.get("resources", {}))
-        settings.setdefault("slo", {})
-        settings["slo"].setdefault("window", "30d")
-        settings["slo"].setdefault("source", config.slo_source)
-        settings.setdefault("protocol", default_protocol(settings["framework"]))
+        settings["resources"] = refusing(_resources, user.get("resources", {}))
+        settings["slo"] = refusing(_slo, settings.get("slo", {}), config)
+        settings.setdefault("protocol", refusing(default_protocol, settings["framework"]))
         result.append(ModelEnv(file, env, settings, sections))
     return result
 
@@ -220,16 +261,26 @@ def cluster_variants(me: ModelEnv) -> list[ModelEnv]:
     for cluster in me.env.overriding_clusters:
         settings = copy.deepcopy(me.settings)
         changed = False
-        if "autoscaling" in cluster.overrides and "autoscaling" in settings:
+        if "autoscaling" in cluster.overrides and isinstance(settings.get("autoscaling"), dict):
             settings["autoscaling"] = deep_merge(settings["autoscaling"], cluster.overrides["autoscaling"])
             changed = True
         endpoint = cluster.overrides.get("storageEndpoint")
-        if endpoint is not None and isinstance(settings.get("storage"), dict) and settings["storage"].get("endpoint"):
+        storage = settings.get("storage")
+        if endpoint is not None and isinstance(storage, dict) and isinstance(storage.get("endpoint"), str) \
+                and storage["endpoint"]:
             settings["storage"] = {**settings["storage"], "endpoint": endpoint}
             changed = True
         if changed:
             found.append(dataclasses.replace(me, settings=settings, cluster=cluster))
     return found
+
+
+def _slo(slo: dict, config: Config) -> dict:
+    """slo with the window and source defaults."""
+    slo = dict(slo)
+    slo.setdefault("window", "30d")
+    slo.setdefault("source", config.slo_source)
+    return slo
 
 
 def _resources(user: dict) -> dict:

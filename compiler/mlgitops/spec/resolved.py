@@ -6,6 +6,9 @@ that generators and rules read. Values are copied as they are (never converted),
 that carries its model-file path (validate/provenance.py tags every scalar) still carries it
 in the typed model, and positions (`ModelEnv.blame`, `source_path`) keep working through it.
 
+Of a partial model file (one that failed the schema, spec/invalid.py), a part built from a
+refused value is itself `Invalid` (`refusing`): a rule that reads it is skipped, the others run.
+
 The facts that depend on several settings live here too, once: the thresholds the canary
 analysis gates on (`Model.analysis_metrics`), the SLO objectives and their ids
 (`Slo.objectives`), the framework's runtime (`Model.runtime_info`).
@@ -28,6 +31,7 @@ from typing import Any, Callable, Generic, Mapping, NamedTuple, TypeVar
 from ..domain.frameworks import CUSTOM, FRAMEWORKS, Framework
 from ..domain.sources import SOURCES
 from ..domain.units import seconds
+from .invalid import refusing
 
 T = TypeVar("T")
 
@@ -58,7 +62,7 @@ COMPONENTS = ("transformer", "explainer")  # KServe components besides the predi
 
 def _opt(data: Mapping[str, Any], key: str, kind: Any) -> Any:
     """`kind.of(data[key])` when the key is set, else None."""
-    return kind.of(data[key]) if key in data else None
+    return refusing(kind.of, data[key]) if key in data else None
 
 
 class SecretRef(NamedTuple):
@@ -375,18 +379,20 @@ class Model(NamedTuple):
            namespace: str, sections: Sections = ()) -> "Model":
         s = settings
         return cls(
-            name=metadata["name"], team=metadata["team"], labels=dict(metadata.get("labels", {})),
+            name=metadata["name"], team=metadata["team"], labels=refusing(dict, metadata.get("labels", {})),
             environment=environment, namespace=namespace,
             framework=s["framework"], protocol=s["protocol"], storage_uri=s.get("storageUri"),
             runtime=s.get("runtime"), runtime_version=s.get("runtimeVersion"), model_version=s.get("modelVersion"),
-            mode=s["mode"], container=_opt(s, "container", Container), resources=Resources.of(s["resources"]),
-            env=_env(s.get("env")), service_account=_opt(s, "serviceAccount", ServiceAccount),
-            components={part: Container.of(s[part]) for part in COMPONENTS if part in s},
+            mode=s["mode"], container=_opt(s, "container", Container),
+            resources=refusing(Resources.of, s["resources"]), env=refusing(_env, s.get("env")),
+            service_account=_opt(s, "serviceAccount", ServiceAccount),
+            components={part: refusing(Container.of, s[part]) for part in COMPONENTS if part in s},
             logger=_opt(s, "logger", Logger), timeout_seconds=s.get("timeoutSeconds"),
-            scheduling=Scheduling.of(s.get("scheduling", {})), autoscaling=Autoscaling.of(s["autoscaling"]),
-            serverless=_opt(s, "serverless", Serverless), canary=Canary.of(s["canary"]), slo=Slo.of(s["slo"]),
-            budget=Budget.of(s["podDisruptionBudget"]),
-            section_settings={sec.key: sec.typed(s.get(sec.key, sec.defaults)) for sec in sections},
+            scheduling=refusing(Scheduling.of, s.get("scheduling", {})),
+            autoscaling=refusing(Autoscaling.of, s["autoscaling"]), serverless=_opt(s, "serverless", Serverless),
+            canary=refusing(Canary.of, s["canary"]), slo=refusing(Slo.of, s["slo"]),
+            budget=refusing(Budget.of, s["podDisruptionBudget"]),
+            section_settings={sec.key: refusing(sec.typed, s.get(sec.key, sec.defaults)) for sec in sections},
         )
 
     def section(self, section: Section[T]) -> T:

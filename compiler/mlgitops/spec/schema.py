@@ -6,7 +6,7 @@ because editors (yaml-language-server) and fastjsonschema both support it fully.
 
 The fields a model may override per environment are defined once (`_settings`) and used
 twice: in `spec` (with `environments`) and in each environment override (with `enabled`).
-Every property has a description: the README's spec reference is generated from them.
+Every property has a description: the spec reference (docs/model-spec.md) is generated from them.
 """
 
 from __future__ import annotations
