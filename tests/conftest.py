@@ -18,10 +18,12 @@ GENERATED_ROOTS = ("argocd", "base", "overlays")
 
 
 def copy_sources(dest: pathlib.Path, with_output: bool = False) -> pathlib.Path:
-    """Copy mlgitops.yaml and models/ (and optionally the committed output) into dest."""
+    """Copy mlgitops.yaml, models/ and the committed CRD schemas (mlgitops.yaml validates
+    strictly against them), and optionally the committed output, into dest."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "mlgitops.yaml", dest / "mlgitops.yaml")
     shutil.copytree(REPO_ROOT / "models", dest / "models")
+    shutil.copytree(REPO_ROOT / "schemas", dest / "schemas")
     if with_output:
         for top in GENERATED_ROOTS:
             shutil.copytree(REPO_ROOT / top, dest / top)

@@ -26,7 +26,7 @@ import yaml
 
 from conftest import copy_sources
 from test_argocd_simulation import expand_applicationsets
-from tooling import require_shared, REPO_ROOT
+from tooling import REPO_ROOT
 
 CREATE_NAMESPACE = "CreateNamespace=true"
 
@@ -494,11 +494,9 @@ def test_argo_cds_default_project_is_never_generated(tmp_path):
 
 def test_the_project_files_are_valid_against_the_appproject_schema(built, cli):
     """Strict schema validation (schemas/argoproj.io-strict) of argocd/, and a misspelt field fails it."""
-    shutil.copytree(REPO_ROOT / "schemas", built / "schemas", dirs_exist_ok=True)
-    # as `make check`: Argo CD's Application and ApplicationSet from the shared CRD catalog, the
-    # AppProject (in no shared catalog) from the repository's schemas/ (`default`)
-    catalog = str(require_shared("schemas")) + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
-    locations = ["--schema-location", catalog, "--schema-location", "default", "--strict-schemas"]
+    # as `make check`: every Argo CD kind (Application, ApplicationSet, AppProject) from the repository's
+    # committed schemas/ (`default`), strict schemas (also mlgitops.yaml's)
+    locations = ["--schema-location", "default", "--strict-schemas"]
     result = cli("validate", "--repo", str(built), *locations, str(built / "argocd"))
     assert result.exit_code == 0, result.stdout + result.stderr
     path = built / "argocd/projects/ml-models.yaml"

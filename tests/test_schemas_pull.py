@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
+import re
+import shutil
+import shutil
 
 from click.testing import CliRunner
 
@@ -62,6 +65,7 @@ def test_pull_resources_over_http(tmp_path):
 def test_pull_discovers_custom_kinds_without_schema(tmp_path):
     shared = require_shared("schemas")
     repo = copy_sources(tmp_path / "repo", with_output=True)
+    shutil.rmtree(repo / "schemas")  # a repository that has not vendored its schemas yet
     kinds = set()
     for overlay in sorted((repo / "overlays").glob("*/*")):
         kinds |= {(o["apiVersion"], o["kind"]) for o in render_objects(str(overlay), repo_root=str(repo))}
@@ -144,3 +148,71 @@ def test_help_has_example():
     assert "mlgitops schemas pull serving.kserve.io/v1beta1/InferenceService" in result.output
     assert "--from" in result.output and "--output-dir" in result.output
 
+
+
+def _error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if ": error: " in line]
+
+
+def test_errors_name_the_url_and_the_kind(tmp_path):
+    """Each failure names the kind and the URL that failed: 404 (not found), HTTP 500, a body that
+    is not JSON, JSON that is not an object, a server that is gone. A local server stands in for
+    GitHub (no ../shared needed)."""
+    served = tmp_path / "served"
+    (served / "example.com").mkdir(parents=True)
+    (served / "example.com" / "gadget_v1.json").write_text("[1, 2]")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    with serve(served) as (server, base):
+        runs = {prefix: pull("example.com/v1/Widget", "--from", base + prefix + CATALOG, "--repo", str(repo))
+                for prefix in ("", "/fail", "/garbage")}
+        not_object = pull("example.com/v1/Gadget", "--from", base + CATALOG, "--repo", str(repo))
+    gone = pull("example.com/v1/Widget", "--from", base + CATALOG, "--repo", str(repo))
+    url = f"{base}/example.com/widget_v1.json"
+    expected = {
+        "": f"no schema for Widget example.com/v1 at {url} [schema.not-found]",
+        "/fail": f"Widget example.com/v1 from {base}/fail/example.com/widget_v1.json: HTTP 500 boom [schema.fetch]",
+        "/garbage": f"Widget example.com/v1 from {base}/garbage/example.com/widget_v1.json: schema is not valid "
+                    "JSON: Expecting value: line 1 column 1 (char 0) [schema.invalid-json]",
+    }
+    for prefix, result in runs.items():
+        assert result.exit_code == 1, result.output
+        (line,) = _error_lines(result.output)
+        assert line.endswith(": error: " + expected[prefix]), line
+    (line,) = _error_lines(not_object.output)
+    assert line.endswith(f": error: Gadget example.com/v1 from {base}/example.com/gadget_v1.json: "
+                         "schema is not a JSON object [schema.invalid-json]"), line
+    (line,) = _error_lines(gone.output)
+    assert f"error: Widget example.com/v1 from {url}: cannot fetch schema: " in line and "[schema.fetch]" in line
+    assert not (repo / "schemas").exists()
+
+
+def test_discovered_kinds_errors_name_their_url_and_kind(tmp_path):
+    """In discovery mode the file column is the overlay that uses the kind: the message still
+    names the kind and the URL tried, for every kind."""
+    repo = copy_sources(tmp_path / "repo", with_output=True)
+    shutil.rmtree(repo / "schemas", ignore_errors=True)  # the example commits its schemas: none here
+    empty = tmp_path / "served"
+    empty.mkdir()
+    with serve(empty) as (server, base):
+        missing = pull("--from", base + CATALOG, "--repo", str(repo))
+        missing_requests = list(server.requests)
+        garbage = pull("--from", base + "/garbage" + CATALOG, "--repo", str(repo))
+        garbage_requests = server.requests[len(missing_requests):]
+    for result, requests, pattern, prefix in (
+            (missing, missing_requests, r"error: no schema for (\w+) (\S+) at (\S+) \[schema\.not-found\]$", ""),
+            (garbage, garbage_requests,
+             r"error: (\w+) (\S+) from (\S+): schema is not valid JSON: .* \[schema\.invalid-json\]$", "/garbage")):
+        assert result.exit_code == 1, result.output
+        lines = _error_lines(result.output)
+        assert len(lines) == len(requests)  # one finding per kind requested
+        kinds = set()
+        for line in lines:
+            found = re.search(pattern, line)
+            assert found, line
+            kind, api_version, url = found.groups()
+            group, _, version = api_version.partition("/")
+            assert url == f"{base}{prefix}/{group}/{kind.lower()}_{version}.json"
+            kinds.add(kind)
+        assert {"InferenceService", "Rollout", "ApplicationSet"} <= kinds
+    assert not (repo / "schemas").exists()

@@ -66,11 +66,30 @@ def test_schema_rejects_what_the_build_rejects():
     assert len(messages) == 2 and any("120" in m for m in messages) and any("minReplica" in m for m in messages)
 
 
-def test_readme_generated_references_are_current():
-    from mlgitops.readme import render
+def test_generated_reference_sections_are_current():
+    """docs/model-spec.md and docs/cli.md hold the generated sections (`make docs`), each section
+    in exactly one page, every one current; the short README holds none."""
+    from mlgitops.readme import PAGES, SECTIONS, render
 
-    text = (REPO_ROOT / "README.md").read_text()
-    assert render(text) == text, "run: make docs"
+    assert sorted(name for sections in PAGES.values() for name in sections) == sorted(SECTIONS)
+    for page, sections in PAGES.items():
+        text = (REPO_ROOT / page).read_text(encoding="utf-8")
+        assert render(text, sections) == text, f"{page} is stale: run make docs"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert not any(begin in readme for begin, _end, _make in SECTIONS.values())
+
+
+def test_docs_check_mode_reports_a_stale_generated_section(tmp_path, monkeypatch, capsys):
+    from mlgitops.readme import main
+
+    page = tmp_path / "docs" / "model-spec.md"
+    page.parent.mkdir()
+    original = (REPO_ROOT / "docs" / "model-spec.md").read_text(encoding="utf-8")
+    page.write_text(original.replace("| `metadata.team` |", "| `metadata.owner` |"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--check", "docs/model-spec.md"]) == 1 and "stale" in capsys.readouterr().err
+    assert main(["docs/model-spec.md"]) == 0 and page.read_text(encoding="utf-8") == original
+    assert main(["--check", "docs/model-spec.md"]) == 0
 
 
 def test_export_command_prints_the_published_schema(cli):

@@ -178,11 +178,18 @@ def test_schema_locations_come_from_mlgitops_yaml(cli, built_repo: pathlib.Path)
     config = built_repo / "mlgitops.yaml"
     text = config.read_text()
     assert text.count("\nvalidation:\n") == 1  # the example's section, extended here
+    assert "\n  strictSchemas: true\n" in text  # the example's own: a missing schema is an error
+    location = "catalog/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
     config.write_text(text.replace("\nvalidation:\n", "\nvalidation:\n  schemaLocations:\n    - "
-                      + json.dumps("catalog/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
-                      + "\n    - default\n  strictSchemas: true\n"))
+                      + json.dumps(location) + "\n    - default\n"))
     code, report = run_json(cli, "--repo", str(built_repo))
     assert code == 0 and report["skipped"] == 0 and report["valid"] == report["resources"] > 50
+    # the configured locations are the ones searched: without schemas/, the kinds in no catalog are missing there
+    shutil.rmtree(built_repo / "schemas")
+    code, report = run_json(cli, "--repo", str(built_repo))
+    missing = [d for d in report["diagnostics"] if d["rule"] == "schema.missing"]
+    assert code == 1 and missing and report["skipped"] > 0
+    assert all(d["severity"] == "error" and f" in {location}, default" in d["message"] for d in missing), missing
 
 
 @pytest.mark.parametrize("args, needle", [

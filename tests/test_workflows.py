@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from conftest import copy_sources
-from tooling import REPO_ROOT, _in_ci
+from tooling import REPO_ROOT, _in_ci, actionlint
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -77,6 +77,25 @@ def test_schema_rejects_a_broken_workflow():
     broken = {"on": "push", "jobs": {"a": {"runs-on": "ubuntu-latest", "step": [{"run": "true"}]}}}
     assert list(validator.iter_errors(broken))
     assert list(validator.iter_errors({"name": "x", "jobs": {}}))  # no "on"
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_actionlint_passes(path):
+    """The real actionlint (expressions, contexts, job needs, runner labels, action inputs)."""
+    assert actionlint(path) == []
+
+
+def test_actionlint_catches_what_the_schema_cannot(tmp_path):
+    """A workflow the JSON schema accepts, with an undefined context and a step output that does
+    not exist: actionlint names both, so the test above can fail."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - id: s\n        run: echo ${{ github.event.nope.nope }} ${{ secret.TOKEN }}\n"
+        "      - run: echo ${{ steps.t.outputs.x }}\n")
+    assert not list(jsonschema.Draft7Validator(workflow_schema()).iter_errors(load_workflow(broken)))
+    found = "\n".join(actionlint(broken))
+    assert 'undefined variable "secret"' in found and 'property "t" is not defined' in found, found
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)

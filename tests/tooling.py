@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import subprocess
 
 import pytest
 
@@ -79,3 +80,22 @@ def without_section(config_text: str, key: str) -> str:
         out.append(line)
     return "".join(out)
 
+
+
+def copy_repo_files(dest: pathlib.Path) -> pathlib.Path:
+    """What a clone of the repository would hold (tracked files and untracked ones not ignored: the
+    next commit's tree), copied into dest."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+                         check=True, capture_output=True).stdout.decode()
+    for rel in (p for p in out.split("\0") if p and (REPO_ROOT / p).is_file()):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / rel, dest / rel, follow_symlinks=False)
+    return dest
+
+
+def actionlint(path: pathlib.Path) -> list[str]:
+    """The real actionlint's findings on one workflow file, one line each ([] when clean)."""
+    tool = require_tool("actionlint", "run make tools (go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7)")
+    proc = subprocess.run([tool, "-no-color", "-oneline", str(path)], capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr  # 1: findings; anything else: actionlint failed
+    return proc.stdout.splitlines()

@@ -1,7 +1,7 @@
 """Every rule id mlgitops can report, with its default severity and what it catches: one place.
 
 A finding (`diagnostics.Diagnostic`) carries a rule id such as `spec.replicas`; this module is
-the catalogue of those ids: the README's rule summary, docs/rules.md (`python -m mlgitops.readme
+the catalogue of those ids: the rule summary of docs/cli.md, docs/rules.md (`python -m mlgitops.readme
 --rules`), the `mlgitops rules` listing and the SARIF rule metadata of every report are generated
 from it. Two kinds of entries:
 - a spec rule is one unit (yamllint's one module per rule): its `Rule` (id, severity, description)
@@ -293,7 +293,7 @@ def _cell(text: str, code: bool = False) -> str:
 
 
 def families_markdown() -> str:
-    """The README's summary: one row per family with its rules, pointing at docs/rules.md."""
+    """docs/cli.md's summary: one row per family with its rules, pointing at docs/rules.md."""
     rows = ["| family | rules | what |", "| --- | --- | --- |"]
     for family, what in FAMILIES.items():
         ids = [r.id for r in ordered() if r.family == family]

@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .commands import EXIT_OK, EXIT_USAGE, Outcome, UsageError, is_usage
+from .commands.completion import SHELLS
 from .diagnostics import Diagnostics, echo
 from .report import FORMATS, render_report
 
@@ -57,25 +58,41 @@ def _call(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 
 
 class _Progress:
-    """A one-line counter on stderr, only when stderr is a terminal and the run is long."""
+    """A one-line counter on stderr, 'LABEL DONE/TOTAL[: WHAT]', redrawn in place at most five
+    times a second (and whenever WHAT changes), only when stderr is a terminal, `enabled` (the text
+    format, not --quiet) and the run has at least `min_total` steps; `close` (or leaving the `with`
+    block) erases it. Every long command shows its progress through this one callable."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, label: str = "loading models", min_total: int = 200) -> None:
         self.enabled = enabled and sys.stderr.isatty()
+        self.label, self.min_total = label, min_total
         self.last = 0.0
+        self.what = ""
         self.shown = False
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < 200:
+    def __call__(self, done: int, total: int, what: str = "") -> None:
+        if not self.enabled or total < self.min_total:
             return
         now = time.monotonic()
-        if now - self.last > 0.2 or done == total:
-            self.last = now
-            self.shown = True
-            click.echo(f"\rloading models {done}/{total}", err=True, nl=False)
+        if now - self.last > 0.2 or done == total or what != self.what:
+            self.last, self.what, self.shown = now, what, True
+            line = f"{self.label} {done}/{total}" + (f": {what}" if what else "")
+            try:  # a line longer than the terminal would wrap, and \r could not redraw it
+                width = os.get_terminal_size(sys.stderr.fileno()).columns or 80
+            except (OSError, ValueError):
+                width = 80
+            click.echo(f"\r{line[:max(width - 1, 20)]}\033[K", err=True, nl=False)
 
     def close(self) -> None:
         if self.shown:
             click.echo("\r\033[K", err=True, nl=False)
+            self.shown = False
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 _format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -222,16 +239,39 @@ def build(repo: str, check: bool, models: tuple[str, ...], envs: tuple[str, ...]
     """
     from .commands.build import build as run_build
 
-    progress = _Progress(not quiet and fmt == "text")
-    outcome = _call(run_build, repo, check=check, models=models, envs=envs, use_cache=not no_cache, commit=commit,
-                    message=message, progress=progress)
-    progress.close()
+    with _Progress(not quiet and fmt == "text") as progress:
+        outcome = _call(run_build, repo, check=check, models=models, envs=envs, use_cache=not no_cache,
+                        commit=commit, message=message, progress=progress)
     _finish(outcome, fmt, quiet)
 
 
-@main.group()
+class _Sibling(click.Group):
+    """A group one letter from another (`schema`, `schemas`): a subcommand of the other group is a
+    usage error (exit 2) that names it, not click's bare 'No such command'."""
+
+    def __init__(self, *args: Any, sibling: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sibling = sibling
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        parent = ctx.parent.command if ctx.parent is not None else None
+        other = parent.get_command(ctx, self.sibling) if isinstance(parent, click.Group) else None
+        if (name and not ctx.resilient_parsing and self.get_command(ctx, name) is None
+                and isinstance(other, click.Group) and other.get_command(ctx, name) is not None):
+            ctx.fail(f"No such command {name!r} in 'mlgitops {self.name}'. Did you mean 'mlgitops {self.sibling} "
+                     f"{name}'? ({self.name}: {self.get_short_help_str(100).rstrip('.')}; {self.sibling}: "
+                     f"{other.get_short_help_str(100).rstrip('.')})")
+        return super().resolve_command(ctx, args)
+
+
+@main.group(cls=_Sibling, sibling="schemas", short_help="The Model spec's JSON Schema and its reference docs.")
 def schema() -> None:
-    """The Model spec's JSON Schema and its reference documentation."""
+    """The Model spec's JSON Schema (models/*.yaml) and its reference documentation.
+
+    Not 'mlgitops schemas' (plural): that one imports and pulls the custom resources' JSON schemas.
+    """
 
 
 @schema.command("export")
@@ -303,9 +343,12 @@ def render(path: str, output: str | None, engine: str, repo: str | None, fmt: st
         _report(Diagnostics(), fmt, command="render", summary={"objects": outcome.objects}, files=[path])
 
 
-@main.group()
+@main.group(cls=_Sibling, sibling="schema", short_help="Custom resources' JSON schemas (CRDs), for validation.")
 def schemas() -> None:
-    """JSON schemas of custom resources, for validating rendered manifests."""
+    """JSON schemas of custom resources (from their CRDs), for validating rendered manifests.
+
+    Not 'mlgitops schema' (singular): that one exports the Model spec's JSON Schema and docs.
+    """
 
 
 @schemas.command("import")
@@ -552,8 +595,10 @@ def check_command(repo: str, locations: tuple[str, ...], kubernetes_version: str
     """
     from .commands.check import check as run_check
 
-    outcome = _call(run_check, repo=repo, locations=locations, kubernetes_version=kubernetes_version,
-                    strict_schemas=strict_schemas, policies=policies, changed_since=changed_since)
+    with _Progress(not quiet and fmt == "text", "check", min_total=0) as progress:
+        outcome = _call(run_check, repo=repo, locations=locations, kubernetes_version=kubernetes_version,
+                        strict_schemas=strict_schemas, policies=policies, changed_since=changed_since,
+                        progress=progress)
     _finish(outcome, fmt, quiet)
 
 
@@ -596,7 +641,9 @@ def diff_command(repo: str, base: str | None, fmt: str, exit_code: bool, context
     from .commands.diff import diff as run_diff
     from .diff import format_json, format_markdown, format_text
 
-    outcome = _call(run_diff, repo=repo, base=base, context=context, fail_on_changes=exit_code)
+    with _Progress(fmt != "json", "diff: rendering", min_total=0) as progress:
+        outcome = _call(run_diff, repo=repo, base=base, context=context, fail_on_changes=exit_code,
+                        progress=progress)
     result = outcome.result
     if result is None:  # git cannot read the base revision
         _report(outcome.diagnostics, "json" if fmt == "json" else "text", command="diff")
@@ -737,7 +784,9 @@ def slo_test(models: tuple[str, ...], envs: tuple[str, ...], keep: str | None, p
     """
     from .commands.slo import slo_test as run_slo_test
 
-    _finish(run_slo_test(models=models, envs=envs, keep=keep, promtool=promtool, repo=repo), fmt, quiet)
+    with _Progress(not quiet and fmt == "text", "slo test: promtool runs", min_total=0) as progress:
+        outcome = run_slo_test(models=models, envs=envs, keep=keep, promtool=promtool, repo=repo, progress=progress)
+    _finish(outcome, fmt, quiet)
 
 
 @main.command("rules")
@@ -754,6 +803,105 @@ def rules_command(fmt: str) -> None:
     from .catalogue import listing
 
     click.echo(listing(fmt), nl=False)
+
+
+@main.command("completion")
+@click.argument("shell", metavar="SHELL", type=click.Choice(SHELLS))
+def completion_command(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    It completes commands, subcommands, options and their choices: 'mlgitops sch<TAB>' offers
+    schema and schemas. Install it once, then open a new shell:
+
+    \b
+      bash  add to ~/.bashrc:                eval "$(mlgitops completion bash)"
+            or, loaded on first use (bash-completion), once:
+            mlgitops completion bash > ~/.local/share/bash-completion/completions/mlgitops
+      zsh   add to ~/.zshrc, after compinit: eval "$(mlgitops completion zsh)"
+      fish  mlgitops completion fish > ~/.config/fish/completions/mlgitops.fish
+
+    The script asks mlgitops itself for the candidates (click's _MLGITOPS_COMPLETE protocol),
+    so it stays right after an upgrade.
+    """
+    from .commands.completion import completion_script
+
+    click.echo(_call(completion_script, main, shell), nl=False)
+
+
+@main.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False), metavar="[DIR]")
+@click.option("--repo-url", "repo_url", metavar="URL", default=None,
+              help="This repository's URL as Argo CD clones it (argocd.repoURL).")
+@click.option("--env", "envs", multiple=True, metavar="NAME",
+              help="An environment, in promotion order (repeatable; the last must be prod). "
+                   "Default: dev, staging, prod.")
+@click.option("--cluster", "clusters", multiple=True, metavar="ENV=SERVER",
+              help="The API server URL of ENV's cluster, as registered in Argo CD (repeatable; default "
+                   "https://kubernetes.default.svc, the cluster Argo CD runs in).")
+@click.option("--namespace-prefix", default="ml-", show_default=True,
+              help="An environment's namespace is PREFIX + its name.")
+@click.option("--yes", "-y", is_flag=True, help="Never prompt: what no option gives takes its default.")
+@click.option("--force", is_flag=True,
+              help="DIR already holds some of the files: write only the missing ones, keep every existing file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text, or json (the files written, kept, or in the way) on stdout.")
+def init_command(directory: str, repo_url: str | None, envs: tuple[str, ...], clusters: tuple[str, ...],
+                 namespace_prefix: str, yes: bool, force: bool, fmt: str) -> None:
+    """Scaffold a new GitOps repository in DIR (default: the current directory).
+
+    \b
+    Writes mlgitops.yaml, an example model (models/iris.yaml) that passes the whole gate in
+    every environment, the built-in policies with their params and tests (policies/), the
+    vendored CRD schemas with their lock (schemas/), a GitHub workflow running the gate,
+    a Makefile, a .pre-commit-config.yaml and a .gitignore. On a terminal it asks for what
+    no option gives (unless --yes).
+
+    \b
+    It refuses (exit 1, nothing written) when DIR already holds any of these files; with
+    --force it writes only the missing ones and never overwrites or deletes a file.
+
+    \b
+    Examples:
+      mlgitops init demo --yes && cd demo && mlgitops build && mlgitops check
+      mlgitops init --repo-url https://github.com/acme/ml-models.git \\
+        --env staging --env prod --cluster prod=https://prod.k8s.example.com
+
+    \b
+    Exit codes: 0 written, 1 files in the way, 2 usage error, 3 internal error.
+    """
+    import json
+
+    from .commands.init import init as run_init, settings
+    from .scaffold.settings import DEFAULT_ENVIRONMENTS, DEFAULT_REPO_URL, DEFAULT_SERVER
+
+    ask = not yes and sys.stdin.isatty()
+    if repo_url is None:
+        repo_url = click.prompt("Repository URL (Argo CD clones it)", default=DEFAULT_REPO_URL) if ask \
+            else DEFAULT_REPO_URL
+    if not envs and ask:
+        envs = tuple(click.prompt("Environments, in promotion order (the last must be prod)",
+                                  default=" ".join(DEFAULT_ENVIRONMENTS)).replace(",", " ").split())
+    envs = envs or DEFAULT_ENVIRONMENTS
+    servers: dict[str, str] = {}
+    for item in clusters:
+        env, sep, server = item.partition("=")
+        if not sep or not env or not server:
+            raise click.BadParameter(f"{item!r} is not ENV=SERVER", param_hint="--cluster")
+        servers[env] = server
+    for env in envs:
+        if ask and env not in servers:
+            servers[env] = click.prompt(f"API server of the {env} cluster", default=DEFAULT_SERVER)
+    config = _call(settings, repo_url, envs, servers, namespace_prefix, "iris")
+    result = _call(run_init, directory, config, force=force)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    elif result.existing:
+        click.echo(f"mlgitops init: error: {directory} already holds {len(result.existing)} of the files init "
+                   f"writes: {', '.join(result.existing)}; nothing was written (--force writes only the "
+                   "missing files and keeps the existing ones)", err=True)
+    else:
+        click.echo(result.text(), nl=False)
+    sys.exit(result.exit_code)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`

@@ -389,7 +389,7 @@ def load_config(root: str, diags: Diagnostics) -> Config | None:
     contain.configure(None)  # the defaults, until this file's `limits:` are known
     if not os.path.lexists(path):
         diags.error(CONFIG_FILE, 0, 0, "config.missing",
-                    f"no {CONFIG_FILE} in {root}: create one (see README 'Repository config')")
+                    f"no {CONFIG_FILE} in {root}: create one (see docs/config.md, or run 'mlgitops init')")
         return None
     text = contain.read_reported(root, CONFIG_FILE, "config", diags, CONFIG_FILE)
     if text is None:

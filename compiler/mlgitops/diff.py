@@ -21,10 +21,13 @@ import json
 import os
 import tempfile
 import time
-from typing import Any, Collection
+from typing import TYPE_CHECKING, Any, Collection
 
 from . import layout
 from .diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
+
+if TYPE_CHECKING:
+    from .progress import Progress
 
 ADDED, CHANGED, REMOVED, FAILED = "added", "changed", "removed", "error"
 _STATUS_ORDER = {ADDED: 0, CHANGED: 1, REMOVED: 2, FAILED: 3}
@@ -183,9 +186,11 @@ def _overlay_dirs(root: str, diags: Diagnostics | None = None) -> list[str]:
     return found
 
 
-def render_tree(root: str) -> tuple[dict[str, dict[Identity, dict]], Diagnostics, set[str]]:
+def render_tree(root: str, progress: Progress | None = None, what: str = "",
+                ) -> tuple[dict[str, dict[Identity, dict]], Diagnostics, set[str]]:
     """Every unit of the tree at `root`: {unit path: {identity: object}}, the render and parse
-    findings (files repo-relative), and the units that failed to render."""
+    findings (files repo-relative), and the units that failed to render; `progress(done, total,
+    what)` is told as each overlay is rendered."""
     from .kustomize.engine import render_objects
     from .kustomize.errors import RenderError
     from .validate.documents import collect
@@ -193,7 +198,10 @@ def render_tree(root: str) -> tuple[dict[str, dict[Identity, dict]], Diagnostics
     units: dict[str, dict[Identity, dict]] = {}
     diags = Diagnostics()
     failed: set[str] = set()
-    for path in _overlay_dirs(root, diags):
+    paths = _overlay_dirs(root, diags)
+    for done, path in enumerate(paths, 1):
+        if progress:
+            progress(done, len(paths), what)
         try:
             objs = render_objects(os.path.join(root, path), repo_root=root)
         except RenderError as exc:
@@ -285,9 +293,10 @@ def compare(old: dict[str, dict[Identity, dict]], new: dict[str, dict[Identity, 
     return out
 
 
-def run_diff(repo: str, base: str | None = None, *, context: int = 3) -> DiffResult:
+def run_diff(repo: str, base: str | None = None, *, context: int = 3, progress: Progress | None = None) -> DiffResult:
     """Compare the rendered objects of the base revision (default: the merge base of HEAD with the
-    default branch) with the working tree at `repo`. Raises BaseError when git cannot read the base."""
+    default branch) with the working tree at `repo`; `progress(done, total, tree)` is told as each
+    overlay of either tree is rendered. Raises BaseError when git cannot read the base."""
     from . import git
 
     started = time.perf_counter()
@@ -301,12 +310,13 @@ def run_diff(repo: str, base: str | None = None, *, context: int = 3) -> DiffRes
         except git.GitError as exc:
             raise BaseError(str(exc)) from None
         base_root = os.path.normpath(os.path.join(tmp, inside))
-        old, old_diags, old_failed = (render_tree(base_root) if os.path.isdir(base_root)
+        old, old_diags, old_failed = (render_tree(base_root, progress, f"base revision {label}")
+                                      if os.path.isdir(base_root)
                                       else ({}, Diagnostics(), set()))
     where = f"in the base revision ({label}, {commit[:12]})"
     for d in old_diags:
         diags.add(Diagnostic(d.file, d.line, d.column, d.rule, d.severity, f"{where}: {d.message}"))
-    new, new_diags, new_failed = render_tree(repo)
+    new, new_diags, new_failed = render_tree(repo, progress, "working tree")
     diags.extend(new_diags)
     units = compare(old, new, old_failed | new_failed, context=context)
     return DiffResult(label, commit, units, diags, time.perf_counter() - started)

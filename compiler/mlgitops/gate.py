@@ -28,6 +28,7 @@ from .diagnostics import Diagnostics
 
 if TYPE_CHECKING:
     from .config import Config
+    from .progress import Progress
     from .validate.documents import Inputs
     from .validate.run import Settings
 
@@ -39,6 +40,15 @@ class GateReport:
     rules: dict[str, str] = dataclasses.field(default_factory=dict)  # policy.<name>: description (SARIF)
     files: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+
+
+# The stages a full run goes through, as `progress(done, len(STAGES), stage)` is told before each.
+STAGES = ("build", "render", "validate", "policy test", "policy check")
+
+
+def _tell(progress: Progress | None, stage: str) -> None:
+    if progress is not None:
+        progress(STAGES.index(stage) + 1, len(STAGES), stage)
 
 
 # Paths (relative to the repository root) whose change can change every model's output or checks.
@@ -128,8 +138,9 @@ def run_gate(repo: str, **options: Any) -> GateReport:
 
 def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version: str | None = None,
               strict_schemas: bool | None = None, policies_dir: str | None = None,
-              changed_since: str | None = None) -> GateReport:
-    """Every stage over the repository at `repo`; `locations`.. as `mlgitops validate` takes them.
+              changed_since: str | None = None, progress: Progress | None = None) -> GateReport:
+    """Every stage over the repository at `repo`; `locations`.. as `mlgitops validate` takes them;
+    `progress` is told each stage as it starts (see STAGES).
 
     With `changed_since` (a git ref), only the models whose files changed since then are checked
     (see changed_scope); everything when a shared input changed."""
@@ -147,6 +158,7 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
             return report
         selected = scoped
 
+    _tell(progress, "build")
     targets = build_stage(repo, selected, report)
     config: Any = None
     if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
@@ -158,9 +170,12 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
         report.stages["validate"] = "no overlay of the changed models left: nothing to validate"
         report.stages["policy check"] = "no overlay of the changed models left: nothing to check"
     else:
+        _tell(progress, "render")
         inputs = render_stage(targets or default_paths(repo), repo, settings)
+        _tell(progress, "validate")
         validate_stage(targets, repo, settings, config, inputs, report)
-    if not policy_stage(repo, policies_dir, selected, targets, inputs, report, locations=locations):
+    if not policy_stage(repo, policies_dir, selected, targets, inputs, report, locations=locations,
+                        progress=progress):
         return report
     report.seconds = time.perf_counter() - started
     return report
@@ -225,7 +240,8 @@ def validate_stage(targets: list[str], repo: str, settings: Settings, config: Co
 
 
 def policy_stage(repo: str, policies_dir: str | None, selected: tuple[str, ...], targets: list[str],
-                 inputs: Inputs | None, report: GateReport, *, locations: tuple[str, ...] = ()) -> bool:
+                 inputs: Inputs | None, report: GateReport, *, locations: tuple[str, ...] = (),
+                 progress: Progress | None = None) -> bool:
     """`policy test` (skipped when no test case reads a changed model), then `policy check` over the
     rendered objects; False when the gate stops here (a malformed MLGITOPS_TODAY)."""
     from .policy.check import check as policy_check
@@ -243,6 +259,7 @@ def policy_stage(repo: str, policies_dir: str | None, selected: tuple[str, ...],
         diags.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
         return False
     if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
+        _tell(progress, "policy test")
         tested = run_tests(directory, repo, schema_locations=locations)
         diags.extend(tested.diagnostics)
         report.stages["policy test"] = tested.summary_line()
@@ -250,6 +267,7 @@ def policy_stage(repo: str, policies_dir: str | None, selected: tuple[str, ...],
         report.stages["policy test"] = "policies unchanged and no test case reads a changed model: skipped"
     if selected and not targets:
         return True
+    _tell(progress, "policy check")
     checked = policy_check(targets, repo, directory, inputs=inputs, schema_locations=locations)
     diags.extend(checked.diagnostics)
     report.stages["policy check"] = checked.summary_line()

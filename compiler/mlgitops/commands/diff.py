@@ -10,6 +10,7 @@ from . import exit_code, require_repo
 
 if TYPE_CHECKING:
     from ..diff import DiffResult
+    from ..progress import Progress
 
 
 @dataclasses.dataclass
@@ -24,14 +25,16 @@ class DiffOutcome:
         return exit_code(self.diagnostics, differs=self.fail_on_changes and changes)
 
 
-def diff(*, repo: str = ".", base: str | None = None, context: int = 3, fail_on_changes: bool = False) -> DiffOutcome:
+def diff(*, repo: str = ".", base: str | None = None, context: int = 3, fail_on_changes: bool = False,
+         progress: Progress | None = None) -> DiffOutcome:
     """Compare the rendered objects of `base` (default: the merge base with the default branch)
-    with the working tree; `fail_on_changes`: any difference is exit 1."""
+    with the working tree; `fail_on_changes`: any difference is exit 1; `progress(done, total,
+    tree)` is told as each overlay is rendered."""
     from ..diff import BaseError, run_diff
 
     require_repo(repo)
     try:
-        result = run_diff(repo, base, context=context)
+        result = run_diff(repo, base, context=context, progress=progress)
     except BaseError as exc:
         return DiffOutcome(Diagnostics([Diagnostic(".", 0, 0, "usage.git", ERROR, str(exc))]))
     return DiffOutcome(result.diagnostics, result, fail_on_changes)

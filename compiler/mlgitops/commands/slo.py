@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..diagnostics import Diagnostics
 from ..spec.model import ModelEnv
 from . import Outcome, UsageError, exit_code
+
+if TYPE_CHECKING:
+    from ..progress import Progress
 
 
 @dataclasses.dataclass
@@ -66,10 +70,12 @@ def _plot(envs_of_model: list[ModelEnv], config: Config, directory: str) -> list
 
 
 def slo_test(*, models: tuple[str, ...] = (), envs: tuple[str, ...] = (), keep: str | None = None,
-             promtool: str | None = None, repo: str = ".") -> Outcome:
-    """The SLO alert scenarios of every selected model environment, graded by promtool."""
+             promtool: str | None = None, repo: str = ".", progress: Progress | None = None,
+             ) -> Outcome:
+    """The SLO alert scenarios of every selected model environment, graded by promtool;
+    `progress(done, total)` counts the promtool runs."""
     from ..slo.promtool import run_slo_tests
 
-    result = run_slo_tests(repo, models=models, envs=envs, promtool=promtool, keep=keep)
+    result = run_slo_tests(repo, models=models, envs=envs, promtool=promtool, keep=keep, progress=progress)
     return Outcome("slo test", result.diagnostics, summary=result.summary(), files=result.files,
                    summary_line=result.summary_line())

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -26,6 +27,9 @@ from ..expand.slo import prometheus_rule
 from ..spec.model import ModelEnv
 from .models import load_model_envs
 from .scenarios import MARK, Scenario, Suite, build_suite
+
+if TYPE_CHECKING:
+    from ..progress import Progress
 
 INSTALL_HINT = "install Debian's 'prometheus' package (apt-get install prometheus), which ships promtool"
 _TAG = re.compile(re.escape(MARK) + r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_]+)")
@@ -81,15 +85,23 @@ class Result:
                 f"environment{'s' if self.model_envs != 1 else ''}, {', '.join(parts)} in {self.seconds:.1f}s")
 
 
-def run_promtool(promtool: str, jobs: list[tuple[str, str]]) -> dict[tuple[str, str], subprocess.CompletedProcess]:
-    """Run `promtool test rules FILE` in DIRECTORY for every (directory, file), two at a time."""
-    def one(job: tuple[str, str]) -> tuple[tuple[str, str], subprocess.CompletedProcess]:
+def run_promtool(promtool: str, jobs: list[tuple[str, str]], progress: Progress | None = None,
+                 ) -> dict[tuple[str, str], subprocess.CompletedProcess]:
+    """Run `promtool test rules FILE` in DIRECTORY for every (directory, file), two at a time;
+    `progress(done, total)` is told as each run ends."""
+    def one(job: tuple[str, str]) -> subprocess.CompletedProcess:
         directory, name = job
-        return job, subprocess.run([promtool, "test", "rules", name], cwd=directory, capture_output=True, text=True)
+        return subprocess.run([promtool, "test", "rules", name], cwd=directory, capture_output=True, text=True)
 
     workers = max(1, min(2, os.cpu_count() or 1, len(jobs)))
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        return dict(pool.map(one, jobs))
+        futures = {pool.submit(one, job): job for job in jobs}
+        if progress:
+            progress(0, len(jobs))
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            if progress:
+                progress(done, len(jobs))
+        return {job: future.result() for future, job in futures.items()}
 
 
 def grade(suite: Suite, runs: dict[str, subprocess.CompletedProcess]) -> list[Outcome]:
@@ -149,8 +161,10 @@ def _first_lines(text: str, n: int = 4) -> str:
 
 
 def run_slo_tests(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = (),
-                  promtool: str | None = None, keep: str | None = None) -> Result:
-    """`mlgitops slo test`: the scenarios of every selected model environment, graded by promtool."""
+                  promtool: str | None = None, keep: str | None = None,
+                  progress: Progress | None = None) -> Result:
+    """`mlgitops slo test`: the scenarios of every selected model environment, graded by promtool;
+    `progress(done, total)` counts the promtool runs (see run_promtool)."""
     start = time.monotonic()
     diags = Diagnostics()
     result = Result(diags)
@@ -177,7 +191,7 @@ def run_slo_tests(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, .
                 with open(os.path.join(directory.name, name), "w", encoding="utf-8") as fh:
                     yaml.safe_dump(doc, fh, sort_keys=False, width=1000)
             jobs += [(directory.name, name) for name in suite.test_files]
-        runs = run_promtool(binary, jobs) if jobs else {}
+        runs = run_promtool(binary, jobs, progress) if jobs else {}
     finally:
         for _me, _suite, directory in suites:
             directory.cleanup()

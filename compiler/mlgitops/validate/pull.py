@@ -126,10 +126,10 @@ def pull_schemas(resources: list[str], output_dir: str, repo: str = ".", templat
             data = fetch_url(concrete) if is_http(concrete) else read_file(where, label)
             if data is not None:
                 parse_schema(data, label)
-        except SchemaError as exc:
+        except SchemaError as exc:  # every message names the kind and the URL or file that failed
             message = str(exc)
-            diags.error(overlay or label, 0, 0, exc.rule,
-                        message[len(label) + 2:] if message.startswith(label + ": ") else message)
+            detail = message[len(label) + 2:] if message.startswith(label + ": ") else message
+            diags.error(overlay or label, 0, 0, exc.rule, f"{kind} {api_version} from {label}: {detail}")
             continue
         if data is None:
             diags.error(overlay or label, 0, 0, "schema.not-found",
