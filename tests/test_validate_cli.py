@@ -48,10 +48,8 @@ def line_col(path: pathlib.Path, needle: str, occurrence: int = 1) -> tuple[int,
 @pytest.fixture
 def built_repo(tmp_path: pathlib.Path) -> pathlib.Path:
     """A copy of the example repository with its committed output and its committed CRD schemas
-    (schemas/: the kinds the shared catalog lacks, e.g. HTTPRoute, ExternalSecret, AppProject)."""
-    repo = copy_sources(tmp_path / "repo", with_output=True)
-    shutil.copytree(REPO_ROOT / "schemas", repo / "schemas")
-    return repo
+    (schemas/, copied by copy_sources)."""
+    return copy_sources(tmp_path / "repo", with_output=True)
 
 
 @pytest.mark.parametrize("engine", ["builtin", "kubeconform", "both"])
