@@ -535,7 +535,7 @@ def _scalar_text(s: str, col: int, indent: int) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _go_format_float(f: float) -> str:
+def go_format_float(f: float) -> str:
     """strconv.FormatFloat(f, 'g', -1, 64) (go-yaml v2 floatv)."""
     r = repr(f)
     neg = r[0] == "-"
@@ -593,7 +593,7 @@ def _format_float(f: float) -> str:
                 return padded
             # Padded digits differ from the float's exact value (|f| > 2**53):
             # PyYAML would load a different number, keep a float (deviation 5).
-    s = _go_format_float(f)
+    s = go_format_float(f)
     mant, e, exp = s.partition("e")
     if e and "." not in mant:
         s = mant + ".0e" + exp  # YAML 1.1 floats need a dot (deviation 2)

