@@ -3,7 +3,7 @@ in bounded memory, in every reader (issue #12).
 
 Each case runs `.venv/bin/mlgitops` as a child process (a `timeout` guards against a hang) and
 asserts the exact diagnostic, exit code 1, no traceback and the child's own peak RSS under 300 MB
-(os.wait4). Speed targets live in bench/hostile.py, not here."""
+(os.wait4 in a small launcher process, see run_measured). Speed targets live in bench/hostile.py, not here."""
 
 from __future__ import annotations
 
@@ -34,31 +34,52 @@ def bomb(levels: int = 9, indent: str = "  ") -> str:
     return "".join(f"{indent}{line}\n" for line in lines)
 
 
+# Runs argv[2:] and writes its peak RSS (KiB) to argv[1]. The CLI is started by this small
+# process, not by pytest: a child created with vfork (as subprocess does) shares its parent's
+# memory until exec, and Linux records that memory's high-water mark into the child's ru_maxrss,
+# so a child of a pytest process of 340 MB would "peak" at 340 MB whatever it does itself.
+_MEASURE = """
+import os, signal, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(128 - code if code < 0 else code)
+"""
+
+
 def run_measured(args: list[str], cwd: pathlib.Path, timeout: float = 60) -> tuple[int, str, float]:
     """(exit code, stdout + stderr, the child's own peak RSS in MB) of the real CLI."""
     import selectors
+    import signal
+    import tempfile
     import time
 
-    proc = subprocess.Popen([MLGITOPS, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "NO_COLOR": "1"})
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while True:
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"mlgitops {' '.join(args)} did not finish in {timeout} s")
-            if sel.select(timeout=0.5):
-                data = os.read(proc.stdout.fileno(), 65536)
-                if not data:
-                    break
-                chunks.append(data)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.stdout.close()
-    return proc.returncode, b"".join(chunks).decode("utf-8", "replace"), usage.ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = os.path.join(tmp, "maxrss")
+        proc = subprocess.Popen([sys.executable, "-c", _MEASURE, peak_file, MLGITOPS, *args], cwd=cwd,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "NO_COLOR": "1"})
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            while True:
+                if time.monotonic() > deadline:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    pytest.fail(f"mlgitops {' '.join(args)} did not finish in {timeout} s")
+                if sel.select(timeout=0.5):
+                    data = os.read(proc.stdout.fileno(), 65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+        proc.wait()
+        proc.stdout.close()
+        with open(peak_file) as fh:
+            peak_kib = int(fh.read())
+    return proc.returncode, b"".join(chunks).decode("utf-8", "replace"), peak_kib / 1024
 
 
 @pytest.fixture
