@@ -39,7 +39,7 @@ GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
 
 
-# The CRD catalog beside the repository, as `make check` uses it (without it, CRD kinds are skipped).
+# The CRD catalog beside the repository (the repository also commits its own CRD schemas in schemas/).
 _SHARED_SCHEMAS = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                                                "schemas"))
 SCHEMAS = ["--schema-location", _SHARED_SCHEMAS + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json",

@@ -30,3 +30,10 @@ def commit_all(repo: pathlib.Path, message: str) -> pathlib.Path:
     sh(repo, "add", "-A")
     sh(repo, "commit", "-q", "-m", message)
     return repo
+
+
+def edit(path: pathlib.Path, old: str, new: str) -> None:
+    """Replace the first `old` in the file at `path` with `new` (`old` must be there)."""
+    text = path.read_text()
+    assert old in text, f"{path}: {old!r} not found"
+    path.write_text(text.replace(old, new, 1))

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from conftest import copy_sources
-from gitrepo import commit_all, sh, use_git_env
+from gitrepo import commit_all, edit, sh, use_git_env
 from tooling import REPO_ROOT
 
 from mlgitops import layout
@@ -40,12 +40,6 @@ def check(cli, repo: pathlib.Path, *args: str) -> tuple[int, dict]:
 
 def error_files(report: dict) -> set[str]:
     return {d["file"] for d in report["diagnostics"] if d["severity"] == "error"}
-
-
-def edit(path: pathlib.Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
 
 
 def test_nothing_changed_checks_nothing(cli, gitrepo):

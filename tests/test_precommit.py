@@ -21,8 +21,7 @@ import pytest
 import yaml
 
 from conftest import copy_sources
-from gitrepo import GIT_ENV, commit_all, sh, use_git_env
-from test_check_changed import edit
+from gitrepo import GIT_ENV, commit_all, edit, sh, use_git_env
 from tooling import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # pre-commit pip-installs mlgitops and its dependencies once

@@ -426,7 +426,8 @@ def schemas_pull(resources: tuple[str, ...], template: str | None, output_dir: s
 @click.option("--strict/--no-strict", default=True, show_default=True,
               help="Unknown fields and duplicate keys are errors (kubeconform -strict).")
 @click.option("--strict-schemas/--no-strict-schemas", default=None,
-              help="A missing schema is an error, not a warning (default: on when CI=true).")
+              help="A missing schema is an error, not a warning (default: mlgitops.yaml's "
+                   "validation.strictSchemas, else on when CI=true).")
 @click.option("--engine", type=click.Choice(["builtin", "kubeconform", "both"]), default="builtin",
               show_default=True,
               help="builtin: mlgitops' own validator; kubeconform: run the real kubeconform binary; "
@@ -556,7 +557,8 @@ def policy_test(policies: str | None, repo: str, keyword: str | None, quiet: boo
 @click.option("--kubernetes-version", metavar="X.Y.Z", default=None,
               help="Kubernetes version of the core schemas (default: mlgitops.yaml, else 1.33.0).")
 @click.option("--strict-schemas/--no-strict-schemas", default=None,
-              help="A missing schema is an error, not a warning (default: on when CI=true).")
+              help="A missing schema is an error, not a warning (default: mlgitops.yaml's "
+                   "validation.strictSchemas, else on when CI=true).")
 @_policies_option
 @click.option("--changed-since", "changed_since", metavar="REF", default=None,
               help="Check only the models whose files changed since git REF (everything when the config, "
