@@ -90,7 +90,7 @@ def build_corpus(B: Any, args: argparse.Namespace, root: str, prepare: Callable[
         raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
     envs = B.environment_names(args.envs)
     B.log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
-    B.create_repo(root, args.models, envs)
+    B.create_repo(root, args.models, envs, prod_clusters=1)  # N x K overlays, as the earlier figures (build.py's default adds a second prod cluster)
     prepare(envs)
     B.run([mlgitops, "build", "--repo", root, "--quiet"], what="mlgitops build of the synthetic repository")
     overlays = B.overlay_dirs(root)

@@ -69,7 +69,7 @@ def bench(args, root: str) -> dict:
         raise B.BenchError("mlgitops not found next to this interpreter (run with .venv/bin/python)")
     envs = B.environment_names(args.envs)
     B.log(f"bench: generating {args.models} models x {len(envs)} environments in {root}")
-    names = B.create_repo(root, args.models, envs)
+    names = B.create_repo(root, args.models, envs, prod_clusters=1)  # N x K overlays, as the earlier figures (build.py's default adds a second prod cluster)
     shutil.copytree(os.path.join(REPO, "policies"), os.path.join(root, "policies"),
                     ignore=shutil.ignore_patterns("tests"))
     comply_params(os.path.join(root, "policies", "params"), envs)

@@ -110,7 +110,7 @@ def bench(args: argparse.Namespace, root: str, kubectl: str) -> dict:
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
     log(f"bench: generating {args.models} models x {len(envs)} environments ({', '.join(envs)}) in {root}")
-    B.create_repo(root, args.models, envs)
+    B.create_repo(root, args.models, envs, prod_clusters=1)  # N x K overlays, as the earlier figures (build.py's default adds a second prod cluster)
     log("bench: mlgitops build (untimed)")
     build_s, proc = B.run([mlgitops, "build", "--repo", root, "--format", "json"],
                           what="mlgitops build of the synthetic repository")
