@@ -28,6 +28,7 @@ from .diagnostics import Diagnostics
 
 if TYPE_CHECKING:
     from .config import Config
+    from .policy.check import Checker
     from .progress import Progress
     from .validate.documents import Inputs
     from .validate.run import Settings
@@ -165,18 +166,25 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
         config = load_config(repo, Diagnostics())  # its problems are build's findings already
     settings = settings_from(config, locations=locations, kubernetes_version=kubernetes_version,
                              strict_schemas=strict_schemas)
-    inputs = None
+    directory = policies_dir or os.path.join(repo, "policies")
+    try:
+        checker = policy_setup(repo, directory, locations, report)
+    except ValueError:  # a malformed MLGITOPS_TODAY: reported, the gate stops
+        return report
+    rendered: Rendered | None = None
     if selected and not targets:
         report.stages["validate"] = "no overlay of the changed models left: nothing to validate"
         report.stages["policy check"] = "no overlay of the changed models left: nothing to check"
     else:
         _tell(progress, "render")
-        inputs = render_stage(targets or default_paths(repo), repo, settings)
+        rendered = render_stage(targets or default_paths(repo), repo, settings, config, checker, report)
         _tell(progress, "validate")
-        validate_stage(targets, repo, settings, config, inputs, report)
-    if not policy_stage(repo, policies_dir, selected, targets, inputs, report, locations=locations,
-                        progress=progress):
-        return report
+        validate_stage(targets, repo, rendered, report)
+    if checker is not None:
+        policy_test_stage(repo, directory, selected, report, locations=locations, progress=progress)
+        if rendered is not None:
+            _tell(progress, "policy check")
+            policy_check_stage(targets, checker, rendered, report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -221,55 +229,101 @@ def build_stage(repo: str, selected: tuple[str, ...], report: GateReport) -> lis
             for overlay in layout.overlay_dirs(repo) if overlay.model in selected]
 
 
-def render_stage(paths: list[str], repo: str, settings: Settings) -> Inputs:
-    """Every overlay rendered and every other input read, once, for validate and policy check."""
-    from .validate.documents import collect
+@dataclasses.dataclass
+class Rendered:
+    """What the render stage produced for the stages after it: the inputs read, and for each overlay
+    or file its validation and policy partials (computed where it was rendered)."""
 
-    return collect(paths, repo, strict=settings.strict, max_file_bytes=settings.max_file_bytes)
-
-
-def validate_stage(targets: list[str], repo: str, settings: Settings, config: Config | None, inputs: Inputs,
-                   report: GateReport) -> None:
-    """Schemas and references of the rendered objects."""
-    from .validate.run import validate
-
-    validated = validate(targets, repo, settings, config=config, inputs=inputs)
-    report.diagnostics.extend(validated.diagnostics)
-    report.stages["validate"] = validated.summary_line()
-    report.files = sorted({r.doc.file for r in validated.results})
+    inputs: Inputs
+    validator: Any  # validate.run.Validator, or None when the schema locations were refused
+    validator_problems: Diagnostics
+    validation: list  # validate.run.Partial per overlay or file
+    policy: list  # policy.check._Partial per overlay or file (one for all when evaluated at once)
 
 
-def policy_stage(repo: str, policies_dir: str | None, selected: tuple[str, ...], targets: list[str],
-                 inputs: Inputs | None, report: GateReport, *, locations: tuple[str, ...] = (),
-                 progress: Progress | None = None) -> bool:
-    """`policy test` (skipped when no test case reads a changed model), then `policy check` over the
-    rendered objects; False when the gate stops here (a malformed MLGITOPS_TODAY)."""
-    from .policy.check import check as policy_check
-    from .policy.testing import run_tests
+def policy_setup(repo: str, directory: str, locations: tuple[str, ...], report: GateReport) -> Checker | None:
+    """The policies loaded for policy test and check; None without a policy directory. Raises
+    ValueError, reported, for a malformed MLGITOPS_TODAY (the gate stops)."""
+    from .policy.check import Checker
     from .policy.waivers import today
 
-    diags = report.diagnostics
-    directory = policies_dir or os.path.join(repo, "policies")
     if not os.path.isdir(directory):
         report.stages["policies"] = f"no policy directory {directory}: no policy was checked"
-        return True
+        return None
     try:
         today()
-    except ValueError as exc:  # a malformed MLGITOPS_TODAY
-        diags.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
-        return False
+    except ValueError as exc:
+        report.diagnostics.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
+        raise
+    return Checker(repo, directory, schema_locations=locations)
+
+
+def render_stage(paths: list[str], repo: str, settings: Settings, config: Config | None, checker: Checker | None,
+                 report: GateReport) -> Rendered:
+    """Every overlay rendered and every other input read, once, and each overlay's (or file's)
+    objects validated and checked against the policies in the (forked) process that rendered it:
+    only findings come back. When a policy reads namespace labels, which need every Namespace
+    object first, the documents come back and the policies are evaluated after (policy_check_stage)."""
+    from .validate.documents import collect
+    from .validate.run import validator as make_validator
+
+    problems = Diagnostics()
+    validator = make_validator(settings, repo, config, problems)
+    evaluator = checker.evaluator() if checker is not None and not checker.needs_all_documents else None
+    keep_documents = checker is not None and evaluator is None
+
+    def each(docs: list) -> tuple:
+        return (validator.partial(docs) if validator is not None else None,
+                evaluator(docs) if evaluator is not None else None,
+                docs if keep_documents else None)
+
+    inputs = collect(paths, repo, strict=settings.strict, max_file_bytes=settings.max_file_bytes, on_documents=each)
+    rendered = Rendered(inputs, validator, problems, [], [])
+    for validation, policy, docs in inputs.results:
+        if validation is not None:
+            rendered.validation.append(validation)
+        if policy is not None:
+            rendered.policy.append(policy)
+        if docs is not None:
+            inputs.documents.extend(docs)
+    if keep_documents:
+        assert checker is not None
+        rendered.policy.append(checker.evaluator(inputs.documents)(inputs.documents))
+    return rendered
+
+
+def validate_stage(targets: list[str], repo: str, rendered: Rendered, report: GateReport) -> None:
+    """Schemas and references of the rendered objects."""
+    from .validate.run import EMPTY_COUNTS, Report
+
+    diags = rendered.validator_problems
+    if rendered.validator is None:
+        validated = Report(diags, dict(EMPTY_COUNTS), {}, None, [])
+    else:
+        diags.extend(rendered.inputs.diagnostics)
+        validated = rendered.validator.report(rendered.validation, rendered.inputs, targets, repo, diags)
+    report.diagnostics.extend(validated.diagnostics)
+    report.stages["validate"] = validated.summary_line()
+    report.files = validated.files
+
+
+def policy_test_stage(repo: str, directory: str, selected: tuple[str, ...], report: GateReport, *,
+                      locations: tuple[str, ...] = (), progress: Progress | None = None) -> None:
+    """`policy test`, skipped when no test case reads a changed model."""
+    from .policy.testing import run_tests
+
     if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
         _tell(progress, "policy test")
         tested = run_tests(directory, repo, schema_locations=locations)
-        diags.extend(tested.diagnostics)
+        report.diagnostics.extend(tested.diagnostics)
         report.stages["policy test"] = tested.summary_line()
     else:
         report.stages["policy test"] = "policies unchanged and no test case reads a changed model: skipped"
-    if selected and not targets:
-        return True
-    _tell(progress, "policy check")
-    checked = policy_check(targets, repo, directory, inputs=inputs, schema_locations=locations)
-    diags.extend(checked.diagnostics)
+
+
+def policy_check_stage(targets: list[str], checker: Checker, rendered: Rendered, report: GateReport) -> None:
+    """Every rendered object against the policies (evaluated in render_stage)."""
+    checked = checker.finish(rendered.policy, rendered.inputs, targets)
+    report.diagnostics.extend(checked.diagnostics)
     report.stages["policy check"] = checked.summary_line()
     report.rules.update(checked.rules)
-    return True

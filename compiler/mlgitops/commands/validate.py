@@ -34,5 +34,5 @@ def validate(paths: tuple[str, ...], *, repo: str = ".", locations: tuple[str, .
     # "errors" is the number of error findings in every json report; objects in error are "errored"
     counts = {("errored" if key == "errors" else key): value for key, value in result.counts.items()}
     summary = {**counts, "skippedReasons": result.skipped_reasons, "engine": engine, "seconds": round(elapsed, 3)}
-    return Outcome("validate", diags, summary=summary, files=sorted({r.doc.file for r in result.results}),
+    return Outcome("validate", diags, summary=summary, files=result.files,
                    summary_line=f"{result.summary_line()} ({elapsed:.2f}s)")

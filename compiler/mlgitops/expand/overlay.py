@@ -29,10 +29,12 @@ def alias_kustomization(me: ModelEnv) -> dict:
     }
 
 
-def generated(me: ModelEnv, config: Config) -> list[tuple[Generator, dict]]:
-    """(generator, object) of every object of the overlay, in registry order."""
+def generated(me: ModelEnv, config: Config, files: tuple[str, ...] | None = None) -> list[tuple[Generator, dict]]:
+    """(generator, object) of every object of the overlay (of its resource `files` only, when
+    given), in registry order."""
     model = me.model
-    return [(g, obj) for g in GENERATORS if g.applies(model) for obj in g.build(me, config)]
+    return [(g, obj) for g in GENERATORS if (files is None or g.file in files) and g.applies(model)
+            for obj in g.build(me, config)]
 
 
 def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:

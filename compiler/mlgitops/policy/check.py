@@ -174,6 +174,7 @@ class _Partial:
     waived: int
     files: set
     models: set
+    seconds: float = 0.0  # spent evaluating
 
 
 class _Evaluator:
@@ -246,6 +247,7 @@ class _Evaluator:
                 for binding, params, problem in plan(policy, target, self.pset, waived=True)]
 
     def __call__(self, docs: list[Document]) -> _Partial:
+        started = time.perf_counter()
         diags = Diagnostics()
         reporter = _Reporter(self.repo_root, self.waivers, diags)
         evaluations = 0
@@ -258,7 +260,8 @@ class _Evaluator:
                                 f"{doc.label()}: evaluating the policies on this object needed more than the "
                                 f"{MEMORY_HEADROOM // 2**20} MiB memory budget of an evaluation; it was not checked")
         models = {m for m in (self.waivers.model_of(d) for d in docs) if m}
-        return _Partial(list(diags), len(docs), evaluations, reporter.waived, {d.file for d in docs}, models)
+        return _Partial(list(diags), len(docs), evaluations, reporter.waived, {d.file for d in docs}, models,
+                        time.perf_counter() - started)
 
     def _one(self, doc: Document, reporter: "_Reporter") -> int:
         """Every policy on one object; the number of evaluations."""
@@ -368,50 +371,75 @@ def _needs_all_namespaces(pset: PolicySet) -> bool:
     return False
 
 
+class Checker:
+    """`policy check` in three steps: the policies loaded (here), batches of documents evaluated
+    (`evaluator()`, which forked workers inherit, so each overlay is checked where it was rendered),
+    and the partials put together (`report`)."""
+
+    def __init__(self, repo_root: str, policies_dir: str, *, day: datetime.date | None = None,
+                 schema_locations: Sequence[str] = ()) -> None:
+        from .waivers import today
+
+        started = time.perf_counter()
+        self.repo_root = repo_root
+        self.report = CheckReport(Diagnostics())
+        self.pset = load_policies(policies_dir, repo_root, schema_locations=schema_locations)
+        self.report.diagnostics.extend(self.pset.diagnostics)
+        self.report.policies = len(self.pset.policies)
+        self.report.rules = policy_descriptions(self.pset.policies)
+        self.waivers = Waivers(repo_root, self.pset.names, day or today())
+        # A policy that reads namespace labels needs every Namespace object of the input first.
+        self.needs_all_documents = _needs_all_namespaces(self.pset)
+        self.load_seconds = time.perf_counter() - started
+
+    def evaluator(self, documents: Sequence[Document] = ()) -> _Evaluator:
+        """What evaluates a batch of documents, with the namespaces (and their labels) of `documents`."""
+        return _Evaluator(self.repo_root, self.pset, self.waivers, namespace_labels([d.obj for d in documents]))
+
+    def finish(self, partials: list[_Partial], inputs: Inputs, paths: list[str]) -> CheckReport:
+        """The report; its `seconds` are those spent loading the policies, evaluating (in every
+        process, summed) and here: what the policy check cost, whatever else ran meanwhile."""
+        started = time.perf_counter()
+        report, diags = self.report, self.report.diagnostics
+        diags.extend(inputs.diagnostics)
+        files, models = set(), set()
+        for partial in partials:
+            diags.extend(partial.diagnostics)
+            report.objects += partial.objects
+            report.evaluations += partial.evaluations
+            report.waived += partial.waived
+            files |= partial.files
+            models |= partial.models
+        report.files = sorted(files)
+        for model in sorted(models):
+            self.waivers.of_model(model)
+        diags.extend(self.waivers.diagnostics)
+        repo_root = self.repo_root
+        where = display_path(paths[0], repo_root) if paths and paths[0] != "-" else "<stdin>" if paths else "."
+        if not report.objects and not diags.has_errors:
+            diags.error(where, 0, 0, "policy.no-objects", "no Kubernetes objects found: no policy was evaluated")
+        if not self.pset.names and not diags.has_errors:
+            diags.error(self.pset.directory, 0, 0, "policy.no-policies",
+                        f"no ValidatingAdmissionPolicy in {self.pset.directory}: nothing was checked")
+        report.seconds = self.load_seconds + sum(p.seconds for p in partials) + time.perf_counter() - started
+        return report
+
+
 def check(paths: list[str], repo_root: str, policies_dir: str, *, stdin: Any = None,
           day: datetime.date | None = None, inputs: Inputs | None = None,
           schema_locations: Sequence[str] = ()) -> CheckReport:
     """Run every policy in `policies_dir` over the objects in `paths` (default overlays/, argocd/)."""
-    from .waivers import today
-
     started = time.perf_counter()
-    diags = Diagnostics()
-    report = CheckReport(diags)
-    pset = load_policies(policies_dir, repo_root, schema_locations=schema_locations)
-    diags.extend(pset.diagnostics)
-    report.policies = len(pset.policies)
-    report.rules = policy_descriptions(pset.policies)
-    waivers = Waivers(repo_root, pset.names, day or today())
+    checker = Checker(repo_root, policies_dir, day=day, schema_locations=schema_locations)
     sources = paths or default_paths(repo_root)
-    if inputs is not None:  # documents already read (mlgitops check reads them once for every stage)
-        evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([d.obj for d in inputs.documents]))
-        partials = [evaluator(inputs.documents)]
-    elif _needs_all_namespaces(pset):
-        inputs = collect(sources, repo_root, stdin=stdin)
-        evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([d.obj for d in inputs.documents]))
-        partials = [evaluator(inputs.documents)]
-    else:
-        evaluator = _Evaluator(repo_root, pset, waivers, namespace_labels([]))
+    if inputs is None and not checker.needs_all_documents:
+        evaluator = checker.evaluator()
         inputs = collect(sources, repo_root, stdin=stdin, on_documents=evaluator, keep_fields=evaluator.keep_fields)
         partials = inputs.results
-    diags.extend(inputs.diagnostics)
-    files, models = set(), set()
-    for partial in partials:
-        diags.extend(partial.diagnostics)
-        report.objects += partial.objects
-        report.evaluations += partial.evaluations
-        report.waived += partial.waived
-        files |= partial.files
-        models |= partial.models
-    report.files = sorted(files)
-    for model in sorted(models):
-        waivers.of_model(model)
-    diags.extend(waivers.diagnostics)
-    where = display_path(paths[0], repo_root) if paths and paths[0] != "-" else "<stdin>" if paths else "."
-    if not report.objects and not diags.has_errors:
-        diags.error(where, 0, 0, "policy.no-objects", "no Kubernetes objects found: no policy was evaluated")
-    if not pset.names and not diags.has_errors:
-        diags.error(pset.directory, 0, 0, "policy.no-policies",
-                    f"no ValidatingAdmissionPolicy in {pset.directory}: nothing was checked")
-    report.seconds = time.perf_counter() - started
+    else:  # documents already read (mlgitops check reads them once for every stage), or needed all at once
+        if inputs is None:
+            inputs = collect(sources, repo_root, stdin=stdin)
+        partials = [checker.evaluator(inputs.documents)(inputs.documents)]
+    report = checker.finish(partials, inputs, paths)
+    report.seconds = time.perf_counter() - started  # reading the input included
     return report

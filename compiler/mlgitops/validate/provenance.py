@@ -14,7 +14,7 @@ a tag; they are in the rows too.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from typing import Any, Callable
 
 from ..config import Config
@@ -98,14 +98,30 @@ def _rule_for(generator: Generator, kind: str, path: Path) -> tuple[str, Target 
 
 # --- the result ------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
 class ObjectOrigin:
-    """Where each leaf of one generated object came from."""
+    """Where each leaf of one generated object came from. `fields` and `gaps` are worked out when
+    first read: locating a finding reads one object of an overlay, and walking every leaf of every
+    object (3,000 overlays' worth in a gate run) cost more than generating them."""
 
-    obj: dict  # the object as generated (plain values are enough: it is only read)
-    fields: dict[Path, Path]  # leaf path -> model-file path of the field that produced it
-    gaps: set[Path]  # leaf paths no rule explains (a row missing in its generator)
-    generator: str = ""  # the name of the generator that emitted it
+    def __init__(self, obj: dict, me: ModelEnv, generator: Generator) -> None:
+        self.obj = obj  # the object as generated (plain values are enough: it is only read)
+        self.generator = generator.name  # the name of the generator that emitted it
+        self._me = me
+        self._generator = generator
+
+    @functools.cached_property
+    def _explained(self) -> tuple[dict[Path, Path], set[Path]]:
+        return _explain(self._me, self._generator, self.obj)
+
+    @property
+    def fields(self) -> dict[Path, Path]:
+        """leaf path -> model-file path of the field that produced it"""
+        return self._explained[0]
+
+    @property
+    def gaps(self) -> set[Path]:
+        """leaf paths no rule explains (a row missing in its generator)"""
+        return self._explained[1]
 
     def model_path(self, path: Path) -> Path | None:
         """The model-file path behind `path` (a leaf, or an object or list inside the object):
@@ -137,7 +153,7 @@ def _leaves(value: Any, path: Path = ()):
         yield path, value
 
 
-def _origin(me: ModelEnv, generator: Generator, obj: dict) -> ObjectOrigin:
+def _explain(me: ModelEnv, generator: Generator, obj: dict) -> tuple[dict[Path, Path], set[Path]]:
     kind = obj.get("kind", "")
     fields: dict[Path, Path] = {}
     gaps: set[Path] = set()
@@ -155,12 +171,14 @@ def _origin(me: ModelEnv, generator: Generator, obj: dict) -> ObjectOrigin:
                 fields[path] = target(me, obj, path)
             elif target is not None:
                 fields[path] = target
-    return ObjectOrigin(obj, fields, gaps, generator.name)
+    return fields, gaps
 
 
-def overlay_origins(me: ModelEnv, config: Config) -> dict[str, list[ObjectOrigin]]:
-    """{resource file of the overlay (model.yaml, monitoring.yaml): its objects' origins, in order}."""
+def overlay_origins(me: ModelEnv, config: Config, file: str | None = None) -> dict[str, list[ObjectOrigin]]:
+    """{resource file of the overlay (model.yaml, monitoring.yaml): its objects' origins, in order};
+    with `file`, only that file's generators run (the other files' lists are empty)."""
     out: dict[str, list[ObjectOrigin]] = {g.file: [] for g in GENERATORS}
-    for generator, obj in generated(_traced(me), config):
-        out[generator.file].append(_origin(me, generator, obj))
+    traced = _traced(me)
+    for generator, obj in generated(traced, config, files=None if file is None else (file,)):
+        out[generator.file].append(ObjectOrigin(obj, me, generator))
     return out

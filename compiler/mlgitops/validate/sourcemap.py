@@ -141,7 +141,7 @@ class SourceMap:
         self._files: dict[str, list[_Chunk] | None] = {}
         self._lines: dict[str, list[str]] = {}
         self._config: Config | None | bool = False
-        self._origins: dict[tuple[str, str, str], dict[str, list[ObjectOrigin]] | None] = {}
+        self._origins: dict[tuple[str, str, str, str], dict[str, list[ObjectOrigin]] | None] = {}
         self._models: dict[str, ModelFile | None] = {}
 
     # public ---------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class SourceMap:
         if match is None:
             return None
         model, env, name = match.group(1), overlay.env, overlay.file
-        origins = self._model_origins(model, env, overlay.cluster)
+        origins = self._model_origins(model, env, overlay.cluster, name)
         chunks = self._files.get(origin_file) or []
         index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
         objects = (origins or {}).get(name, [])
@@ -220,17 +220,17 @@ class SourceMap:
         line, col = file.doc.position(path)
         return model, line, col
 
-    def _model_origins(self, model: str, env: str, cluster: str = "") -> dict[str, list[ObjectOrigin]] | None:
-        """The origins of the objects of `model`'s overlay in `env` (in `cluster`'s own overlay,
-        overlays/<env>@<cluster>/, with the cluster's overrides); None when the model or the
-        config does not load (validate reports neither: `mlgitops build` does)."""
-        key = (model, env, cluster)
+    def _model_origins(self, model: str, env: str, cluster: str, file: str) -> dict[str, list[ObjectOrigin]] | None:
+        """The origins of the objects of `file` of `model`'s overlay in `env` (in `cluster`'s own
+        overlay, overlays/<env>@<cluster>/, with the cluster's overrides); None when the model or
+        the config does not load (validate reports neither: `mlgitops build` does)."""
+        key = (model, env, cluster, file)
         if key not in self._origins:
             self._origins[key] = None
-            config, file = self._load_config(), self._model_file(model)
-            if config is None or file is None:
+            config, model_file = self._load_config(), self._model_file(model)
+            if config is None or model_file is None:
                 return None
-            for resolved in resolve(file, config):
+            for resolved in resolve(model_file, config):
                 if resolved.env.name != env:
                     continue
                 found: ModelEnv | None = resolved
@@ -238,7 +238,7 @@ class SourceMap:
                     found = next((v for v in cluster_variants(resolved) if v.cluster is not None
                                   and v.cluster.name == cluster), None)
                 if found is not None:
-                    self._origins[key] = overlay_origins(found, config)
+                    self._origins[key] = overlay_origins(found, config, file)
         return self._origins[key]
 
     def _model_file(self, model: str) -> ModelFile | None:
