@@ -46,9 +46,11 @@ def write_corpus(root: str, overlays: list[str]) -> tuple[str, int]:
     return corpus, total
 
 
-def corpus_arguments(doc: str) -> argparse.Namespace:
-    """The options every corpus benchmark takes."""
+def corpus_arguments(doc: str, sample: int | None = None) -> argparse.Namespace:
+    """The options every corpus benchmark takes (and --sample S, real-tool runs, when `sample` is given)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    if sample is not None:
+        parser.add_argument("--sample", type=int, default=sample, help="overlays the real tools run on (0 skips)")
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--envs", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)

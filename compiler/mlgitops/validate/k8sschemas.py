@@ -33,10 +33,17 @@ _REF_RE = re.compile(r"^(?:/api/_definitions\.json)?#/\$defs/(.+)$")
 _DIR_RE = re.compile(r"^v(\d+\.\d+\.\d+)-local\Z")
 
 
+@functools.lru_cache(maxsize=1)
 def package_root() -> str:
-    import kubernetes_validate
+    """The schemas kubernetes-validate bundles, found without importing it (its package imports
+    jsonschema and its referencing machinery: about 0.15 s, a third of a one-model `check`)."""
+    import importlib.util
 
-    return os.path.join(os.path.dirname(os.path.abspath(kubernetes_validate.__file__)), "kubernetes-json-schema")
+    spec = importlib.util.find_spec("kubernetes_validate")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        raise ValueError("kubernetes-validate is not installed: it bundles the Kubernetes core schemas")
+    return os.path.join(os.path.abspath(locations[0]), "kubernetes-json-schema")
 
 
 @functools.lru_cache(maxsize=1)
