@@ -8,8 +8,8 @@ runs `mlgitops build` (untimed), renders every overlay once into one YAML stream
 under corpus/ (untimed, as bench/validate.py does), then times
 `mlgitops policy check corpus --format json` as a subprocess (interpreter start-up included),
 median of R runs. It prints objects, policies, (object, policy) evaluations per second and the
-findings, against the target: the whole corpus in under 5 s on this machine. There is no
-external tool that evaluates ValidatingAdmissionPolicies offline, so there is no ratio.
+findings, against the target: the whole corpus in at most 2.5 s on this machine (issue #18).
+There is no external tool that evaluates ValidatingAdmissionPolicies offline, so there is no ratio.
 
 Exit codes: 0 the benchmark ran (a missed target is printed, this is not a test); 1 the corpus
 could not be made or the check failed to run; 2 usage error.
@@ -30,7 +30,7 @@ from benchlib import build_corpus, corpus_arguments, load_build_module, run_in_w
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-TARGET_SECONDS = 5.0
+TARGET_SECONDS = 2.5  # issue #18 (was 5 s)
 B = load_build_module()
 log = B.log
 
@@ -114,8 +114,8 @@ def print_report(res: dict) -> None:
     print(f"  policy engine alone (objects in memory, one process): {res['evaluation_only_s']:.2f} s; "
           f"the rest of the command is reading {res['objects']} objects of YAML (see bench/validate.py)")
     print(f"  machine speed probe (bench/benchlib.py): {res['speed_probe_s']:.2f} s (a fixed Python loop: lower is a faster moment of this VM)")
-    verdict = "PASS" if res["median_s"] < TARGET_SECONDS else "FAIL"
-    print(f"  target: whole corpus < {TARGET_SECONDS:.0f} s: {verdict}")
+    verdict = "PASS" if res["median_s"] <= TARGET_SECONDS else "FAIL"
+    print(f"  target: whole corpus <= {TARGET_SECONDS:g} s: {verdict}")
 
 
 def main() -> int:

@@ -174,6 +174,45 @@ def test_policy_check_findings_are_the_same_with_and_without_pruning(cli, tmp_pa
     assert len(pruned["diagnostics"]) >= 10  # the example's read-only-root-filesystem warnings at least
 
 
+def test_policy_check_findings_are_the_same_without_the_one_evaluation_pass(cli, tmp_path, monkeypatch):
+    """#18: most objects are let through after one evaluation of every combined program they need
+    (check._Work.passed), and the YAML text's length stands for the marshalled size of an object
+    (cel.note_bound); without either, each policy is evaluated on its own, as before."""
+    from mlgitops.policy import check as check_module
+
+    files = _rendered_files(tmp_path, cli)
+    fast = _policy_check(cli, files, REPO_ROOT / "policies")
+    monkeypatch.setattr(check_module._Work, "passed", lambda self, activations, composites: None)
+    monkeypatch.setattr(check_module, "note_bound", lambda value, bound: None)
+    slow = _policy_check(cli, files, REPO_ROOT / "policies")
+    assert fast == slow
+    assert len(fast["diagnostics"]) >= 10
+
+
+@pytest.mark.parametrize("text", [
+    "a: \"\\x41\\x42\\N\\L\"\n",  # escapes: shorter than written
+    "a: &x [1, 2, 3]\nb: [*x, *x, *x, *x]\nc: *x\n",  # aliases share, never lengthen
+    "a: >-\n  folded\n  text\n\n  kept\nb: |+\n  kept\n\n\n",
+    "k: {a: 1, b: 2, c: 3}\n",
+    "- x\n- y\n",
+])
+def test_the_text_length_bounds_every_string_list_and_map_of_its_data(text):
+    """What cel.note_bound relies on: no string, list or map read from a YAML text is longer than
+    the text (the cost guards then decide exactly as with the marshalled size)."""
+    from mlgitops.policy.cel import largest_value
+
+    assert largest_value(yaml.safe_load(text)) <= len(text)
+    paths = [p for d in ("models", "policies", "argocd", "overlays") for p in sorted((REPO_ROOT / d).rglob("*.yaml"))]
+    assert paths
+    for path in paths:
+        for _offset, chunk in split_documents(path.read_text(encoding="utf-8")):
+            try:
+                data = yaml.safe_load(chunk)
+            except yaml.YAMLError:
+                continue
+            assert largest_value(data) <= len(chunk), path
+
+
 def test_a_policy_reading_the_spec_of_prometheus_rules_still_sees_it(cli, tmp_path):
     files = _rendered_files(tmp_path, cli)
     policies = tmp_path / "policies"

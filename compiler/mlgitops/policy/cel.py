@@ -77,8 +77,8 @@ class Activation:
 
     def variables_hold_nan(self) -> bool:
         """Whether a value bound under `variables` holds a NaN (a variable evaluated on its own)."""
-        if self._nan is None:
-            self._nan = any(_holds_nan_remembered(v) for v in (self.values.get("variables") or {}).values())
+        if self._nan is None:  # (remembered for the map itself: every object shares the parameter objects' map)
+            self._nan = _holds_nan_remembered(self.values.get("variables") or {})
         return self._nan
 
     def reset(self) -> None:
@@ -92,9 +92,8 @@ class Activation:
         character or element takes at least one byte); `variables` counts by its parts, the parameter
         objects, which value_bound measures once for every object they are bound with."""
         if self._bound is None:
-            parts = [v for k, v in self.values.items() if k != "variables"]
-            parts += list((self.values.get("variables") or {}).values())
-            self._bound = max((value_bound(v) for v in parts), default=0)
+            parts = [value_bound(v) for k, v in self.values.items() if k != "variables"]
+            self._bound = max(parts + [_variables_bound(self.values.get("variables") or {})])
         return self._bound
 
     def largest(self) -> int:
@@ -105,6 +104,31 @@ class Activation:
 
 
 _BOUNDS: dict[int, tuple[Any, int]] = {}  # id -> (the value, kept alive so the id stays its own; bound)
+_VARIABLES_BOUNDS: dict[int, tuple[Any, int]] = {}  # the same for maps bound as `variables`
+
+
+def _variables_bound(variables: dict) -> int:
+    """The largest value_bound of the values of a `variables` map (not changed once bound), remembered
+    for the map: every object's shared activation binds the same map of parameter objects."""
+    found = _VARIABLES_BOUNDS.get(id(variables))
+    if found is not None and found[0] is variables:
+        return found[1]
+    bound = max((value_bound(v) for v in variables.values()), default=0)
+    if len(_VARIABLES_BOUNDS) >= 64:
+        _VARIABLES_BOUNDS.clear()
+    _VARIABLES_BOUNDS[id(variables)] = (variables, bound)
+    return bound
+
+
+def note_bound(value: Any, bound: int) -> None:
+    """Remember `bound` as value_bound(value): any upper bound of the longest string, list or map in
+    `value` serves, such as the length of the YAML text it was read from (no string or collection
+    of the data is longer than its text). Decisions stay exact (a bound only spares measuring
+    values that are certainly small), and marshalling the object is not needed."""
+    if isinstance(value, (dict, list)):
+        if len(_BOUNDS) >= 512:
+            _BOUNDS.clear()
+        _BOUNDS[id(value)] = (value, bound)
 
 
 def value_bound(value: Any) -> int:
@@ -591,7 +615,7 @@ def _holds_nan_remembered(value: Any) -> bool:
 MEMORY_HEADROOM = 32 * 2**20
 
 
-_STATM: list = [None, None]  # [pid, fd]: /proc/self/statm, opened once per process (forked workers reopen)
+_STATM: list = [None, None, 0]  # [pid, fd, page size]: /proc/self/statm, opened once per process (forked workers reopen)
 
 
 def _data_bytes() -> int | None:
@@ -599,8 +623,9 @@ def _data_bytes() -> int | None:
     stack); None off Linux. About a microsecond: the file stays open."""
     try:
         if _STATM[0] != os.getpid():
-            _STATM[:] = [os.getpid(), os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))]
-        return int(os.pread(_STATM[1], 256, 0).split()[5]) * os.sysconf("SC_PAGE_SIZE")
+            _STATM[:] = [os.getpid(), os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)),
+                         os.sysconf("SC_PAGE_SIZE")]
+        return int(os.pread(_STATM[1], 256, 0).split()[5]) * _STATM[2]
     except (OSError, ValueError, IndexError, AttributeError):
         return None
 

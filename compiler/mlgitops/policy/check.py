@@ -35,8 +35,10 @@ from ..expand.waivers import waived_policy, waiver_label
 from ..validate.documents import Inputs, collect, default_paths, display_path
 from ..validate.results import Document
 from ..yamlsource import Path
-from .cel import MEMORY_HEADROOM, CelError, compile_expression, memory_budget
-from .evaluate import COST_RULE, Activations, Failure, Outcome, Violation, evaluate, over_budget
+from .cel import (LARGE_INPUT, MEMORY_HEADROOM, CelError, compile_expression, memory_budget, note_bound,
+                  value_bound)
+from .evaluate import (COST_RULE, Activations, Failure, Outcome, ParamSlots, Violation, evaluate, over_budget,
+                       policy_max_input)
 from ..catalogue import policy_descriptions
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
 from .fields import ALWAYS, policy_fields
@@ -186,11 +188,12 @@ class _Evaluator:
         self.waivers = waivers
         self.namespaces = namespaces
         self.known_params = [p.obj for p in pset.params]
+        self.slots = ParamSlots(self.known_params)
         self._by_resource: dict[tuple[str, str, str], list[Policy]] = {}
         self._composites: dict[tuple, Any] = {}
         self._fields: dict[tuple[str, str], frozenset[str] | None] = {}
         self._policy_fields = {id(p): policy_fields(p) for p in pset.policies}
-        self._plans: dict[tuple, list] = {}
+        self._plans: dict[tuple, _Work] = {}
         resources = [p.match_constraints for p in pset.policies] + [
             b.match_resources for p in pset.policies for b in p.bindings if b.match_resources]
         # The label keys selectors read (a Namespace object's own labels meet namespaceSelectors too);
@@ -225,9 +228,13 @@ class _Evaluator:
         return found
 
     def work(self, target: Target) -> list[tuple[Policy, Binding, Any, str | None]]:
-        """(policy, binding, parameter object, problem) for every evaluation `target` needs. What
-        decides it (kind, namespace; name and labels only when some rule or selector reads them)
-        is the cache key: 3,000 models' objects share a handful of plans."""
+        """(policy, binding, parameter object, problem) for every evaluation `target` needs."""
+        return self._work(target).items
+
+    def _work(self, target: Target) -> "_Work":
+        """The evaluations `target` needs. What decides them (kind, namespace; name and labels only
+        when some rule or selector reads them) is the cache key: 3,000 models' objects share a
+        handful of plans."""
         if self._label_keys is None:
             return self._plan(target)
         labels = tuple(target.labels.get(k, _ABSENT) for k in self._label_keys)
@@ -242,9 +249,9 @@ class _Evaluator:
             found = self._plans[key] = self._plan(target)
         return found
 
-    def _plan(self, target: Target) -> list[tuple[Policy, Binding, Any, str | None]]:
-        return [(policy, binding, params, problem) for policy in self.candidates(target)
-                for binding, params, problem in plan(policy, target, self.pset, waived=True)]
+    def _plan(self, target: Target) -> "_Work":
+        return _Work([(policy, binding, params, problem) for policy in self.candidates(target)
+                      for binding, params, problem in plan(policy, target, self.pset, waived=True)], self.slots)
 
     def __call__(self, docs: list[Document]) -> _Partial:
         started = time.perf_counter()
@@ -267,13 +274,21 @@ class _Evaluator:
         """Every policy on one object; the number of evaluations."""
         target = Target(doc.obj, self.namespaces)
         reporter.waiver_labels(doc, target.labels)
-        activations = Activations(target, self.known_params)
-        work = self.work(target)
-        self._prefetch(work, activations)
+        if doc.text is not None:  # the YAML text of exactly this object: a bound of its sizes (cel.note_bound)
+            note_bound(doc.obj, len(doc.text))
+        activations = Activations(target, slots=self.slots)
+        work = self._work(target)
+        passed = work.passed(activations, self._composites)
+        if passed is None:
+            self._prefetch(work.items, activations)
+            passed = frozenset()
         evaluations = 0
-        for policy, binding, params, problem in work:
+        for index, (policy, binding, params, problem) in enumerate(work.items):
             if problem is not None:
                 reporter.params_missing(policy, binding, problem)
+                continue
+            if index in passed:  # every validation true, or a matchCondition false: nothing to report
+                evaluations += 1
                 continue
             outcome = evaluate(policy, binding, target, params, activations)
             evaluations += 1
@@ -295,13 +310,7 @@ class _Evaluator:
         if len(units) < 2:
             return
         key = tuple((policy.name, params_key) for policy, params_key in units)
-        if key not in self._composites:
-            text = "[" + ", ".join(f"({policy.combined_text(params_key)})" for policy, params_key in units) + "]"
-            try:
-                self._composites[key] = compile_expression(text, what="policies", check_cost=False)
-            except CelError:
-                self._composites[key] = None
-        program = self._composites[key]
+        program = _composite(units, self._composites)
         if program is None:
             return
         try:
@@ -310,6 +319,71 @@ class _Evaluator:
             return
         if isinstance(values, list) and len(values) == len(units):
             activations.prefetched = {unit: value for unit, value in zip(key, values)}
+
+
+def _composite(units: Sequence[tuple[Policy, str | None]], cache: dict[tuple, Any]) -> Any:
+    """One program whose value lists the combined value of each (policy, params key); None when it
+    does not compile. Remembered by the units' names."""
+    key = tuple((policy.name, params_key) for policy, params_key in units)
+    if key not in cache:
+        text = "[" + ", ".join(f"({policy.combined_text(params_key)})" for policy, params_key in units) + "]"
+        try:
+            cache[key] = compile_expression(text, what="policies", check_cost=False)
+        except CelError:
+            cache[key] = None
+    return cache[key]
+
+
+class _Work:
+    """The evaluations one plan of objects needs (`items`: policy, binding, parameter object,
+    problem), and what lets most objects through in one evaluation (`passed`)."""
+
+    def __init__(self, items: list[tuple[Policy, Binding, Any, str | None]], slots: ParamSlots) -> None:
+        self.items = items
+        # (index in items, policy, params key) of every evaluation a combined program can answer when
+        # the object is within the cost budget without a closer look (evaluate.over_budget: the
+        # policy's estimate fits at the assumed input sizes, inputs below cel.LARGE_INPUT); None when
+        # some evaluation cannot be answered that way (then `passed` leaves every object to the
+        # evaluation one policy at a time)
+        self.units: list[tuple[int, Policy, str | None]] | None = []
+        for index, (policy, _binding, params, problem) in enumerate(items):
+            if problem is not None:
+                continue
+            if policy.combined is None or (params is not None and id(params) not in slots.keys) \
+                    or not policy_max_input(policy) or value_bound(params) > LARGE_INPUT:
+                self.units = None
+                break
+            self.units.append((index, policy, slots.keys[id(params)] if params is not None else None))
+
+    def passed(self, activations: Activations, composites: dict[tuple, Any]) -> frozenset[int] | None:
+        """The indexes in `items` whose evaluation reports nothing on this object (all validations
+        true, or a matchCondition false), from one evaluation of every combined program; None when
+        that cannot tell (the caller then evaluates as usual, which gives the same outcomes)."""
+        units = self.units
+        if not units or value_bound(activations.target.obj) > LARGE_INPUT:
+            return None
+        if len(units) == 1:
+            program = units[0][1].combined_program(units[0][2])
+        else:
+            program = _composite([(policy, key) for _index, policy, key in units], composites)
+        if program is None:
+            return None
+        try:
+            values = program.evaluate(activations.shared_activation())
+        except CelError:
+            return None
+        if len(units) == 1:
+            values = [values]
+        if not isinstance(values, list) or len(values) != len(units):
+            return None
+        passed = set()
+        prefetched = activations.prefetched
+        for (index, policy, key), value in zip(units, values):
+            prefetched[(policy.name, key)] = value
+            if value == [] or (isinstance(value, list) and len(value) == len(policy.validations)
+                               and all(v is True for v in value)):
+                passed.add(index)
+        return frozenset(passed)
 
 
 _ABSENT = object()

@@ -95,16 +95,26 @@ def _message(validation: Validation, act: Any) -> str:
     return f"failed expression: {validation.expression.text.strip()}"
 
 
+class ParamSlots:
+    """Where the shared activations of every object carry the known parameter objects:
+    `variables[<key>]` (made once, not once per object)."""
+
+    def __init__(self, known_params: Sequence[Any] = ()) -> None:
+        self.keys = {id(p): f"mlgitops_params_{i}" for i, p in enumerate(known_params)}
+        self.variables = {self.keys[id(p)]: p for p in known_params}
+        self._known = list(known_params)  # (keeps their ids theirs)
+
+
 class Activations:
     """The activations of one object. Building one converts the whole object (the costly part), so
     one shared activation carries every known parameter object under `variables[<key>]` for the
     combined programs (Policy.combined_program); `base(params)` gives the per-parameter ones the
     step-by-step evaluation needs."""
 
-    def __init__(self, target: Target, known_params: Sequence[Any] = ()) -> None:
+    def __init__(self, target: Target, known_params: Sequence[Any] = (), slots: ParamSlots | None = None) -> None:
         self.target = target
-        self._keys = {id(p): f"mlgitops_params_{i}" for i, p in enumerate(known_params)}
-        self._known = list(known_params)
+        self.slots = slots if slots is not None else ParamSlots(known_params)
+        self._keys = self.slots.keys
         self._shared: Any = None
         self._by_params: dict[int, tuple[dict, Any]] = {}
         self.prefetched: dict[tuple[str, str | None], Any] = {}  # (policy, params key) -> combined value
@@ -143,7 +153,7 @@ class Activations:
         """The one activation every combined program of this object evaluates on."""
         if self._shared is None:
             values = base_values(self.target, None)
-            values["variables"] = {self._keys[id(p)]: p for p in self._known}
+            values["variables"] = self.slots.variables
             self._shared = activation(values)
         return self._shared
 
