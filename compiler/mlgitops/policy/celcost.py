@@ -64,28 +64,41 @@ class Estimate:
     elem: int
 
 
-def _fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes]]:
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
+def _fields(buf: bytes) -> list[tuple[int, int, int | bytes]]:
+    """The (field number, wire type, value) of every field of one protobuf message, in order."""
+    out: list[tuple[int, int, int | bytes]] = []
+    pos, end = 0, len(buf)
+    while pos < end:
+        key = buf[pos]
+        pos += 1
+        if key & 0x80:
+            key, pos = _varint_rest(buf, pos, key)
         field, wire = key >> 3, key & 7
         if wire == 0:
-            value, pos = _varint(buf, pos)
-            yield field, wire, value
+            value = buf[pos]
+            pos += 1
+            if value & 0x80:
+                value, pos = _varint_rest(buf, pos, value)
+            out.append((field, wire, value))
         elif wire == 2:
-            length, pos = _varint(buf, pos)
-            yield field, wire, buf[pos : pos + length]
+            length = buf[pos]
+            pos += 1
+            if length & 0x80:
+                length, pos = _varint_rest(buf, pos, length)
+            out.append((field, wire, buf[pos : pos + length]))
             pos += length
         elif wire in (1, 5):
             width = 8 if wire == 1 else 4
-            yield field, wire, buf[pos : pos + width]
+            out.append((field, wire, buf[pos : pos + width]))
             pos += width
         else:
             raise ValueError(f"unsupported protobuf wire type {wire}")
+    return out
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
+def _varint_rest(buf: bytes, pos: int, first: int) -> tuple[int, int]:
+    """A varint whose first byte (`first`, continuation bit set) is read already."""
+    result, shift = first & 0x7F, 7
     while True:
         byte = buf[pos]
         pos += 1
@@ -95,12 +108,18 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    first = buf[pos]
+    return (first, pos + 1) if not first & 0x80 else _varint_rest(buf, pos + 1, first)
+
+
 def decode_checked(serialized: bytes) -> Node:
     """The expression tree of a serialised `google.protobuf.Any{CheckedExpr}`, each node with its
     expression id and source offset (CheckedExpr.source_info.positions)."""
     checked = next(v for f, w, v in _fields(serialized) if f == 2 and w == 2 and isinstance(v, bytes))
-    expr = next(v for f, w, v in _fields(checked) if f == 4 and w == 2 and isinstance(v, bytes))
-    info = next((v for f, w, v in _fields(checked) if f == 5 and w == 2 and isinstance(v, bytes)), b"")
+    parts = _fields(checked)
+    expr = next(v for f, w, v in parts if f == 4 and w == 2 and isinstance(v, bytes))
+    info = next((v for f, w, v in parts if f == 5 and w == 2 and isinstance(v, bytes)), b"")
     return _expr(expr, _positions(info))
 
 
@@ -121,41 +140,41 @@ _CONST_KINDS = {1: "null", 2: "bool", 3: "int", 4: "uint", 5: "double", 6: "stri
 
 
 def _expr(buf: bytes, positions: dict[int, int]) -> Node:
-    ident = next((v for f, w, v in _fields(buf) if f == 2 and w == 0), 0)
+    fields = _fields(buf)
+    ident = next((v for f, w, v in fields if f == 2 and w == 0), 0)
     assert isinstance(ident, int)
     offset = positions.get(ident)
-    for field_number, wire, value in _fields(buf):
+    for field_number, wire, value in fields:
         if wire != 2:
             continue
         assert isinstance(value, bytes)
+        parts = _fields(value)
         if field_number == 3:
-            parts = list(_fields(value))
             text = next((v.decode() for f, w, v in parts if f == 6 and isinstance(v, bytes)), None)
             kind = _CONST_KINDS.get(parts[0][0], "") if parts else ""
             return Node("const", text=text, const_kind=kind, id=ident, offset=offset)
         if field_number == 4:
-            return Node("ident", name=_string(value, 1), id=ident, offset=offset)
+            return Node("ident", name=_string(parts, 1), id=ident, offset=offset)
         if field_number == 5:
-            operand = [_expr(v, positions) for f, w, v in _fields(value) if f == 1 and isinstance(v, bytes)]
-            test = any(f == 3 and v for f, w, v in _fields(value))
-            return Node("select", name=_string(value, 2), children=tuple(operand), test_only=test, id=ident,
+            operand = [_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes)]
+            test = any(f == 3 and v for f, w, v in parts)
+            return Node("select", name=_string(parts, 2), children=tuple(operand), test_only=test, id=ident,
                         offset=offset)
         if field_number == 6:
-            target = [_expr(v, positions) for f, w, v in _fields(value) if f == 1 and isinstance(v, bytes)]
-            args = [_expr(v, positions) for f, w, v in _fields(value) if f == 3 and isinstance(v, bytes)]
-            return Node("call", name=_string(value, 2), children=tuple(target + args), member=bool(target), id=ident,
+            target = [_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes)]
+            args = [_expr(v, positions) for f, w, v in parts if f == 3 and isinstance(v, bytes)]
+            return Node("call", name=_string(parts, 2), children=tuple(target + args), member=bool(target), id=ident,
                         offset=offset)
         if field_number == 7:
-            parts = list(_fields(value))
             elements = tuple(_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes))
             return Node("list", children=elements, optional=_packed(parts, 2), id=ident, offset=offset)
         if field_number == 8:
-            entries = [v for f, w, v in _fields(value) if f == 2 and isinstance(v, bytes)]
+            entries = [v for f, w, v in parts if f == 2 and isinstance(v, bytes)]
             decoded = [_entry(e, positions) for e in entries]
-            return Node("struct", name=_string(value, 1), children=tuple(d[0] for d in decoded),
+            return Node("struct", name=_string(parts, 1), children=tuple(d[0] for d in decoded),
                         optional=tuple(i for i, d in enumerate(decoded) if d[1]), id=ident, offset=offset)
         if field_number == 9:
-            by_number = {f: v for f, w, v in _fields(value) if isinstance(v, bytes)}
+            by_number = {f: v for f, w, v in parts if isinstance(v, bytes)}
             kids = tuple(_expr(by_number[f], positions) if f in by_number else Node("const") for f in (2, 4, 5, 6, 7))
             names = tuple(by_number[f].decode() if f in by_number else "" for f in (1, 3, 8))
             return Node("comprehension", children=kids, vars=names, id=ident, offset=offset)
@@ -180,16 +199,16 @@ def _packed(parts: list[tuple[int, int, int | bytes]], number: int) -> tuple[int
 
 def _entry(buf: bytes, positions: dict[int, int]) -> tuple[Node, bool]:
     """(a "list" node [key, value] of one map entry or [value] of a message field, optional entry)."""
-    parts = list(_fields(buf))
+    parts = _fields(buf)
     ident = next((v for f, w, v in parts if f == 1 and w == 0), 0)
     assert isinstance(ident, int)
     kids = [_expr(v, positions) for f, w, v in parts if f in (3, 4) and isinstance(v, bytes)]
     optional = any(f == 5 and v for f, w, v in parts)
-    return Node("list", name=_string(buf, 2), children=tuple(kids), id=ident, offset=positions.get(ident)), optional
+    return Node("list", name=_string(parts, 2), children=tuple(kids), id=ident, offset=positions.get(ident)), optional
 
 
-def _string(buf: bytes, number: int) -> str:
-    return next((v.decode() for f, w, v in _fields(buf) if f == number and isinstance(v, bytes)), "")
+def _string(parts: list[tuple[int, int, int | bytes]], number: int) -> str:
+    return next((v.decode() for f, w, v in parts if f == number and isinstance(v, bytes)), "")
 
 
 def estimate(node: Node, scope: dict[str, Estimate] | None = None, input_size: int = ASSUMED_INPUT_SIZE
