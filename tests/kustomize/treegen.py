@@ -136,7 +136,7 @@ def generate_checked(seed: int, root: pathlib.Path, kubectl: str | None = "auto"
             return Generated(seed, path, attempt, stdout, rejected, features)
         lines = stderr.decode(errors="replace").strip().splitlines()
         err = [line for line in lines if line.lower().startswith("error")] or [
-            line for line in lines if not line.startswith("# Warning")] or [f"exit {proc.returncode}"]
+            line for line in lines if not line.startswith("# Warning")] or [f"exit {returncode}"]
         rejected.append((attempt, err[0][:600]))
     _record(seed, rejected)
     raise RuntimeError(f"seed {seed}: kustomize rejected {max_attempts} sub-seeds in a row; last: {rejected[-1]}")
@@ -564,7 +564,7 @@ class _TreeGen:
             entries.append(self.rel(reldir, rel_s))
             acc += copy.deepcopy(res_s)
         if depth > 0:
-            if depth >= 2 and self.chance(0.2):
+            if depth >= 2 and self.chance(0.3):
                 acc += self.diamond(reldir, entries)
             else:
                 child = self.new_dir(reldir, "base")
@@ -592,7 +592,7 @@ class _TreeGen:
             acc += [r for _, r in own]
         if entries:
             rng.shuffle(entries)
-            if self.chance(0.05) and depth > 0:
+            if self.chance(0.1) and depth > 0:
                 self.feat("legacy-bases-field")
                 dirs = [e for e in entries if not e.endswith((".yaml", ".json", ".yml"))]
                 k["bases"] = dirs
@@ -605,7 +605,7 @@ class _TreeGen:
 
         # Components: after generators, before this level's transformers.
         comps = []
-        if self.chance(0.15):
+        if self.chance(0.28):
             comps.append(self.rel(reldir, self.shared_component(acc)))
         if self.chance(0.4 if top else 0.15):
             for _ in range(rng.choice([1, 1, 2])):
@@ -634,7 +634,7 @@ class _TreeGen:
         out = []
         for r in res_s:
             r.extra["diamond"] = shared_dir
-        by_namespace = (not self.namespace_frozen and self.chance(0.4)
+        by_namespace = (not self.namespace_frozen and self.chance(0.7)
                         and not any(r.kind in CLUSTER_SCOPED for r in res_s))
         if by_namespace:
             self.feat("diamond-by-namespace")
@@ -690,7 +690,8 @@ class _TreeGen:
             kinds.append("Deployment")
             for kind in ("Service", "ServiceAccount", "ConfigMap", "Secret", "HorizontalPodAutoscaler",
                          "PodDisruptionBudget", "Ingress", "Role"):
-                if self.chance(0.4):
+                # An Ingress more often when there is a TLS Secret to reference
+                if self.chance(0.9 if kind == "Ingress" and refs["tls"] else 0.4):
                     kinds.append(kind)
             if self.chance(0.15):
                 kinds += rng.sample(["ServiceMonitor", "PrometheusRule", "VirtualService"], 1)
@@ -821,7 +822,7 @@ class _TreeGen:
             spec["containers"][0]["volumeMounts"] = mounts
         if volumes:
             spec["volumes"] = volumes
-        if refs["dockercfg"] and self.chance(0.5):
+        if refs["dockercfg"] and self.chance(0.8):
             self.feat("ref-imagePullSecrets")
             spec["imagePullSecrets"] = [{"name": rng.choice(refs["dockercfg"])}]
         if self.chance(0.2):
@@ -855,7 +856,7 @@ class _TreeGen:
         for name in names:
             spec = {"selector": {"app.kubernetes.io/name": stem},
                     "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}
-            if name == stem and self.chance(0.1):
+            if name == stem and self.chance(0.15):
                 # An ExternalName Service has no selector: includeSelectors / commonLabels create one.
                 self.feat("service-without-selector")
                 spec = {"type": "ExternalName", "externalName": f"{stem}.models.example.com",
@@ -876,7 +877,7 @@ class _TreeGen:
                 "eks.amazonaws.com/role-arn": f"arn:aws:iam::123456789012:role/{stem}-reader"}
         if self.chance(0.5):
             obj["metadata"]["labels"] = self.app_labels(ctx, "identity")
-        if ctx["refs"]["dockercfg"] and self.chance(0.6):
+        if ctx["refs"]["dockercfg"] and self.chance(0.8):
             self.feat("ref-imagePullSecrets")
             obj["imagePullSecrets"] = [{"name": self.rng.choice(ctx["refs"]["dockercfg"])}]
         if self.chance(0.3):
@@ -937,7 +938,7 @@ class _TreeGen:
         spec["rules"] = [{"host": f"{stem}.ml.example.com", "http": {"paths": [
             {"path": "/", "pathType": "Prefix",
              "backend": {"service": {"name": stem, "port": {"number": 80}}}}]}}]
-        if ctx["refs"]["tls"] and self.chance(0.7):
+        if ctx["refs"]["tls"] and self.chance(0.95):
             self.feat("ref-ingress-tls")
             spec["tls"] = [{"hosts": [f"{stem}.ml.example.com"], "secretName": self.rng.choice(ctx["refs"]["tls"])}]
         obj = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": stem}, "spec": spec}
@@ -1199,7 +1200,7 @@ class _TreeGen:
                 gens.append(g)
             else:
                 kind = rng.choice(["Opaque", "Opaque", "kubernetes.io/tls", "kubernetes.io/tls",
-                                   "kubernetes.io/dockerconfigjson", None])
+                                   "kubernetes.io/dockerconfigjson", "kubernetes.io/dockerconfigjson", None])
                 name = {"kubernetes.io/tls": f"{stem}-tls", "kubernetes.io/dockerconfigjson": f"{stem}-regcred"}.get(
                     kind, f"{stem}-secret")
                 if ("Secret", name) in self.gen_names:
@@ -1214,7 +1215,7 @@ class _TreeGen:
                       (None, "Opaque") and not r.extra.get("no_merge")]
         if candidates and self.chance(0.5):
             r = rng.choice(candidates)
-            behavior = "merge" if self.chance(0.75) else "replace"
+            behavior = "merge" if self.chance(0.7) else "replace"
             g = {"_kind": r.kind, "name": r.orig_name, "behavior": behavior, "_target": r}
             if r.orig_ns:
                 g["namespace"] = r.orig_ns
@@ -1491,7 +1492,7 @@ class _TreeGen:
         self.config_placed = True
         cfg = copy.deepcopy(ROLLOUT_CONFIG)
         extra = {}
-        if self.chance(0.25):
+        if self.chance(0.5):
             self.feat("configurations-replicas")
             extra.update(ROLLOUT_REPLICAS)
             self.cfg_stack[-1] = True
@@ -1523,7 +1524,7 @@ class _TreeGen:
         if live and self.chance(0.15):
             psm = []
             for _ in range(rng.choice([1, 1, 2])):
-                r = self.pick_named_target(live)
+                r = self.pick_named_target(live, prefer="Deployment")
                 if r is None:
                     break
                 patch = self.smp_for(r, live, by_name=True)
@@ -1638,10 +1639,13 @@ class _TreeGen:
         if live and self.chance(0.3 if top else 0.12):
             reps = []
             workloads = [r for r in live if r.kind == "Deployment"]
-            if self.cfg_stack and self.cfg_stack[-1]:
-                workloads += [r for r in live if r.kind == "Rollout"]
+            # Rollouts only when a configuration of this subtree gives them replicas; then often one
+            rollouts = [r for r in live if r.kind == "Rollout"] if self.cfg_stack and self.cfg_stack[-1] else []
+            picked = rng.sample(workloads + rollouts, min(len(workloads + rollouts), rng.choice([1, 2])))
+            if rollouts and not any(r.kind == "Rollout" for r in picked) and self.chance(0.6):
+                picked[0] = rng.choice(rollouts)
             seen = set()
-            for r in rng.sample(workloads, min(len(workloads), rng.choice([1, 2]))):
+            for r in picked:
                 name = r.orig_name if self.chance(0.5) else r.name
                 if name in seen:
                     continue
@@ -1679,9 +1683,13 @@ class _TreeGen:
 
     # ---------------------------------------------------------------- patches
 
-    def pick_named_target(self, live: list[Res]) -> Res | None:
-        """An object a patch without target can name unambiguously."""
+    def pick_named_target(self, live: list[Res], prefer: str | None = None) -> Res | None:
+        """An object a patch without target can name unambiguously (of kind `prefer`, often, when
+        there is one: the kinds with the most strategic-merge variants)."""
         cands = [r for r in live if not r.dup]
+        preferred = [r for r in cands if r.kind == prefer]
+        if preferred and self.chance(0.4):
+            return self.rng.choice(preferred)
         return self.rng.choice(cands) if cands else None
 
     def patch_meta(self, r: Res, by_name: bool) -> dict:
@@ -1703,7 +1711,7 @@ class _TreeGen:
         patch: dict = {"apiVersion": r.api, "kind": r.kind, "metadata": self.patch_meta(r, by_name)
                        if by_name else {"name": rng.choice(["not-important", r.orig_name])}}
         kind = r.kind if all(g.kind == r.kind for g in group) else None
-        if by_name and self.chance(0.05) and not r.generated:
+        if by_name and self.chance(0.07) and not r.generated:
             self.feat("smp-delete-object")
             patch["$patch"] = "delete"
             for g in group:
@@ -1746,9 +1754,12 @@ class _TreeGen:
         patch.update(spec)
         return patch
 
+    # smp_Deployment's variants, the rarer directives (delete, replace, null, a new reference) weighted up
+    SMP_DEPLOYMENT_VARIANTS = (0, 1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7, 8, 8, 9, 9, 10, 10, 10)
+
     def smp_Deployment(self, r: Res, live: list[Res]) -> dict:
         rng = self.rng
-        v = rng.randrange(11)
+        v = rng.choice(self.SMP_DEPLOYMENT_VARIANTS)
         if v == 8:
             self.feat("smp-replace-directive")
             return {"spec": {"template": {"spec": {"nodeSelector": {"$patch": "replace", "kubernetes.io/arch": "amd64"}}}}}
@@ -1841,7 +1852,7 @@ class _TreeGen:
         if v == 1:
             return {"spec": {"replicas": 5}}
         if v == 2:
-            if self.chance(0.4):
+            if self.chance(0.6):
                 self.feat("smp-null-nested")
                 return {"spec": {"strategy": {"canary": {"maxSurge": "50%", "analysis": None}}}}
             return {"spec": {"strategy": {"canary": {"maxSurge": "50%"}}}}
@@ -1914,7 +1925,7 @@ class _TreeGen:
                 t["group"] = r.group
             t["version"] = r.version
             self.feat("target-group-version")
-        if self.chance(0.1) and (r.ns or r.orig_ns):
+        if self.chance(0.15) and (r.ns or r.orig_ns):
             t["namespace"] = r.ns or r.orig_ns
             self.feat("target-namespace")
         return t
@@ -1940,7 +1951,7 @@ class _TreeGen:
                     entry["options"] = {"allowNameChange": True}
                     return entry
         if mode == "smp-name":
-            r = self.pick_named_target(live)
+            r = self.pick_named_target(live, prefer="Deployment")
             if r is None:
                 return None
             patch = self.smp_for(r, live, by_name=True)
@@ -2001,7 +2012,7 @@ class _TreeGen:
         ops: list[dict] = []
         kinds = {s.kind for s in selected}
         for _ in range(rng.choice([1, 1, 2, 3])):
-            if not legacy and self.chance(0.35):
+            if not legacy and self.chance(0.45):
                 self.absent_path_ops(selected, ops)
                 continue
             v = rng.random()
@@ -2055,7 +2066,7 @@ class _TreeGen:
         v = rng.random()
         absent = any(s.annotations is None for s in selected)
         removed = {"op": "remove", "path": "/metadata/annotations"} in ops  # then the map is gone
-        if v < 0.5 and not removed:  # valid with or without an annotations map of the object's own
+        if v < 0.35 and not removed:  # valid with or without an annotations map of the object's own
             key = rng.choice(["mlgitops.dev/json-added", "example.com/no-annotations-before"])
             ops.append({"op": "add", "path": f"/metadata/annotations/{key.replace('/', '~1')}",
                         "value": rng.choice(["on", "1", "x", 3, True])})
