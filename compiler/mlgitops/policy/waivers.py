@@ -84,16 +84,21 @@ class Waivers:
                 if os.path.isfile(os.path.join(self.root, rel)):
                     return rel
         if doc.origin and doc.origin not in self._origin_model:
-            self._origin_model[doc.origin] = self._header_model(doc.origin)
+            # the file's first line, from the document's own text when that starts the file
+            first = doc.text.split("\n", 1)[0] if doc.text is not None and doc.text_line == 1 \
+                and doc.origin == doc.file else None
+            self._origin_model[doc.origin] = self._header_model(doc.origin, first)
         return self._origin_model.get(doc.origin) if doc.origin else None
 
-    def _header_model(self, origin: str) -> str | None:
-        try:
-            path = os.path.join(self.root, origin)
-            text = contain.read_text(contain.trusted_root(self.root, path), path, "resource")
-        except (OSError, contain.ContainmentError):
-            return None  # validate reports an unreadable input
-        first = text.split("\n", 1)[0]
+    def _header_model(self, origin: str, first: str | None = None) -> str | None:
+        """The model file the header line of `origin` (its first line, read when not given) names."""
+        if first is None:
+            try:
+                path = os.path.join(self.root, origin)
+                text = contain.read_text(contain.trusted_root(self.root, path), path, "resource")
+            except (OSError, contain.ContainmentError):
+                return None  # validate reports an unreadable input
+            first = text.split("\n", 1)[0]
         match = _FROM_MODEL.match(first)
         return match.group(1) if match and os.path.isfile(os.path.join(self.root, match.group(1))) else None
 
