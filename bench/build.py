@@ -31,8 +31,13 @@ import sys
 import tempfile
 import time
 
-# Targets on a 2-core machine (seconds), judged on the median of the repetitions.
-TARGETS = {"full": 10.0, "noop": 2.0, "one": 1.0}
+# Targets on a 2-core machine (seconds), judged on the median of the repetitions (PASS: at or
+# below). Issue #18 set full <= 3 s and one model <= 0.3 s (#16 had 10 s and 1 s), judged on the
+# default corpus: 1,000 models x 3 environments with prod in 2 clusters (4,000 overlays); the
+# issue's corpus as filed (3,000 overlays) is --prod-clusters 1.
+TARGETS = {"full": 3.0, "noop": 2.0, "one": 0.3}
+# The CLI under test keeps its bytecode, as an installed mlgitops does (see benchlib.py).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 GENERATED_ROOTS = ("overlays", "base", "argocd")
 CACHE_DIR = ".mlgitops"
 
@@ -530,7 +535,7 @@ def summarise(sid: str, name: str, runs: list[float], target: float | None, code
         "min": round(min(runs), 4),
         "median": round(median, 4),
         "target": target,
-        "pass": None if target is None else median < target,
+        "pass": None if target is None else median <= target,
     }
 
 
@@ -726,7 +731,10 @@ def print_report(res: dict) -> None:
           f"({c['generated_files_on_disk']} generated files on disk); model sources {c['model_bytes'] / 1024:.0f} KiB; "
           f"one-model change rewrites {c['files_written_one_change']} files")
     print(f"timing:  wall time of `mlgitops build --repo DIR --quiet` subprocesses (start-up included), "
-          f"{p['repeat']} runs each; PASS = median below target")
+          f"{p['repeat']} runs each; PASS = median at or below target")
+    print(f"targets: judged on this corpus ({c['overlays']} overlays)"
+          + ("" if p["prod_clusters"] == 1 else "; the issue's corpus as filed (prod in one cluster, "
+             f"{c['models'] * c['environments']} overlays) is --prod-clusters 1"))
     print()
     head = ("scenario", "min", "median", "target", "result")
     rows = []
@@ -735,7 +743,7 @@ def print_report(res: dict) -> None:
         if s.get("code_changed"):
             result += " *"
         rows.append((s["scenario"], fmt_s(s["min"]), fmt_s(s["median"]),
-                     "-" if s["target"] is None else f"< {s['target']:g} s", result))
+                     "-" if s["target"] is None else f"<= {s['target']:g} s", result))
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
     print(line)
@@ -771,7 +779,7 @@ def print_report(res: dict) -> None:
         print("!" * 78)
         for s in res["scenarios"]:
             if s["pass"] is False:
-                print(f"!! TARGET MISSED: {s['scenario']}: median {s['median']:.3f} s, target < {s['target']:g} s "
+                print(f"!! TARGET MISSED: {s['scenario']}: median {s['median']:.3f} s, target <= {s['target']:g} s "
                       f"({s['median'] / s['target']:.1f}x over)")
         print("!" * 78)
     else:

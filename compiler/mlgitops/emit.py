@@ -725,49 +725,69 @@ def _normalize(v: Any) -> Any:
     return v  # scalars: handled (or rejected) by _other_scalar
 
 
+# A simple key's text with ": " and with ":" (the value on the same line, or on the next ones):
+# most keys recur in every object (apiVersion, metadata, name, ...), so they are looked up once.
+_SIMPLE_KEYS: dict[str, tuple[str, str]] = {}
+_SIMPLE_KEYS_MAX = 1 << 14
+
+
+def _simple_key(k: str) -> tuple[str, str] | None:
+    """(``key: ``, ``key:``) of a key written as a simple key; None for a complex key."""
+    found = _SIMPLE_KEYS.get(k)
+    if found is None:
+        kinfo = _scalar(k)
+        if not kinfo[2]:
+            return None
+        found = (kinfo[1] + ": ", kinfo[1] + ":")
+        if len(_SIMPLE_KEYS) < _SIMPLE_KEYS_MAX:
+            _SIMPLE_KEYS[k] = found
+    return found
+
+
 def _emit_mapping(d: dict, indent: int, out: list, inline: bool, sort_keys: bool) -> None:
     append = out.append
     nl = _nl(indent)
     vindent = indent + 2
     items = [(k, d[k]) for k in sorted_keys(tuple(d))] if sort_keys else d.items()
     for k, v in items:
+        # Each entry's line break (none for the first one of an inline mapping) is written with it.
         if inline:
             inline = False
+            start = ""
         else:
-            append(nl)
+            start = nl
         if type(k) is not str:
             k = _key_str(k)
         tv = type(v)
         if tv is not str and tv is not dict and tv is not list:
             v = _normalize(v)
             tv = type(v)
-        kinfo = _scalar(k)
-        if kinfo[2]:  # simple key: "key: value"
-            kt = kinfo[1]
+        key = _simple_key(k)
+        if key is not None:  # simple key: "key: value"
             if tv is str:
                 info = _scalar(v)
                 if info[0] == _LITERAL:
-                    append(kt + ": " + _literal(v, vindent))
-                elif info[3] and indent + len(kt) + 2 + len(info[1]) > BEST_WIDTH:
-                    append(kt + ": " + _fold(v, info[0], indent + len(kt) + 2, vindent))
+                    append(start + key[0] + _literal(v, vindent))
+                elif info[3] and indent + len(key[0]) + len(info[1]) > BEST_WIDTH:
+                    append(start + key[0] + _fold(v, info[0], indent + len(key[0]), vindent))
                 else:
-                    append(kt + ": " + info[1])
+                    append(start + key[0] + info[1])
             elif tv is dict:
                 if v:
-                    append(kt + ":")
+                    append(start + key[1])
                     _emit_mapping(v, vindent, out, False, sort_keys)
                 else:
-                    append(kt + ": {}")
+                    append(start + key[0] + "{}")
             elif tv is list:
                 if v:
-                    append(kt + ":")
+                    append(start + key[1])
                     _emit_sequence(v, indent, out, False, sort_keys)  # not indented
                 else:
-                    append(kt + ": []")
+                    append(start + key[0] + "[]")
             else:
-                append(kt + ": " + _other_scalar(v))
+                append(start + key[0] + _other_scalar(v))
         else:  # complex key: "? key" / ": value"
-            append("? " + _scalar_text(k, vindent, vindent))
+            append(start + "? " + _scalar_text(k, vindent, vindent))
             append(nl + ":")
             if tv is str:
                 append(" " + _scalar_text(v, vindent, vindent))
@@ -791,11 +811,13 @@ def _emit_sequence(seq: list, indent: int, out: list, inline: bool, sort_keys: b
     append = out.append
     nl = _nl(indent)
     vindent = indent + 2
+    dash = nl + "- "
     for v in seq:
-        if inline:
+        if inline:  # the first item of an inline sequence: no line break before its dash
             inline = False
+            start = "- "
         else:
-            append(nl)
+            start = dash
         tv = type(v)
         if tv is not str and tv is not dict and tv is not list:
             v = _normalize(v)
@@ -803,25 +825,25 @@ def _emit_sequence(seq: list, indent: int, out: list, inline: bool, sort_keys: b
         if tv is str:
             info = _scalar(v)
             if info[0] == _LITERAL:
-                append("- " + _literal(v, vindent))
+                append(start + _literal(v, vindent))
             elif info[3] and vindent + len(info[1]) > BEST_WIDTH:
-                append("- " + _fold(v, info[0], vindent, vindent))
+                append(start + _fold(v, info[0], vindent, vindent))
             else:
-                append("- " + info[1])
+                append(start + info[1])
         elif tv is dict:
             if v:
-                append("- ")
+                append(start)
                 _emit_mapping(v, vindent, out, True, sort_keys)
             else:
-                append("- {}")
+                append(start + "{}")
         elif tv is list:
             if v:
-                append("- ")
+                append(start)
                 _emit_sequence(v, vindent, out, True, sort_keys)
             else:
-                append("- []")
+                append(start + "[]")
         else:
-            append("- " + _other_scalar(v))
+            append(start + _other_scalar(v))
 
 
 def _emit_document(obj: Any, out: list, sort_keys: bool) -> None:

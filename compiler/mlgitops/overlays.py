@@ -9,7 +9,8 @@ argocd/ as a whole (they hold files and nested directories). For every directory
 the complete new directory is first staged as a hidden sibling (overlays/prod/.iris.mlgitops-new/):
 changed files are written, unchanged files and every file mlgitops did not generate are hard
 links of the ones in place. Only when every staged directory is complete and flushed to disk
-(syncfs) are they swapped in, one atomic renameat2(RENAME_EXCHANGE) each (base/, then the
+(an fsync of each staged file and directory, or one syncfs when there are many) are they
+swapped in, one atomic renameat2(RENAME_EXCHANGE) each (base/, then the
 overlays, then argocd/); a directory whose model is gone is renamed away to
 .<name>.mlgitops-old. The old copies are removed last. So at every instant, even after SIGKILL
 or a power loss, each generated directory is wholly old or wholly new. Where RENAME_EXCHANGE is
@@ -345,15 +346,17 @@ def _plan(scan: _Scan, desired: dict[str, bytes], changed: set[str], extra: list
     if not touched:
         return [], singles_write, singles_remove
     by_unit: dict[str, set[str]] = {u: set() for u in touched}
-    for rel in desired:
-        u = _unit(rel)
-        if u is not None and u in by_unit:
-            by_unit[u].add(rel)
+    # A file's unit depends only on its directory: _unit once per directory, not once per file.
+    unit_of_dir: dict[str, str | None] = {}
     gone = set(extra)
-    for rel in scan.files:
-        u = _unit(rel)
-        if u is not None and u in by_unit and rel not in gone:
-            by_unit[u].add(rel)  # a file of the user's (or out of scope): kept, as a hard link
+    for files, kept in ((desired, False), (scan.files, True)):
+        for rel in files:
+            directory = rel[:rel.rfind("/") + 1]  # "" for a file at the top
+            u = unit_of_dir.get(directory, "") if directory else _unit(rel)
+            if u == "":
+                u = unit_of_dir[directory] = _unit(rel)
+            if u is not None and u in by_unit and not (kept and rel in gone):
+                by_unit[u].add(rel)  # scan.files: a file of the user's (or out of scope) is kept, as a hard link
     steps = []
     for u in sorted(touched, key=lambda u: (_SWAP_ORDER.get(u.split("/")[0], 9), u)):
         keep = sorted(d for d in scan.empty_dirs if d.startswith(u + "/"))
@@ -373,6 +376,7 @@ def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str],
         return
     created_dirs: list[str] = []
     temps: list[tuple[str, str]] = []
+    fresh: list[str] = []  # every file and directory staged: what must be on disk before a swap
     current = ""
     try:  # stage: nothing the user or Argo CD sees changes
         for step in steps:
@@ -383,18 +387,20 @@ def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str],
             created_dirs.extend(_makedirs(os.path.dirname(path)))
             step.staged = _sibling(path, NEW_SUFFIX)
             os.mkdir(step.staged)
+            fresh.append(os.path.dirname(step.staged))  # holds the staged directory's entry
             if step.exists:
                 os.chmod(step.staged, stat.S_IMODE(os.lstat(path).st_mode))
-            _stage(root, step, desired, changed)
+            _stage(root, step, desired, changed, fresh)
         for rel in singles_write:
             current = rel
             target = os.path.join(root, rel)
             created_dirs.extend(_makedirs(os.path.dirname(target)))
             tmp = _sibling(target, TMP_SUFFIX)
             _write_new(tmp, desired[rel])
+            fresh.extend((tmp, os.path.dirname(tmp)))
             temps.append((tmp, target))
         _fault("fsync")
-        _flush(root)
+        _flush(root, fresh)
     except OSError as exc:
         _drop_staged(steps, temps)
         for directory in reversed(created_dirs):
@@ -465,7 +471,8 @@ def _drop_staged(steps: list, temps: list[tuple[str, str]]) -> None:
         _unlink_quietly(tmp)
 
 
-def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str]) -> None:
+def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str], fresh: list[str]) -> None:
+    """Fill the staged directory; every file written and directory made is added to `fresh`."""
     prefix = len(step.unit) + 1
     made = {step.staged}
     for rel in step.final:
@@ -478,6 +485,7 @@ def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str])
         _fault("write")
         if rel in changed:
             _write_new(target, desired[rel])
+            fresh.append(target)
             continue
         source = os.path.join(root, rel)
         try:
@@ -490,8 +498,11 @@ def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str])
                 _write_new(target, content)
             else:
                 shutil.copy2(source, target, follow_symlinks=False)
+            fresh.append(target)
     for rel in step.keep_dirs:
         os.makedirs(os.path.join(step.staged, rel[prefix:]), exist_ok=True)
+        made.add(os.path.join(step.staged, rel[prefix:]))
+    fresh.extend(sorted(made))  # new directories, and the links to unchanged files in them
 
 
 def _write_new(path: str, content: bytes) -> None:
@@ -504,9 +515,23 @@ def _write_new(path: str, content: bytes) -> None:
         os.close(fd)
 
 
-def _flush(root: str) -> None:
-    """Everything staged onto the disk before anything is swapped in: one syncfs(2) of the
-    repository's file system (far cheaper than an fsync per file); os.sync() where there is none."""
+# Up to this many staged files and directories are flushed one fsync each; more, by one syncfs.
+FSYNC_MAX = 64
+
+
+def _flush(root: str, fresh: list[str]) -> None:
+    """Everything staged onto the disk before anything is swapped in. A few paths (a rebuild after
+    a model changed): an fsync(2) of each, which waits for these alone. Many (a full build): one
+    syncfs(2) of the repository's file system, far cheaper than an fsync per file but it also
+    waits for whatever else is pending on that file system; os.sync() where there is none."""
+    if len(fresh) <= FSYNC_MAX:
+        for path in dict.fromkeys(fresh):
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return
     syncfs = _libc_function("syncfs")
     if syncfs is not None:
         fd = os.open(root, os.O_RDONLY)

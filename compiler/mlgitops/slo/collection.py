@@ -86,7 +86,8 @@ class QueryError(ValueError):
 
 
 _OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+# A double-quoted string literal: '"(?:[^"\\]|\\.)*"' unrolled (the same matches, twice as fast).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _RANGE = re.compile(r"\[[0-9a-z]+(:[0-9a-z]*)?\]")  # a range or subquery duration: [5m], [1h:1m]
 
 
@@ -107,7 +108,8 @@ def _factor(query: str, literals: tuple[str, ...]) -> tuple[str, Callable]:
     marks, plain = _marks(literals)
     if not marks:
         return query, _same
-    outside = _STRING.sub('""', query) if plain else ""
+    unmark = _unmarker(marks)
+    outside = _outside(query) if plain else ""
     if plain and not any(text in outside for text, _ in marks):
         # The common case, at C speed: a literal without quotes or escapes that occurs nowhere
         # outside the string literals can only occur inside them.
@@ -122,7 +124,22 @@ def _factor(query: str, literals: tuple[str, ...]) -> tuple[str, Callable]:
             return text
 
         shape = _STRING.sub(mark, query)
+    return shape, unmark
 
+
+def _outside(query: str) -> str:
+    """_STRING.sub('""', query): the query with every string literal emptied. Without a
+    backslash and with an even number of quotes, the literals are the text between consecutive
+    quotes: a split finds them at C speed."""
+    if "\\" not in query:
+        parts = query.split('"')
+        if len(parts) % 2:
+            return '""'.join(parts[0::2])
+    return _STRING.sub('""', query)
+
+
+def _unmarker(marks: list[tuple[str, str]]) -> Callable:
+    """The function that puts `marks`' literals back into a value of a factored shape."""
     def unmark(value: str | None) -> str | None:
         if value is None or "\u27e8" not in value:
             return value
@@ -130,7 +147,36 @@ def _factor(query: str, literals: tuple[str, ...]) -> tuple[str, Callable]:
             value = value.replace(placeholder, original)
         return value
 
-    return shape, unmark
+    return unmark
+
+
+_SEPARATOR = "\x00"  # joins the queries of one overlay for one pass at C speed: no query holds it
+
+
+def _each(pattern: re.Pattern, replacement: str, queries: list[str]) -> list[str]:
+    """[pattern.sub(replacement, q) for q in queries] in one pass (the pattern never matches
+    the separator, so no match spans two queries)."""
+    if len(queries) < 2 or any(_SEPARATOR in q for q in queries):
+        return [pattern.sub(replacement, q) for q in queries]
+    return pattern.sub(replacement, _SEPARATOR.join(queries)).split(_SEPARATOR)
+
+
+def _factor_all(queries: list[str], literals: tuple[str, ...]) -> tuple[list[str], Callable]:
+    """([_factor(q, literals)[0] for q in queries], the unmark function they share), with the
+    fast path of _factor checked and taken for all the queries at once when it holds for each."""
+    marks, plain = _marks(literals)
+    if not marks:
+        return list(queries), _same
+    if plain and len(queries) > 1 and not any(_SEPARATOR in q for q in queries):
+        outside = _SEPARATOR.join(_outside(q) for q in queries)
+        # No literal outside the string literals of any query: each query takes _factor's fast
+        # path, so all are replaced at once.
+        if not any(text in outside for text, _ in marks):
+            joined = _SEPARATOR.join(queries)
+            for original, placeholder in marks:
+                joined = joined.replace(original, placeholder)
+            return joined.split(_SEPARATOR), _unmarker(marks)
+    return [_factor(q, literals)[0] for q in queries], _unmarker(marks)
 
 
 @functools.lru_cache(maxsize=64)
@@ -271,16 +317,19 @@ def uncollected(objects: list[dict], model: Model, config: Config) -> list[Findi
                 if "record" in rule}
     literals = (model.name, model.namespace, names.predictor(model.name))
     findings: list[Finding] = []
+    all_reads = list(reads(objects, model))
+    # The same query over another window (one recording rule per window) reads the same
+    # series: checked, and reported, once. (Bracketed text inside a string literal, a regex
+    # class, may be blurred too: harmless, only metric names and `job` values decide.)
     seen: set[str] = set()
-    for read in reads(objects, model):
-        # The same query over another window (one recording rule per window) reads the same
-        # series: checked, and reported, once. (Bracketed text inside a string literal, a regex
-        # class, may be blurred too: harmless, only metric names and `job` values decide.)
-        shape = _RANGE.sub("[]", read.query)
-        if shape in seen:
-            continue
-        seen.add(shape)
-        shape, unmark = _factor(read.query, literals)
+    first = []
+    for read, blurred in zip(all_reads, _each(_RANGE, "[]", [read.query for read in all_reads])):
+        if blurred not in seen:
+            seen.add(blurred)
+            first.append(read)
+    shapes, unmark = _factor_all([read.query for read in first], literals)
+    problems: dict[tuple[str | None, str | None], str | None] = {}  # the same metric and job: one verdict
+    for read, shape in zip(first, shapes):
         try:
             found = _parse(shape)
         except QueryError as exc:
@@ -288,7 +337,10 @@ def uncollected(objects: list[dict], model: Model, config: Config) -> list[Findi
             continue
         for selector in found:
             # Only the metric and the job decide (_problem): the other matchers stay factored.
-            problem = _problem(unmark(selector.metric), unmark(selector.equal("job")), recorded, by_job)
+            key = (selector.metric, selector.equal("job"))
+            if key not in problems:
+                problems[key] = _problem(unmark(key[0]), unmark(key[1]), recorded, by_job)
+            problem = problems[key]
             if problem:
                 findings.append(Finding(read, selector.metric or "", f"{read.where}: {problem}"))
     return findings
