@@ -2,7 +2,7 @@
 
 The schema is written once here and published as `model.schema.json` next to this module
 (`mlgitops schema export` regenerates it; a test fails when the file is stale). Draft-07,
-because editors (yaml-language-server) and fastjsonschema both support it fully.
+because editors (yaml-language-server) and jsonschema-rs both support it fully.
 
 The fields a model may override per environment are defined once (`_settings`) and used
 twice: in `spec` (with `environments`) and in each environment override (with `enabled`).
