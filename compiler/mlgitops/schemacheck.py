@@ -174,7 +174,9 @@ class SchemaChecker:
             errors += 1
             if tuple(error.absolute_path) not in bad:
                 found.extend(self._diagnose(doc, error))
-        if not errors:  # the two validators disagree: never let a file the screen refused pass
+        # The two validators disagree: never let a file the screen refused pass (unless a NaN or an
+        # infinity, reported above, explains it: the screen reads them as null).
+        if not errors and not bad:
             path, said = self._screened_error(doc.data)
             line, col = doc.position(path)
             found.append(Diagnostic(doc.path, line, col, self.rule, ERROR, f"{dotted(path)}: {echo(said, quote=False)}"))
