@@ -38,7 +38,7 @@ from ..yamlsource import Path
 from .cel import (LARGE_INPUT, MEMORY_HEADROOM, CelError, compile_expression, memory_budget, note_bound,
                   value_bound)
 from .evaluate import (COST_RULE, Activations, Failure, Outcome, ParamSlots, Violation, evaluate, over_budget,
-                       policy_max_input)
+                       policy_fits)
 from ..catalogue import policy_descriptions
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
 from .fields import ALWAYS, policy_fields
@@ -340,6 +340,7 @@ class _Work:
 
     def __init__(self, items: list[tuple[Policy, Binding, Any, str | None]], slots: ParamSlots) -> None:
         self.items = items
+        self.uses = 0  # objects this plan was asked about (passed)
         # (index in items, policy, params key) of every evaluation a combined program can answer when
         # the object is within the cost budget without a closer look (evaluate.over_budget: the
         # policy's estimate fits at the assumed input sizes, inputs below cel.LARGE_INPUT); None when
@@ -350,7 +351,7 @@ class _Work:
             if problem is not None:
                 continue
             if policy.combined is None or (params is not None and id(params) not in slots.keys) \
-                    or not policy_max_input(policy) or value_bound(params) > LARGE_INPUT:
+                    or not policy_fits(policy) or value_bound(params) > LARGE_INPUT:
                 self.units = None
                 break
             self.units.append((index, policy, slots.keys[id(params)] if params is not None else None))
@@ -362,18 +363,21 @@ class _Work:
         units = self.units
         if not units or value_bound(activations.target.obj) > LARGE_INPUT:
             return None
-        if len(units) == 1:
-            program = units[0][1].combined_program(units[0][2])
-        else:
-            program = _composite([(policy, key) for _index, policy, key in units], composites)
-        if program is None:
-            return None
+        self.uses += 1
         try:
-            values = program.evaluate(activations.shared_activation())
+            if len(units) == 1 or self.uses < COMPOSITE_AFTER:
+                # each policy's own program: compiling a composite costs more than a few evaluations
+                programs = [policy.combined_program(key) for _index, policy, key in units]
+                if any(program is None for program in programs):
+                    return None
+                values = [program.evaluate(activations.shared_activation()) for program in programs]  # type: ignore[union-attr]
+            else:
+                program = _composite([(policy, key) for _index, policy, key in units], composites)
+                if program is None:
+                    return None
+                values = program.evaluate(activations.shared_activation())
         except CelError:
             return None
-        if len(units) == 1:
-            values = [values]
         if not isinstance(values, list) or len(values) != len(units):
             return None
         passed = set()
@@ -387,6 +391,9 @@ class _Work:
 
 
 _ABSENT = object()
+# A plan's policies are answered by one composite program from its COMPOSITE_AFTER-th object on
+# (compiling one costs about as much as ten evaluations; a one-model check meets most plans once).
+COMPOSITE_AFTER = 3
 
 
 def _selector_keys(resources: list) -> tuple[str, ...] | None:

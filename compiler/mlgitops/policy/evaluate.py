@@ -266,10 +266,25 @@ def over_budget(policy: Policy, activations: Activations, params: Any) -> Failur
     return activations.budget[key]
 
 
+_POLICY_FITS: dict[int, tuple[Policy, bool]] = {}
+
+
+def policy_fits(policy: Policy) -> bool:
+    """Whether the policy's expressions fit RUNTIME_COST_BUDGET at the assumed input size, that is
+    whether policy_max_input(policy) is not 0 (one estimate per expression instead of one per
+    doubling of the size: what evaluating a small input needs to know)."""
+    cached = _POLICY_FITS.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    fits = sum(e.program.cost_at(celcost.ASSUMED_INPUT_SIZE) for e in _expressions(policy)) <= RUNTIME_COST_BUDGET
+    _POLICY_FITS[id(policy)] = (policy, fits)
+    return fits
+
+
 def _over_budget(policy: Policy, activations: Activations, params: Any) -> Failure | None:
-    limit = policy_max_input(policy)
-    if limit and activations.input_bound(params) <= LARGE_INPUT:  # the usual case
+    if policy_fits(policy) and activations.input_bound(params) <= LARGE_INPUT:  # the usual case
         return None
+    limit = policy_max_input(policy)
     if limit:  # within the budget at the assumed sizes: re-checked only for large inputs (cel.LARGE_INPUT)
         limit = max(limit, LARGE_INPUT)
     if activations.input_bound(params) <= limit:
