@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from .. import yamlguard
+from .memo import Memo, copy_data
 
 __all__ = ["apply", "decode_pointer", "parse_operations"]
 
@@ -443,9 +444,30 @@ def _from_yaml_node(node: yaml.Node, memo: dict) -> Any:
     return node.value
 
 
+# text -> (operations, None) or (None, the ValueError's message)
+_OPERATIONS = Memo(max_entries=512, max_weight=4 << 20)
+
+
 def parse_operations(text: str) -> list[dict]:
     """The operations of a JSON6902 patch's text, as kustomize reads them; ValueError if it is not
-    one (the message is kustomize's where it has one)."""
+    one (the message is kustomize's where it has one).
+
+    Memoised by text: every overlay using a component reads its patch files again (and a strategic
+    merge patch is also tried as a JSON patch). Callers get their own copy of the operations."""
+    cached = _OPERATIONS.get(text)
+    if cached is None:
+        try:
+            cached = (_parse_operations(text), None)
+        except ValueError as exc:
+            cached = (None, str(exc))
+        _OPERATIONS.put(text, cached, len(text))
+    ops, error = cached
+    if error is not None:
+        raise ValueError(error)
+    return copy_data(ops)
+
+
+def _parse_operations(text: str) -> list[dict]:
     text = text.strip()
     if not text:
         raise ValueError("empty json patch operations")

@@ -19,9 +19,7 @@ are errors. Each file is read and parsed once per render.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import marshal
 import math
 import os
 import re
@@ -34,6 +32,7 @@ from .. import yamlguard
 from ..yamlsource import LoaderBase, SourceDocument, load_yaml
 from .errors import RenderError, not_supported
 from .fieldspecs import json_type as _json_type
+from .memo import Memo, copy_data
 
 KUSTOMIZATION_FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZATION_VERSION = "kustomize.config.k8s.io/v1beta1"
@@ -75,7 +74,7 @@ def _inside(path: str, root: str) -> bool:
 # --- YAML as kustomize's resource reader (yaml.v3) sees it ------------------------------------------
 
 class _V3Loader(LoaderBase):
-    pass
+    finite = True  # _build: no NaN or infinity built in the current document
 
 
 _V3_PLAIN = "tag:mlgitops.dev,2025:v3-plain"
@@ -301,6 +300,63 @@ def _construct_mapping(loader: _V3Loader, node: yaml.MappingNode, deep: bool = F
     return mapping
 
 
+_MERGE_TAGS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")  # keys flatten_mapping handles
+_STR_TAG, _NULL_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
+_MAP_TAG, _SEQ_TAG = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _build(loader: _V3Loader, node: yaml.Node) -> Any:
+    """loader.construct_object(node, deep=True) for a document without aliases: the same values,
+    built directly for the common tags (plain scalars, strings, maps without merge keys,
+    sequences), through the loader's constructors for every other node. Without aliases no node
+    is reached twice, so the constructor's memo of built nodes has nothing to do."""
+    cls, tag = node.__class__, node.tag
+    if cls is yaml.ScalarNode:
+        if tag == _V3_PLAIN:
+            value = resolve_v3_plain(node.value)
+            if value.__class__ is float:  # only .nan and the infinities are not a RawFloat
+                loader.finite = False
+            return value
+        if tag == _STR_TAG:
+            return QuotedStr(node.value) if node.style in ("'", '"') else node.value  # type: ignore[attr-defined]
+        if tag == _NULL_TAG:
+            return None
+    elif cls is yaml.MappingNode:
+        if tag == _MAP_TAG and not any(k.tag in _MERGE_TAGS for k, _ in node.value):
+            mapping: dict = {}
+            for key_node, value_node in node.value:  # _construct_mapping without merge keys
+                key = _build(loader, key_node)
+                if not isinstance(key, str):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found a {'null' if key is None else type(key).__name__} key ({key_node.value!r}); "
+                        "kustomize accepts only string keys", key_node.start_mark)
+                if key in mapping:
+                    raise DuplicateKeyError("while constructing a mapping", node.start_mark,
+                                            f"mapping key {key!r} already defined", key_node.start_mark)
+                mapping[key] = _build(loader, value_node)
+            return mapping
+    elif cls is yaml.SequenceNode and tag == _SEQ_TAG:
+        return [_build(loader, item) for item in node.value]
+    loader.finite = False  # any value at all may come out
+    return loader.construct_object(node, deep=True)
+
+
+_V3_RESOLVERS: dict = {}  # first character -> [(tag, regexp)], filled below from the implicit resolvers
+
+
+def _resolve(loader: _V3Loader, kind: type, value: str, implicit: tuple) -> str:
+    """BaseResolver.resolve for the _V3Loader (no path resolvers, no wildcard resolvers), which
+    libyaml's parser calls for every node: scalars without the generic lookups."""
+    if kind is yaml.ScalarNode:
+        if implicit[0]:
+            for tag, regexp in _V3_RESOLVERS.get(value[:1], ()):
+                if regexp.match(value):
+                    return tag
+        return _STR_TAG
+    return yaml.resolver.BaseResolver.resolve(loader, kind, value, implicit)
+
+
 _V3Loader.add_constructor(_V3_PLAIN, _construct_v3_plain)
 _V3Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 _V3Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
@@ -308,6 +364,9 @@ _V3Loader.add_constructor("tag:yaml.org,2002:binary", _construct_binary)
 _V3Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _V3Loader.add_multi_constructor("!", _construct_unknown)
 _V3Loader.add_multi_constructor("tag:", _construct_unknown)
+assert not _V3Loader.yaml_path_resolvers and None not in _V3Loader.yaml_implicit_resolvers
+_V3_RESOLVERS.update(_V3Loader.yaml_implicit_resolvers)
+_V3Loader.resolve = _resolve  # type: ignore[method-assign,assignment]
 
 
 class YamlError(Exception):
@@ -350,6 +409,7 @@ class Document(NamedTuple):
     nulls: dict  # _null_meta_texts of the document
     items: list | None  # (line, nulls, empty nulls) of each element of a top-level `items` list
     empty_nulls: tuple  # _empty_null_paths of the document
+    finite: bool = False  # known to hold no NaN or infinity (else _check_numbers must look)
 
 
 def _empty_null_paths(node: yaml.Node, path: tuple = ()) -> tuple:
@@ -388,34 +448,34 @@ def parse_documents_ex(text: str) -> list[Document]:
     and those of the elements of its `items`.
 
     Memoised by file content once a text is seen a second time: rendering every overlay of a
-    repository parses the shared base files once instead of once per overlay. Callers get their own copy of the data (they mutate
-    it); marshal copies plain YAML data about 10x faster than copy.deepcopy.
+    repository parses the shared base files once instead of once per overlay. Callers get their
+    own copy of the data, nulls and items (they mutate them).
     """
     cached = _PARSED.get(text)
     if cached is None:
-        if text not in _SEEN:  # first sight: most files are parsed once, so do not pay for a copy
-            if len(_SEEN) >= _PARSED_MAX * 8:
+        seen = hash(text)
+        if seen not in _SEEN:  # first sight: most files are parsed once, so do not pay for a copy
+            if len(_SEEN) >= _SEEN_MAX:
                 _SEEN.clear()
-            _SEEN.add(text)
-            return _parse_documents_uncached(text)
-        cached = _parse_documents_uncached(text)
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[text] = cached
-    return [Document(d.line, _copy(d.data), copy.deepcopy(d.nulls), copy.deepcopy(d.items), d.empty_nulls)
+            _SEEN.add(seen)
+            docs = _parse_documents_uncached(text)
+            if not yamlguard.may_alias(text):
+                return docs
+            cached = docs  # aliases make objects that appear in several places: copy them apart
+        else:
+            cached = _parse_documents_uncached(text)
+            _PARSED.put(text, cached, len(text))
+    return [Document(d.line, copy_data(d.data), dict(d.nulls),
+                     None if d.items is None else [(line, dict(nulls), empty) for line, nulls, empty in d.items],
+                     d.empty_nulls, d.finite)
             for d in cached]
 
 
-_PARSED: dict[str, list[Document]] = {}
-_SEEN: set[str] = set()
-_PARSED_MAX = 1024
-
-
-def _copy(data: Any) -> Any:
-    try:
-        return marshal.loads(marshal.dumps(data))
-    except ValueError:  # a type marshal does not know
-        return copy.deepcopy(data)
+# Parsed documents by text, kept from the second time a text is parsed on. _SEEN holds the hashes
+# of texts parsed once (a collision only memoises a text one sight early).
+_PARSED = Memo(max_entries=1024, max_weight=16 << 20)
+_SEEN: set[int] = set()
+_SEEN_MAX = 1 << 16
 
 
 def _parse_documents_uncached(text: str) -> list[Document]:
@@ -425,6 +485,7 @@ def _parse_documents_uncached(text: str) -> list[Document]:
         raise YamlRefused(exc.message, exc.line, exc.column, exc.rule) from None
     loader = _V3Loader(text)
     docs: list[Document] = []
+    construct = loader.construct_document if yamlguard.may_alias(text) else None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -432,8 +493,17 @@ def _parse_documents_uncached(text: str) -> list[Document]:
                 continue
             nulls = _null_meta_texts(node)
             items = _items_meta(node)
-            docs.append(Document(node.start_mark.line + 1, loader.construct_document(node), nulls, items,
-                                 _empty_null_paths(node)))
+            if construct is not None:
+                data = construct(node)
+                finite = False
+            else:
+                loader.finite = True
+                try:
+                    data = _build(loader, node)
+                finally:  # what construct_document leaves behind
+                    loader.constructed_objects, loader.recursive_objects, loader.deep_construct = {}, {}, False
+                finite = loader.finite
+            docs.append(Document(node.start_mark.line + 1, data, nulls, items, _empty_null_paths(node), finite))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -477,13 +547,7 @@ def _check_numbers(value: Any) -> None:
             _check_numbers(v)
 
 
-def copy_data(value: Any) -> Any:
-    """A deep copy of plain data (much faster than copy.deepcopy)."""
-    if isinstance(value, dict):
-        return {k: copy_data(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_data(v) if isinstance(v, (dict, list)) else v for v in value]
-    return value
+_SOURCE_DOCUMENTS = Memo(max_entries=256, max_weight=8 << 20)  # (shown name, text) -> SourceDocument
 
 
 # --- kustomization schema -------------------------------------------------------------------------
@@ -731,7 +795,7 @@ class Loader:
 
     def documents(self, kust: Kustomization, entry_path: tuple, path: str) -> tuple[list[Document], int]:
         """The documents of a resource file, and how many pieces kyaml's reader splits it into;
-        cached, so callers copy before changing."""
+        cached for this render, so callers copy before changing."""
         parsed = self._docs.get(path)
         if parsed is None:
             text = self.read_text(kust, entry_path, path)
@@ -748,7 +812,8 @@ class Loader:
         try:
             docs = parse_documents_ex(text)
             for doc in docs:
-                _check_numbers(doc.data)
+                if not doc.finite:
+                    _check_numbers(doc.data)
         except YamlRefused as exc:
             raise RenderError(where, exc.line, exc.column, exc.rule, str(exc)) from None
         except YamlError as exc:
@@ -759,12 +824,17 @@ class Loader:
         return docs
 
     def source_document(self, kust: Kustomization | None, entry_path: tuple, path: str) -> SourceDocument:
-        """A configuration file with positions (yamlsource)."""
+        """A configuration file with positions (yamlsource); the same (unchanged) document for the
+        same file name and text within a process, so callers must not change it."""
         text = self.read_text(kust, entry_path, path)
-        doc, problems = load_yaml(text, self.display(path))
-        if doc is None or problems:
-            d = problems[0]
-            raise RenderError(d.file, d.line, d.column, d.rule, d.message)
+        shown = self.display(path)
+        doc = _SOURCE_DOCUMENTS.get((shown, text))
+        if doc is None:
+            doc, problems = load_yaml(text, shown)
+            if doc is None or problems:
+                d = problems[0]
+                raise RenderError(d.file, d.line, d.column, d.rule, d.message)
+            _SOURCE_DOCUMENTS.put((shown, text), doc, len(text))
         return doc
 
     # kustomizations --------------------------------------------------------------------------
@@ -794,15 +864,24 @@ class Loader:
                               RULE_MISSING_KUSTOMIZATION, message)
         file = found[0]
         rel = self.display(file)
-        text = self.read_text(parent, entry.path if entry else (), file)
-        doc, problems = load_yaml(text, rel)
-        if doc is None or problems:
-            d = problems[0]
-            raise RenderError(d.file, d.line, d.column, d.rule, d.message)
-        kust = Kustomization(directory, file, rel, doc, {}, {}, text.split("\n"))
-        _decode_kustomization(kust)
+        text = self.read_text(parent, entry.path if entry else (), file)  # read (and contained) every time
+        key = (directory, file, rel, text)
+        kust = _KUSTOMIZATIONS.get(key)
+        if kust is None:
+            doc, problems = load_yaml(text, rel)
+            if doc is None or problems:
+                d = problems[0]
+                raise RenderError(d.file, d.line, d.column, d.rule, d.message)
+            kust = Kustomization(directory, file, rel, doc, {}, {}, text.split("\n"))
+            _decode_kustomization(kust)
+            _KUSTOMIZATIONS.put(key, kust, len(text))
         self._kustomizations[directory] = kust
         return kust
+
+
+# Decoded kustomizations by (directory, file, shown name, text): the shared components of every
+# overlay are decoded once per process. A Kustomization is never changed after decoding.
+_KUSTOMIZATIONS = Memo(max_entries=1024, max_weight=8 << 20)
 
 
 def _decode_kustomization(kust: Kustomization) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from .fieldspecs import FieldSpec, NameBackReference, TOTALLY_NOT_A_NAMESPACE, gvk_selected, is_cluster_scoped
+from .memo import Memo
 from .transformers import TransformError, Tracked, apply_fieldspec, cur_id, go_str, id_str, obj_namespace, prev_ids
 
 
@@ -24,12 +25,10 @@ def fix_name_references(resources: list[Tracked], refs: Iterable[NameBackReferen
         return
     index = _Index(resources)
     filters: dict[int, list] = {}
-    for ref in refs:
-        target = (ref.group, ref.version, ref.kind)
-        for spec in ref.referrers:
-            for i, rid in enumerate(index.orgs):
-                if gvk_selected(rid[0], rid[1], rid[2], spec.group, spec.version, spec.kind):
-                    filters.setdefault(i, []).append((spec, target))
+    for i, rid in enumerate(index.orgs):
+        selected = _referrer_specs(refs, (rid[0], rid[1], rid[2]))
+        if selected:
+            filters[i] = selected
     if not filters:
         return
     for i in sorted(filters):
@@ -42,6 +41,28 @@ def fix_name_references(resources: list[Tracked], refs: Iterable[NameBackReferen
             except TransformError as exc:
                 raise TransformError(f"updating name reference in '{spec.path}' field of "
                                      f"{id_str(cur_id(referrer))}: {exc}") from None
+
+
+# refs -> {(group, version, kind) of a referrer -> its (field spec, referred gvk) pairs, in refs
+# order}. The configuration of every overlay using the same components is the same (memoised)
+# tuple, so the table is kept by its identity (the entry holds the tuple, so its id stays its own).
+_SELECTED = Memo(max_entries=32, max_weight=32)
+_SELECTED_GVKS = 4096  # a table is started over past this many kinds
+
+
+def _referrer_specs(refs: tuple, gvk: tuple) -> list:
+    """The (field spec, referred group/version/kind) of every name reference field an object of
+    `gvk` has, in the order of `refs` and their referrers (the order kustomize fixes them in)."""
+    entry = _SELECTED.get(id(refs))
+    if entry is None or entry[0] is not refs or len(entry[1]) > _SELECTED_GVKS:
+        entry = (refs, {})
+        _SELECTED.put(id(refs), entry, 1)
+    table = entry[1]
+    found = table.get(gvk)
+    if found is None:
+        found = table[gvk] = [(spec, (ref.group, ref.version, ref.kind)) for ref in refs for spec in ref.referrers
+                              if gvk_selected(gvk[0], gvk[1], gvk[2], spec.group, spec.version, spec.kind)]
+    return found
 
 
 class _Index:

@@ -36,6 +36,7 @@ import json
 import re
 from typing import Any
 
+from .memo import copy_data
 
 __all__ = ["MERGE_KEYS", "OpenAPISchema", "merge", "apply_patch", "list_merge_keys", "check_patch_count"]
 
@@ -238,6 +239,35 @@ def _scalar_tag(value: Any) -> str:
     return "!!str"
 
 
+class _LazySeq(_Node):
+    """A sequence node made from a Python list whose element nodes are only built when something
+    reads its `content`. The walker leaves most lists of a target alone (a list the patch does
+    not name, a list kustomize replaces), and such a list comes back out of `_from_node` as a copy
+    of the Python list, which is what building and unbuilding its nodes would give."""
+
+    __slots__ = ("_items", "_source")
+
+    def __init__(self, source: list) -> None:  # noqa: super().__init__ would build `content`
+        self.kind, self.tag, self.value, self.py, self.keep = _SEQ, "!!seq", "", None, False
+        self._items: list | None = None
+        self._source = source
+
+    @property
+    def content(self) -> list:
+        items = self._items
+        if items is None:
+            items = self._items = [_to_node(v) for v in self._source]
+        return items
+
+    @content.setter
+    def content(self, items: list) -> None:
+        self._items = items
+
+    def untouched(self) -> list | None:
+        """The Python list, when no element node was ever built (else None)."""
+        return self._source if self._items is None else None
+
+
 def _to_node(value: Any) -> _Node:
     if isinstance(value, dict):
         content = []
@@ -246,7 +276,7 @@ def _to_node(value: Any) -> _Node:
             content.append(_to_node(v))
         return _Node(_MAP, "!!map", content=content)
     if isinstance(value, list):
-        return _Node(_SEQ, "!!seq", content=[_to_node(v) for v in value])
+        return _LazySeq(value)
     return _Node(_SCALAR, _scalar_tag(value), _scalar_text(value), py=value)
 
 
@@ -277,6 +307,10 @@ def _from_node(node: _Node) -> Any:
             out[_from_node(content[i])] = _from_node(content[i + 1])
         return out
     if node.kind == _SEQ:
+        if type(node) is _LazySeq:
+            source = node.untouched()
+            if source is not None:
+                return copy_data(source)
         return [_from_node(n) for n in node.content]
     if node.tag == _NULL_TAG:
         return None
