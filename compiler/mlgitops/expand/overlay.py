@@ -6,6 +6,8 @@ own labels, and a waiver label per policy the model waives in the environment (e
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from .. import layout
 from ..config import Config
 from ..spec.model import ModelEnv
@@ -29,12 +31,20 @@ def alias_kustomization(me: ModelEnv) -> dict:
     }
 
 
-def generated(me: ModelEnv, config: Config, files: tuple[str, ...] | None = None) -> list[tuple[Generator, dict]]:
-    """(generator, object) of every object of the overlay (of its resource `files` only, when
-    given), in registry order."""
+def generated(me: ModelEnv, config: Config) -> list[tuple[Generator, dict]]:
+    """(generator, object) of every object of the overlay, in registry order."""
+    return list(iter_generated(me, config))
+
+
+def iter_generated(me: ModelEnv, config: Config, files: tuple[str, ...] | None = None
+                   ) -> Iterator[tuple[Generator, dict]]:
+    """generated(), one generator at a time (of the overlay's resource `files` only, when given):
+    a caller that needs the first objects of a file runs only the generators before them."""
     model = me.model
-    return [(g, obj) for g in GENERATORS if (files is None or g.file in files) and g.applies(model)
-            for obj in g.build(me, config)]
+    for g in GENERATORS:
+        if (files is None or g.file in files) and g.applies(model):
+            for obj in g.build(me, config):
+                yield g, obj
 
 
 def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:

@@ -15,11 +15,11 @@ a tag; they are in the rows too.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..config import Config
 from ..expand.generator import ANY, NAME, Constant, Derived, Generator, Path, Target
-from ..expand.overlay import generated
+from ..expand.overlay import iter_generated
 from ..expand.registry import GENERATORS
 from ..spec.model import ModelEnv, ModelFile
 from ..yamlsource import SourceDocument
@@ -106,6 +106,7 @@ class ObjectOrigin:
     def __init__(self, obj: dict, me: ModelEnv, generator: Generator) -> None:
         self.obj = obj  # the object as generated (plain values are enough: it is only read)
         self.generator = generator.name  # the name of the generator that emitted it
+        self.file = generator.file  # the overlay's resource file it is written to
         self._me = me
         self._generator = generator
 
@@ -174,11 +175,16 @@ def _explain(me: ModelEnv, generator: Generator, obj: dict) -> tuple[dict[Path, 
     return fields, gaps
 
 
-def overlay_origins(me: ModelEnv, config: Config, file: str | None = None) -> dict[str, list[ObjectOrigin]]:
-    """{resource file of the overlay (model.yaml, monitoring.yaml): its objects' origins, in order};
-    with `file`, only that file's generators run (the other files' lists are empty)."""
+def overlay_origins(me: ModelEnv, config: Config) -> dict[str, list[ObjectOrigin]]:
+    """{resource file of the overlay (model.yaml, monitoring.yaml): its objects' origins, in order}."""
     out: dict[str, list[ObjectOrigin]] = {g.file: [] for g in GENERATORS}
-    traced = _traced(me)
-    for generator, obj in generated(traced, config, files=None if file is None else (file,)):
-        out[generator.file].append(ObjectOrigin(obj, me, generator))
+    for origin in file_origins(me, config):
+        out[origin.file].append(origin)
     return out
+
+
+def file_origins(me: ModelEnv, config: Config, file: str | None = None) -> Iterator[ObjectOrigin]:
+    """The origins of the objects of one resource file of the overlay (every file when None), in
+    order, generated as they are asked for."""
+    for generator, obj in iter_generated(_traced(me), config, None if file is None else (file,)):
+        yield ObjectOrigin(obj, me, generator)

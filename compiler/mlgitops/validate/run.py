@@ -164,7 +164,7 @@ class Partial:
     diagnostics: list
     counts: collections.Counter
     skipped: collections.Counter  # reason -> objects
-    # (kind, apiVersion) without a schema -> [where and label of its first object, objects]
+    # (kind, apiVersion) without a schema -> [its first object, objects]
     missing: dict
     unpinned: dict  # schema source -> warning
     files: set
@@ -203,8 +203,8 @@ class Validator:
                 if result.schema is None:
                     doc = result.doc
                     key = (doc.kind, doc.api_version)
-                    if key not in part.missing:
-                        part.missing[key] = [mapper.where(doc), 0]
+                    if key not in part.missing:  # located in `report`, once for the whole input
+                        part.missing[key] = [doc, 0]
                     part.missing[key][1] += 1
                     part.skipped["without a schema"] += 1
                 else:
@@ -233,12 +233,13 @@ class Validator:
             diags.extend(part.diagnostics)
             counts.update(part.counts)
             skipped.update(part.skipped)
-            for key, (where, n) in part.missing.items():
-                missing.setdefault(key, [where, 0])[1] += n
+            for key, (first, n) in part.missing.items():
+                missing.setdefault(key, [first, 0])[1] += n
             unpinned.update(part.unpinned)
             files |= part.files
         severity = ERROR if settings.strict_schemas else WARNING
-        for (kind, api_version), ((file, line, col, label), n) in sorted(missing.items()):
+        for (kind, api_version), (first, n) in sorted(missing.items()):
+            file, line, col, label = self.mapper.where(first)
             group = api_version.rpartition("/")[0]
             others = f" (and {n - 1} more object{'s' if n > 2 else ''})" if n > 1 else ""
             diags.add(Diagnostic(file, line, col, "schema.missing", severity, f"{label}: "

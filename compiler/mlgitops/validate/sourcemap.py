@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -31,7 +31,7 @@ from ..overlays import GENERATED_MARK
 from ..modelfiles import read_model_file, resolve
 from ..spec.model import ModelEnv, ModelFile, cluster_variants
 from ..yamlsource import SourceDocument, load_yaml
-from .provenance import ObjectOrigin, overlay_origins
+from .provenance import ObjectOrigin, file_origins
 from .results import Document
 
 Path = tuple
@@ -133,6 +133,22 @@ def _relation(patch_path: Path, path: Path) -> str | None:
     return "covers" if len(patch_path) <= len(path) else "below"
 
 
+class _Origins:
+    """The origins of one generated file's objects, generated up to the one asked for."""
+
+    def __init__(self, origins: Iterator[ObjectOrigin]) -> None:
+        self._next = origins
+        self._seen: list[ObjectOrigin] = []
+
+    def at(self, index: int) -> ObjectOrigin | None:
+        while len(self._seen) <= index:
+            origin = next(self._next, None)
+            if origin is None:
+                return None
+            self._seen.append(origin)
+        return self._seen[index]
+
+
 class SourceMap:
     """Locates findings; reads each file once and runs the expanders once per model and env."""
 
@@ -141,7 +157,7 @@ class SourceMap:
         self._files: dict[str, list[_Chunk] | None] = {}
         self._lines: dict[str, list[str]] = {}
         self._config: Config | None | bool = False
-        self._origins: dict[tuple[str, str, str, str], dict[str, list[ObjectOrigin]] | None] = {}
+        self._origins: dict[tuple[str, str, str, str], _Origins | None] = {}
         self._models: dict[str, ModelFile | None] = {}
 
     # public ---------------------------------------------------------------------------------------
@@ -190,14 +206,13 @@ class SourceMap:
         if match is None:
             return None
         model, env, name = match.group(1), overlay.env, overlay.file
-        origins = self._model_origins(model, env, overlay.cluster, name)
         chunks = self._files.get(origin_file) or []
         index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
-        objects = (origins or {}).get(name, [])
-        written = chunks[index].doc if index is not None and index < len(objects) else None
-        if index is None or written is None or written.data != objects[index].obj:
+        origins = self._model_origins(model, env, overlay.cluster, name) if index is not None else None
+        origin = origins.at(index) if origins is not None and index is not None else None
+        written = chunks[index].doc if origin is not None and index is not None else None
+        if origin is None or written is None or written.data != origin.obj:
             return None  # not generated from the model as it is now: map into the file itself
-        origin = objects[index]
         label = self._model_label(model, path)
         if label is not None:
             return label
@@ -220,7 +235,7 @@ class SourceMap:
         line, col = file.doc.position(path)
         return model, line, col
 
-    def _model_origins(self, model: str, env: str, cluster: str, file: str) -> dict[str, list[ObjectOrigin]] | None:
+    def _model_origins(self, model: str, env: str, cluster: str, file: str) -> _Origins | None:
         """The origins of the objects of `file` of `model`'s overlay in `env` (in `cluster`'s own
         overlay, overlays/<env>@<cluster>/, with the cluster's overrides); None when the model or
         the config does not load (validate reports neither: `mlgitops build` does)."""
@@ -238,7 +253,7 @@ class SourceMap:
                     found = next((v for v in cluster_variants(resolved) if v.cluster is not None
                                   and v.cluster.name == cluster), None)
                 if found is not None:
-                    self._origins[key] = overlay_origins(found, config, file)
+                    self._origins[key] = _Origins(file_origins(found, config, file))
         return self._origins[key]
 
     def _model_file(self, model: str) -> ModelFile | None:
