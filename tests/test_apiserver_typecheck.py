@@ -38,6 +38,7 @@ from mlgitops.policy import typecheck as tc
 from mlgitops.policy.cel import CelError, compile_expression
 from mlgitops.validate import k8sschemas
 from tooling import REPO_ROOT, SHARED_ROOT
+from yamldocs import documents
 
 K8S_SCHEMAS = "1.36.0"  # kubernetes-validate's schemas of the server's minor version
 SEED = int(os.environ.get("TYPECHECK_SEED", "20260901"))
@@ -64,9 +65,8 @@ KIND_NAMES = [k[2] for k in KINDS]
 @functools.lru_cache(maxsize=1)
 def crd_documents() -> list[dict]:
     docs = []
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for name in CRD_FILES:
-        for doc in yaml.load_all((SHARED_ROOT / "crds" / name).read_text(), Loader=loader):
+        for doc in documents(SHARED_ROOT / "crds" / name):
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                 docs.append(doc)
     return docs

@@ -253,7 +253,10 @@ def test_wheel_installs_and_its_init_passes_the_gate(tmp_path):
         shutil.copytree(REPO_ROOT / name, src / name, symlinks=True, ignore=ignore)
     wheels = tmp_path / "wheels"
     env = BASE_ENV | {"PIP_CONSTRAINT": str(REPO_ROOT / "requirements.lock")}
-    done = run(tmp_path, str(VENV_BIN / "pip"), "wheel", "-q", "--no-deps", "-w", str(wheels), str(src), env=env)
+    # built by the locked setuptools of .venv (what pip's isolated build environment would install
+    # first, from the same lock)
+    done = run(tmp_path, str(VENV_BIN / "pip"), "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels),
+               str(src), env=env)
     assert done.returncode == 0, done.stderr
     [wheel] = wheels.glob("mlgitops-*.whl")
     with zipfile.ZipFile(wheel) as archive:  # the wheel carries copies of the bundled trees

@@ -18,6 +18,7 @@ import yaml
 
 from conftest import copy_sources, tree_bytes
 from tooling import REPO_ROOT
+from yamldocs import documents
 
 POLICIES = REPO_ROOT / "policies"
 PREFIX = "waivers.mlgitops.dev/"
@@ -85,7 +86,7 @@ def test_rule_versions_are_served_by_the_upstream_crds():
 
     served: dict[tuple[str, str], set[str]] = {}
     for crd_file in require_shared("crds").glob("*.yaml"):
-        for doc in yaml.safe_load_all(crd_file.read_text()):
+        for doc in documents(crd_file):
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                 spec = doc["spec"]
                 served[(spec["group"], spec["names"]["plural"])] = {

@@ -18,10 +18,13 @@ import pytest
 
 from buildtrees import copy_repo, leftovers, run, synthetic_repo, units
 
-N_MODELS = 300
-EDITED = [f"model-{i:04d}" for i in range(10, 300, 15)]  # 20 models edited
-REMOVED = [f"model-{i:04d}" for i in range(7, 300, 15)]  # 20 removed
-ADDED = [f"model-{i:04d}" for i in range(301, 321)]  # 20 added (copies of others, new names)
+# 80 models: 20 edited, 20 removed, 20 added and 20 left alone (every kind of directory change,
+# over 100 changed directories, and untouched ones beside them; a larger repository only repeats
+# the same steps, each trial runs three builds of it)
+N_MODELS = 80
+EDITED = [f"model-{i:04d}" for i in range(2, N_MODELS, 4)]  # 20 models edited
+REMOVED = [f"model-{i:04d}" for i in range(3, N_MODELS, 4)]  # 20 removed
+ADDED = [f"model-{i:04d}" for i in range(N_MODELS + 1, N_MODELS + 21)]  # 20 added (copies of others, new names)
 MAX_REPLICAS = re.compile(r"^(    maxReplicas: )(\d+)$", re.M)
 
 # (point, n, two renames instead of RENAME_EXCHANGE)
@@ -34,7 +37,8 @@ TRIALS = [
     ("swap", 0.02, True), ("swap", 0.5, True), ("remove", 0.1, True),
 ]
 CLEANUP_TRIALS = [("swap", 0.5, "cleanup", 0), ("swap", 0.5, "cleanup", 0.5)]  # a kill, then a kill while cleaning up
-RESULTS: list[str] = []
+RESULTS: list[str] = []  # test_report_trials counts them: every test here runs in one process
+pytestmark = pytest.mark.xdist_group("build-crash")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +57,7 @@ def trees(tmp_path_factory) -> dict:
     for name in REMOVED:
         (models / f"{name}.yaml").unlink()
     for i, name in enumerate(ADDED):
-        donor = f"model-{i * 15 + 3:04d}"  # never one of REMOVED (7 mod 15)
+        donor = f"model-{i * 4 + 1:04d}"  # never one of REMOVED (3 mod 4) nor EDITED (2 mod 4)
         (models / f"{name}.yaml").write_text((models / f"{donor}.yaml").read_text().replace(donor, name))
     config = template / "mlgitops.yaml"  # argocd/ (a directory with files and a subdirectory) changes too
     config.write_text(config.read_text().replace("targetRevision: main", "targetRevision: release"))
@@ -63,6 +67,7 @@ def trees(tmp_path_factory) -> dict:
     assert leftovers(clean) == []
     changed = {u for u in old.keys() | new.keys() if old.get(u) != new.get(u)}
     assert len(changed) > 100 and "argocd" in changed  # edited, added and removed overlays, and argocd/
+    assert len({u for u in old.keys() & new.keys() if u.startswith("overlays/")} - changed) >= 40  # and untouched ones
     swaps = len(changed)  # one per directory (a new one, an exchange, a removal)
     hits = {"write": sum(len(new[u]) for u in changed if u in new), "fsync": 1, "swap": swaps,
             "remove": sum(1 for u in changed if u in old),  # old copies and removed directories
@@ -91,25 +96,27 @@ def _assert_whole(root: pathlib.Path, old: dict, new: dict, two_renames: bool, w
             assert f"{unit}/kustomization.yaml" in files, f"{what}: {unit} has model.yaml but no kustomization.yaml"
 
 
-def _check_then_converge(root: pathlib.Path, new: dict, what: str) -> None:
+def _check_then_converge(cli, root: pathlib.Path, new: dict, what: str) -> None:
+    """`build --check`, then a build, through the CLI in this process (only the killed build needs a
+    process of its own; an exception here fails the test, where a process would print a traceback)."""
     left = leftovers(root)
-    checked = run(root, "--check", "-q")
+    checked = cli("build", "--repo", str(root), "--check", "-q")
     assert "Traceback" not in checked.stderr and "internal error" not in checked.stderr
     if left:
-        assert checked.returncode == 1, f"{what}: build --check passed with leftovers {left[:3]}"
+        assert checked.exit_code == 1, f"{what}: build --check passed with leftovers {left[:3]}"
         assert "[build.leftover]" in checked.stderr
         for rel in left:
             if rel.startswith(("overlays/", "base/", "argocd/", ".argocd.", ".base.")):
                 assert rel in checked.stderr or "/" in rel.split("/", 3)[-1], rel
-    rerun = run(root)
-    assert rerun.returncode == 0, f"{what}: rerun failed: {rerun.stderr[-2000:]}"
+    rerun = cli("build", "--repo", str(root))
+    assert rerun.exit_code == 0, f"{what}: rerun failed: {rerun.stderr[-2000:]}"
     assert "Traceback" not in rerun.stderr
     assert units(root) == new, f"{what}: the rerun did not converge to the new tree"
     assert leftovers(root) == [], f"{what}: leftovers after the rerun: {leftovers(root)[:5]}"
 
 
 @pytest.mark.parametrize("point,n,two_renames", TRIALS, ids=[f"{p}-{n}{'-2renames' if t else ''}" for p, n, t in TRIALS])
-def test_sigkill_mid_build_leaves_every_directory_wholly_old_or_new(trees, tmp_path, point, n, two_renames):
+def test_sigkill_mid_build_leaves_every_directory_wholly_old_or_new(trees, cli, tmp_path, point, n, two_renames):
     root = copy_repo(trees["template"], tmp_path / "repo")
     n = _nth(trees, point, n, two_renames)
     env = {"MLGITOPS_FAULT": f"{point}:{n}"}
@@ -120,13 +127,13 @@ def test_sigkill_mid_build_leaves_every_directory_wholly_old_or_new(trees, tmp_p
     what = f"killed at {point}:{n}{' (two renames)' if two_renames else ''}"
     _assert_whole(root, trees["old"], trees["new"], two_renames, what)
     RESULTS.append(f"{what}: {len(leftovers(root))} leftovers")
-    _check_then_converge(root, trees["new"], what)
+    _check_then_converge(cli, root, trees["new"], what)
     shutil.rmtree(root)
 
 
 @pytest.mark.parametrize("point,n,clean_point,clean_n", CLEANUP_TRIALS,
                          ids=[f"{p}-{n}-then-{c}-{m}" for p, n, c, m in CLEANUP_TRIALS])
-def test_sigkill_while_cleaning_up_after_an_earlier_kill(trees, tmp_path, point, n, clean_point, clean_n):
+def test_sigkill_while_cleaning_up_after_an_earlier_kill(trees, cli, tmp_path, point, n, clean_point, clean_n):
     root = copy_repo(trees["template"], tmp_path / "repo")
     n = _nth(trees, point, n)
     assert run(root, "--no-cache", env={"MLGITOPS_FAULT": f"{point}:{n}"}).returncode == -signal.SIGKILL
@@ -137,7 +144,7 @@ def test_sigkill_while_cleaning_up_after_an_earlier_kill(trees, tmp_path, point,
     what = f"killed at {point}:{n}, then at {clean_point}:{clean_n}"
     _assert_whole(root, trees["old"], trees["new"], False, what)
     RESULTS.append(f"{what}: {len(leftovers(root))} leftovers")
-    _check_then_converge(root, trees["new"], what)
+    _check_then_converge(cli, root, trees["new"], what)
     shutil.rmtree(root)
 
 
