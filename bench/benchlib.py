@@ -28,6 +28,15 @@ def load_build_module():
     return module
 
 
+def find_kubeconform() -> str | None:
+    """The kubeconform binary: $MLGITOPS_KUBECONFORM, .tools/bin (make tools), PATH, ~/go/bin."""
+    for candidate in (os.environ.get("MLGITOPS_KUBECONFORM"), os.path.join(os.path.dirname(HERE), ".tools", "bin",
+                      "kubeconform"), shutil.which("kubeconform"), os.path.expanduser("~/go/bin/kubeconform")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def write_corpus(root: str, overlays: list[str]) -> tuple[str, int]:
     """Every overlay rendered once into root/corpus/<env>/<model>.yaml (one YAML stream each), the
     files that validate and policy benchmarks time tools on; returns (directory, objects)."""

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import corpus_arguments, load_build_module, run_in_workdir, speed_probe  # noqa: E402 - bench/ is on sys.path
+from benchlib import corpus_arguments, find_kubeconform, load_build_module, run_in_workdir, speed_probe  # noqa: E402 - bench/ is on sys.path
 from policy import comply_params  # noqa: E402 - bench/policy.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,14 +68,6 @@ def timed_check(mlgitops: str, root: str, *args: str) -> tuple[float, dict]:
     if proc.returncode not in (0, 1):
         raise B.BenchError(f"`{' '.join(command)}` exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
     return seconds, json.loads(proc.stdout)
-
-
-def find_kubeconform() -> str | None:
-    for candidate in (os.environ.get("MLGITOPS_KUBECONFORM"), os.path.join(REPO, ".tools", "bin", "kubeconform"),
-                      shutil.which("kubeconform"), os.path.expanduser("~/go/bin/kubeconform")):
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def real_tools(root: str, overlays: list[str], sample: int) -> dict | None:

@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-from benchlib import build_corpus, corpus_arguments, load_build_module, run_in_workdir, speed_probe  # noqa: E402 - bench/ is on sys.path when run as a script
+from benchlib import build_corpus, corpus_arguments, find_kubeconform, load_build_module, run_in_workdir, speed_probe  # noqa: E402 - bench/ is on sys.path when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -44,14 +43,6 @@ TARGET_RATIO = 1.0  # builtin objects/s over kubeconform objects/s
 
 B = load_build_module()
 log = B.log
-
-
-def find_kubeconform() -> str | None:
-    for candidate in (os.environ.get("MLGITOPS_KUBECONFORM"), os.path.join(REPO, ".tools", "bin", "kubeconform"),
-                      shutil.which("kubeconform"), os.path.expanduser("~/go/bin/kubeconform")):
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def timed(cmd: list[str], what: str, expect=(0,)) -> tuple[float, subprocess.CompletedProcess]:
