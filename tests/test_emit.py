@@ -819,10 +819,10 @@ def test_scalar_regexes_match_per_character_definitions():
     # every BMP code point (all the class boundaries are there) and a sample of
     # the others, which are all non-printable
     astral = "".join(map(chr, range(0x10000, 0x110000)))
-    assert len(e._NOT_PRINTABLE_RE.findall(astral)) == len(e._NEEDS_ESCAPE_RE.findall(astral)) == len(astral)
+    assert len(e._not_printable_re().findall(astral)) == len(e._needs_escape_re().findall(astral)) == len(astral)
     every = "".join(map(chr, range(0x10000))) + astral[::997] + astral[-1]
-    not_printable = {m.start() for m in e._NOT_PRINTABLE_RE.finditer(every)}
-    needs_escape = {m.start() for m in e._NEEDS_ESCAPE_RE.finditer(every)}
+    not_printable = {m.start() for m in e._not_printable_re().finditer(every)}
+    needs_escape = {m.start() for m in e._needs_escape_re().finditer(every)}
     for o, c in enumerate(every):
         assert (o in not_printable) == (not e._printable(c)), hex(ord(c))
         assert (o in needs_escape) == e._needs_escape(c), hex(ord(c))

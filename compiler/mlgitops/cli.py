@@ -8,6 +8,7 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -908,6 +909,9 @@ def init_command(directory: str, repo_url: str | None, envs: tuple[str, ...], cl
 
 def run() -> None:  # pragma: no cover - console entry for `python -m mlgitops`
     """Commands crash through `_Main.invoke`; this catches what fails outside a command."""
+    # What importing built lives as long as the process: out of the collector's way, so its full
+    # collections do not walk it again and again (forked workers also share those pages unwritten).
+    gc.freeze()
     try:
         main(standalone_mode=True)
     except KeyboardInterrupt:

@@ -284,13 +284,19 @@ def _needs_escape(c: str) -> bool:
     return c == '"' or c == "\\" or c in _BREAKS or not _printable(c)
 
 
-# Some character that is not _printable().
-_NOT_PRINTABLE_RE = re.compile(r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
-# Every character that _needs_escape() in a double-quoted scalar: the complement
-# of _printable() minus '"', '\\', '\n', U+2028 and U+2029.
-_NEEDS_ESCAPE_RE = re.compile(
-    r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
-)
+# The two regular expressions below read only non-ASCII text (ASCII has str fast paths), and each
+# costs about 4 ms to compile: compiled when first needed, so a build of ASCII models never does.
+@functools.cache
+def _not_printable_re() -> re.Pattern:
+    """Some character that is not _printable()."""
+    return re.compile(r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+
+
+@functools.cache
+def _needs_escape_re() -> re.Pattern:
+    """Every character that _needs_escape() in a double-quoted scalar: the complement of
+    _printable() minus '"', '\\', '\n', U+2028 and U+2029."""
+    return re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
 # '#' preceded by a blank/break/NUL (libyaml: a comment indicator).
 _BLANK_HASH_RE = re.compile("[ \t\r\n\x85\u2028\u2029\x00]#")
 _BREAK_SPACE_RE = re.compile("[\r\n\x85\u2028\u2029] ")
@@ -323,7 +329,7 @@ def _escape_match(m: re.Match) -> str:
 def _escape_text(s: str) -> str:
     """``s`` with every character that _needs_escape() replaced by its escape."""
     if not s.isascii():
-        return _NEEDS_ESCAPE_RE.sub(_escape_match, s)
+        return _needs_escape_re().sub(_escape_match, s)
     # ASCII: '"', '\\' and the C0 controls / DEL need escapes; str.isprintable()
     # is exactly 0x20-0x7E.  Backslashes first, the escapes add new ones.
     if "\\" in s:
@@ -373,7 +379,7 @@ def _select_style(s: str) -> int:
         else:
             break_space = space_break = False
     else:
-        special = _NOT_PRINTABLE_RE.search(s) is not None
+        special = _not_printable_re().search(s) is not None
         line_breaks = _BREAK_RE.search(s) is not None
         if line_breaks:
             break_space = _BREAK_SPACE_RE.search(s) is not None

@@ -177,9 +177,11 @@ def _scan(root: str) -> _Scan:
             return
         if not entries:
             found.empty_dirs.add(rel)
+        prefix = rel + "/"
         for entry in entries:
-            path = f"{rel}/{entry.name}"
-            if is_leftover_name(entry.name):
+            name = entry.name
+            path = prefix + name
+            if "mlgitops-" in name and is_leftover_name(name):  # (every leftover name holds "mlgitops-")
                 found.leftovers.append(path)
             elif entry.is_dir(follow_symlinks=False):
                 found.dirs.add(path)
@@ -349,8 +351,11 @@ def _plan(scan: _Scan, desired: dict[str, bytes], changed: set[str], extra: list
     # A file's unit depends only on its directory: _unit once per directory, not once per file.
     unit_of_dir: dict[str, str | None] = {}
     gone = set(extra)
+    prefixes = tuple(u + "/" for u in touched)  # only a file below a touched unit can be one of its files
     for files, kept in ((desired, False), (scan.files, True)):
         for rel in files:
+            if not rel.startswith(prefixes):
+                continue
             directory = rel[:rel.rfind("/") + 1]  # "" for a file at the top
             u = unit_of_dir.get(directory, "") if directory else _unit(rel)
             if u == "":

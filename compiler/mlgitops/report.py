@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import re
-import urllib.parse
-import xml.etree.ElementTree as ET
 from typing import Iterable
 
 import click
@@ -101,6 +98,9 @@ def _github(items: list[Diagnostic], command: str, diags: Diagnostics) -> str:
 
 def _artifact_location(file: str) -> dict:
     """A repo-relative path becomes a URI under %SRCROOT%; an absolute one a file: URI."""
+    import pathlib  # SARIF and JUnit only: the text output (every build) does without them
+    import urllib.parse
+
     path = file.replace(os.sep, "/")
     if os.path.isabs(file):
         return {"uri": pathlib.Path(file).as_uri()}
@@ -158,6 +158,8 @@ def _xml_text(text: str) -> str:
 
 
 def _junit(items: list[Diagnostic], command: str, files: list[str]) -> str:
+    import xml.etree.ElementTree as ET
+
     by_file: dict[str, list[Diagnostic]] = {}
     for name in files:
         by_file.setdefault(name, [])
