@@ -351,7 +351,9 @@ def _plan(scan: _Scan, desired: dict[str, bytes], changed: set[str], extra: list
     # A file's unit depends only on its directory: _unit once per directory, not once per file.
     unit_of_dir: dict[str, str | None] = {}
     gone = set(extra)
-    prefixes = tuple(u + "/" for u in touched)  # only a file below a touched unit can be one of its files
+    # Only a file below a touched unit can be one of its files: with a few units (a rebuild after a
+    # change), one startswith skips the others; with many, each file's unit is looked up instead.
+    prefixes = tuple(u + "/" for u in touched) if len(touched) <= 16 else ("",)
     for files, kept in ((desired, False), (scan.files, True)):
         for rel in files:
             if not rel.startswith(prefixes):
