@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
+
 class Memo:
     """A least-recently-used map with a bound on entries and on the sum of the entries' weights."""
 
