@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import shutil
 
 import pytest
@@ -13,7 +14,7 @@ from conftest import copy_sources
 from gitrepo import commit_all, edit, sh, use_git_env
 from tooling import REPO_ROOT
 
-from mlgitops import layout
+from mlgitops import gate, layout
 from mlgitops.gate import changed_scope, run_gate
 
 @pytest.fixture
@@ -161,3 +162,56 @@ def test_an_edited_cluster_overlay_counts_as_a_change_of_its_model(cli, gitrepo)
         stale = {(d["rule"], d["file"]) for d in report["diagnostics"] if d["severity"] == "error"}
         assert stale == {("build.stale", str(target.relative_to(gitrepo)))}
         sh(gitrepo, "checkout", "-q", "--", overlay)
+
+
+def _comparable(report) -> tuple:
+    """A gate report without its timings (the policy lines end in their seconds)."""
+    stages = {k: re.sub(r" (in [0-9.]+s|\([0-9.]+s\))$", "", v) for k, v in report.stages.items()}
+    return [str(d) for d in report.diagnostics], list(stages.items()), report.files
+
+
+def test_a_few_changed_models_are_checked_beside_the_policy_loading_with_the_same_report(gitrepo, monkeypatch):
+    # A hand edit of iris's staging output: stale (build), a schema error (validate) and a bucket
+    # outside the allowlist (policy check), one finding of each stage.
+    edit(gitrepo / "overlays" / "staging" / "iris" / "model.yaml", "  replicas: 1\n", "  replicas: one\n")
+    edit(gitrepo / "overlays" / "staging" / "iris" / "model.yaml", "gs://kfserving-examples/", "gs://elsewhere/")
+    started = []
+    real = gate.in_background
+
+    def recorded(fn):
+        started.append(fn)
+        return real(fn)
+
+    monkeypatch.setattr(gate, "in_background", recorded)
+    beside = run_gate(str(gitrepo), changed_since="HEAD")
+    assert len(started) == 1  # 1 changed model <= BACKGROUND_MAX_MODELS: built, rendered, validated in a fork
+    monkeypatch.setattr(gate, "BACKGROUND_MAX_MODELS", 0)
+    inline = run_gate(str(gitrepo), changed_since="HEAD")
+    assert len(started) == 1
+    rules = {d.rule for d in beside.diagnostics}
+    assert {"build.stale", "schema", "policy.storage-uri-allowlist", "policy.eval-error"} <= rules, rules
+    assert _comparable(beside) == _comparable(inline)
+
+
+def test_a_scoped_check_leaves_out_the_type_checkers_warnings_about_unchanged_policies(gitrepo):
+    # A policy whose expression reads a field Deployments do not have: kube-controller-manager's
+    # type checker warns about it (policy.type-check), in a full check.
+    (gitrepo / "policies" / "typo.yaml").write_text(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+        "metadata:\n  name: typo\nspec:\n  matchConstraints:\n    resourceRules:\n"
+        "    - apiGroups: [apps]\n      apiVersions: [v1]\n      resources: [deployments]\n"
+        "      operations: [CREATE, UPDATE]\n  validations:\n  - expression: object.spec.replicaz > 0\n")
+    shutil.rmtree(gitrepo / "policies" / "tests")  # no test case reads a model: no policy test runs scoped
+    sh(gitrepo, "add", "-A")
+    sh(gitrepo, "commit", "-q", "-m", "a policy with a misspelt field")
+    full = run_gate(str(gitrepo))
+    assert [d.message for d in full.diagnostics if d.rule == "policy.type-check"] == [
+        "spec.validations[0].expression: apps/v1, Kind=Deployment: undefined field 'replicaz' (the API server's "
+        "type checker reports it in the policy's status.typeChecking)"]
+    # Only iris changed since HEAD: the policies are the base's, their warnings are not the change's.
+    edit(gitrepo / "models" / "iris.yaml", "maxReplicas: 10", "maxReplicas: 12")
+    scoped = run_gate(str(gitrepo), changed_since="HEAD")
+    assert scoped.stages["changed"] == "1 models changed since HEAD: iris"
+    assert scoped.stages["policy test"].endswith(": skipped")
+    assert not [d for d in scoped.diagnostics if d.rule == "policy.type-check"]
+    assert scoped.stages["policy check"].startswith("36 objects, 17 policies, ")  # typo.yaml is loaded

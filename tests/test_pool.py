@@ -32,3 +32,48 @@ def test_parallel_runs_in_workers_when_there_are_cores(monkeypatch):
     monkeypatch.setattr(pool, "workers", lambda: 2)
     pids = set(pool.map_forked(lambda _: os.getpid(), list(range(16)), 2))
     assert os.getpid() not in pids
+
+
+def test_in_background_runs_in_another_process_and_sends_the_result_back(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    seen = {"ours": os.getpid()}
+    wait = pool.in_background(lambda: (os.getpid(), {"closure": seen["ours"]}))
+    pid, value = wait()
+    assert pid != os.getpid() and value == {"closure": os.getpid()}
+
+
+def test_in_background_raises_the_failure_here_with_where_it_happened(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+
+    def fails():
+        raise KeyError("no such model")
+
+    wait = pool.in_background(fails)
+    with pytest.raises(KeyError, match="no such model") as raised:
+        wait()
+    assert any("in the background process" in note and "fails" in note for note in raised.value.__notes__)
+
+    class Unpicklable(Exception):
+        def __reduce__(self):
+            raise TypeError("cannot pickle")
+
+    def fails_oddly():
+        raise Unpicklable("odd")
+
+    with pytest.raises(RuntimeError, match="Unpicklable: odd"):
+        pool.in_background(fails_oddly)()
+
+
+def test_in_background_with_one_core_runs_when_asked_in_this_process(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 1)
+    calls = []
+    wait = pool.in_background(lambda: calls.append(os.getpid()) or len(calls))
+    assert calls == []  # not started yet
+    assert wait() == 1 and calls == [os.getpid()]
+
+
+def test_a_background_process_that_dies_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    wait = pool.in_background(lambda: os._exit(9))
+    with pytest.raises(ChildProcessError, match="ended without a result"):
+        wait()

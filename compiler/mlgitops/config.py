@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import os
 import re
+from typing import Any
 
 from . import contain
 from .diagnostics import Diagnostic, Diagnostics, ERROR, echo
@@ -394,19 +395,41 @@ def load_config(root: str, diags: Diagnostics) -> Config | None:
     text = contain.read_reported(root, CONFIG_FILE, "config", diags, CONFIG_FILE)
     if text is None:
         return None
+    parsed = _PARSED.get(text)
+    if parsed is None:
+        parsed = _parse(text)
+        if len(_PARSED) >= 8:
+            _PARSED.clear()
+        _PARSED[text] = parsed
+    config, problems, limits = parsed
+    diags.extend(problems)
+    if limits is not None:
+        contain.configure(limits[0])
+    return config
+
+
+# text -> what _parse made of it: a process reads the same config many times (the policy check
+# locates findings in every overlay through it), and the result depends on the text alone.
+_PARSED: dict[str, tuple[Config | None, list[Diagnostic], tuple[Any] | None]] = {}
+
+
+def _parse(text: str) -> tuple[Config | None, list[Diagnostic], tuple[Any] | None]:
+    """(the config or None, its problems, (the `limits:` to configure,) once the schema passed)."""
+    diags = Diagnostics()
     doc, problems = load_yaml(text, CONFIG_FILE)
     diags.extend(problems)
     if doc is None or problems:
-        return None
+        return None, list(diags), None
     if not isinstance(doc.data, dict):
         diags.error(CONFIG_FILE, 1, 1, "config.schema", "expected a mapping")
-        return None
+        return None, list(diags), None
     found = config_checker().check(doc)
     diags.extend(found)
     if found:
-        return None
-    contain.configure(doc.data.get("limits"))
-    return _from_document(doc, text, diags)
+        return None, list(diags), None
+    limits = (doc.data.get("limits"),)
+    contain.configure(limits[0])  # _from_document's checks see them, as before
+    return _from_document(doc, text, diags), list(diags), limits
 
 
 def _from_document(doc: SourceDocument, text: str, diags: Diagnostics) -> Config | None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from . import contain, layout
 from .config import CONFIG_FILE, load_config
 from .diagnostics import Diagnostics
+from .pool import in_background
 
 if TYPE_CHECKING:
     from .config import Config
@@ -145,9 +146,6 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
 
     With `changed_since` (a git ref), only the models whose files changed since then are checked
     (see changed_scope); everything when a shared input changed."""
-    from .validate.documents import default_paths
-    from .validate.run import settings_from
-
     started = time.perf_counter()
     report = GateReport(Diagnostics())
     selected: tuple[str, ...] = ()
@@ -160,26 +158,28 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
         selected = scoped
 
     _tell(progress, "build")
-    targets = build_stage(repo, selected, report)
-    config: Any = None
-    if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
-        config = load_config(repo, Diagnostics())  # its problems are build's findings already
-    settings = settings_from(config, locations=locations, kubernetes_version=kubernetes_version,
-                             strict_schemas=strict_schemas)
     directory = policies_dir or os.path.join(repo, "policies")
-    try:
-        checker = policy_setup(repo, directory, locations, report)
-    except ValueError:  # a malformed MLGITOPS_TODAY: reported, the gate stops
-        return report
-    rendered: Rendered | None = None
-    if selected and not targets:
-        report.stages["validate"] = "no overlay of the changed models left: nothing to validate"
-        report.stages["policy check"] = "no overlay of the changed models left: nothing to check"
+    options = dict(locations=locations, kubernetes_version=kubernetes_version, strict_schemas=strict_schemas)
+    if selected and len(selected) <= BACKGROUND_MAX_MODELS:
+        try:
+            _checked_today(directory, report)  # before anything starts
+        except ValueError:  # a malformed MLGITOPS_TODAY: reported, the gate stops
+            return report
+        front = in_background(lambda: _front_detached(repo, selected, options))
+        setup = GateReport(Diagnostics())
+        checker = policy_setup(repo, directory, locations, setup, type_check=False)  # meanwhile
+        part, targets, rendered = front()
+        _merge(report, part, setup)
+        if rendered is not None and checker is not None:
+            docs = rendered.inputs.documents
+            rendered.policy.append(checker.evaluator(docs)(docs))
     else:
-        _tell(progress, "render")
-        rendered = render_stage(targets or default_paths(repo), repo, settings, config, checker, report)
-        _tell(progress, "validate")
-        validate_stage(targets, repo, rendered, report)
+        targets = build_stage(repo, selected, report)
+        try:
+            checker = policy_setup(repo, directory, locations, report, type_check=not selected)
+        except ValueError:  # a malformed MLGITOPS_TODAY: reported, the gate stops
+            return report
+        rendered = _front(repo, selected, targets, options, checker, report, progress)
     if checker is not None:
         policy_test_stage(repo, directory, selected, report, locations=locations, progress=progress)
         if rendered is not None:
@@ -187,6 +187,74 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
             policy_check_stage(targets, checker, rendered, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# A check of at most this many changed models builds, renders and validates them in a forked
+# process while this one loads the policies (two cores: the two take about as long); more models
+# render in the fork pool, with the policies evaluated where each overlay is rendered.
+BACKGROUND_MAX_MODELS = 8
+
+
+def _front(repo: str, selected: tuple[str, ...], targets: list[str], options: dict, checker: Checker | None,
+           report: GateReport, progress: Progress | None, *, keep_documents: bool = False) -> Rendered | None:
+    """The render and validate stages after the build stage made `targets`; None when the changed
+    models left no overlay."""
+    from .validate.documents import default_paths
+    from .validate.run import settings_from
+
+    config: Any = None
+    if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
+        config = load_config(repo, Diagnostics())  # its problems are build's findings already
+    settings = settings_from(config, **options)
+    if selected and not targets:
+        report.stages["validate"] = "no overlay of the changed models left: nothing to validate"
+        report.stages["policy check"] = "no overlay of the changed models left: nothing to check"
+        return None
+    _tell(progress, "render")
+    rendered = render_stage(targets or default_paths(repo), repo, settings, config, checker, report,
+                            keep_documents=keep_documents)
+    _tell(progress, "validate")
+    validate_stage(targets, repo, rendered, report)
+    return rendered
+
+
+def _front_detached(repo: str, selected: tuple[str, ...], options: dict
+                    ) -> tuple[GateReport, list[str], Rendered | None]:
+    """Build, render and validate the changed models (in_background: no progress, no output),
+    keeping the rendered documents for the policies; what goes back is picklable."""
+    part = GateReport(Diagnostics())
+    targets = build_stage(repo, selected, part)
+    rendered = _front(repo, selected, targets, options, None, part, None, keep_documents=True)
+    if rendered is not None:
+        rendered.validator = None  # compiled schemas: done with, and they do not pickle
+        rendered.validation = []
+        rendered.inputs.results = []
+    return part, targets, rendered
+
+
+def _merge(report: GateReport, part: GateReport, setup: GateReport) -> None:
+    """The stages run in the background (build first) and the policy setup's, in the order of a
+    run without the background process."""
+    report.diagnostics.extend(part.diagnostics)
+    report.diagnostics.extend(setup.diagnostics)
+    stages = dict(part.stages)
+    report.stages["build"] = stages.pop("build")
+    report.stages.update(setup.stages)
+    report.stages.update(stages)
+    report.files = part.files
+
+
+def _checked_today(directory: str, report: GateReport) -> None:
+    """Raise ValueError, reported, for a malformed MLGITOPS_TODAY when policies will be checked."""
+    from .policy.waivers import today
+
+    if not os.path.isdir(directory):
+        return
+    try:
+        today()
+    except ValueError as exc:
+        report.diagnostics.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
+        raise
 
 
 def scope_stage(repo: str, changed_since: str, policies_dir: str | None,
@@ -241,36 +309,35 @@ class Rendered:
     policy: list  # policy.check._Partial per overlay or file (one for all when evaluated at once)
 
 
-def policy_setup(repo: str, directory: str, locations: tuple[str, ...], report: GateReport) -> Checker | None:
+def policy_setup(repo: str, directory: str, locations: tuple[str, ...], report: GateReport, *,
+                 type_check: bool = True) -> Checker | None:
     """The policies loaded for policy test and check; None without a policy directory. Raises
-    ValueError, reported, for a malformed MLGITOPS_TODAY (the gate stops)."""
+    ValueError, reported, for a malformed MLGITOPS_TODAY (the gate stops). `type_check=False`
+    (a check of changed models: the policies are those of the base, unchanged) leaves out the
+    type checker's warnings about the policies, as the policy tests are left out then."""
     from .policy.check import Checker
-    from .policy.waivers import today
 
     if not os.path.isdir(directory):
         report.stages["policies"] = f"no policy directory {directory}: no policy was checked"
         return None
-    try:
-        today()
-    except ValueError as exc:
-        report.diagnostics.error("MLGITOPS_TODAY", 0, 0, "usage.today", str(exc))
-        raise
-    return Checker(repo, directory, schema_locations=locations)
+    _checked_today(directory, report)
+    return Checker(repo, directory, schema_locations=locations, type_check=type_check)
 
 
 def render_stage(paths: list[str], repo: str, settings: Settings, config: Config | None, checker: Checker | None,
-                 report: GateReport) -> Rendered:
+                 report: GateReport, *, keep_documents: bool = False) -> Rendered:
     """Every overlay rendered and every other input read, once, and each overlay's (or file's)
     objects validated and checked against the policies in the (forked) process that rendered it:
     only findings come back. When a policy reads namespace labels, which need every Namespace
-    object first, the documents come back and the policies are evaluated after (policy_check_stage)."""
+    object first, the documents come back and the policies are evaluated after (policy_check_stage);
+    with `keep_documents`, they come back for policies evaluated elsewhere (checker is None)."""
     from .validate.documents import collect
     from .validate.run import validator as make_validator
 
     problems = Diagnostics()
     validator = make_validator(settings, repo, config, problems)
     evaluator = checker.evaluator() if checker is not None and not checker.needs_all_documents else None
-    keep_documents = checker is not None and evaluator is None
+    keep_documents = keep_documents or (checker is not None and evaluator is None)
 
     def each(docs: list) -> tuple:
         return (validator.partial(docs) if validator is not None else None,
@@ -286,8 +353,7 @@ def render_stage(paths: list[str], repo: str, settings: Settings, config: Config
             rendered.policy.append(policy)
         if docs is not None:
             inputs.documents.extend(docs)
-    if keep_documents:
-        assert checker is not None
+    if keep_documents and checker is not None:
         rendered.policy.append(checker.evaluator(inputs.documents)(inputs.documents))
     return rendered
 

@@ -176,11 +176,11 @@ def largest_value(value: Any) -> int:
 class Program:
     """A compiled, type-checked and cost-checked expression."""
 
-    def __init__(self, text: str, native: Any) -> None:
+    def __init__(self, text: str, native: Any, tree: celcost.Node | None = None) -> None:
         self.text = text
         self._native = native
         self._max_input: int | None = None
-        self._tree: celcost.Node | None = None
+        self._tree = tree  # decoded from `native` (already, by the cost check; else at first use)
         self._runtime: _Runtime | None = None  # what is evaluated (cel-go semantics), made at first use
 
     @property
@@ -708,7 +708,7 @@ def _compile(text: str, variables: frozenset[str], what: str, check_cost: bool =
         raise CelError("cost", f"estimated cost of this {what} is {estimate.cost}, above the limit of {PER_CALL_LIMIT}")
     if biggest > MAX_VALUE_SIZE:
         raise CelError("cost", f"this {what} may build a value of estimated size {biggest}, above the limit of {PER_CALL_LIMIT}")
-    return Program(text, native)
+    return Program(text, native, tree)
 
 
 @functools.cache

@@ -528,15 +528,18 @@ def _schema_source(repo_root: str, config: Any, locations: Sequence[str], versio
     return _SCHEMA_SOURCES[key]
 
 
-def load_policies(directory: str, repo_root: str, *, schema_locations: Sequence[str] = ()) -> PolicySet:
+def load_policies(directory: str, repo_root: str, *, schema_locations: Sequence[str] = (),
+                  type_check: bool = True) -> PolicySet:
     """Every policy in `directory` with its bindings, and the parameter objects in `directory`/params.
     `schema_locations`: where the schemas of the matched kinds are, for the type checker (as
-    `mlgitops validate --schema-location`; default: mlgitops.yaml's, else `default`)."""
+    `mlgitops validate --schema-location`; default: mlgitops.yaml's, else `default`).
+    `type_check=False` leaves out the type checker's warnings (policy.type-check), what a check
+    of changed models does when the policies did not change."""
     diags = Diagnostics()
     shown_dir = display_path(directory, repo_root)
     result = PolicySet([], set(), [], diags, shown_dir)
     version, config = _kubernetes_version(repo_root, diags)
-    schemas = _schema_source(repo_root, config, schema_locations, version)
+    schemas = _schema_source(repo_root, config, schema_locations, version) if type_check else None
     if not os.path.isdir(directory):
         diags.error(shown_dir, 0, 0, "usage.policies", "no such policy directory")
         return result

@@ -26,6 +26,7 @@ import yaml
 from .. import contain, fastyaml, layout
 from ..config import Config, load_config
 from ..diagnostics import Diagnostics
+from ..kustomize.memo import Memo
 from ..kustomize.resource import PatchRecord
 from ..overlays import GENERATED_MARK
 from ..modelfiles import read_model_file, resolve
@@ -258,8 +259,7 @@ class SourceMap:
 
     def _model_file(self, model: str) -> ModelFile | None:
         if model not in self._models:
-            path = os.path.join(self.root, model)
-            self._models[model] = read_model_file(self.root, model, Diagnostics()) if os.path.isfile(path) else None
+            self._models[model] = _read_model(self.root, model)
         return self._models[model]
 
     def _load_config(self) -> Config | None:
@@ -309,6 +309,26 @@ class SourceMap:
     def _generated(self, rel: str) -> bool:
         lines = self._text_lines(rel)
         return bool(lines) and lines[0].startswith(GENERATED_MARK)
+
+
+# (repository, model file) -> the ModelFile last read from it, with the bytes it was read from: a
+# process locating findings in every overlay reads each model once per environment. Bounded by
+# entries and by the bytes of the files (what is held per file is a few times its size).
+_MODEL_FILES = Memo(1024, 8 << 20)
+
+
+def _read_model(root: str, rel: str) -> ModelFile | None:
+    """The model file `rel` as read_model_file reads it (None when it has a problem: the build
+    reports those), answered from _MODEL_FILES when its bytes are still the same."""
+    if not os.path.isfile(os.path.join(root, rel)):
+        return None
+    known = _MODEL_FILES.get((root, rel))
+    if known is not None and contain.read_reported(root, rel, "model", Diagnostics(), rel, text=False) == known.text:
+        return known
+    found = read_model_file(root, rel, Diagnostics())
+    if found is not None:
+        _MODEL_FILES.put((root, rel), found, len(found.text))
+    return found
 
 
 def _deepest(obj: Any, path: Path) -> Path:
