@@ -459,6 +459,16 @@ def test_waiver_turns_a_violation_into_an_info_finding(repo_copy, tmp_path):
     assert len(overlays) >= 2 and report.waived == len(overlays)
 
 
+def test_a_waiver_key_written_with_escapes_is_still_read(repo_copy, tmp_path):
+    # Model files without the text "policyExceptions" are not parsed for waivers; a key spelt
+    # with a YAML escape does not contain that text, and still counts.
+    model = waive(repo_copy, "- policy: named\n  reason: legacy name, renamed in Q3\n  expires: \"2030-01-31\"\n")
+    model.write_text(model.read_text().replace("  policyExceptions:", '  "policy\\x45xceptions":'))
+    assert "policyExceptions" not in model.read_text()
+    report = run_waivers(repo_copy, tmp_path, "2030-01-31")
+    assert not report.diagnostics.has_errors and report.waived >= 2
+
+
 def test_expired_waiver_is_an_error_and_waives_nothing(repo_copy, tmp_path):
     model = waive(repo_copy, "- policy: named\n  reason: legacy\n  expires: \"2030-01-31\"\n")
     report = run_waivers(repo_copy, tmp_path, "2030-02-01")

@@ -30,6 +30,7 @@ from .pool import in_background
 if TYPE_CHECKING:
     from .config import Config
     from .policy.check import Checker
+    from .policy.load import PolicySet
     from .progress import Progress
     from .validate.documents import Inputs
     from .validate.run import Settings
@@ -181,7 +182,8 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
             return report
         rendered = _front(repo, selected, targets, options, checker, report, progress)
     if checker is not None:
-        policy_test_stage(repo, directory, selected, report, locations=locations, progress=progress)
+        policy_test_stage(repo, directory, selected, report, locations=locations, progress=progress,
+                          policies=checker.pset)
         if rendered is not None:
             _tell(progress, "policy check")
             policy_check_stage(targets, checker, rendered, report)
@@ -374,13 +376,15 @@ def validate_stage(targets: list[str], repo: str, rendered: Rendered, report: Ga
 
 
 def policy_test_stage(repo: str, directory: str, selected: tuple[str, ...], report: GateReport, *,
-                      locations: tuple[str, ...] = (), progress: Progress | None = None) -> None:
-    """`policy test`, skipped when no test case reads a changed model."""
+                      locations: tuple[str, ...] = (), progress: Progress | None = None,
+                      policies: PolicySet | None = None) -> None:
+    """`policy test` (of `policies`, loaded already, when given), skipped when no test case reads
+    a changed model."""
     from .policy.testing import run_tests
 
     if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
         _tell(progress, "policy test")
-        tested = run_tests(directory, repo, schema_locations=locations)
+        tested = run_tests(directory, repo, schema_locations=locations, policies=policies)
         report.diagnostics.extend(tested.diagnostics)
         report.stages["policy test"] = tested.summary_line()
     else:

@@ -247,10 +247,12 @@ def outcome_of(policy: Policy, doc: Document, others: list[Document], pset: Poli
 
 
 def run_tests(policies_dir: str, repo_root: str, *, keyword: str | None = None,
-              schema_locations: Sequence[str] = ()) -> TestReport:
-    """Every case in `policies_dir`/tests, with coverage checks (see the module docstring)."""
+              schema_locations: Sequence[str] = (), policies: PolicySet | None = None) -> TestReport:
+    """Every case in `policies_dir`/tests, with coverage checks (see the module docstring).
+    `policies`: those of `policies_dir`, loaded already (the gate's policy check loaded them)."""
     started = time.perf_counter()
-    pset = load_policies(policies_dir, repo_root, schema_locations=schema_locations)
+    pset = policies if policies is not None else load_policies(policies_dir, repo_root,
+                                                                schema_locations=schema_locations)
     report = TestReport(Diagnostics(pset.diagnostics))
     diags = report.diagnostics
     root = contain.trusted_root(repo_root, policies_dir)
