@@ -7,7 +7,11 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO_ROOT, copy_sources, tree_bytes
+
+from mlgitops import overlays
 
 
 def _shared_files(root: pathlib.Path) -> int:
@@ -163,7 +167,10 @@ def test_invalid_model_writes_nothing(repo, cli):
     assert tree_bytes(repo) == before  # churn's valid change was not written either
 
 
-def test_a_write_failing_part_way_leaves_the_previous_output_intact(repo, cli):
+@pytest.mark.parametrize("threads_from", [10**6, 1], ids=["one-thread", "threads"])
+def test_a_write_failing_part_way_leaves_the_previous_output_intact(repo, cli, monkeypatch, threads_from):
+    # overlays.STAGE_THREADS_FROM: a full build stages its directories in several threads
+    monkeypatch.setattr(overlays, "STAGE_THREADS_FROM", threads_from)
     assert cli.build_json(repo)[0] == 0
     before = tree_bytes(repo)
     # Change every overlay of iris, then make one temporary file impossible to create (a

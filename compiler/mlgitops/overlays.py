@@ -35,6 +35,7 @@ Both are read once at import and cost nothing when unset.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import errno
 import os
@@ -386,18 +387,13 @@ def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str],
     fresh: list[str] = []  # every file and directory staged: what must be on disk before a swap
     current = ""
     try:  # stage: nothing the user or Argo CD sees changes
-        for step in steps:
-            if step.removal:
-                continue
-            path = os.path.join(root, step.unit)
+        staging = [step for step in steps if not step.removal]
+        for step in staging:  # their parents first (shared by many), in order
             current = step.unit
-            created_dirs.extend(_makedirs(os.path.dirname(path)))
-            step.staged = _sibling(path, NEW_SUFFIX)
-            os.mkdir(step.staged)
-            fresh.append(os.path.dirname(step.staged))  # holds the staged directory's entry
-            if step.exists:
-                os.chmod(step.staged, stat.S_IMODE(os.lstat(path).st_mode))
-            _stage(root, step, desired, changed, fresh)
+            created_dirs.extend(_makedirs(os.path.dirname(os.path.join(root, step.unit))))
+        for step, staged in _each_staged(root, staging, desired, changed):
+            current = step.unit
+            fresh.extend(staged.result())  # raises what staging this one raised
         for rel in singles_write:
             current = rel
             target = os.path.join(root, rel)
@@ -476,6 +472,44 @@ def _drop_staged(steps: list, temps: list[tuple[str, str]]) -> None:
             shutil.rmtree(step.staged, ignore_errors=True)
     for tmp, _ in temps:
         _unlink_quietly(tmp)
+
+
+# From this many directories on, several threads stage them: creating and writing files is
+# system calls (the GIL is released), and a full build writes 12,000 files while one core waits.
+STAGE_THREADS_FROM = 32
+STAGE_THREADS = 4
+
+
+def _each_staged(root: str, staging: list[_Step], desired: dict[str, bytes], changed: set[str]
+                 ) -> Iterable[tuple[_Step, concurrent.futures.Future]]:
+    """Each step with its staging done: a future of the paths staged (files and directories). Every
+    step is staged, or failed, before the first is given: a failure leaves nothing being written
+    while the caller removes what was staged."""
+    def one(step: _Step) -> list[str]:
+        path = os.path.join(root, step.unit)
+        step.staged = _sibling(path, NEW_SUFFIX)
+        os.mkdir(step.staged)
+        fresh = [os.path.dirname(step.staged)]  # holds the staged directory's entry
+        if step.exists:
+            os.chmod(step.staged, stat.S_IMODE(os.lstat(path).st_mode))
+        _stage(root, step, desired, changed, fresh)
+        return fresh
+
+    if len(staging) < STAGE_THREADS_FROM:
+        futures = []
+        for step in staging:
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            try:
+                future.set_result(one(step))
+            except OSError as exc:
+                future.set_exception(exc)
+                futures.append(future)
+                break  # as before: the first failure stops staging
+            futures.append(future)
+        return zip(staging, futures)
+    with concurrent.futures.ThreadPoolExecutor(STAGE_THREADS) as pool:
+        futures = [pool.submit(one, step) for step in staging]
+    return zip(staging, futures)
 
 
 def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str], fresh: list[str]) -> None:
