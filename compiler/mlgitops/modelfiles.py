@@ -40,6 +40,7 @@ def load_model_file(root: str, rel: str, diags: Diagnostics) -> ModelFile | None
     return _model.load_model_file(root, rel, diags, SECTIONS)
 
 
-def resolve(file: ModelFile, config: Config) -> list[ModelEnv]:
-    """The model in every environment it is enabled in (spec.model.resolve, with every section)."""
-    return _model.resolve(file, config, SECTIONS)
+def resolve(file: ModelFile, config: Config, only: str | None = None) -> list[ModelEnv]:
+    """The model in every environment it is enabled in, or in `only` (spec.model.resolve, with
+    every section)."""
+    return _model.resolve(file, config, SECTIONS, only)

@@ -225,12 +225,12 @@ def load_model_file(root: str, rel: str, diags: Diagnostics, sections: Sections)
     return ModelFile(rel, doc, raw)
 
 
-def resolve(file: ModelFile, config: Config, sections: Sections) -> list[ModelEnv]:
-    """The model in every environment it is enabled in, in config order (with the defaults of
-    the generator-owned `sections`). Of a partial file, the environments whose settings can be
-    resolved from what passed the schema: none when `spec` or `spec.environments` failed it, not
-    one whose own override (or its `enabled`) did; a value that failed stays `Invalid`, never
-    replaced by its default."""
+def resolve(file: ModelFile, config: Config, sections: Sections, only: str | None = None) -> list[ModelEnv]:
+    """The model in every environment it is enabled in (or in the one named `only`), in config
+    order (with the defaults of the generator-owned `sections`). Of a partial file, the
+    environments whose settings can be resolved from what passed the schema: none when `spec` or
+    `spec.environments` failed it, not one whose own override (or its `enabled`) did; a value
+    that failed stays `Invalid`, never replaced by its default."""
     try:
         spec = {k: v for k, v in file.doc.data["spec"].items() if k != "environments"}
         overrides = file.doc.data["spec"].get("environments", {})
@@ -238,6 +238,8 @@ def resolve(file: ModelFile, config: Config, sections: Sections) -> list[ModelEn
         return []
     result = []
     for env in config.environments.values():
+        if only is not None and env.name != only:
+            continue
         try:
             override = dict(overrides.get(env.name, {}))
             if not override.pop("enabled", True):

@@ -246,9 +246,7 @@ class SourceMap:
             config, model_file = self._load_config(), self._model_file(model)
             if config is None or model_file is None:
                 return None
-            for resolved in resolve(model_file, config):
-                if resolved.env.name != env:
-                    continue
+            for resolved in resolve(model_file, config, only=env):
                 found: ModelEnv | None = resolved
                 if cluster:
                     found = next((v for v in cluster_variants(resolved) if v.cluster is not None
