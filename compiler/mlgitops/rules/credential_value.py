@@ -60,6 +60,8 @@ def credential_kind(value: str) -> str | None:
 def findings(text: str, doc: SourceDocument) -> Iterator[tuple[int, int, Path | None, str]]:
     """(line, column, document path of the value there or None, what it looks like) of every
     credential-shaped text of the file: values, keys and comments alike (a comment is in Git too)."""
+    if not any(pattern.search(text) for _, pattern in SHAPES):
+        return  # no line can match what the whole text does not (most files: nothing to map)
     starts: dict[int, list[tuple[int, Path]]] = {}  # line -> (column, path) of the scalars that start on it
     for at, (line, col) in doc.value_positions.items():
         if at not in doc.collections:
