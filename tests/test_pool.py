@@ -77,3 +77,18 @@ def test_a_background_process_that_dies_is_an_error_not_a_hang(monkeypatch):
     wait = pool.in_background(lambda: os._exit(9))
     with pytest.raises(ChildProcessError, match="ended without a result"):
         wait()
+
+
+def test_the_workers_collect_garbage_as_the_caller_does_and_the_caller_again_after(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    assert gc.isenabled()
+    assert set(pool.map_forked(lambda _: gc.isenabled(), list(range(8)), 2)) == {True}
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert set(pool.map_forked(lambda _: gc.isenabled(), list(range(8)), 2)) == {False}
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

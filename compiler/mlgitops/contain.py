@@ -49,7 +49,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeAlias, overload
 
 from .diagnostics import ERROR, Diagnostic
@@ -114,6 +114,10 @@ def _limit_hint(kind: str, max_bytes: int) -> str:
     return f"the {_mib(max_bytes)} limit for {KINDS.get(kind, (0, None, 'this kind of file'))[2]} ({where})"
 
 
+def _over(kind: str, cap: int, hint: str | None) -> str:
+    return f"the {_mib(cap)} limit ({hint})" if hint else _limit_hint(kind, cap)
+
+
 def _mib(size: int) -> str:
     value = size / MIB
     return f"{value:.0f} MiB" if value == int(value) else f"{value:.1f} MiB"
@@ -143,21 +147,67 @@ def trusted_root(repo_root: str, path: str) -> str:
     return path
 
 
-def resolve(root: Roots, path: str) -> str:
+def resolve(root: Roots, path: str, *, realpath: Callable[[str], str] = os.path.realpath) -> str:
     """The real path of `path` (relative paths are relative to the first root); ContainmentError
-    when it is under none of `root` (a directory or a list of them; None: anywhere)."""
+    when it is under none of `root` (a directory or a list of them; None: anywhere). `realpath`:
+    os.path.realpath or a memo of it (see RealPaths)."""
     roots = [] if root is None else [root] if isinstance(root, str) else list(root)
     full = path if os.path.isabs(path) or not roots else os.path.join(roots[0], path)
-    real = os.path.realpath(full)
+    real = realpath(full)
     if os.path.islink(real):  # realpath gives up on a loop and returns a link still
         raise ContainmentError(RULE_NOT_REGULAR, "is a symbolic link that loops back on itself; refusing to read it")
-    if roots and not any(_under(real, os.path.realpath(r)) for r in roots):
+    if roots and not any(_under(real, realpath(r)) for r in roots):
         lexical = os.path.normpath(os.path.abspath(full))
         through_link = any(_under(lexical, os.path.abspath(r)) for r in roots)
         how = "leads outside the repository through a symbolic link" if through_link else \
             "is outside the repository"
         raise ContainmentError(RULE_OUTSIDE, f"{how}; refusing to read it")
     return real
+
+
+class RealPaths(dict):
+    """`os.path.realpath` remembered by path, for one pass over a tree that nothing changes
+    meanwhile (one render): the same answers as asking again, with fewer system calls. Call it
+    like os.path.realpath; start a new one for each pass, so a later pass sees the tree as it is
+    then.
+
+    An absolute, normalised path below a directory D that this pass resolved (D is a real path
+    it returned) is resolved from D: D/c1/.../cn is its own real path when every lstat of D/c1,
+    D/c1/c2, ... succeeds and none is a symbolic link. That is what os.path.realpath finds too:
+    a real path it returned holds no symbolic link unless it gave up on a link loop or on a
+    component that does not exist or is no directory, and then the lstat of anything below it
+    fails (ELOOP, ENOENT, ENOTDIR, ...). Any failure, link or other path: os.path.realpath."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: set[str] = set()
+
+    def __call__(self, path: str) -> str:
+        real = self.get(path)
+        if real is None:
+            real = self[path] = self._resolve(path)
+            self.results.add(real)
+        return real
+
+    def _resolve(self, path: str) -> str:
+        if not path.startswith(os.sep) or path.startswith(os.sep * 2) or os.path.normpath(path) != path:
+            return os.path.realpath(path)
+        end = len(path)
+        while True:  # the longest directory above `path` that this pass resolved to itself
+            end = path.rfind(os.sep, 0, end)
+            if end <= 0:
+                return os.path.realpath(path)
+            if path[:end] in self.results:
+                break
+        while end >= 0:
+            end = path.find(os.sep, end + 1)
+            try:
+                mode = os.lstat(path[:end] if end >= 0 else path).st_mode
+            except (OSError, ValueError):
+                return os.path.realpath(path)
+            if stat.S_ISLNK(mode):
+                return os.path.realpath(path)
+        return path
 
 
 def _kind_of_mode(mode: int) -> str:
@@ -177,12 +227,12 @@ def _kind_of_mode(mode: int) -> str:
 # --- reading -----------------------------------------------------------------------------------------
 
 def read_bytes(root: Roots, path: str, kind: str, *, max_bytes: int | None = None,
-               hint: str | None = None) -> bytes:
+               hint: str | None = None, realpath: Callable[[str], str] = os.path.realpath) -> bytes:
     """The bytes of the regular file `path` whose real path is under `root` (see resolve), at most
     the size limit of `kind` (or `max_bytes`; `hint` replaces the limit's description in the
     input.too-large message). Raises ContainmentError, or OSError when the file cannot be opened
     (FileNotFoundError when it does not exist)."""
-    real = resolve(root, path)
+    real = resolve(root, path, realpath=realpath)
     cap = limit(kind) if max_bytes is None else max_bytes
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
         getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -201,9 +251,8 @@ def read_bytes(root: Roots, path: str, kind: str, *, max_bytes: int | None = Non
         if not stat.S_ISREG(st.st_mode):
             raise ContainmentError(RULE_NOT_REGULAR,
                                    f"is {_kind_of_mode(st.st_mode)}, not a regular file; refusing to read it")
-        over = f"the {_mib(cap)} limit ({hint})" if hint else _limit_hint(kind, cap)
         if st.st_size > cap:
-            raise ContainmentError(RULE_TOO_LARGE, f"file is {st.st_size / MIB:.1f} MiB, over {over}")
+            raise ContainmentError(RULE_TOO_LARGE, f"file is {st.st_size / MIB:.1f} MiB, over {_over(kind, cap, hint)}")
         chunks: list[bytes] = []
         total = 0
         while total <= cap:
@@ -213,7 +262,7 @@ def read_bytes(root: Roots, path: str, kind: str, *, max_bytes: int | None = Non
             chunks.append(chunk)
             total += len(chunk)
         if total > cap:
-            raise ContainmentError(RULE_TOO_LARGE, f"file is larger than {over}")
+            raise ContainmentError(RULE_TOO_LARGE, f"file is larger than {_over(kind, cap, hint)}")
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -8,6 +8,7 @@ usable core, or where fork is unavailable, the map runs in this process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -41,11 +42,16 @@ def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list
     if len(items) < min_items or not _can_fork():
         return [fn(item) for item in items]
     _TASK = (fn, items)
+    collecting = gc.isenabled()
+    gc.disable()  # the results are plain data without cycles: collecting while they arrive finds nothing
     try:
-        with multiprocessing.get_context("fork").Pool(count) as pool:
+        # the workers collect as this process did (they inherit the switch as it is at the fork)
+        with multiprocessing.get_context("fork").Pool(count, initializer=gc.enable if collecting else None) as pool:
             return pool.map(_nth, range(len(items)), chunksize=max(1, len(items) // (count * 8)))
     finally:
         _TASK = None
+        if collecting:
+            gc.enable()
 
 
 def _can_fork() -> bool:

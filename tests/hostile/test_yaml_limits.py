@@ -202,3 +202,26 @@ def test_deep_flow_nesting_in_a_kustomization(site: pathlib.Path):
     append(kust, "x-deep: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n")
     assert_refused(["render", str(kust.parent)], site,
                    f"overlays/prod/iris/kustomization.yaml:{lines + 1}:805: {DEEP_MESSAGE}")
+
+
+@pytest.mark.parametrize("levels, column", [(300, 208), (5000, 1008)])
+def test_deep_flow_nesting_in_an_overlay_resource(site: pathlib.Path, levels: int, column: int):
+    resource = site / "overlays/prod/iris/monitoring.yaml"
+    resource.write_text("x-deep: " + "[" * levels + "]" * levels + "\n---\n" + resource.read_text())
+    assert_refused(["render", "overlays/prod/iris"], site,
+                   f"overlays/prod/iris/monitoring.yaml:1:{column}: {DEEP_MESSAGE}")
+
+
+def test_deep_block_nesting_in_an_overlay_resource(site: pathlib.Path):
+    resource = site / "overlays/prod/iris/monitoring.yaml"
+    resource.write_text("x-deep:\n" + "".join(" " * i + "-\n" for i in range(1, 400)) + "---\n" + resource.read_text())
+    assert_refused(["render", "overlays/prod/iris"], site,
+                   f"overlays/prod/iris/monitoring.yaml:201:201: {DEEP_MESSAGE}")
+
+
+def test_deep_nesting_is_refused_before_an_earlier_duplicate_key_is_reported(site: pathlib.Path):
+    """The depth check reads the whole text before any document is built, so it wins over a
+    problem found while building (a duplicate key), wherever each is."""
+    resource = site / "overlays/prod/iris/monitoring.yaml"
+    resource.write_text("a: 1\na: 2\nx-deep: " + "[" * 300 + "]" * 300 + "\n---\n" + resource.read_text())
+    assert_refused(["render", "overlays/prod/iris"], site, f"overlays/prod/iris/monitoring.yaml:3:208: {DEEP_MESSAGE}")

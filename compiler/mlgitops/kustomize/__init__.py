@@ -4,6 +4,7 @@ Modules, one job each:
   resource.py        Resource: one object with its origin and previous names; resource ids
   errors.py          RenderError: a finding at a kustomization file and line
   loader.py          reads kustomization files, resources, components, crds (paths, cycles, root)
+  v3events.py        the loader's fast path: resource documents built from libyaml's events
   engine.py          render(path) -> list[Resource]: accumulate, generate, transform, fix names, order
   strategicmerge.py  strategic-merge patches (merge keys of core kinds, $patch directives)
   jsonpatch.py       RFC 6902 JSON patches

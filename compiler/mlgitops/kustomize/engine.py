@@ -133,6 +133,10 @@ class _Acc:
     config: TransformerConfig
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _empty(obj: Any) -> bool:
     return obj is None or obj == {} or obj == []
 
@@ -170,11 +174,12 @@ class _Build:
         self.openapi: Any = None
         self.merged = False  # a strategic merge ran (kyaml parsed its built-in schema)
         self.records: dict[int, PatchRecord] = {}  # id(strategic merge patch object) -> its record
+        self.top: Kustomization | None = None  # the kustomization being built
 
     # entry point ----------------------------------------------------------------------------------
     def run(self) -> list[Tracked]:
         loader = self.loader
-        top = os.path.realpath(self.path)
+        top = loader.realpath(self.path)
         if not os.path.exists(top):
             raise RenderError(self.path, 0, 0, RULE_MISSING, f"{self.path} does not exist")
         if not os.path.isdir(top):
@@ -183,7 +188,7 @@ class _Build:
         if not top.startswith(loader.repo_root.rstrip(os.sep) + os.sep) and top != loader.repo_root:
             raise RenderError(self.path, 0, 0, "render.outside-repo",
                               f"{self.path} is outside the repository {loader.repo_root}")
-        kust = loader.load(top)
+        kust = self.top = loader.load(top)
         self.set_openapi(kust)
         sort = kust.sort_options() or {"order": "legacy"}
         acc = self.accumulate(kust, _Acc([], EMPTY_CONFIG), (top,))
@@ -219,7 +224,7 @@ class _Build:
         for r in resources:
             if id_str(cur_id(r)) in text:
                 return RenderError(r.source, r.line, 1, RULE_NAME_REFERENCE, text)
-        top = self.loader.load(os.path.realpath(self.path))
+        top = self.loader.load(self.loader.realpath(self.path))
         return RenderError(top.rel, 1, 1, RULE_NAME_REFERENCE, text)
 
     def set_openapi(self, kust: Kustomization) -> None:
@@ -255,7 +260,7 @@ class _Build:
         value = entry.value
         if not value:
             raise kust.error(entry.path, RULE_INVALID, "an empty resource path")
-        joined = os.path.realpath(os.path.join(kust.dir, value))
+        joined = loader.realpath(os.path.join(kust.dir, value))
         if os.path.isdir(joined):
             directory = loader.resolve_dir(kust, entry, "resource", chain)
             sub = loader.load(directory, kust, entry, "resource")
@@ -277,7 +282,12 @@ class _Build:
         """The objects of a resource file; `kind: *List` with `items` expand (after the file's
         other documents, as kustomize appends them)."""
         rel = self.loader.display(path)
-        docs, pieces = self.loader.documents(kust, entry.path, path)
+        docs, pieces, first = self.loader.documents(kust, entry.path, path)
+        # The top kustomization's own files are read by no other kustomization of the build (no
+        # base or component is its directory or above it), and again by the top only within its
+        # `resources` loop, before anything changes the objects read: their first reader may keep
+        # the parsed documents instead of copying them.
+        take = _same if first and kust is self.top and os.path.dirname(path) == kust.dir else copy_data
         queue = []
         for doc in docs:
             data = doc.data
@@ -289,9 +299,9 @@ class _Build:
                     meta = doc.items or []
                     for j, item in enumerate(items):
                         line, nulls, empty = meta[j] if j < len(meta) else (doc.line, {}, ())
-                        queue.append((line, copy_data(item), nulls, empty))
+                        queue.append((line, take(item), nulls, empty))
                 continue
-            queue.append((doc.line, copy_data(data), doc.nulls, doc.empty_nulls))
+            queue.append((doc.line, take(data), doc.nulls, doc.empty_nulls))
         out: list[Tracked] = []
         i = 0
         while i < len(queue):
@@ -615,7 +625,8 @@ class _Build:
         quoted = _quoted_targets(r.obj, patch_obj)
         try:
             self.merged = True
-            merged = strategicmerge.merge(r.obj, patch_obj, self.openapi)
+            # r.obj is replaced by the result; without alias groups nothing in it appears twice
+            merged = strategicmerge.merge(r.obj, patch_obj, self.openapi, reuse=not r.aliases)
         except ValueError as exc:
             raise kust.error(where, RULE_PATCH, f"patching {id_str(cur_id(r))}: {exc}") from None
         if merged is None or _empty(merged):
@@ -751,11 +762,13 @@ class _Build:
         """resWrangler.Select: original or current name and (effective) namespace, regexes anchored."""
         from . import selectors
         selector = {k: v for k, v in target.items() if v}
+        compiled = None
         out = []
         for r in acc.resources:
             if _empty(r.obj):
                 continue
-            org, cur = org_id(r), cur_id(r)
+            cur = cur_id(r)
+            org = org_id(r) if r.prev else cur
             names = [org[3]] if org[3] == cur[3] else [org[3], cur[3]]
             namespaces = [org[4]] if org[4] == cur[4] else [org[4], cur[4]]
             if "name" not in selector and "namespace" not in selector:
@@ -763,14 +776,21 @@ class _Build:
             matched = False
             for name in names:
                 for namespace in namespaces:
-                    view = dict(r.obj)
-                    view["metadata"] = dict(r.obj.get("metadata") or {}, name=name, namespace=namespace)
+                    view = None  # the object as if named `name` in `namespace`
+                    if type(r.obj.get("metadata")) is not dict:
+                        view = dict(r.obj)
+                        view["metadata"] = dict(r.obj.get("metadata") or {}, name=name, namespace=namespace)
                     try:
-                        if selectors.matches(view, selector):
-                            matched = True
-                            break
+                        if compiled is None:
+                            compiled = selectors.Target(selector)
+                        if view is None:
+                            matched = compiled.matches(r.obj, name, namespace)
+                        else:
+                            matched = compiled.matches(view)
                     except ValueError as exc:
                         raise kust.error(where, RULE_PATCH, f"invalid patch target: {exc}") from None
+                    if matched:
+                        break
                 if matched:
                     break
             if matched:
@@ -990,9 +1010,10 @@ def _plain(value: Any) -> Any:
     str, int and float are dropped), so callers can json.dumps or yaml.safe_dump it."""
     t = type(value)
     if t is dict:
-        return {k if type(k) is str else str.__str__(k): _plain(v) for k, v in value.items()}
+        return {k if type(k) is str else str.__str__(k): v if type(v) in _PLAIN_SCALARS else _plain(v)
+                for k, v in value.items()}
     if t is list:
-        return [_plain(v) for v in value]
+        return [v if type(v) in _PLAIN_SCALARS else _plain(v) for v in value]
     if t in _PLAIN_SCALARS:
         return value
     if isinstance(value, str):

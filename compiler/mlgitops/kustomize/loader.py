@@ -30,6 +30,7 @@ import yaml
 from .. import contain
 from .. import yamlguard
 from ..yamlsource import LoaderBase, SourceDocument, load_yaml
+from . import v3events
 from .errors import RenderError, not_supported
 from .fieldspecs import json_type as _json_type
 from .memo import Memo, copy_data
@@ -478,7 +479,47 @@ _SEEN: set[int] = set()
 _SEEN_MAX = 1 << 16
 
 
+class _PlainValues(dict):
+    """Plain scalar text -> its value as the _V3Loader resolves and `_build` builds it: the memo
+    v3events reads plain scalars from (bounded; short texts only). Raises v3events.Unusual for a
+    merge key `<<`, which only the slow path builds."""
+
+    def __missing__(self, value: str) -> Any:
+        result: Any = value
+        for tag, regexp in _V3_RESOLVERS.get(value[:1], ()):
+            if regexp.match(value):
+                if tag == _V3_PLAIN:
+                    result = resolve_v3_plain(value)
+                elif tag == _NULL_TAG:
+                    result = None
+                elif tag == _BOOL_TAG:
+                    result = yaml.constructor.SafeConstructor.bool_values[value.lower()]
+                else:
+                    raise v3events.Unusual(tag)
+                break
+        if len(value) <= 40:
+            if len(self) >= 50_000:
+                self.clear()
+            self[value] = result
+        return result
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_PLAIN_VALUES = _PlainValues()
+
+
 def _parse_documents_uncached(text: str) -> list[Document]:
+    """The documents of a resource text: from libyaml's events (v3events) when the text is usual,
+    else (also for every error) through PyYAML's node graph, after yamlguard's check."""
+    if not yamlguard.may_alias(text):
+        try:
+            return [Document(*doc) for doc in v3events.load(text, yamlguard.MAX_DEPTH, _PLAIN_VALUES, QuotedStr)]
+        except Exception:  # noqa: BLE001 - anything unusual or wrong: the slow path builds it or words the error
+            pass
+    return _parse_documents_slow(text)
+
+
+def _parse_documents_slow(text: str) -> list[Document]:
     try:
         yamlguard.check(text)  # alias bombs and deep nesting, before anything is built
     except yamlguard.Refused as exc:
@@ -515,23 +556,26 @@ def _parse_documents_uncached(text: str) -> list[Document]:
     return docs
 
 
-_SEPARATOR = re.compile(r"\n---.*\n")
-
-
 def count_pieces(text: str) -> int:
     """How many documents kyaml's reader splits the text into (kio splitDocuments: every line
     starting with `---` separates, empty pieces count). Raises YamlError for a separator line
     with content after `---` that is not a comment."""
     if not text:
         return 0
-    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
     count = 1
-    for m in _SEPARATOR.finditer(text):
-        after = m.group()[4:].strip()
+    start = text.find("\n---")
+    while start >= 0:  # every `\n---...\n`, as re.finditer(r"\n---.*\n") finds them (without overlaps)
+        end = text.find("\n", start + 4)
+        if end < 0:
+            break
+        after = text[start + 4:end].strip()
         if after and after[0] != "#":
-            line = text.count("\n", 0, m.start()) + 2
-            raise YamlError(f"invalid document separator: {m.group().strip()}", line, 1)
+            line = text.count("\n", 0, start) + 2
+            raise YamlError(f"invalid document separator: {text[start:end + 1].strip()}", line, 1)
         count += 1
+        start = text.find("\n---", end + 1)
     return count
 
 
@@ -667,17 +711,27 @@ class Loader:
     """Per-render file access: everything read is cached for the duration of one render."""
 
     def __init__(self, repo_root: str, max_file_bytes: int | None = None) -> None:
-        self.repo_root = os.path.realpath(repo_root)
+        self.realpath = contain.RealPaths()  # every path this render resolves, resolved once
+        self.repo_root = self.realpath(repo_root)
         self.max_file_bytes = max_file_bytes  # None: contain's limit for "resource" files
         self._text: dict[str, str] = {}
+        self._shown: dict[str, str] = {}  # display()
         self._docs: dict[str, tuple[list[Document], int]] = {}
         self._kustomizations: dict[str, Kustomization] = {}
 
     # paths -----------------------------------------------------------------------------------
     def display(self, path: str) -> str:
-        if self.repo_root != os.sep and _inside(path, self.repo_root):
-            return os.path.relpath(path, self.repo_root)
-        return path
+        shown = self._shown.get(path)
+        if shown is None:
+            shown = path
+            root = self.repo_root
+            if root != os.sep and _inside(path, root):
+                if path.startswith(root + os.sep) and "/." not in path and "//" not in path and path[-1] != os.sep:
+                    shown = path[len(root) + 1:]  # what relpath gives for a normalised path below the root
+                else:
+                    shown = os.path.relpath(path, root)
+            self._shown[path] = shown
+        return shown
 
     def _check_in_repo(self, kust: Kustomization | None, path: tuple, target: str, what: str) -> None:
         if not _inside(target, self.repo_root):
@@ -694,7 +748,7 @@ class Loader:
                                 "URLs and git repositories are not fetched")
         joined = os.path.normpath(os.path.join(kust.dir, value))
         self._check_in_repo(kust, entry.path, joined, f"{what} '{value}'")
-        real = os.path.realpath(joined)
+        real = self.realpath(joined)
         if not _inside(real, self.repo_root):
             raise kust.error(entry.path, contain.RULE_OUTSIDE,
                              f"{what} '{value}' is a symbolic link that leads outside the repository")
@@ -749,7 +803,7 @@ class Loader:
             raise not_supported(kust.rel, *kust.position(entry.path), f"remote {what} '{value}'",
                                 "URLs and git repositories are not fetched")
         self._check_in_repo(kust, entry.path, joined, f"{what} '{value}'")
-        real = os.path.realpath(joined)
+        real = self.realpath(joined)
         if not _inside(real, self.repo_root):
             raise kust.error(entry.path, contain.RULE_OUTSIDE,
                              f"{what} '{value}' is a symbolic link that leads outside the repository")
@@ -771,7 +825,8 @@ class Loader:
         """The bytes of `path`, read through contain (in the repository, a regular file, within the
         size limit); a refusal is a RenderError at the kustomization entry naming the file."""
         try:
-            return contain.read_bytes(self.repo_root, path, "resource", max_bytes=self.max_file_bytes)
+            return contain.read_bytes(self.repo_root, path, "resource", max_bytes=self.max_file_bytes,
+                                      realpath=self.realpath)
         except contain.ContainmentError as exc:
             if kust is None:
                 raise RenderError(self.display(path), exc.line, exc.column, exc.rule, exc.message) from None
@@ -793,20 +848,23 @@ class Loader:
             self._text[path] = text
         return text
 
-    def documents(self, kust: Kustomization, entry_path: tuple, path: str) -> tuple[list[Document], int]:
-        """The documents of a resource file, and how many pieces kyaml's reader splits it into;
-        cached for this render, so callers copy before changing."""
+    def documents(self, kust: Kustomization, entry_path: tuple, path: str) -> tuple[list[Document], int, bool]:
+        """The documents of a resource file, how many pieces kyaml's reader splits it into, and
+        whether this is the render's first request for them (parse_documents_ex gave them to this
+        loader alone). Cached for this render: callers copy before changing, unless they know no
+        later request can see their changes."""
         parsed = self._docs.get(path)
-        if parsed is None:
-            text = self.read_text(kust, entry_path, path)
-            where = self.display(path)
-            docs = self.parse(kust, entry_path, text, where)
-            try:
-                pieces = count_pieces(text)
-            except YamlError as exc:
-                raise kust.error(entry_path, RULE_SYNTAX, f"{where}:{exc.line}:{exc.column}: {exc}") from None
-            parsed = self._docs[path] = (docs, pieces)
-        return parsed
+        if parsed is not None:
+            return parsed[0], parsed[1], False
+        text = self.read_text(kust, entry_path, path)
+        where = self.display(path)
+        docs = self.parse(kust, entry_path, text, where)
+        try:
+            pieces = count_pieces(text)
+        except YamlError as exc:
+            raise kust.error(entry_path, RULE_SYNTAX, f"{where}:{exc.line}:{exc.column}: {exc}") from None
+        self._docs[path] = (docs, pieces)
+        return docs, pieces, True
 
     def parse(self, kust: Kustomization, entry_path: tuple, text: str, where: str) -> list[Document]:
         try:

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from .fieldspecs import effective_namespace, is_cluster_scoped
 
-__all__ = ["matches", "parse_label_selector", "Requirement", "selector_matches_labels"]
+__all__ = ["matches", "parse_label_selector", "Requirement", "selector_matches_labels", "Target"]
 
 _SELECTOR_FIELDS = ("group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector")
 
@@ -354,22 +354,39 @@ def matches(resource_obj: dict, selector: dict) -> bool:
     """Whether the object (with its current apiVersion, kind, metadata.name/namespace, labels and
     annotations) is selected by a patch `target`. ValueError for an invalid regular expression or
     label selector (kustomize fails the build for those)."""
-    sel = {k: _str(selector.get(k)) for k in _SELECTOR_FIELDS}
-    for field in ("group", "version", "kind", "name", "namespace"):
-        _anchored(sel[field])  # kustomize compiles every pattern before matching anything
-    api_version = _str(resource_obj.get("apiVersion"))
-    kind = _str(resource_obj.get("kind"))
-    group, _, version = api_version.rpartition("/")
-    meta = m if isinstance(m := resource_obj.get("metadata"), dict) else {}
-    name = _str(meta.get("name"))
-    namespace = effective_namespace(_str(meta.get("namespace")), is_cluster_scoped(api_version, kind))
-    if not _regex_match(sel["namespace"], namespace):
-        return False
-    if not _regex_match(sel["name"], name):
-        return False
-    if not (_regex_match(sel["group"], group) and _regex_match(sel["version"], version)
-            and _regex_match(sel["kind"], kind)):
-        return False
-    if not selector_matches_labels(sel["labelSelector"], _meta_map(resource_obj, "labels")):
-        return False
-    return selector_matches_labels(sel["annotationSelector"], _meta_map(resource_obj, "annotations"))
+    return Target(selector).matches(resource_obj)
+
+
+class Target:
+    """A patch `target` read once (every pattern compiled, an invalid one a ValueError, as
+    kustomize compiles them before matching anything), to match many objects."""
+
+    __slots__ = ("group", "version", "kind", "name", "namespace", "labels", "annotations")
+
+    def __init__(self, selector: dict) -> None:
+        sel = {k: _str(selector.get(k)) for k in _SELECTOR_FIELDS}
+        self.group, self.version, self.kind, self.name, self.namespace = (
+            _anchored(sel[field]) if sel[field] else None
+            for field in ("group", "version", "kind", "name", "namespace"))
+        self.labels, self.annotations = sel["labelSelector"], sel["annotationSelector"]
+
+    def matches(self, resource_obj: dict, name: str | None = None, namespace: str | None = None) -> bool:
+        """`matches(resource_obj, selector)`; `name`, `namespace`: match as if the object's
+        metadata.name and metadata.namespace were these (metadata must then be a mapping)."""
+        api_version = _str(resource_obj.get("apiVersion"))
+        kind = _str(resource_obj.get("kind"))
+        group, _, version = api_version.rpartition("/")
+        meta = m if isinstance(m := resource_obj.get("metadata"), dict) else {}
+        if name is None:
+            name = _str(meta.get("name"))
+        if namespace is None:
+            namespace = _str(meta.get("namespace"))
+        namespace = effective_namespace(namespace, is_cluster_scoped(api_version, kind))
+        for pattern, value in ((self.namespace, namespace), (self.name, name), (self.group, group),
+                               (self.version, version), (self.kind, kind)):
+            if pattern is not None and pattern.match(value) is None:
+                return False
+        if self.labels and not selector_matches_labels(self.labels, _meta_map(resource_obj, "labels")):
+            return False
+        return not self.annotations or selector_matches_labels(self.annotations,
+                                                               _meta_map(resource_obj, "annotations"))

@@ -239,16 +239,16 @@ def _scalar_tag(value: Any) -> str:
     return "!!str"
 
 
-class _LazySeq(_Node):
-    """A sequence node made from a Python list whose element nodes are only built when something
-    reads its `content`. The walker leaves most lists of a target alone (a list the patch does
-    not name, a list kustomize replaces), and such a list comes back out of `_from_node` as a copy
-    of the Python list, which is what building and unbuilding its nodes would give."""
+class _Lazy(_Node):
+    """A map or sequence node made from a Python dict or list whose child nodes are only built when
+    something reads its `content`. The walker leaves most of a target alone (what the patch does
+    not name, a list kustomize replaces), and such a part comes back out of `_from_node` as a copy
+    of the Python data, which is what building and unbuilding its nodes would give."""
 
     __slots__ = ("_items", "_source")
 
-    def __init__(self, source: list) -> None:  # noqa: super().__init__ would build `content`
-        self.kind, self.tag, self.value, self.py, self.keep = _SEQ, "!!seq", "", None, False
+    def __init__(self, kind: int, tag: str, source: Any) -> None:  # noqa: super().__init__ would build `content`
+        self.kind, self.tag, self.value, self.py, self.keep = kind, tag, "", None, False
         self._items: list | None = None
         self._source = source
 
@@ -256,28 +256,55 @@ class _LazySeq(_Node):
     def content(self) -> list:
         items = self._items
         if items is None:
-            items = self._items = [_to_node(v) for v in self._source]
+            if self.kind == _SEQ:
+                items = [_to_node(v) for v in self._source]
+            else:
+                items = []
+                for k, v in self._source.items():
+                    items.append(_Node(_SCALAR, _scalar_tag(k), _scalar_text(k), py=k))
+                    items.append(_to_node(v))
+            self._items = items
         return items
 
     @content.setter
     def content(self, items: list) -> None:
         self._items = items
 
-    def untouched(self) -> list | None:
-        """The Python list, when no element node was ever built (else None)."""
+    def untouched(self) -> Any:
+        """The Python dict or list, when no child node was ever built (else None)."""
         return self._source if self._items is None else None
 
 
 def _to_node(value: Any) -> _Node:
     if isinstance(value, dict):
-        content = []
-        for k, v in value.items():
-            content.append(_Node(_SCALAR, _scalar_tag(k), _scalar_text(k), py=k))
-            content.append(_to_node(v))
-        return _Node(_MAP, "!!map", content=content)
+        return _Lazy(_MAP, "!!map", value)
     if isinstance(value, list):
-        return _LazySeq(value)
+        return _Lazy(_SEQ, "!!seq", value)
     return _Node(_SCALAR, _scalar_tag(value), _scalar_text(value), py=value)
+
+
+def _unchanged(node: _Node, schema: _Schema | _SwaggerSchema | None) -> bool:
+    """Whether walking `node` without a patch counterpart (the walker's `[node, None]`) leaves its
+    data as it is, so the walk can be skipped: a scalar or null always; a map or list not yet
+    built as nodes when it holds no list the schema merges (merge2 rebuilds those, dropping empty
+    elements and joining duplicates; every other value the walker returns as it found it)."""
+    if node.kind == _SCALAR:
+        return True
+    source = node.untouched() if type(node) is _Lazy else None
+    return source is not None and _unchanged_data(source, schema)
+
+
+def _unchanged_data(value: Any, schema: _Schema | _SwaggerSchema | None) -> bool:
+    if isinstance(value, list):
+        return schema is None or schema.merge_keys() is None
+    if schema is None and "apiVersion" in value and "kind" in value:  # walk() looks for a schema here
+        schema = _schema_for_data(value)
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            child = None if schema is None else schema.field(key if type(key) is str else _scalar_text(key))
+            if not _unchanged_data(item, child):
+                return False
+    return True
 
 
 _PLAIN_INT = re.compile(r"[-+]?[0-9]+")
@@ -301,13 +328,17 @@ def _resolve_plain(text: str) -> Any:
 
 def _from_node(node: _Node) -> Any:
     if node.kind == _MAP:
+        if type(node) is _Lazy:
+            source = node.untouched()
+            if source is not None:
+                return copy_data(source)
         out = {}
         content = node.content
         for i in range(0, len(content) - 1, 2):
             out[_from_node(content[i])] = _from_node(content[i + 1])
         return out
     if node.kind == _SEQ:
-        if type(node) is _LazySeq:
+        if type(node) is _Lazy:
             source = node.untouched()
             if source is not None:
                 return copy_data(source)
@@ -651,15 +682,27 @@ def _schema_for(node: _Node | None) -> _Schema | _SwaggerSchema | None:
     if api_version is None or kind is None or _nil_or_empty(api_version) or _nil_or_empty(kind) \
             or api_version.kind != _SCALAR or kind.kind != _SCALAR:
         return None
-    group, _, version = api_version.value.rpartition("/")
+    return _schema_of_type(api_version.value, kind.value)
+
+
+def _schema_for_data(value: dict) -> _Schema | _SwaggerSchema | None:
+    """_schema_for(_to_node(value)) without building nodes."""
+    api_version, kind = value.get("apiVersion"), value.get("kind")
+    if api_version is None or kind is None or isinstance(api_version, (dict, list)) or isinstance(kind, (dict, list)):
+        return None  # null, or not a scalar (an empty map or list is "nil or empty" too)
+    return _schema_of_type(_scalar_text(api_version), _scalar_text(kind))
+
+
+def _schema_of_type(api_version: str, kind: str) -> _Schema | _SwaggerSchema | None:
+    group, _, version = api_version.rpartition("/")
     custom = _OPENAPI.get()
     if custom is not None:
-        definition = custom.by_type.get((group, version, kind.value))
+        definition = custom.by_type.get((group, version, kind))
         if definition is not None:
             return _SwaggerSchema(custom, definition)
         if not custom.builtin:
             return None
-    table = MERGE_KEYS.get((group, version, kind.value))
+    table = MERGE_KEYS.get((group, version, kind))
     return _Schema(table, "") if table is not None else None
 
 
@@ -759,6 +802,8 @@ class _Walker:
         for name in sorted(names):
             schema = self.schema.field(name) if self.schema is not None else None
             pairs = [_field(s, name) if s is not None else None for s in self.sources]
+            if pairs[1] is None and pairs[0] is not None and _unchanged(pairs[0][1], schema):
+                continue  # only the target has it, and walking it alone would change nothing
             val = _Walker([p[1] if p else None for p in pairs], schema).walk()
             key = next((p[0] for p in reversed(pairs) if p is not None), None)
             _set_field(dest, name, val, key)
@@ -903,7 +948,7 @@ def _append_list_node(dst: _Node, src: _Node, keys: list[str]) -> _Node:
 # --- public API -------------------------------------------------------------------------------
 
 
-def merge(target: dict, patch: dict, openapi: OpenAPISchema | None = None) -> dict | None:
+def merge(target: dict, patch: dict, openapi: OpenAPISchema | None = None, *, reuse: bool = False) -> dict | None:
     """kustomize's strategic merge of `patch` into `target` (kyaml merge2.Merge, prepend mode).
 
     Returns a new object (the inputs are not changed), or None when the patch deletes the whole
@@ -912,17 +957,101 @@ def merge(target: dict, patch: dict, openapi: OpenAPISchema | None = None) -> di
     target's apiVersion). Raises ValueError for a bad directive or a type clash (a map patched
     with a scalar, ...), with kyaml's message. `openapi` is a custom schema (kustomization
     `openapi: {path}`) used instead of (or, see OpenAPISchema.builtin, before) the built-in one.
+    `reuse`: the caller gives `target` up (and nothing in it appears twice), so the parts of it a
+    simple patch leaves alone go into the result as they are instead of as copies.
     """
-    dest = _to_node(target)
-    origin = _to_node(patch)
     token = _OPENAPI.set(openapi)
     try:
-        result = _Walker([dest, origin], None).walk()
+        merged = _merge_simple(target, patch, reuse)
+        if merged is not None:
+            return merged
+        result = _Walker([_to_node(target), _to_node(patch)], None).walk()
     finally:
         _OPENAPI.reset(token)
     if result is None:
         return None
     return _from_node(result)
+
+
+# --- the walk of a simple patch, on the Python data -------------------------------------------------
+#
+# Most patches are maps of maps and scalars (labels, annotations, a replica count): no lists, no
+# nulls, no `$patch`. For those the walker's result is known without building nodes: the target's
+# fields in their order, a scalar of the patch replacing the target's (set_ynode), maps merged
+# field by field, and the patch's new fields appended in sorted order (the walker visits the names
+# sorted); the target's other fields stay as they are when they hold no list the schema merges
+# (see _unchanged). Anything else (and every error) is left to the walker.
+
+
+def _merge_simple(target: Any, patch: Any, reuse: bool = False) -> dict | None:
+    """merge(target, patch) when the patch is simple (see above), else None."""
+    if not isinstance(target, dict) or not isinstance(patch, dict):
+        return None
+    return _simple_map(target, patch, _walker_schema(target, patch, None), reuse)
+
+
+def _walker_schema(dest: dict, origin: dict, schema: Any) -> Any:
+    """The schema walk() uses for a map: the one its parent gives, else one read from the
+    target's or the patch's apiVersion and kind."""
+    if schema is None:
+        for source in (dest, origin):
+            if "apiVersion" in source and "kind" in source:
+                schema = _schema_for_data(source)
+                if schema is not None:
+                    break
+    return schema
+
+
+def _plain_key(key: Any) -> bool:
+    """A key the walker names by its Python value (not a number, nor a timestamp with its text)."""
+    return type(key) is str or (isinstance(key, str) and _scalar_text(key) == key)
+
+
+def _simple_patch(patch: dict) -> bool:
+    """A patch map of maps and scalars: no list, no null, no `$patch` directive."""
+    for key, value in patch.items():
+        if not _plain_key(key) or key == _DIRECTIVE or value is None or isinstance(value, list):
+            return False
+        if isinstance(value, dict) and not _simple_patch(value):
+            return False
+    return True
+
+
+def _simple_map(dest: dict, origin: dict, schema: Any, reuse: bool) -> dict | None:
+    for key, new in origin.items():
+        if not _plain_key(key) or key == _DIRECTIVE or new is None or isinstance(new, list):
+            return None
+    out: dict = {}
+    for key, value in dest.items():
+        if not _plain_key(key):
+            return None
+        if key in origin:
+            new = origin[key]
+            if isinstance(new, dict):
+                if not isinstance(value, dict):
+                    return None  # a null or a type clash: the walker decides
+                child = schema.field(key) if schema is not None else None
+                merged = _simple_map(value, new, _walker_schema(value, new, child), reuse)
+                if merged is None:
+                    return None
+                out[key] = merged
+            elif isinstance(value, (dict, list)):
+                return None  # a type clash: the walker words it
+            else:
+                out[key] = new
+        elif isinstance(value, (dict, list)):
+            if not _unchanged_data(value, schema.field(key) if schema is not None else None):
+                return None
+            out[key] = value if reuse else copy_data(value)
+        else:
+            out[key] = value
+    added = [key for key in origin if key not in dest]
+    for key in sorted(added):
+        new = origin[key]
+        if isinstance(new, dict) and not _simple_patch(new):
+            return None
+        out[key] = copy_data(new)
+    return out
 
 
 def apply_patch(target: dict, patch: dict, *, allow_name_change: bool = False,
