@@ -8,13 +8,14 @@ import pathlib
 
 from conftest import copy_sources
 
-from mlgitops import contain
+from mlgitops import config, contain
 from mlgitops.config import load_config
 from mlgitops.diagnostics import Diagnostics
 from mlgitops.validate import sourcemap
 
 
 def test_the_config_is_parsed_once_per_text_and_read_anew_when_edited(tmp_path: pathlib.Path):
+    config._PARSED.clear()  # the memo holds a few texts; other tests' configs may have filled it
     repo = copy_sources(tmp_path / "repo")
     config_file = repo / "mlgitops.yaml"
     text = config_file.read_text()
