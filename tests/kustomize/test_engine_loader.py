@@ -6,6 +6,7 @@ import math
 import pathlib
 
 import pytest
+from filetree import write
 
 from mlgitops.emit import dump
 from mlgitops.kustomize.engine import render_objects, render_yaml
@@ -63,11 +64,7 @@ def test_repo_root_is_the_nearest_marker(tmp_path):
 
 
 def _tree(root: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
-    (root / ".git").mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
+    return write(root, files, dedent=False)
 
 
 def test_values_reach_the_output_as_kustomize_prints_them(tmp_path):

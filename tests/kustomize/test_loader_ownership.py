@@ -7,6 +7,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from filetree import write
 
 from mlgitops.kustomize import loader
 from mlgitops.kustomize.engine import RenderError, render_objects, render_yaml
@@ -18,11 +19,7 @@ LIST = ("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap,
 
 
 def tree(root: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
-    (root / ".git").mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
+    return write(root, files, dedent=False)
 
 
 @pytest.fixture
