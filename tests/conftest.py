@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import shutil
 import sys
@@ -15,6 +16,15 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from tooling import REPO_ROOT  # noqa: E402
 
 GENERATED_ROOTS = ("argocd", "base", "overlays")
+
+# The Go programs the tests judge by (promtool, kubectl, kubeconform, kube-apiserver, etcd, ...) run
+# about 1,500 times in a session, beside the other xdist worker's: with Go's defaults (a collection
+# at every doubling of the heap, GC workers on every core) their runtime takes 15-40% of their CPU.
+# A larger heap target and one core each change no output and no verdict, only that share (measured
+# on the 2-core VM: promtool's scenarios -24% CPU, kubectl kustomize -30%, the API server tests
+# -33%). Values set in the environment win. (treegen.py runs its own kubectl with GOGC=off.)
+for _name, _value in (("GOGC", "400"), ("GOMAXPROCS", "1")):
+    os.environ.setdefault(_name, _value)
 
 
 def copy_sources(dest: pathlib.Path, with_output: bool = False) -> pathlib.Path:
@@ -127,17 +137,71 @@ def _join(item, group: str) -> None:
         item._nodeid = f"{item.nodeid}@{group}"
 
 
+class SharedCluster:
+    """The session's API server (fixture `apiserver`): a kubeapi.Cluster started at once, stopped by
+    pytest_runtest_teardown after the last test that uses it, and started anew if a test uses it
+    after that (another test order). Attributes are the running Cluster's."""
+
+    running: list["SharedCluster"] = []  # those of this process, for pytest_runtest_teardown
+
+    def __init__(self, start) -> None:
+        self._start = start  # () -> a started kubeapi.Cluster
+        self._cluster = None
+
+    def ensure(self):
+        """The running Cluster (started if it is not)."""
+        if self._cluster is None:
+            self._cluster = self._start()
+            SharedCluster.running.append(self)
+        return self._cluster
+
+    def __getattr__(self, name: str):
+        return getattr(self.ensure(), name)
+
+    def stop(self) -> None:
+        if self._cluster is not None:
+            cluster, self._cluster = self._cluster, None
+            SharedCluster.running.remove(self)
+            cluster.cleanup()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last test that uses the API server (fixture `apiserver`) and its own teardown, the
+    server stops: its three processes would otherwise idle until the session ends, still taking CPU
+    from the tests. "Last": the next test does not use it, nor does any later one (without xdist:
+    the rest of the session's items; under --dist loadgroup, its tests are one group, sent to one
+    worker together; under another --dist, the session's end)."""
+    result = yield
+    if SharedCluster.running and "apiserver" in item.fixturenames and _last_user(item, nextitem, "apiserver"):
+        for shared in list(SharedCluster.running):
+            shared.stop()
+    return result
+
+
+def _last_user(item, nextitem, name: str) -> bool:
+    if nextitem is not None and name in nextitem.fixturenames:
+        return False
+    config = item.config
+    if hasattr(config, "workerinput"):  # an xdist worker: it gets tests in batches, only a group is whole
+        return bool(getattr(config.option, "loadgroup", False))
+    items = item.session.items
+    later = items[items.index(nextitem):] if nextitem is not None and nextitem in items else []
+    return not any(name in later_item.fixturenames for later_item in later)
+
+
 APISERVER_HINT = "run `make tools` (builds etcd, kube-apiserver and kube-controller-manager into .tools/bin)"
 
 
 @pytest.fixture(scope="session")
 def apiserver():
-    """A real kube-apiserver v1.36.3 (etcd, and kube-controller-manager's admission-policy status,
-    service-account and root-CA controllers) with the upstream CRDs of ../shared/crds installed and
-    an inert binding that keeps ConfigMap parameters of admission policies live (kubeapi.Cluster.
-    keep_param_informers); one per test session. Yields a
-    kubeapi.Cluster; its `client` sends requests. Skips locally when the binaries or ../shared are
-    missing, fails under CI=true."""
+    """A real kube-apiserver v1.36.3 (etcd, and kube-controller-manager's service-account and
+    root-CA controllers; its admission-policy status controller in Cluster.policy_type_checking())
+    with the upstream CRDs of ../shared/crds installed and an inert binding that keeps ConfigMap
+    parameters of admission policies live (kubeapi.Cluster.keep_param_informers); one per test
+    session, stopped as soon as the last test that uses it is done (SharedCluster). Yields a
+    SharedCluster, whose attributes are the running kubeapi.Cluster's: its `client` sends requests.
+    Skips locally when the binaries or ../shared are missing, fails under CI=true."""
     import subprocess
 
     from kubeapi import K8S_VERSION, TOOLS_CRD_FILES, Cluster
@@ -155,12 +219,23 @@ def apiserver():
     for name in TOOLS_CRD_FILES:
         if not (tools_crds / name).is_file():
             missing(f"{tools_crds / name} not found: {APISERVER_HINT}")
-    cluster = Cluster(binaries, require_shared("crds"), tools_crd_dir=tools_crds)
-    cluster.start()
+    crds = require_shared("crds")
+
+    def start() -> Cluster:
+        cluster = Cluster(binaries, crds, tools_crd_dir=tools_crds)
+        cluster.start()
+        try:
+            # policies read their ConfigMap parameters from a live cache however often tests install
+            # and remove them (see Cluster.keep_param_informers)
+            cluster.keep_param_informers()
+        except BaseException:
+            cluster.cleanup()
+            raise
+        return cluster
+
+    shared = SharedCluster(start)
+    shared.ensure()  # started here, in the first test's setup
     try:
-        # policies read their ConfigMap parameters from a live cache however often tests install
-        # and remove them (see Cluster.keep_param_informers)
-        cluster.keep_param_informers()
-        yield cluster
+        yield shared
     finally:
-        cluster.cleanup()
+        shared.stop()

@@ -4,9 +4,11 @@ The binaries are the pinned builds `make tools` puts in .tools/bin (see .ci/tool
 `Cluster` starts them on 127.0.0.1 with free ports, a fresh data directory, self-signed serving
 certificates (the API server makes them in its --cert-dir), a service-account key pair and a
 static admin token, installs the upstream CRDs from ../shared/crds, and stops exactly the
-processes it started (each in its own process group). `Client` talks to it over one kept-alive
-HTTPS connection (no kubectl per request: the differential tests send thousands) and returns the
-status, the decoded body and the `Warning` headers of every response.
+processes it started (each in its own process group). The admission-policy status controller,
+which type-checks every policy created (seconds of CPU each), runs only inside
+`policy_type_checking()`. `Client` talks to it over one kept-alive HTTPS connection (no kubectl per
+request: the differential tests send thousands; `request_pool` sends them a few at a time) and
+returns the status, the decoded body and the `Warning` headers of every response.
 
 Every create here is a server-side dry run with strict field validation unless told otherwise:
 the server admits, defaults and validates the object exactly as for a real apply, runs the
@@ -15,6 +17,7 @@ admission policies, and stores nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import json
@@ -25,9 +28,11 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
-from typing import Any, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import yaml
 
@@ -50,6 +55,11 @@ CRD_FILES = (
     "external-secrets.io_externalsecrets.yaml", "external-secrets.io_secretstores.yaml",
     "external-secrets.io_clustersecretstores.yaml",
 )
+# kube-controller-manager's controllers: those that fill every new namespace (its `default`
+# ServiceAccount and `kube-root-ca.crt`) run all along; the admission-policy status controller
+# (status.typeChecking) only where a test reads it (Cluster.policy_type_checking).
+NAMESPACE_CONTROLLERS = ("serviceaccount-controller", "root-ca-certificate-publisher-controller")
+TYPE_CHECKING_CONTROLLER = "validatingadmissionpolicy-status-controller"
 # Argo CD's AppProject CRD is not in ../shared/crds: `make tools` downloads it from the Argo CD
 # module on the Go module proxy into .tools/crds (.ci/tools/install).
 TOOLS_CRD_FILES = ("argoproj.io_appprojects.yaml",)
@@ -223,6 +233,41 @@ class Client:
         self.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@contextlib.contextmanager
+def request_pool(client: Client, workers: int = 4) -> Iterator[Callable[[Callable[[Client, T], R], T], Future]]:
+    """submit(send, item) runs send(connection, item) in one of `workers` threads, each with its own
+    kept-alive connection to `client`'s server (a Client is one connection, not shared between
+    threads); returns its Future. The differential tests send thousands of requests one after the
+    other: in flight a few at a time, the client's Python and the server work at once instead of
+    waiting on each other."""
+    local = threading.local()
+    opened: list[Client] = []
+    lock = threading.Lock()
+
+    def run(send: Callable[[Client, T], R], item: T) -> R:
+        connection = getattr(local, "client", None)
+        if connection is None:
+            connection = local.client = Client(client.host, client.port, client.token)
+            with lock:
+                opened.append(connection)
+        return send(connection, item)
+
+    pool = ThreadPoolExecutor(workers)
+    try:
+        yield lambda send, item: pool.submit(run, send, item)
+    except BaseException:
+        pool.shutdown(cancel_futures=True)  # a failed test does not wait for requests nobody reads
+        raise
+    finally:
+        pool.shutdown()
+        for connection in opened:
+            connection.close()
+
+
 def _start(argv: list[str], log: pathlib.Path) -> subprocess.Popen:
     handle = log.open("wb")
     try:
@@ -233,9 +278,10 @@ def _start(argv: list[str], log: pathlib.Path) -> subprocess.Popen:
 
 
 class Cluster:
-    """etcd + kube-apiserver (+ kube-controller-manager with the admission-policy status controller,
-    which fills ValidatingAdmissionPolicy status.typeChecking, and the controllers that give each
-    namespace its default ServiceAccount and kube-root-ca.crt) in a temp directory."""
+    """etcd + kube-apiserver (+ kube-controller-manager with the controllers that give each
+    namespace its default ServiceAccount and kube-root-ca.crt; and, inside policy_type_checking(),
+    the admission-policy status controller, which fills ValidatingAdmissionPolicy
+    status.typeChecking) in a temp directory."""
 
     def __init__(self, binaries: dict[str, str], crd_dir: pathlib.Path | None, *,
                  tools_crd_dir: pathlib.Path | None = None, controller_manager: bool = True
@@ -290,22 +336,38 @@ class Cluster:
         self.client = client
         self._wait(lambda: client.request("GET", "/readyz").status == 200, timeout, "kube-apiserver /readyz")
         if self.with_kcm:
-            kubeconfig = self.write_kubeconfig()
-            self.processes.append(_start([
-                self.binaries["kube-controller-manager"], f"--kubeconfig={kubeconfig}",
-                # type checking of admission policies (status.typeChecking), and the two controllers
-                # that fill every new namespace: its `default` ServiceAccount and `kube-root-ca.crt`
-                "--controllers=validatingadmissionpolicy-status-controller,serviceaccount-controller,"
-                "root-ca-certificate-publisher-controller",
-                f"--root-ca-file={d / 'certs' / 'apiserver.crt'}", "--leader-elect=false",
-                "--bind-address=127.0.0.1", f"--secure-port={kcm_port}", f"--cert-dir={d / 'kcm-certs'}",
-                "--use-service-account-credentials=false", "--v=0",
-            ], d / "kube-controller-manager.log"))
+            self.processes.append(self._controller_manager(NAMESPACE_CONTROLLERS, "kube-controller-manager", kcm_port))
         if self.crd_dir is not None:
             self.install_crds([*(self.crd_dir / name for name in CRD_FILES),
                                *(self.tools_crd_dir / name for name in TOOLS_CRD_FILES
                                  if self.tools_crd_dir is not None)])
         return client
+
+    def _controller_manager(self, controllers: Iterable[str], name: str, port: int) -> subprocess.Popen:
+        """A kube-controller-manager running `controllers`, its log in `name`.log."""
+        d = self.dir
+        kubeconfig = self.write_kubeconfig()
+        return _start([
+            self.binaries["kube-controller-manager"], f"--kubeconfig={kubeconfig}",
+            f"--controllers={','.join(controllers)}",
+            f"--root-ca-file={d / 'certs' / 'apiserver.crt'}", "--leader-elect=false",
+            "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={d / (name + '-certs')}",
+            "--use-service-account-credentials=false", "--v=0",
+        ], d / f"{name}.log")
+
+    @contextlib.contextmanager
+    def policy_type_checking(self):
+        """While the block runs, a second kube-controller-manager runs the admission-policy status
+        controller: every policy created is type-checked and gets status.typeChecking (the one it
+        finds when it starts too). Outside, nothing pays for type checking policies nobody reads."""
+        process = self._controller_manager((TYPE_CHECKING_CONTROLLER,), "kcm-type-checking", free_port())
+        self.processes.append(process)
+        try:
+            yield
+        finally:
+            self._stop(process)
+            if process in self.processes:  # not when the whole cluster stopped meanwhile
+                self.processes.remove(process)
 
     def write_kubeconfig(self) -> pathlib.Path:
         path = self.dir / "kubeconfig"
@@ -393,17 +455,21 @@ class Cluster:
         if self.client is not None:
             self.client.close()
         for process in reversed(self.processes):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            self._stop(process)
         self.processes.clear()
+
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     def cleanup(self) -> None:
         import shutil

@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from kubeapi import request_pool
 from tooling import REPO_ROOT
 
 POLICY_KIND = "ValidatingAdmissionPolicy"
@@ -1271,21 +1272,23 @@ class Round:
         self.probe: tuple[Item, Verdict] | None = None
         self.variant = 0
 
-    def send(self, item: Item):
+    def send(self, item: Item, client=None):
         """A dry-run create; a dry-run replace (an UPDATE) of an object that exists in the cluster
-        (a test case about the namespace's default ServiceAccount, a policy's own parameters)."""
+        (a test case about the namespace's default ServiceAccount, a policy's own parameters).
+        Over `client`'s connection (default: the round's)."""
+        client = client or self.client
         try:
-            response = self.client.create(item.obj)
+            response = client.create(item.obj)
             if response.status == 409 and isinstance(response.body, dict) \
                     and response.body.get("reason") == "AlreadyExists":
                 self.stats.updates.add(item.label)
-                response = self.client.replace(item.obj)
+                response = client.replace(item.obj)
             return response
         except KeyError:  # a kind the server does not serve
             return None
 
-    def verdict(self, item: Item) -> Verdict:
-        response = self.send(item)
+    def verdict(self, item: Item, client=None) -> Verdict:
+        response = self.send(item, client)
         if response is None:
             return Verdict("refused", detail="the server serves no such kind")
         return server_verdict(response)
@@ -1417,11 +1420,17 @@ class Round:
         """Every item: the engine's verdict and the server's. Disagreements are sent again, all of
         them, for up to RECHECK_SECONDS before they count."""
         stats = self.stats
-        results = []
+        judged = []
         for item in items:
             stats.seen.add(_fingerprint(item.obj))
-            engine = engine_verdict(self.policy, item, self.pset, names)
-            server = self.verdict(item)
+            judged.append((item, engine_verdict(self.policy, item, self.pset, names)))
+        # the server's verdicts a few at a time (kubeapi.request_pool), once the engine's are known
+        # (policy evaluation sets the process's memory limit: it runs alone)
+        with request_pool(self.client) as submit:
+            asked = [submit(lambda connection, one: self.verdict(one, connection), item) for item, _ in judged]
+            servers = [reply.result() for reply in asked]
+        results = []
+        for (item, engine), server in zip(judged, servers):
             if server.kind == "refused" and server.status == 422 and item.source == "case":
                 obj, added = complete(item.obj)
                 if added:

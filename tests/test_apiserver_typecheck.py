@@ -568,7 +568,8 @@ def source() -> tc.SchemaSource:
 
 @pytest.fixture(scope="module")
 def client(apiserver):
-    return apiserver.client
+    with apiserver.policy_type_checking():  # the controller under test
+        yield apiserver.client
 
 
 def compare(client, policies: list[dict], source: tc.SchemaSource) -> tuple[dict, list[str]]:

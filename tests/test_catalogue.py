@@ -133,9 +133,15 @@ def used_rule_ids(trees: dict[pathlib.Path, ast.Module] | None = None
     return dict(ids), dict(prefixes)
 
 
-def test_the_scan_finds_ids_of_every_kind_of_source():
+@pytest.fixture(scope="module")
+def package_ids() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """used_rule_ids() of the package, scanned once for the tests that read it (2 s of CPU a scan)."""
+    return used_rule_ids()
+
+
+def test_the_scan_finds_ids_of_every_kind_of_source(package_ids):
     """The scan sees ids in calls, constants, tables, exception arguments, class defaults and f-strings."""
-    ids, prefixes = used_rule_ids()
+    ids, prefixes = package_ids
     expected = {
         "spec.replicas": "rules/replicas.py",  # a unit's catalogue lookup
         "render.patch": "kustomize/engine.py",  # RULE_PATCH = "render.patch"
@@ -182,8 +188,8 @@ def test_the_scan_finds_a_planted_id_of_every_kind():
     assert set(prefixes) == {"usage."}
 
 
-def test_every_rule_id_the_package_emits_is_catalogued():
-    ids, prefixes = used_rule_ids()
+def test_every_rule_id_the_package_emits_is_catalogued(package_ids):
+    ids, prefixes = package_ids
     missing = {rule_id: where for rule_id, where in ids.items() if rule_id not in catalogue.RULES}
     assert not missing, f"rule ids used but not in compiler/mlgitops/catalogue.py: {missing}"
     patterns = [r.id.split("<", 1)[0] for r in catalogue.RULES.values() if r.pattern]
@@ -191,8 +197,8 @@ def test_every_rule_id_the_package_emits_is_catalogued():
     assert not uncovered, f"rule ids made at run time without a family entry (like policy.<name>): {uncovered}"
 
 
-def test_every_catalogued_rule_is_emitted_somewhere():
-    ids, prefixes = used_rule_ids()
+def test_every_catalogued_rule_is_emitted_somewhere(package_ids):
+    ids, prefixes = package_ids
     dead = [r.id for r in catalogue.RULES.values() if not r.pattern and r.id not in ids]
     assert not dead, f"catalogue entries no code emits (remove them, or emit them): {dead}"
     for r in catalogue.RULES.values():

@@ -159,10 +159,10 @@ def test_random_documents_agree():
         return "".join(f"\n{pad}{k}: {value(depth)}" for k in keys)
 
     built = 0
-    for _ in range(3000):
+    for _ in range(1500):
         docs = ["apiVersion: v1\nkind: X" + mapping(4) + "\n" for _ in range(rng.randint(1, 3))]
         built += agree(rng.choice(["", "---\n", "# c\n"]) + "---\n".join(docs))
-    assert built > 300  # both paths are exercised
+    assert built > 150  # both paths are exercised
 
 
 def test_repository_files_agree():
