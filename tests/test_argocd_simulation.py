@@ -18,6 +18,7 @@ step (`from test_argocd_simulation import simulate`).
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import pathlib
@@ -191,6 +192,18 @@ def expand_applicationsets(root: pathlib.Path, revision: str | None = None, clus
 
 # --- the checks ---------------------------------------------------------------------------------
 
+def _strings(node: object):
+    """Every one-line string in a YAML document, a candidate path."""
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif isinstance(node, str) and "\n" not in node and node not in (".", ""):
+        yield node
+
+
 def _referenced_paths(root: pathlib.Path, directory: pathlib.Path, seen: set[pathlib.Path]) -> set[pathlib.Path]:
     """Every file and directory a kustomization in `directory` reads, transitively: any string in
     the kustomization that names an existing path relative to it."""
@@ -203,19 +216,8 @@ def _referenced_paths(root: pathlib.Path, directory: pathlib.Path, seen: set[pat
     if kust is None:
         return set()
     found = {kust}
-
-    def strings(node: object):
-        if isinstance(node, dict):
-            for v in node.values():
-                yield from strings(v)
-        elif isinstance(node, list):
-            for v in node:
-                yield from strings(v)
-        elif isinstance(node, str) and "\n" not in node and node not in (".", ""):
-            yield node
-
     for doc in yaml.safe_load_all(kust.read_text()):
-        for value in strings(doc):
+        for value in _strings(doc):
             candidate = (directory / value).resolve()
             if candidate.is_dir():
                 found.add(candidate)
@@ -223,6 +225,41 @@ def _referenced_paths(root: pathlib.Path, directory: pathlib.Path, seen: set[pat
             elif candidate.is_file():
                 found.add(candidate)
     return found
+
+
+# kubectl kustomize's outputs in this process, by everything the render could read (_inputs_key): the
+# simulations run kubectl on each Application of an example copy, and most tests' copies and most
+# steps of a test are the same bytes (a cached output is one the real kustomize made from them).
+_KUSTOMIZED: dict[str, subprocess.CompletedProcess] = {}
+
+
+def kubectl_kustomize(kubectl: str, root: pathlib.Path, source: pathlib.Path) -> subprocess.CompletedProcess:
+    """`kubectl kustomize SOURCE` (remembered by its inputs: _inputs_key)."""
+    key = _inputs_key(kubectl, root, source)
+    if key not in _KUSTOMIZED:
+        _KUSTOMIZED[key] = subprocess.run([kubectl, "kustomize", str(source)], capture_output=True, text=True)
+    return _KUSTOMIZED[key]
+
+
+def _inputs_key(kubectl: str, root: pathlib.Path, source: pathlib.Path) -> str:
+    """A digest of what rendering `source` can read: every file under it and under root/base/, every
+    path its kustomizations name (transitively, _referenced_paths: each file, or each file below a
+    directory), with the path named after `=` (generator sources) and whether each named path
+    exists, so creating a file a kustomization names misses too."""
+    digest = hashlib.sha256(f"{kubectl}\0{source.resolve()}\0".encode())
+    files: set[pathlib.Path] = set()
+    for top in {source.resolve(), (root / "base").resolve()} | _referenced_paths(root, source, set()):
+        files |= {p for p in top.rglob("*") if p.is_file()} if top.is_dir() else {top}
+        if top.is_file() and top.name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+            for doc in yaml.safe_load_all(top.read_text()):
+                for value in _strings(doc):
+                    for named in {value, value.rpartition("=")[2]}:
+                        candidate = top.parent / named
+                        digest.update(f"{candidate}\0{candidate.is_file()}{candidate.is_dir()}\0".encode())
+    for path in sorted(files):
+        digest.update(f"{path}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def object_size(obj: object) -> int:
@@ -302,7 +339,7 @@ def check_application(root: pathlib.Path, app: dict, config: dict, kubectl: str,
                 problems.append(f"{name}: reads {used.relative_to(root.resolve())}, outside its "
                                 f"{GENERATE_PATHS} ({annotation}): a change there would not refresh it")
 
-    proc = subprocess.run([kubectl, "kustomize", str(source)], capture_output=True, text=True)
+    proc = kubectl_kustomize(kubectl, root, source)
     if proc.returncode != 0:
         return problems + [f"{name}: kubectl kustomize {rel} failed: {proc.stderr.strip()}"]
     ours = render_yaml(str(source), repo_root=str(root))
