@@ -75,11 +75,12 @@ def changed_scope(repo: str, ref: str, policies_dir: str | None = None) -> Chang
     Raises git.GitError (not a git work tree, unknown REF)."""
     from . import git
 
-    if git.toplevel(repo) is None:
+    top = git.toplevel(repo)
+    if top is None:
         raise git.GitError(f"--changed-since: {repo} is not inside a git work tree")
-    git.resolve(ref, repo)
+    sha = git.resolve(ref, repo)
     prefix = git.git(["rev-parse", "--show-prefix"], repo).strip()
-    paths = [p[len(prefix):] for p in git.changed_paths(ref, repo) if p.startswith(prefix)]
+    paths = [p[len(prefix):] for p in git.changed_paths(ref, repo, sha=sha, top=top) if p.startswith(prefix)]
     shared = list(GLOBAL_PATHS)
     if policies_dir:
         rel = os.path.relpath(os.path.abspath(policies_dir), os.path.abspath(repo)).replace(os.sep, "/")

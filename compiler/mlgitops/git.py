@@ -31,21 +31,50 @@ def _env() -> dict[str, str]:
 
 
 def _run(args: list[str], cwd: str, input: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
-    command = ["git", *args]
+    return _run_together([args], cwd, input, env)[0]
+
+
+def _run_together(commands: list[list[str]], cwd: str, input: bytes | None = None,
+                  env: dict[str, str] | None = None) -> list[bytes]:
+    """The stdout of `git ARGS` for each ARGS of `commands`, all started before any is waited for
+    (two file-system walks of a large work tree overlap); the first failure, in order, raises as
+    one command alone would."""
+    started: list[tuple[list[str], subprocess.Popen | Exception]] = []
+    for args in commands:
+        try:
+            started.append((args, subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.PIPE if input is not None
+                                                   else None, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                   env=env or _env())))
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            started.append((args, exc))
     try:
-        done = subprocess.run(command, cwd=cwd, input=input, capture_output=True, env=env or _env())
-    except FileNotFoundError as exc:
-        if not os.path.isdir(cwd):
-            raise GitError(f"git {' '.join(args)}: no such directory {cwd}") from exc
-        raise GitError("git is not installed (no 'git' on PATH)") from exc
-    except NotADirectoryError as exc:
-        raise GitError(f"git {' '.join(args)}: not a directory {cwd}") from exc
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-        why = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else "")
-        shown = " ".join(args) if len(args) <= 8 else " ".join(args[:8]) + " ..."
-        raise GitError(f"git {shown} failed (exit {done.returncode}): {why or 'no message'}")
-    return done.stdout
+        return _outputs(started, cwd, input)
+    except BaseException:  # as subprocess.run: none left running (an interrupt, a failure)
+        for _, proc in started:
+            if isinstance(proc, subprocess.Popen) and proc.returncode is None:
+                proc.kill()
+                proc.wait()
+        raise
+
+
+def _outputs(started: list[tuple[list[str], subprocess.Popen | Exception]], cwd: str,
+             input: bytes | None) -> list[bytes]:
+    outputs = []
+    for args, proc in started:
+        if isinstance(proc, Exception):
+            if isinstance(proc, NotADirectoryError):
+                raise GitError(f"git {' '.join(args)}: not a directory {cwd}") from proc
+            if not os.path.isdir(cwd):
+                raise GitError(f"git {' '.join(args)}: no such directory {cwd}") from proc
+            raise GitError("git is not installed (no 'git' on PATH)") from proc
+        stdout, stderr = proc.communicate(input)
+        if proc.returncode != 0:
+            lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+            why = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else "")
+            shown = " ".join(args) if len(args) <= 8 else " ".join(args[:8]) + " ..."
+            raise GitError(f"git {shown} failed (exit {proc.returncode}): {why or 'no message'}")
+        outputs.append(stdout)
+    return outputs
 
 
 def git(args: list[str], cwd: str, *, input: bytes | None = None) -> str:
@@ -114,14 +143,15 @@ def default_branch(cwd: str) -> str:
     return "HEAD"
 
 
-def changed_paths(ref: str, cwd: str) -> list[str]:
+def changed_paths(ref: str, cwd: str, *, sha: str | None = None, top: str | None = None) -> list[str]:
     """Paths (relative to the work tree top) that differ between commit `ref` and the working tree:
-    committed since, staged, unstaged and untracked files that are not ignored; sorted."""
-    sha = resolve(ref, cwd)
-    top = toplevel(cwd) or cwd
-    changed = set(_z(_run(["diff", "--name-only", "--no-renames", "-z", sha, "--"], top)))
-    changed.update(_z(_run(["ls-files", "--others", "--exclude-standard", "-z"], top)))
-    return sorted(changed)
+    committed since, staged, unstaged and untracked files that are not ignored; sorted. `sha` and
+    `top`, when the caller has them: resolve(ref, cwd) and toplevel(cwd)."""
+    sha = sha or resolve(ref, cwd)
+    top = top or toplevel(cwd) or cwd
+    diff, untracked = _run_together([["diff", "--name-only", "--no-renames", "-z", sha, "--"],
+                                     ["ls-files", "--others", "--exclude-standard", "-z"]], top)
+    return sorted(set(_z(diff)) | set(_z(untracked)))
 
 
 def export_tree(ref: str, cwd: str, dest: str) -> None:
