@@ -26,6 +26,7 @@ from collections import defaultdict
 import pytest
 
 from mlgitops import catalogue
+from mlgitops.policy.describe import policy_descriptions
 from tooling import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "compiler" / "mlgitops"
@@ -248,8 +249,8 @@ def test_a_policy_describes_its_own_rule():
         def __init__(self, name: str, *messages: str) -> None:
             self.name, self.validations = name, [V(m) for m in messages]
 
-    found = catalogue.policy_descriptions([P("canary-steps", "weights must increase", "a pause is needed."),
-                                           P("silent", "")])
+    found = policy_descriptions([P("canary-steps", "weights must increase", "a pause is needed."),
+                                 P("silent", "")])
     assert found == {"policy.canary-steps": "Policy canary-steps: weights must increase; a pause is needed.",
                      "policy.silent": catalogue.describe("policy.silent")}
 
@@ -259,7 +260,7 @@ def test_the_builtin_policies_describe_their_rules():
     from mlgitops.policy.load import load_policies
 
     pset = load_policies(str(REPO_ROOT / "policies"), str(REPO_ROOT))
-    found = catalogue.policy_descriptions(pset.policies)
+    found = policy_descriptions(pset.policies)
     assert len(found) == len(pset.policies) > 10
     assert all(text.startswith(f"Policy {rule_id[len('policy.'):]}: ") for rule_id, text in found.items())
 

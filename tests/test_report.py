@@ -140,11 +140,12 @@ def test_sarif_rule_metadata_comes_from_the_catalogue() -> None:
     """Help becomes fullDescription, the default severity the default level; a policy's rule gets
     the description its caller passes (the policy's own messages), else the family's."""
     from mlgitops import catalogue
+    from mlgitops.policy.describe import policy_description
 
     diags = Diagnostics([Diagnostic("models/a.yaml", 3, 1, "spec.canary-replicas", WARNING, "few replicas"),
                          Diagnostic("overlays/prod/a/rollout.yaml", 1, 1, "policy.canary-steps", ERROR, "x"),
                          Diagnostic("overlays/prod/a/hpa.yaml", 1, 1, "policy.hpa-bounds", ERROR, "y")])
-    own = catalogue.policy_description("canary-steps", ["weights must increase.", "", "weights must increase"])
+    own = policy_description("canary-steps", ["weights must increase.", "", "weights must increase"])
     assert own == "Policy canary-steps: weights must increase."
     log = json.loads(render_report(diags, "sarif", command="policy check", rules={"policy.canary-steps": own}))
     assert_valid_sarif(log)

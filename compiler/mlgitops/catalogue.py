@@ -245,19 +245,6 @@ def descriptions(rule_ids: Iterable[str]) -> dict[str, str]:
     return {rule_id: describe(rule_id) for rule_id in rule_ids}
 
 
-def policy_description(name: str, messages: Iterable[str]) -> str:
-    """A policy's own description of its rule `policy.<name>`: its validations' messages (each once,
-    in order), or the family's description when it has none."""
-    said = list(dict.fromkeys(m.strip().rstrip(".") for m in messages if m and m.strip()))
-    return f"Policy {name}: {'; '.join(said)}." if said else describe(f"policy.{name}")
-
-
-def policy_descriptions(policies: Iterable[Any]) -> dict[str, str]:
-    """{`policy.<name>`: description} of loaded policies (objects with `name` and `validations`,
-    each with a `message`, as policy/load.py's Policy)."""
-    return {f"policy.{p.name}": policy_description(p.name, (v.message for v in p.validations)) for p in policies}
-
-
 # --- listings -------------------------------------------------------------------------------------
 
 def ordered() -> list[Rule]:

@@ -39,8 +39,8 @@ from .cel import (LARGE_INPUT, MEMORY_HEADROOM, CelError, compile_expression, me
                   value_bound)
 from .evaluate import (COST_RULE, Activations, Failure, Outcome, ParamSlots, Violation, evaluate, over_budget,
                        policy_fits)
-from ..catalogue import policy_descriptions
 from .load import Binding, Policy, PolicySet, bindings_of, find_params, load_policies
+from .describe import policy_descriptions
 from .fields import ALWAYS, policy_fields
 from .match import Target, namespace_labels, resource_of, rule_matches, split_api_version
 from .waivers import Waivers

@@ -105,6 +105,9 @@ class Source:
         return file, line, col
 
 
+_NOT_YET = object()
+
+
 @dataclasses.dataclass
 class Expression:
     text: str
@@ -112,7 +115,26 @@ class Expression:
     where: Location  # the expression's value in the policy file
     what: str  # e.g. "validations[0].expression"
     uses: frozenset[str] = frozenset()  # the variables it reads (`variables.<name>`)
-    fused: Program | None = None  # with those variables inlined (fuse.py); None: evaluate them first
+    # the policy's variables, (name, expression) in order, that `fused` inlines (a validation's
+    # expressions only; empty: nothing to inline)
+    fuse_with: tuple[tuple[str, str], ...] = ()
+    _fused: Any = dataclasses.field(default=_NOT_YET, init=False, repr=False, compare=False)
+
+    @property
+    def fused(self) -> Program | None:
+        """The expression with the variables it reads inlined (fuse.py); None when it reads none or
+        that does not compile (e.g. over the cost limit once inlined: the variables are evaluated
+        first then). Compiled when first asked for: most policies never need it on a small input
+        set (a check of one changed model), and a failure here is never reported."""
+        if self._fused is _NOT_YET:
+            self._fused = None
+            if self.uses and self.fuse_with:
+                try:
+                    self._fused = compile_expression(fuse(self.text, list(self.fuse_with)), what=self.what,
+                                                     check_cost=False)
+                except CelError:
+                    pass
+        return self._fused
 
 
 @dataclasses.dataclass
@@ -209,17 +231,12 @@ class PolicySet:
 
 
 def _fuse_variables(variables: list[tuple[str, Expression]], validations: list[Validation]) -> None:
-    """Give every expression that reads variables a program with them inlined (see fuse.py)."""
-    texts = [(name, expression.text) for name, expression in variables]
+    """Let every expression of a validation that reads variables inline them (Expression.fused)."""
+    texts = tuple((name, expression.text) for name, expression in variables)
     for validation in validations:
         for expression in (validation.expression, validation.message_expression):
-            if expression is None or not expression.uses:
-                continue
-            try:
-                expression.fused = compile_expression(fuse(expression.text, texts), what=expression.what,
-                                                      check_cost=False)
-            except CelError:
-                expression.fused = None  # e.g. over the cost limit once inlined: evaluate variables first
+            if expression is not None and expression.uses:
+                expression.fuse_with = texts
 
 
 def _combine(conditions: list[tuple[str, Expression]], variables: list[tuple[str, Expression]],
