@@ -296,8 +296,7 @@ def build_stage(repo: str, selected: tuple[str, ...], report: GateReport) -> lis
     report.stages["build"] = f"{what}, {len(built.overlays)} overlays: {state}"
     if not selected:
         return []
-    return [os.path.join(repo, overlay.directory)
-            for overlay in layout.overlay_dirs(repo) if overlay.model in selected]
+    return [os.path.join(repo, overlay.directory) for overlay in layout.overlay_dirs(repo, models=selected)]
 
 
 @dataclasses.dataclass

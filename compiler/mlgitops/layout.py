@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, NamedTuple
+from typing import Callable, Collection, NamedTuple
 
 OVERLAYS = "overlays"
 BASE = "base"
@@ -79,10 +79,11 @@ def selection(models: tuple[str, ...] = (), envs: tuple[str, ...] = ()) -> Calla
     """Whether a generated path belongs to a build of only `models` in only `envs` (empty: all).
     Only files inside an overlay directory are selected by model and environment."""
     def selected(rel: str) -> bool:
-        found = overlay_of_file(rel)
-        if found is None:
+        # overlay_of_file inlined: a narrowed build asks this of every generated file on disk
+        parts = rel.split("/", 3)
+        if len(parts) < 4 or parts[0] != OVERLAYS or not parts[1] or not parts[2] or not parts[3]:
             return True
-        return (not envs or found.env in envs) and (not models or found.model in models)
+        return (not envs or parts[1].partition(CLUSTER_SEPARATOR)[0] in envs) and (not models or parts[2] in models)
     return selected
 
 
@@ -91,10 +92,13 @@ def mentions(models: list[str]) -> re.Pattern[str]:
     return re.compile(OVERLAYS + r"/[^/\s'\"]+/(" + "|".join(re.escape(m) for m in models) + r")(?![\w.-])")
 
 
-def overlay_dirs(root: str, enter: Callable[[str], bool] = lambda path: True) -> list[OverlayPath]:
+def overlay_dirs(root: str, enter: Callable[[str], bool] = lambda path: True,
+                 models: Collection[str] | None = None) -> list[OverlayPath]:
     """The overlay directories under `root` (overlays/<env>/<model>, hidden names left out), sorted
     by environment, then model. `enter(path)` is asked before a directory (overlays/ itself, an
-    environment, a model) is listed or taken: False leaves it out."""
+    environment, a model) is listed or taken: False leaves it out. `models` (names of model files,
+    so never holding a '/'): only their directories, each looked up instead of listing every
+    model's (a check of a few changed models among thousands)."""
     top = os.path.join(root, OVERLAYS)
     found: list[OverlayPath] = []
     if not os.path.isdir(top) or not enter(top):
@@ -103,7 +107,8 @@ def overlay_dirs(root: str, enter: Callable[[str], bool] = lambda path: True) ->
         env_path = os.path.join(top, env)
         if env.startswith(".") or not os.path.isdir(env_path) or not enter(env_path):
             continue
-        for model in sorted(os.listdir(env_path)):
+        names = os.listdir(env_path) if models is None else [m for m in set(models) if "/" not in m]
+        for model in sorted(names):
             directory = os.path.join(env_path, model)
             if model.startswith(".") or not os.path.isdir(directory) or not enter(directory):
                 continue

@@ -35,15 +35,15 @@ Both are read once at import and cost nothing when unset.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import errno
 import os
 import re
-import shutil
-import signal
 import stat
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 from . import layout
 
@@ -88,6 +88,8 @@ def _fault_hook() -> Callable[[str], None]:
         if point == name:
             hits[0] += 1
             if hits[0] == target:
+                import signal
+
                 os.kill(os.getpid(), signal.SIGKILL)
     return hit
 
@@ -467,6 +469,8 @@ def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str],
 
 def _drop_staged(steps: list, temps: list[tuple[str, str]]) -> None:
     """Remove what a failed write staged and has not swapped in yet."""
+    import shutil
+
     for step in steps:
         if step.staged:
             shutil.rmtree(step.staged, ignore_errors=True)
@@ -480,8 +484,23 @@ STAGE_THREADS_FROM = 32
 STAGE_THREADS = 4
 
 
+class _Staged:
+    """A step staged in this thread: what a Future gives (`result()`), without importing
+    concurrent.futures (and logging with it) for a rebuild of a few directories."""
+
+    def __init__(self, paths: list[str] | None = None, error: OSError | None = None) -> None:
+        self.paths = paths
+        self.error = error
+
+    def result(self) -> list[str]:
+        if self.error is not None:
+            raise self.error
+        assert self.paths is not None
+        return self.paths
+
+
 def _each_staged(root: str, staging: list[_Step], desired: dict[str, bytes], changed: set[str]
-                 ) -> Iterable[tuple[_Step, concurrent.futures.Future]]:
+                 ) -> Iterable[tuple[_Step, _Staged | concurrent.futures.Future]]:
     """Each step with its staging done: a future of the paths staged (files and directories). Every
     step is staged, or failed, before the first is given: a failure leaves nothing being written
     while the caller removes what was staged."""
@@ -496,17 +515,16 @@ def _each_staged(root: str, staging: list[_Step], desired: dict[str, bytes], cha
         return fresh
 
     if len(staging) < STAGE_THREADS_FROM:
-        futures = []
+        staged: list[_Staged] = []
         for step in staging:
-            future: concurrent.futures.Future = concurrent.futures.Future()
             try:
-                future.set_result(one(step))
+                staged.append(_Staged(one(step)))
             except OSError as exc:
-                future.set_exception(exc)
-                futures.append(future)
+                staged.append(_Staged(error=exc))
                 break  # as before: the first failure stops staging
-            futures.append(future)
-        return zip(staging, futures)
+        return zip(staging, staged)
+    import concurrent.futures
+
     with concurrent.futures.ThreadPoolExecutor(STAGE_THREADS) as pool:
         futures = [pool.submit(one, step) for step in staging]
     return zip(staging, futures)
@@ -538,6 +556,8 @@ def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str],
             if content:
                 _write_new(target, content)
             else:
+                import shutil
+
                 shutil.copy2(source, target, follow_symlinks=False)
             fresh.append(target)
     for rel in step.keep_dirs:

@@ -9,9 +9,9 @@ usable core, or where fork is unavailable, the map runs in this process.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import pickle
+import sys
 import traceback
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -42,6 +42,8 @@ def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list
     if len(items) < min_items or not _can_fork():
         return [fn(item) for item in items]
     _TASK = (fn, items)
+    import multiprocessing  # (here: a forked build or check of a few models never needs it)
+
     collecting = gc.isenabled()
     gc.disable()  # the results are plain data without cycles: collecting while they arrive finds nothing
     try:
@@ -55,7 +57,8 @@ def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list
 
 
 def _can_fork() -> bool:
-    return workers() >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    # what multiprocessing.get_all_start_methods() lists "fork" for, without importing it
+    return workers() >= 2 and hasattr(os, "fork") and sys.platform != "win32"
 
 
 def in_background(fn: Callable[[], R]) -> Callable[[], R]:
