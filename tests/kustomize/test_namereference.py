@@ -151,3 +151,15 @@ def test_custom_reference_list_path():
     fix_name_references([svc, vs], refs)
     hosts = [r["destination"]["host"] for r in vs.obj["spec"]["http"][0]["route"]]
     assert hosts == ["a-stable", "x"]
+
+
+def test_the_built_in_configuration_reads_as_pyyaml_reads_it():
+    """default_config reads its YAML with fastyaml, which resolves no timestamps: the same data."""
+    import yaml
+
+    from mlgitops import fastyaml
+    from mlgitops.kustomize.fieldspecs import _DEFAULT_FIELD_SPECS
+
+    data = fastyaml.load(_DEFAULT_FIELD_SPECS, 200)[0]
+    assert repr(data) == repr(yaml.load(_DEFAULT_FIELD_SPECS, Loader=yaml.CSafeLoader))
+    assert default_config() == parse_config(data)
