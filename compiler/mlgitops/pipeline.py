@@ -317,13 +317,17 @@ def _overlay(f: ModelFile, me: ModelEnv, config: Config, diags: Diagnostics, *,
 def _check_collection(me: ModelEnv, files: dict[str, object], config: Config, diags: Diagnostics) -> None:
     """Every metric the overlay's queries read is collected (slo/collection.py), reported at the
     model setting behind the query."""
-    from .catalogue import RULES
-    from .rules import Reporter
     from .slo.collection import uncollected
 
     objects = [o for name in (MODEL_FILE, MONITORING_FILE) for o in cast(list, files.get(name, []))]
+    findings = uncollected(objects, me.model, config)
+    if not findings:  # the usual case: the catalogue (every rule module gathered) is not needed
+        return
+    from .catalogue import RULES
+    from .rules import Reporter
+
     report = Reporter(me, diags)
-    for finding in uncollected(objects, me.model, config):
+    for finding in findings:
         report(finding.read.path, RULES["slo.uncollected-metric"], f"{me.env.name}: {finding.message}")
 
 
