@@ -33,3 +33,27 @@ def test_build_check_as_a_library_function():
     assert outcome.exit_code == 0, list(outcome.diagnostics)
     assert outcome.summary is not None and outcome.summary["check"] is True
     assert outcome.notes and outcome.notes[0].startswith("checked ")
+
+
+def test_a_relative_repo_path_is_the_same_repository(cli, tmp_path, monkeypatch):
+    """`--repo platform` from the directory above: every stage reads the same files as with the
+    absolute path (a relative root used to be joined twice: 'no model files in models/')."""
+    from conftest import copy_sources
+
+    repo = copy_sources(tmp_path / "platform")
+    monkeypatch.chdir(tmp_path)
+    built = cli("build", "--repo", "platform", "--format", "json")
+    assert built.exit_code == 0, built.output
+    assert sorted(p.name for p in (repo / "overlays").iterdir()) == ["prod", "prod@prod-eu", "staging"]
+    for command in (("check",), ("validate",), ("build", "--check")):
+        relative = cli(*command, "--repo", "platform", "--format", "json")
+        absolute = cli(*command, "--repo", str(repo), "--format", "json")
+        assert relative.exit_code == absolute.exit_code == 0, (command, relative.output)
+        assert _untimed(relative.stdout) == _untimed(absolute.stdout), command
+
+
+def _untimed(report: str) -> str:
+    import json
+    import re
+
+    return re.sub(r'"(seconds|duration|elapsed)[a-z_]*": [0-9.e-]+', "", json.dumps(json.loads(report), sort_keys=True))

@@ -99,8 +99,14 @@ class _Progress:
 _format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
                               help="Findings report: text on stderr; json, github (workflow commands), "
                                    "sarif (2.1.0) or junit (XML) on stdout.")
+def _absolute(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--repo as an absolute path (symbolic links kept): the stages join file paths to the root, and
+    a relative root joined twice (`--repo platform`) named files that do not exist."""
+    return None if value is None else os.path.abspath(value)
+
+
 _repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
-                            help="Repository root (holds mlgitops.yaml and models/).")
+                            callback=_absolute, help="Repository root (holds mlgitops.yaml and models/).")
 
 
 def crash_report_dir() -> str:
@@ -306,7 +312,7 @@ def schema_docs() -> None:
 @click.option("--engine", type=click.Choice(["builtin", "kustomize"]), default="builtin", show_default=True,
               help="builtin: mlgitops' own kustomize-compatible renderer (no binary needed); "
                    "kustomize: run 'kubectl kustomize' (or 'kustomize build').")
-@click.option("--repo", "repo", type=click.Path(file_okay=False, exists=True), default=None,
+@click.option("--repo", "repo", type=click.Path(file_okay=False, exists=True), callback=_absolute, default=None,
               help="Repository root; files outside it are refused. Default: the nearest directory "
                    "above PATH holding .git or mlgitops.yaml.")
 @_format_option
@@ -356,7 +362,7 @@ def schemas() -> None:
 @click.argument("crds", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="CRD.yaml...")
 @click.option("--output-dir", "output_dir", type=click.Path(file_okay=False), default="schemas", show_default=True,
               help="Where to write the schemas; relative to --repo.")
-@click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
+@click.option("--repo", "repo", type=click.Path(file_okay=False), callback=_absolute, default=".", show_default=True,
               help="Repository root; CRD paths in schemas.lock are recorded relative to it.")
 @_format_option
 def schemas_import(crds: tuple[str, ...], output_dir: str, repo: str, fmt: str) -> None:
@@ -437,7 +443,7 @@ def schemas_pull(resources: tuple[str, ...], template: str | None, output_dir: s
               help="Path of the kubeconform binary (default: $MLGITOPS_KUBECONFORM, PATH, .tools/bin, ~/go/bin).")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=32, show_default=True, metavar="MIB",
               help="Refuse input files larger than this many MiB.")
-@click.option("--repo", "repo", type=click.Path(file_okay=False), default=".", show_default=True,
+@click.option("--repo", "repo", type=click.Path(file_okay=False), callback=_absolute, default=".", show_default=True,
               help="Repository root: mlgitops.yaml, schemas/, and the root findings are relative to.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @_format_option

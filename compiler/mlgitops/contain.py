@@ -343,7 +343,7 @@ def list_dir(root: str, directory: str, suffixes: tuple[str, ...] = (".yaml", ".
     """Names of the entries of `directory` ending in `suffixes` (hidden ones left out), sorted;
     [] when it does not exist. ContainmentError when `directory` (or a parent) is a symbolic link
     leading outside `root`. Entries are not checked: read them with read_bytes/read_text."""
-    full = directory if os.path.isabs(directory) else os.path.join(root, directory)
+    full = os.path.abspath(os.path.join(root, directory))  # (resolve would join a relative root again)
     if not os.path.lexists(full):
         return []
     real = resolve(root, full)

@@ -320,7 +320,8 @@ def policy_setup(repo: str, directory: str, locations: tuple[str, ...], report: 
     from .policy.check import Checker
 
     if not os.path.isdir(directory):
-        report.stages["policies"] = f"no policy directory {directory}: no policy was checked"
+        shown = os.path.relpath(directory, repo) if directory.startswith(os.path.join(repo, "")) else directory
+        report.stages["policies"] = f"no policy directory {shown}: no policy was checked"
         return None
     _checked_today(directory, report)
     return Checker(repo, directory, schema_locations=locations, type_check=type_check)
