@@ -31,6 +31,7 @@ import yaml
 
 from conftest import copy_sources
 from tooling import require_tool
+from yamldocs import scalars
 
 APPSETS_DIR = "argocd/applicationsets"
 GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
@@ -194,14 +195,7 @@ def expand_applicationsets(root: pathlib.Path, revision: str | None = None, clus
 
 def _strings(node: object):
     """Every one-line string in a YAML document, a candidate path."""
-    if isinstance(node, dict):
-        for v in node.values():
-            yield from _strings(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _strings(v)
-    elif isinstance(node, str) and "\n" not in node and node not in (".", ""):
-        yield node
+    return (s for s in scalars(node) if isinstance(s, str) and "\n" not in s and s not in (".", ""))
 
 
 def _referenced_paths(root: pathlib.Path, directory: pathlib.Path, seen: set[pathlib.Path]) -> set[pathlib.Path]:

@@ -14,6 +14,7 @@ from mlgitops import yamlguard
 from mlgitops.kustomize import loader, v3events
 from mlgitops.kustomize.engine import render_yaml
 from mlgitops.kustomize.loader import QuotedStr
+from yamldocs import scalars
 
 # Plain scalars yaml.v3 reads in every which way (YAML 1.1 words stay strings, Go number syntax,
 # timestamps, special floats), and the other scalar styles.
@@ -74,19 +75,10 @@ def agree(text: str) -> bool:
         for field in ("line", "data", "nulls", "items", "empty_nulls"):
             assert same(getattr(g, field), getattr(w, field)), (text, field, getattr(g, field), getattr(w, field))
         assert g.finite or not w.finite, text  # known finite only when it is
-        assert g.finite == (not any(isinstance(v, float) and not math.isfinite(v) for v in _scalars(g.data)))
+        assert g.finite == (not any(isinstance(v, float) and not math.isfinite(v) for v in scalars(g.data)))
     return True
 
 
-def _scalars(value):
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _scalars(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _scalars(v)
-    else:
-        yield value
 
 
 @pytest.mark.parametrize("scalar", SCALARS)
