@@ -248,6 +248,16 @@ class TransformerConfig:
     images: tuple = ()
     replicas: tuple = ()
 
+    def __hash__(self) -> int:
+        """The hash of all fields, computed once: _merge_configs is memoised by its operands, and
+        hashing every field spec of a configuration (~15 µs) on each of the dozen merges of a
+        render was 3% of it. A configuration never changes (frozen), so neither does its hash."""
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
     def merge(self, other: "TransformerConfig | None") -> "TransformerConfig":
         """builtinconfig.TransformerConfig.Merge: union of both, every list sorted by GVK."""
         if other is None:
