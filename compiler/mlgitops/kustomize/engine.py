@@ -767,6 +767,13 @@ class _Build:
         for r in acc.resources:
             if _empty(r.obj):
                 continue
+            try:
+                if compiled is None:
+                    compiled = selectors.Target(selector)
+            except ValueError as exc:
+                raise kust.error(where, RULE_PATCH, f"invalid patch target: {exc}") from None
+            if not compiled.may_match(r.obj):  # (every view below has the object's apiVersion and kind)
+                continue
             cur = cur_id(r)
             org = org_id(r) if r.prev else cur
             names = [org[3]] if org[3] == cur[3] else [org[3], cur[3]]
@@ -781,8 +788,6 @@ class _Build:
                         view = dict(r.obj)
                         view["metadata"] = dict(r.obj.get("metadata") or {}, name=name, namespace=namespace)
                     try:
-                        if compiled is None:
-                            compiled = selectors.Target(selector)
                         if view is None:
                             matched = compiled.matches(r.obj, name, namespace)
                         else:

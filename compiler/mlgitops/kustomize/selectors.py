@@ -370,6 +370,17 @@ class Target:
             for field in ("group", "version", "kind", "name", "namespace"))
         self.labels, self.annotations = sel["labelSelector"], sel["annotationSelector"]
 
+    def may_match(self, resource_obj: dict) -> bool:
+        """False when the object's apiVersion or kind alone rules it out, whatever name and
+        namespace `matches` is asked about: most objects of an overlay fail a patch target's kind,
+        and this tells so without working out their names and namespaces."""
+        api_version = _str(resource_obj.get("apiVersion"))
+        group, _, version = api_version.rpartition("/")
+        for pattern, value in ((self.group, group), (self.version, version)):
+            if pattern is not None and pattern.match(value) is None:
+                return False
+        return self.kind is None or self.kind.match(_str(resource_obj.get("kind"))) is not None
+
     def matches(self, resource_obj: dict, name: str | None = None, namespace: str | None = None) -> bool:
         """`matches(resource_obj, selector)`; `name`, `namespace`: match as if the object's
         metadata.name and metadata.namespace were these (metadata must then be a mapping)."""
