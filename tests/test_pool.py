@@ -21,7 +21,6 @@ def test_map_forked_keeps_item_order_and_runs_closures(min_items):
     assert pool.map_forked(lambda n: (n + offset, os.getpid()), items, min_items)[5][0] == 12
     results = pool.map_forked(lambda n: n * n + offset, items, min_items)
     assert results == [n * n + offset for n in items]
-    assert pool._TASK is None
 
 
 def test_below_the_threshold_the_map_runs_in_this_process():
@@ -32,6 +31,25 @@ def test_parallel_runs_in_workers_when_there_are_cores(monkeypatch):
     monkeypatch.setattr(pool, "workers", lambda: 2)
     pids = set(pool.map_forked(lambda _: os.getpid(), list(range(16)), 2))
     assert os.getpid() not in pids
+
+
+def test_a_failure_in_a_worker_is_raised_here_with_where_it_happened(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+
+    def fails_on_seven(n):
+        if n == 7:
+            raise KeyError("no such model")
+        return n
+
+    with pytest.raises(KeyError, match="no such model") as raised:
+        pool.map_forked(fails_on_seven, list(range(16)), 2)
+    assert any("in a worker process" in note and "fails_on_seven" in note for note in raised.value.__notes__)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    with pytest.raises(ChildProcessError, match="without sending"):
+        pool.map_forked(lambda n: os._exit(9) if n == 3 else n, list(range(16)), 2)
 
 
 def test_in_background_runs_in_another_process_and_sends_the_result_back(monkeypatch):

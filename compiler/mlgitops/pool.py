@@ -4,13 +4,23 @@ one function in a forked process while this one does something else (in_backgrou
 Workers are forked, so they inherit the function and the items (closures too): nothing is
 pickled on the way in, only each result on the way back. Below `min_items` items, with one
 usable core, or where fork is unavailable, the map runs in this process.
+
+The pool is a few pipes rather than multiprocessing.Pool: rendering every overlay sends ~140 MB
+of pickled objects back, and Pool's receiving thread read them through a BytesIO (a fresh buffer
+the size of what is left for every 64 KiB read, then copies): about half of this process's CPU
+time in the map besides unpickling. Here each worker writes length-prefixed pickles to its own
+pipe and this process reads them straight into one buffer each.
 """
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import pickle
+import selectors
+import signal
+import struct
 import sys
 import traceback
 from typing import Any, Callable, Sequence, TypeVar
@@ -20,7 +30,8 @@ R = TypeVar("R")
 
 MAX_WORKERS = 8
 
-_TASK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None  # inherited by the forked workers
+_HEADER = struct.Struct("<Q")  # the length of the pickle that follows on a worker's pipe
+_CHUNK = struct.Struct("<I")  # a chunk number on the shared task pipe
 
 
 def workers() -> int:
@@ -29,36 +40,153 @@ def workers() -> int:
     return min(usable, MAX_WORKERS)
 
 
-def _nth(index: int) -> Any:
-    assert _TASK is not None
-    fn, items = _TASK
-    return fn(items[index])
-
-
 def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list[R]:
-    """[fn(item) for item in items], in forked worker processes when there are `min_items` or more."""
-    global _TASK
+    """[fn(item) for item in items], in forked worker processes when there are `min_items` or more.
+
+    The items go in chunks (about 8 per worker, so a slow chunk does not leave the others idle
+    for long), each worker taking the next chunk number from a shared pipe when it is free. An
+    exception raised by fn is raised here (the worker's traceback attached as a note); a worker
+    that dies without sending its results is a ChildProcessError, not a hang."""
     count = workers()
     if len(items) < min_items or not _can_fork():
         return [fn(item) for item in items]
-    _TASK = (fn, items)
-    import multiprocessing  # (here: a forked build or check of a few models never needs it)
-
+    size = max(1, len(items) // (count * 8))
+    chunks = (len(items) + size - 1) // size
+    tasks_read, tasks_write = os.pipe()
+    # every chunk number at once: at most a few hundred bytes, within the pipe's buffer
+    os.write(tasks_write, b"".join(_CHUNK.pack(n) for n in range(chunks)))
+    os.close(tasks_write)
     collecting = gc.isenabled()
     gc.disable()  # the results are plain data without cycles: collecting while they arrive finds nothing
+    pids: list[int] = []
+    pipes: list[int] = []
+    finished = False
     try:
-        # the workers collect as this process did (they inherit the switch as it is at the fork)
-        with multiprocessing.get_context("fork").Pool(count, initializer=gc.enable if collecting else None) as pool:
-            return pool.map(_nth, range(len(items)), chunksize=max(1, len(items) // (count * 8)))
+        for _ in range(min(count, chunks)):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # a worker: serve chunks until there are none left, then leave
+                _serve(fn, items, size, tasks_read, write_end, pipes, collecting)
+            os.close(write_end)
+            pids.append(pid)
+            pipes.append(read_end)
+        results = _gather(pipes, len(items), size, chunks)
+        finished = True
+        return results
     finally:
-        _TASK = None
+        os.close(tasks_read)
+        for fd in pipes:
+            os.close(fd)
+        for pid in pids:
+            if not finished:  # an exception here or there: the other workers' results are not wanted
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:  # pragma: no cover - already reaped by someone else
+                    continue
+            os.waitpid(pid, 0)
         if collecting:
             gc.enable()
 
 
+def _serve(fn: Callable[[Any], Any], items: Sequence[Any], size: int, tasks: int, out: int,
+           inherited: list[int], collecting: bool) -> None:
+    """A worker's life: for each chunk number read from `tasks`, (number, ok, results or the
+    exception) pickled to `out` after its length. Never returns: the worker leaves with os._exit
+    (no cleanup of what it shares with the parent), after flushing what fn printed."""
+    status = 0
+    try:
+        for fd in inherited:  # the read ends of earlier workers' pipes
+            os.close(fd)
+        if collecting:  # the workers collect as the caller did
+            gc.enable()
+        while True:
+            number = os.read(tasks, _CHUNK.size)  # whole numbers: all were written before any read
+            if not number:
+                break
+            (chunk,) = _CHUNK.unpack(number)
+            try:
+                outcome = (chunk, True, [fn(item) for item in items[chunk * size:(chunk + 1) * size]])
+                payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                payload = pickle.dumps((chunk, False, _portable(exc, "a worker process")),
+                                       protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(out, _HEADER.pack(len(payload)))
+            _write_all(out, payload)
+    except BaseException:  # noqa: BLE001 - the parent sees the pipe end without the results
+        status = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a closed or broken stream: nothing to save
+                pass
+        os._exit(status)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class _Inbox:
+    """What has arrived on one worker's pipe: a length header, then a pickle of that length, read
+    straight into one buffer."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray(_HEADER.size)
+        self.filled = 0
+        self.header = True
+
+    def receive(self, fd: int) -> bytes | bytearray | None:
+        """Read what is there; a whole pickle when one is complete, else None. EOFError when the
+        pipe has ended."""
+        read = os.readv(fd, [memoryview(self.buffer)[self.filled:]])
+        if read == 0:
+            raise EOFError
+        self.filled += read
+        if self.filled < len(self.buffer):
+            return None
+        if self.header:
+            (length,) = _HEADER.unpack(self.buffer)
+            self.buffer, self.filled, self.header = bytearray(length), 0, False
+            return None
+        done = self.buffer
+        self.buffer, self.filled, self.header = bytearray(_HEADER.size), 0, True
+        return done
+
+
+def _gather(pipes: list[int], total: int, size: int, chunks: int) -> list:
+    """The workers' results in item order, read from their pipes as they come."""
+    results: list = [None] * total
+    inboxes = {fd: _Inbox() for fd in pipes}
+    waiting = chunks
+    with selectors.DefaultSelector() as selector:
+        for fd in pipes:
+            selector.register(fd, selectors.EVENT_READ)
+        while waiting:
+            if not inboxes:
+                raise ChildProcessError(f"the worker processes ended without sending {waiting} of {chunks} "
+                                        "chunks of results")
+            for key, _ in selector.select():
+                try:
+                    payload = inboxes[key.fd].receive(key.fd)
+                except EOFError:
+                    selector.unregister(key.fd)
+                    del inboxes[key.fd]
+                    continue
+                if payload is None:
+                    continue
+                chunk, ok, value = pickle.loads(payload)
+                if not ok:
+                    raise value
+                results[chunk * size:chunk * size + len(value)] = value
+                waiting -= 1
+    return results
+
+
 def _can_fork() -> bool:
-    # what multiprocessing.get_all_start_methods() lists "fork" for, without importing it
-    return workers() >= 2 and hasattr(os, "fork") and sys.platform != "win32"
+    return workers() >= 2 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def in_background(fn: Callable[[], R]) -> Callable[[], R]:
@@ -100,7 +228,7 @@ def in_background(fn: Callable[[], R]) -> Callable[[], R]:
     return result
 
 
-def _portable(exc: BaseException) -> BaseException:
+def _portable(exc: BaseException, where: str = "the background process") -> BaseException:
     """`exc` with its traceback as a note (a traceback does not pickle), or, when `exc` itself
     does not pickle, a RuntimeError that says what it was."""
     text = "".join(traceback.format_exception(exc))
@@ -108,5 +236,5 @@ def _portable(exc: BaseException) -> BaseException:
         pickle.dumps(exc)
     except Exception:  # noqa: BLE001 - whatever pickling raises
         exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-    exc.add_note(f"in the background process:\n{text}")
+    exc.add_note(f"in {where}:\n{text}")
     return exc
