@@ -23,6 +23,23 @@ def test_map_forked_keeps_item_order_and_runs_closures(min_items):
     assert results == [n * n + offset for n in items]
 
 
+class Quoted(str):
+    """A str subclass, as the YAML reader's QuotedStr (module level: pickle finds it by name)."""
+
+
+def test_results_come_back_with_their_exact_types(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+
+    def result(n):
+        plain = {"name": f"m{n}", "replicas": n, "ratio": n / 2, "on": n % 2 == 0, "none": None, "ids": (n, [n])}
+        return plain if n % 3 else (plain, Quoted("25%"))  # plain data, and a str subclass
+
+    results = pool.map_forked(result, list(range(12)), 2)
+    assert results == [result(n) for n in range(12)]
+    assert [type(r[1]) for r in results[::3]] == [Quoted] * 4
+    assert type(results[1]["ids"]) is tuple and type(results[1]["ratio"]) is float
+
+
 def test_below_the_threshold_the_map_runs_in_this_process():
     assert {pid for pid in pool.map_forked(lambda _: os.getpid(), range(5), 6)} == {os.getpid()}
 
