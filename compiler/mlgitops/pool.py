@@ -150,10 +150,12 @@ def _write_all(fd: int, data: bytes) -> None:
 
 class _Inbox:
     """What has arrived on one worker's pipe: a header, then a message of the length it says, read
-    straight into one buffer."""
+    straight into a buffer that is kept and grown for the next messages (a new one for each
+    message, zero-filled, costs a pass over its memory)."""
 
     def __init__(self) -> None:
-        self.buffer = bytearray(_HEADER.size)
+        self.buffer = bytearray(1 << 16)
+        self.wanted = _HEADER.size  # the length of what is being read (a header or a message)
         self.filled = 0
         self.header = True
         self.marshalled = False
@@ -161,19 +163,24 @@ class _Inbox:
     def receive(self, fd: int) -> Any:
         """Read what is there; the decoded message when one is complete, else None. EOFError when
         the pipe has ended."""
-        read = os.readv(fd, [memoryview(self.buffer)[self.filled:]])
+        with memoryview(self.buffer) as view:
+            read = os.readv(fd, [view[self.filled:self.wanted]])
         if read == 0:
             raise EOFError
         self.filled += read
-        if self.filled < len(self.buffer):
+        if self.filled < self.wanted:
             return None
+        self.filled = 0
         if self.header:
-            length, self.marshalled = _HEADER.unpack(self.buffer)
-            self.buffer, self.filled, self.header = bytearray(length), 0, False
+            self.wanted, self.marshalled = _HEADER.unpack_from(self.buffer)
+            self.header = False
+            if len(self.buffer) < self.wanted:
+                self.buffer = bytearray(self.wanted)
             return None
-        done = self.buffer
-        self.buffer, self.filled, self.header = bytearray(_HEADER.size), 0, True
-        return marshal.loads(done) if self.marshalled else pickle.loads(done)
+        self.header = True
+        with memoryview(self.buffer) as view, view[:self.wanted] as message:
+            self.wanted = _HEADER.size
+            return marshal.loads(message) if self.marshalled else pickle.loads(message)
 
 
 def _gather(pipes: list[int], total: int, size: int, chunks: int) -> list:
