@@ -71,12 +71,16 @@ def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list
     try:
         for _ in range(min(count, chunks)):
             read_end, write_end = os.pipe()
-            pid = os.fork()
+            pipes.append(read_end)  # closed below whatever happens
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(write_end)
+                raise
             if pid == 0:  # a worker: serve chunks until there are none left, then leave
                 _serve(fn, items, size, tasks_read, write_end, pipes, collecting)
             os.close(write_end)
             pids.append(pid)
-            pipes.append(read_end)
         results = _gather(pipes, len(items), size, chunks)
         finished = True
         return results
@@ -102,8 +106,8 @@ def _serve(fn: Callable[[Any], Any], items: Sequence[Any], size: int, tasks: int
     (no cleanup of what it shares with the parent), after flushing what fn printed."""
     status = 0
     try:
-        for fd in inherited:  # the read ends of earlier workers' pipes
-            os.close(fd)
+        for fd in inherited:  # the read ends of the workers' pipes, its own too: should the parent
+            os.close(fd)  # die, a write fails (EPIPE) instead of waiting for a reader forever
         if collecting:  # the workers collect as the caller did
             gc.enable()
         while True:
