@@ -6,10 +6,11 @@ pickled on the way in, only each result on the way back. Below `min_items` items
 usable core, or where fork is unavailable, the map runs in this process.
 
 The pool is a few pipes rather than multiprocessing.Pool: rendering every overlay sends ~140 MB
-of pickled objects back, and Pool's receiving thread read them through a BytesIO (a fresh buffer
-the size of what is left for every 64 KiB read, then copies): about half of this process's CPU
-time in the map besides unpickling. Here each worker writes length-prefixed pickles to its own
-pipe and this process reads them straight into one buffer each.
+of objects back, and Pool's receiving thread read them through a BytesIO (a fresh buffer the
+size of what is left for every 64 KiB read, then copies): about half of this process's CPU time
+in the map besides unpickling. Here each worker writes length-prefixed messages (marshal for
+plain data, else pickle) to its own pipe, and this process reads them straight into one buffer
+per worker.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MAX_WORKERS = 8
 # costs this process and the worker ~0.1 ms (a pipe read, a pickle, a select), so make them small.
 CHUNKS_PER_WORKER = 32
 
-_HEADER = struct.Struct("<QB")  # the length of the message that follows on a worker's pipe, marshal or pickle
+_HEADER = struct.Struct("<QB")  # before each message on a worker's pipe: its length, whether marshal wrote it
 _CHUNK = struct.Struct("<I")  # a chunk number on the shared task pipe
 
 
@@ -102,8 +103,8 @@ def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list
 def _serve(fn: Callable[[Any], Any], items: Sequence[Any], size: int, tasks: int, out: int,
            inherited: list[int], collecting: bool) -> None:
     """A worker's life: for each chunk number read from `tasks`, (number, ok, results or the
-    exception) written to `out` after its length (_encode). Never returns: the worker leaves with os._exit
-    (no cleanup of what it shares with the parent), after flushing what fn printed."""
+    exception) written to `out` after a header (_encode). Never returns: the worker leaves with
+    os._exit (no cleanup of what it shares with the parent), after flushing what fn printed."""
     status = 0
     try:
         for fd in inherited:  # the read ends of the workers' pipes, its own too: should the parent
