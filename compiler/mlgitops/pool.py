@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import gc
 import marshal
-import multiprocessing
 import os
 import pickle
-import selectors
 import signal
 import struct
 import sys
@@ -190,6 +188,8 @@ class _Inbox:
 
 def _gather(pipes: list[int], total: int, size: int, chunks: int) -> list:
     """The workers' results in item order, read from their pipes as they come."""
+    import selectors  # (here: building or checking a few models maps in this process and never needs it)
+
     results: list = [None] * total
     inboxes = {fd: _Inbox() for fd in pipes}
     waiting = chunks
@@ -218,7 +218,8 @@ def _gather(pipes: list[int], total: int, size: int, chunks: int) -> list:
 
 
 def _can_fork() -> bool:
-    return workers() >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    # what multiprocessing.get_all_start_methods() lists "fork" for, without importing it
+    return workers() >= 2 and hasattr(os, "fork") and sys.platform != "win32"
 
 
 def in_background(fn: Callable[[], R]) -> Callable[[], R]:
