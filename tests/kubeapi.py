@@ -343,8 +343,9 @@ class Cluster:
                                  if self.tools_crd_dir is not None)])
         return client
 
-    def _controller_manager(self, controllers: Iterable[str], name: str, port: int) -> subprocess.Popen:
-        """A kube-controller-manager running `controllers`, its log in `name`.log."""
+    def _controller_manager(self, controllers: Iterable[str], name: str, port: int,
+                            extra: Iterable[str] = ()) -> subprocess.Popen:
+        """A kube-controller-manager running `controllers` (and `extra` flags), its log in `name`.log."""
         d = self.dir
         kubeconfig = self.write_kubeconfig()
         return _start([
@@ -352,7 +353,7 @@ class Cluster:
             f"--controllers={','.join(controllers)}",
             f"--root-ca-file={d / 'certs' / 'apiserver.crt'}", "--leader-elect=false",
             "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={d / (name + '-certs')}",
-            "--use-service-account-credentials=false", "--v=0",
+            "--use-service-account-credentials=false", "--v=0", *extra,
         ], d / f"{name}.log")
 
     @contextlib.contextmanager
@@ -395,22 +396,22 @@ class Cluster:
             time.sleep(0.2)
         raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}; logs in {self.dir}")
 
-    def install_crds(self, files: Iterable[pathlib.Path], timeout: float = 60.0) -> None:
+    def install_crds(self, files: Iterable[pathlib.Path], timeout: float = 60.0, extra: Iterable[dict] = ()) -> None:
+        """Apply the CRDs in `files` (and the `extra` CRD objects), then wait until all are established."""
         client = self.client
         assert client is not None
         names = []
-        for path in files:
-            for doc in documents(path):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    response = client.apply(doc, manager="crd-install")
-                    if not response.ok:
-                        raise RuntimeError(f"CRD {doc['metadata']['name']} from {path.name}: {response.message}")
-                    names.append(doc["metadata"]["name"])
+        for doc in [*(doc for path in files for doc in documents(path)), *extra]:
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                response = client.apply(doc, manager="crd-install")
+                if not response.ok:
+                    raise RuntimeError(f"CRD {doc['metadata']['name']}: {response.message}")
+                names.append(doc["metadata"]["name"])
 
         def established() -> bool:
             for name in names:
                 got = client.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-                conditions = (got.body or {}).get("status", {}).get("conditions", []) if got.ok else []
+                conditions = ((got.body or {}).get("status") or {}).get("conditions") or [] if got.ok else []
                 if not any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
                     return False
             return True

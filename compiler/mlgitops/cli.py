@@ -815,6 +815,55 @@ def rules_command(fmt: str) -> None:
     click.echo(listing(fmt), nl=False)
 
 
+@main.command("status")
+@_repo_option
+@click.argument("models", nargs=-1, metavar="[MODEL]...")
+@click.option("--env", "envs", multiple=True, metavar="NAME",
+              help="Only this environment's namespace (repeatable; default: every environment in mlgitops.yaml).")
+@click.option("--context", "context", metavar="NAME", default=None,
+              help="The kubeconfig context to read (default: kubectl's current context).")
+@click.option("--kubeconfig", "kubeconfig", metavar="PATH", default=None,
+              help="The kubeconfig file (default: kubectl's: $KUBECONFIG or ~/.kube/config).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A table, or JSON; on stdout.")
+def status_command(repo: str, models: tuple[str, ...], envs: tuple[str, ...], context: str | None,
+                   kubeconfig: str | None, fmt: str) -> None:
+    """What each model serves in a cluster: read from its Argo Rollout, not its InferenceService.
+
+    For every environment in mlgitops.yaml (or --env), reads the namespace's mlgitops Rollouts,
+    their ReplicaSets and InferenceServices with kubectl, and shows per model the Rollout's
+    phase, the model version its stable pods serve, the canary's version, weight and step while
+    an update runs, and KServe's own Ready beside it.
+
+    \b
+    Why not the InferenceService: KServe's Deployment holds the newest template at 0 replicas
+    (the Rollout runs the pods), so KServe reports Ready for the new revision even after the
+    canary was aborted and every pod serves the old one.
+
+    \b
+    Examples:
+      mlgitops status                        # every model, every environment's namespace
+      mlgitops status iris --env prod --context prod-us
+      mlgitops status --format json
+
+    \b
+    Exit codes: 0 every update healthy or progressing, 1 a model needs a human (aborted or
+    degraded update, a pause no timer ends: inconclusive analysis, manual step) or a namespace
+    could not be read, 2 usage error (unknown --env, no kubectl), 3 internal error.
+    """
+    from .commands.status import format_json, format_text
+    from .commands.status import status as run_status
+
+    outcome = _call(run_status, repo, models=models, envs=envs, context=context, kubeconfig=kubeconfig)
+    if outcome.diagnostics:
+        _report(outcome.diagnostics, "text", command="status")
+    if fmt == "json":
+        click.echo(format_json(outcome.models), nl=False)
+    elif outcome.models or not outcome.diagnostics:
+        click.echo(format_text(outcome.models), nl=False)
+    sys.exit(outcome.exit_code)
+
+
 @main.command("completion")
 @click.argument("shell", metavar="SHELL", type=click.Choice(SHELLS))
 def completion_command(shell: str) -> None:
