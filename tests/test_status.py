@@ -21,6 +21,7 @@ from mlgitops.commands.status import format_text, summarize
 
 MLGITOPS = str(REPO_ROOT / ".venv" / "bin" / "mlgitops")
 MANAGED = {"app.kubernetes.io/managed-by": "mlgitops", "app.kubernetes.io/name": "iris"}
+STABLE, CANARY = "5d8f7c9b4", "6c9d8f7b5"  # pod template hashes
 
 
 def _repo(tmp_path: pathlib.Path, namespace: str) -> pathlib.Path:
@@ -77,20 +78,24 @@ def _status(root: pathlib.Path, kubeconfig: pathlib.Path, *args: str) -> subproc
                           capture_output=True, text=True)
 
 
-def test_status_shows_the_stable_pods_version_while_kserve_says_ready_for_the_aborted_one(apiserver, tmp_path):
+def _canary(apiserver, namespace: str, rollout_status: dict, stable_ready: int, canary_ready: int) -> None:
+    """In `namespace`: the Rollout iris (with `rollout_status`), the ReplicaSets of its stable (1.0)
+    and canary (2.0) pod template hashes, and KServe's InferenceService Ready on 2.0."""
     client = apiserver.client
-    namespace = "status-aborted"
     client.namespace(namespace)
-    for obj, status in (
-        _rollout({"phase": "Degraded", "abort": True, "stableRS": "5d8f7c9b4", "currentPodHash": "6c9d8f7b5",
-                  "currentStepIndex": 0, "message": "RolloutAborted: Metric \"error-ratio\" assessed Failed",
-                  "canary": {"weights": {"canary": {"weight": 0, "podTemplateHash": "6c9d8f7b5"},
-                                         "stable": {"weight": 100, "podTemplateHash": "5d8f7c9b4"}}}}),
-        _replicaset("iris-5d8f7c9b4", "5d8f7c9b4", "1.0", 4),
-        _replicaset("iris-6c9d8f7b5", "6c9d8f7b5", "2.0", 0),
-        _isvc("2.0", "True"),
-    ):
+    weight = rollout_status.pop("weight")
+    rollout_status.update(stableRS=STABLE, currentPodHash=CANARY, canary={"weights": {
+        "canary": {"weight": weight, "podTemplateHash": CANARY},
+        "stable": {"weight": 100 - weight, "podTemplateHash": STABLE}}})
+    for obj, status in (_rollout(rollout_status), _replicaset(f"iris-{STABLE}", STABLE, "1.0", stable_ready),
+                        _replicaset(f"iris-{CANARY}", CANARY, "2.0", canary_ready), _isvc("2.0", "True")):
         _store(client, namespace, obj, status)
+
+
+def test_status_shows_the_stable_pods_version_while_kserve_says_ready_for_the_aborted_one(apiserver, tmp_path):
+    namespace = "status-aborted"
+    _canary(apiserver, namespace, {"phase": "Degraded", "abort": True, "currentStepIndex": 0, "weight": 0,
+                                   "message": "RolloutAborted: Metric \"error-ratio\" assessed Failed"}, 4, 0)
     root = _repo(tmp_path, namespace)
     kubeconfig = apiserver.write_kubeconfig()
     done = _status(root, kubeconfig, "--env", "prod", "--format", "json")
@@ -117,19 +122,9 @@ def test_status_shows_the_stable_pods_version_while_kserve_says_ready_for_the_ab
 
 
 def test_a_healthy_rollout_exits_0_and_a_canary_in_progress_shows_its_weight(apiserver, tmp_path):
-    client = apiserver.client
     namespace = "status-progress"
-    client.namespace(namespace)
-    for obj, status in (
-        _rollout({"phase": "Paused", "stableRS": "5d8f7c9b4", "currentPodHash": "6c9d8f7b5", "currentStepIndex": 1,
-                  "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-12-07T00:00:00Z"}],
-                  "canary": {"weights": {"canary": {"weight": 25, "podTemplateHash": "6c9d8f7b5"},
-                                         "stable": {"weight": 75, "podTemplateHash": "5d8f7c9b4"}}}}),
-        _replicaset("iris-5d8f7c9b4", "5d8f7c9b4", "1.0", 3),
-        _replicaset("iris-6c9d8f7b5", "6c9d8f7b5", "2.0", 1),
-        _isvc("2.0", "True"),
-    ):
-        _store(client, namespace, obj, status)
+    _canary(apiserver, namespace, {"phase": "Paused", "currentStepIndex": 1, "weight": 25, "pauseConditions": [
+        {"reason": "CanaryPauseStep", "startTime": "2026-12-07T00:00:00Z"}]}, 3, 1)
     done = _status(_repo(tmp_path, namespace), apiserver.write_kubeconfig(), "iris", "--env", "prod",
                    "--format", "json")
     assert done.returncode == 0, done.stderr  # a timed pause ends by itself
