@@ -345,6 +345,8 @@ def test_every_reporting_command_offers_all_formats() -> None:
     assert offered.pop("slo explain") == (("text", "json"), "text", ("--format",))
     # `init` lists the files it wrote (a refusal is one message, not located findings)
     assert offered.pop("init") == (("text", "json"), "text", ("--format",))
+    # `status` shows what runs in a cluster; its JSON holds the findings beside the models
+    assert offered.pop("status") == (("text", "json"), "text", ("--format",))
     # `rules` lists the rule catalogue, not findings
     if "rules" in offered:
         assert offered.pop("rules") == (("text", "json"), "text", ("--format",))

@@ -116,9 +116,14 @@ def test_status_shows_the_stable_pods_version_while_kserve_says_ready_for_the_ab
     assert lines[2].startswith("iris (prod): needs attention: RolloutAborted")
     # staging's namespace holds nothing: no row, no error; a model named but absent is a warning
     missing = _status(root, kubeconfig, "fraud", "--format", "json")
-    assert missing.returncode == 0 and json.loads(missing.stdout) == {"models": []}
-    assert "model fraud: no Rollout or InferenceService of it" in missing.stderr
-    assert "[cluster.not-deployed]" in missing.stderr
+    assert missing.returncode == 0 and missing.stderr == ""
+    report = json.loads(missing.stdout)
+    assert report["models"] == [] and [(d["rule"], d["severity"]) for d in report["diagnostics"]] == [
+        ("cluster.not-deployed", "warning")]
+    assert report["diagnostics"][0]["message"].startswith("model fraud: no Rollout or InferenceService of it in ")
+    text = _status(root, kubeconfig, "fraud")
+    assert text.returncode == 0
+    assert "model fraud: no Rollout or InferenceService of it" in text.stderr and "[cluster.not-deployed]" in text.stderr
 
 
 def test_a_healthy_rollout_exits_0_and_a_canary_in_progress_shows_its_weight(apiserver, tmp_path):

@@ -844,7 +844,7 @@ def status_command(repo: str, models: tuple[str, ...], envs: tuple[str, ...], co
     Examples:
       mlgitops status                        # every model, every environment's namespace
       mlgitops status iris --env prod --context prod-us
-      mlgitops status --format json
+      mlgitops status --format json          # {"models": [...], "diagnostics": [...]}
 
     \b
     Exit codes: 0 every update healthy or progressing, 1 a model needs a human (aborted or
@@ -855,12 +855,13 @@ def status_command(repo: str, models: tuple[str, ...], envs: tuple[str, ...], co
     from .commands.status import status as run_status
 
     outcome = _call(run_status, repo, models=models, envs=envs, context=context, kubeconfig=kubeconfig)
-    if outcome.diagnostics:
-        _report(outcome.diagnostics, "text", command="status")
     if fmt == "json":
-        click.echo(format_json(outcome.models), nl=False)
-    elif outcome.models or not outcome.diagnostics:
-        click.echo(format_text(outcome.models), nl=False)
+        click.echo(format_json(outcome.models, outcome.diagnostics), nl=False)
+    else:
+        if outcome.diagnostics:
+            _report(outcome.diagnostics, "text", command="status")
+        if outcome.models or not outcome.diagnostics:
+            click.echo(format_text(outcome.models), nl=False)
     sys.exit(outcome.exit_code)
 
 

@@ -208,5 +208,9 @@ def format_text(models: Sequence[ModelStatus]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_json(models: Sequence[ModelStatus]) -> str:
-    return json.dumps({"models": [m.to_json() for m in models]}, indent=2, sort_keys=True) + "\n"
+def format_json(models: Sequence[ModelStatus], diagnostics: Diagnostics | None = None) -> str:
+    """{"models": [...], "diagnostics": [...]}: the findings (an unreadable namespace, a model
+    not found) beside the models, so a machine reading stdout sees both."""
+    found = [d.as_dict() for d in diagnostics or ()]
+    return json.dumps({"models": [m.to_json() for m in models], "diagnostics": found}, indent=2,
+                      sort_keys=True) + "\n"
