@@ -258,6 +258,9 @@ class _Evaluator:
         diags = Diagnostics()
         reporter = _Reporter(self.repo_root, self.waivers, diags)
         evaluations = 0
+        # each file's model first, in document order: the first document's text names it (a finding
+        # in a later document would otherwise read the file again for its first line)
+        models = {m for m in (self.waivers.model_of(d) for d in docs) if m}
         with memory_budget():
             for doc in docs:
                 try:
@@ -266,7 +269,6 @@ class _Evaluator:
                     diags.error(doc.origin or doc.file, doc.origin_line if doc.origin else doc.line, 1, COST_RULE,
                                 f"{doc.label()}: evaluating the policies on this object needed more than the "
                                 f"{MEMORY_HEADROOM // 2**20} MiB memory budget of an evaluation; it was not checked")
-        models = {m for m in (self.waivers.model_of(d) for d in docs) if m}
         return _Partial(list(diags), len(docs), evaluations, reporter.waived, {d.file for d in docs}, models,
                         time.perf_counter() - started)
 
