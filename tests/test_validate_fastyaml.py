@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 import pathlib
+import random
+import re
 
 import pytest
 import yaml
+from yaml._yaml import CParser
 
 from mlgitops import fastyaml
 from mlgitops.validate.documents import MAX_DEPTH, _StrictLoader, split_documents
@@ -199,3 +202,127 @@ def test_find_position_is_source_document_position(where: str, text: str):
     except fastyaml.Unusual:
         return
     assert found == {p: doc.position(p) for p in paths}
+
+
+# --- literal_blocks_valid: a dropped root key's text known valid without libyaml (prune_root) ---
+
+def libyaml_accepts(text: str) -> bool:
+    parser = CParser(text)
+    try:
+        parser.raw_parse()
+        return True
+    except yaml.YAMLError:
+        return False
+    finally:
+        parser.dispose()
+
+
+_PIECES = ["a", "{", "}", "#", "-", ":", " ", "\t", "'", '"', "|", ">", "&", "*", "!", "%", "@", "`", ",", "[",
+           "]", "é", "\x07", "\r", "\x85", "\u2028", "\x7f", "\ufeff", "---", "...", "key: |", "? x", "0", "\n",
+           "\n ", "\n  ", "\n\t", "\t "]
+
+
+def _literal_segment(rng: random.Random) -> tuple[str, str]:
+    """A root key holding literal block scalars, as dashboards are written (valid)."""
+    name = rng.choice(["data", "spec"])
+    keys = rng.choice([1, 2, 2, 3])
+    lines = [name + ":"]
+    for _ in range(rng.randrange(1, 4)):
+        lines.append(" " * keys + rng.choice(["x.json", "model-1.json", "a/b", "_k", "0"])
+                     + rng.choice([": |", ": |-", ": |+"]))
+        depth = keys + rng.choice([1, 2, 2, 4])
+        lines.append(" " * depth + rng.choice(["{", "a", "#", "-", '"x": 1,', "!x", "|"]))
+        for _ in range(rng.randrange(0, 10)):
+            if rng.random() < 0.7:
+                lines.append(" " * (depth + rng.choice([0, 0, 1, 2]))
+                             + "".join(rng.choice("ab {}:\"',#-\t") for _ in range(rng.randrange(0, 10))))
+            else:
+                lines.append(" " * rng.randrange(0, depth + 3))
+    return name, "\n".join(lines) + rng.choice(["\n", ""])
+
+
+def _mutated(rng: random.Random, text: str) -> str:
+    """`text` with one to three random edits: a character or line break inserted or deleted, a line
+    indented one space more or less, a line repeated elsewhere."""
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        roll, at = rng.random(), rng.randrange(0, len(text) + 1)
+        if roll < 0.4:
+            text = text[:at] + rng.choice(_PIECES) + text[at:]
+        elif roll < 0.6:
+            text = text[:at] + text[at + 1:]
+        else:
+            lines = text.split("\n")
+            i = rng.randrange(len(lines))
+            if roll < 0.8:
+                lines[i] = lines[i][rng.choice([1, 2]):] if rng.random() < 0.5 else " " + lines[i]
+            else:
+                lines.insert(rng.randrange(len(lines) + 1), lines[i])
+            text = "\n".join(lines)
+    return text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_literal_blocks_valid_only_when_libyaml_accepts(seed: int):
+    # Differential, against libyaml itself: texts of the recognised shape, most of them mutated at
+    # random (seeded). A True verdict on a text libyaml refuses would hide a syntax error in a
+    # pruned document; False only costs the parse it used to.
+    rng = random.Random(seed)
+    recognised = refused = 0
+    for _ in range(6000):
+        name, text = _literal_segment(rng)
+        if rng.random() < 0.8:
+            text = _mutated(rng, text)
+        if fastyaml.literal_blocks_valid(text, name):
+            recognised += 1
+            assert libyaml_accepts(text), repr(text)
+        elif not libyaml_accepts(text):
+            refused += 1
+    assert recognised > 2000 and refused > 500  # both sides of the line were met
+
+
+@pytest.mark.parametrize("text, valid", [
+    ("data:\n  a.json: |\n    {\n      \"x\": 1\n    }\n", True),
+    ("data:\n  a.json: |-\n    x\n\n  b.json: |+\n     y\n   \n", True),
+    ("data:\n  a.json: |\n    x\n    y", True),  # no final line break
+    ("data:\n  a.json: |\n    x\n    \ty\n", True),  # a tab after the indentation is content
+    ("data:\n  a.json: |\n    x\r\n", False),  # \r: a line break to libyaml
+    ("data:\n  a.json: |\n    x\x07\n", False),  # a control character
+    ("data:\n  a.json: |\n    caf\u00e9\n", False),  # valid, but not ASCII: libyaml decides
+    ("data:\n  a.json: |\n  \tx\n", False),  # a tab where indentation is expected
+    ("data:\n  a.json: |\n    x\n  y\n", False),  # less indented: not a key
+    ("data:\n  a.json: |\n\n    x\n", False),  # a blank first line (libyaml: valid; not recognised)
+    ("data:\n  a.json: |\n    x\n   b.json: |\n    y\n", False),  # keys at two indentations
+    ("data:\n  a.json: |\n  x\n", False),  # text not deeper than the keys
+    ("data:\n  a.json: >\n    x\n", False),  # folded: not recognised
+    ("data:\n  -a: |\n    x\n", False),  # an indicator first
+    ("data:\n  a.json: |\n    x\n# comment\n", False),
+    ("spec:\n  a.json: |\n    x\n", False),  # another root key than the one named
+])
+def test_literal_blocks_valid_cases(text: str, valid: bool):
+    assert fastyaml.literal_blocks_valid(text, "data") is valid
+    if valid:
+        assert libyaml_accepts(text)
+
+
+def test_dashboards_are_recognised_and_pruned_as_before():
+    # The dashboards of this repository's overlays (ConfigMaps whose `data` the policies never
+    # read) are recognised; pruning them gives the same data as building them and dropping `data`.
+    def keep_metadata(root):
+        return {"apiVersion", "kind", "metadata"} if root.get("kind") == "ConfigMap" else None
+
+    seen = 0
+    for where, text in DOCUMENTS:
+        if "\ndata:\n" not in text or "kind: ConfigMap" not in text or len(text) < 4096:
+            continue
+        start = text.index("\ndata:\n") + 1
+        following = [m.start() for m in re.finditer(r"\n[^ \n#-]", text) if m.start() > start]
+        segment = text[start:following[0] + 1] if following else text[start:]
+        if ".json: |\n" not in segment.split("\n", 2)[1] + "\n":
+            continue
+        seen += 1
+        assert fastyaml.literal_blocks_valid(segment, "data"), where
+        full, _, _ = fastyaml.load(text, MAX_DEPTH)
+        pruned = fastyaml.prune_root(text, keep_metadata)
+        assert pruned is not None and pruned.count("\n") == text.count("\n"), where
+        assert fastyaml.load(pruned, MAX_DEPTH)[0] == {k: v for k, v in full.items() if k != "data"}, where
+    assert seen >= 4
