@@ -284,8 +284,8 @@ class _Evaluator:
         reporter.waiver_labels(doc, target.labels)
         if doc.text is not None:  # the YAML text of exactly this object: a bound of its sizes (cel.note_bound)
             note_bound(obj, len(doc.text))
-        activations = Activations(target, slots=self.slots)
         work = self._work(target)
+        activations = Activations(target, slots=self.slots, variables=work.variables)
         passed = work.passed(activations, self._composites)
         if passed is None:
             self._prefetch(work.items, activations)
@@ -349,6 +349,9 @@ class _Work:
     def __init__(self, items: list[tuple[Policy, Binding, Any, str | None]], slots: ParamSlots) -> None:
         self.items = items
         self.uses = 0  # objects this plan was asked about (passed)
+        # the parameter objects these evaluations use, as the shared activation binds them
+        used = {id(params) for _policy, _binding, params, problem in items if problem is None and params is not None}
+        self.variables = {key: params for key, params in slots.variables.items() if id(params) in used}
         # (index in items, policy, params key) of every evaluation a combined program can answer when
         # the object is within the cost budget without a closer look (evaluate.over_budget: the
         # policy's estimate fits at the assumed input sizes, inputs below cel.LARGE_INPUT); None when

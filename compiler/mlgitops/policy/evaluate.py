@@ -111,10 +111,14 @@ class Activations:
     combined programs (Policy.combined_program); `base(params)` gives the per-parameter ones the
     step-by-step evaluation needs."""
 
-    def __init__(self, target: Target, known_params: Sequence[Any] = (), slots: ParamSlots | None = None) -> None:
+    def __init__(self, target: Target, known_params: Sequence[Any] = (), slots: ParamSlots | None = None,
+                 variables: dict[str, Any] | None = None) -> None:
         self.target = target
         self.slots = slots if slots is not None else ParamSlots(known_params)
         self._keys = self.slots.keys
+        # what the shared activation binds under `variables`: every known parameter object, or the
+        # ones the caller's evaluations use (cel-cpp converts the whole map for each object)
+        self._variables = self.slots.variables if variables is None else variables
         self._shared: Any = None
         self._by_params: dict[int, tuple[dict, Any]] = {}
         self.prefetched: dict[tuple[str, str | None], Any] = {}  # (policy, params key) -> combined value
@@ -144,16 +148,20 @@ class Activations:
         return self._by_params[key]
 
     def shared(self, params: Any) -> tuple[str | None, Any] | None:
-        """(variables key of `params`, the shared activation); None for an unknown parameter object."""
-        if params is not None and id(params) not in self._keys:
+        """(variables key of `params`, the shared activation); None for an unknown parameter object
+        (or one the shared activation does not bind)."""
+        if params is None:
+            return None, self.shared_activation()
+        key = self._keys.get(id(params))
+        if key is None or key not in self._variables:
             return None
-        return (self._keys[id(params)] if params is not None else None), self.shared_activation()
+        return key, self.shared_activation()
 
     def shared_activation(self) -> Any:
         """The one activation every combined program of this object evaluates on."""
         if self._shared is None:
             values = base_values(self.target, None)
-            values["variables"] = self.slots.variables
+            values["variables"] = self._variables
             self._shared = activation(values)
         return self._shared
 
