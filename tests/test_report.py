@@ -7,6 +7,7 @@ Actions runner decodes them; JUnit XML is parsed with xml.etree.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import json
@@ -86,6 +87,12 @@ def test_json_keeps_summary_keys_and_counts() -> None:
     assert set(report) == {"models", "check", "errors", "warnings", "diagnostics"}
     assert (report["errors"], report["warnings"], report["models"]) == (2, 1, 3)
     assert report["diagnostics"] == [d.as_dict() for d in sample().sorted()]
+
+
+def test_diagnostic_as_dict_is_dataclasses_asdict() -> None:
+    # as_dict spells the fields out (speed): a field added to Diagnostic must be added there too
+    for d in sample():
+        assert list(d.as_dict().items()) == list(dataclasses.asdict(d).items())
 
 
 def test_github_escaping_levels_and_no_line_case() -> None:
