@@ -228,19 +228,32 @@ _KUSTOMIZED: dict[str, subprocess.CompletedProcess] = {}
 
 
 def kubectl_kustomize(kubectl: str, root: pathlib.Path, source: pathlib.Path) -> subprocess.CompletedProcess:
-    """`kubectl kustomize SOURCE` (remembered by its inputs: _inputs_key)."""
+    """`kubectl kustomize SOURCE` (remembered by its inputs: _inputs_key). The key names paths
+    relative to the repository root `root`, so a render succeeds the same in every test's copy of
+    the same files (kustomize's output names no absolute path); a failed render is remembered for
+    this copy only (its error names the absolute paths)."""
     key = _inputs_key(kubectl, root, source)
-    if key not in _KUSTOMIZED:
-        _KUSTOMIZED[key] = subprocess.run([kubectl, "kustomize", str(source)], capture_output=True, text=True)
-    return _KUSTOMIZED[key]
+    here = f"{key}\0{root.resolve()}"
+    for known in (key, here):
+        if known in _KUSTOMIZED:
+            return _KUSTOMIZED[known]
+    done = subprocess.run([kubectl, "kustomize", str(source)], capture_output=True, text=True)
+    _KUSTOMIZED[key if done.returncode == 0 else here] = done
+    return done
 
 
 def _inputs_key(kubectl: str, root: pathlib.Path, source: pathlib.Path) -> str:
     """A digest of what rendering `source` can read: every file under it and under root/base/, every
     path its kustomizations name (transitively, _referenced_paths: each file, or each file below a
     directory), with the path named after `=` (generator sources) and whether each named path
-    exists, so creating a file a kustomization names misses too."""
-    digest = hashlib.sha256(f"{kubectl}\0{source.resolve()}\0".encode())
+    exists, so creating a file a kustomization names misses too. Paths are relative to `root`,
+    each file's with the one it resolves to (a link pointing elsewhere is another input)."""
+    top_dir = root.resolve()
+
+    def rel(path: pathlib.Path | str) -> str:
+        return os.path.relpath(path, top_dir)
+
+    digest = hashlib.sha256(f"{kubectl}\0{rel(source.resolve())}\0".encode())
     files: set[pathlib.Path] = set()
     for top in {source.resolve(), (root / "base").resolve()} | _referenced_paths(root, source, set()):
         files |= {p for p in top.rglob("*") if p.is_file()} if top.is_dir() else {top}
@@ -249,9 +262,9 @@ def _inputs_key(kubectl: str, root: pathlib.Path, source: pathlib.Path) -> str:
                 for value in _strings(doc):
                     for named in {value, value.rpartition("=")[2]}:
                         candidate = top.parent / named
-                        digest.update(f"{candidate}\0{candidate.is_file()}{candidate.is_dir()}\0".encode())
+                        digest.update(f"{rel(candidate)}\0{candidate.is_file()}{candidate.is_dir()}\0".encode())
     for path in sorted(files):
-        digest.update(f"{path}\0{path.stat().st_size}\0".encode())
+        digest.update(f"{rel(path)}\0{rel(os.path.realpath(path))}\0{path.stat().st_size}\0".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
