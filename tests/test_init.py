@@ -265,10 +265,12 @@ def test_wheel_installs_and_its_init_passes_the_gate(tmp_path):
                       if n.startswith(f"mlgitops/scaffold/{top}/")}
             assert inside == files_under(REPO_ROOT / top)
     venv = tmp_path / "venv"
-    done = run(tmp_path, sys.executable, "-m", "venv", str(venv))
+    # a clean venv, and the wheel installed into it by the locked pip of .venv (`pip --python`): the
+    # venv's own pip would be the interpreter's bundled one (ensurepip, an older pip, 3 s of CPU)
+    done = run(tmp_path, sys.executable, "-m", "venv", "--without-pip", str(venv))
     assert done.returncode == 0, done.stderr
-    done = run(tmp_path, str(venv / "bin" / "pip"), "install", "-q", "-c", str(REPO_ROOT / "requirements.lock"),
-               str(wheel), env=env)
+    done = run(tmp_path, str(VENV_BIN / "pip"), "--python", str(venv / "bin" / "python"), "install", "-q",
+               "-c", str(REPO_ROOT / "requirements.lock"), str(wheel), env=env)
     assert done.returncode == 0, done.stderr
     # only the new venv and the real tools: not this repository's .venv
     user_env = BASE_ENV | {"PATH": f"{venv / 'bin'}:{REPO_ROOT / '.tools' / 'bin'}:/usr/bin:/bin"}
