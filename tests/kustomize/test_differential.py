@@ -463,13 +463,19 @@ def go_modules(binary: str) -> dict[str, str]:
 
 
 def test_kustomize_batch_links_kubectls_modules(kubectl):
-    """kustomize-batch links kustomize (api, kyaml, the kustomize build command) and every other
-    module at the version kubectl was built with (.ci/tools/kustomize-batch/go.mod pins them)."""
+    """kustomize-batch is built from the sources in .ci/tools/kustomize-batch (the digest make tools
+    stamps), and links kustomize (api, kyaml, the kustomize build command) and every other module
+    at the version kubectl was built with (its go.mod pins them)."""
     batch = require_tool("kustomize-batch", BATCH_HINT)
+    sources = REPO_ROOT / ".ci" / "tools" / "kustomize-batch"
+    digest = hashlib.sha256(b"".join((sources / name).read_bytes() for name in ("go.mod", "go.sum", "main.go")))
+    built = subprocess.run([batch, "--source"], capture_output=True, text=True).stdout.strip()
+    assert built == digest.hexdigest(), f"{batch} was built from other sources: {BATCH_HINT}"
     ours, theirs = go_modules(batch), go_modules(kubectl)
     assert {"sigs.k8s.io/kustomize/api", "sigs.k8s.io/kustomize/kyaml", "sigs.k8s.io/kustomize/kustomize/v5"} <= set(ours)
     assert theirs["sigs.k8s.io/kustomize/api"] == "v0.21.1"  # the kustomize of this module's docstring
-    assert {m: (v, theirs.get(m)) for m, v in ours.items() if theirs.get(m) != v} == {}
+    differ = {m: (v, theirs.get(m)) for m, v in ours.items() if theirs.get(m) != v}
+    assert differ == {}, f"(ours, kubectl's): pin kubectl's versions in {sources / 'go.mod'}"
 
 
 def test_generated_trees_kubectl_kustomize_agrees(corpus, kubectl, tmp_path):
