@@ -503,11 +503,12 @@ def test_generated_trees_kubectl_kustomize_agrees(corpus, kubectl, tmp_path):
         cases[name] = tmp_path / name
     cases["absent-directory"] = tmp_path / "absent"
     run_kubectl = treegen.kustomize_runner(kubectl)
+    fallbacks = batch.fallbacks  # the corpus's (a died process's directory went to kubectl: still kubectl's output)
     with ThreadPoolExecutor(corpus.workers) as pool:
         real = dict(zip(cases, pool.map(run_kubectl, cases.values())))
         batched = dict(zip(cases, pool.map(batch, cases.values())))
     batch.close()
-    assert batch.fallbacks == 0, "a kustomize-batch process died: kubectl rendered in its place"
+    assert batch.fallbacks == fallbacks, "a kustomize-batch process died here: kubectl rendered in its place"
     differ = [name for name in cases if real[name] != batched[name]]
     if differ:
         name = differ[0]
