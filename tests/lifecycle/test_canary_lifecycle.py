@@ -167,8 +167,8 @@ class Model:
                 if any(o.get("name") == self.name for o in r["metadata"].get("ownerReferences", []))]
         return sorted(runs, key=lambda r: r["metadata"]["creationTimestamp"] + r["metadata"]["name"])
 
-    def state(self) -> str:
-        st = self.rollout().get("status", {})
+    def state(self, rollout: dict | None = None) -> str:
+        st = (self.rollout() if rollout is None else rollout).get("status", {})
         canary = st.get("canary", {})
         weight = (canary.get("weights") or {}).get("canary", {}).get("weight")
         run = canary.get("currentBackgroundAnalysisRunStatus") or {}
@@ -195,11 +195,12 @@ class Model:
         """Poll the Rollout every 0.25 s, noting each new state, until done(rollout) is truthy."""
         deadline = time.monotonic() + timeout
         while True:
-            state = self.state()
+            rollout = self.rollout()
+            state = self.state(rollout)
             if state != self._last:
                 self.note(state)
                 self._last = state
-            result = done(self.rollout())
+            result = done(rollout)
             if result:
                 return result
             if time.monotonic() > deadline:
