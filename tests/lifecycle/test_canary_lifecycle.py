@@ -494,7 +494,10 @@ def test_istio_routing_moves_the_virtual_service_weights_step_by_step(lc, platfo
         st = ro.get("status", {})
         return st.get("phase") == "Healthy" and st.get("stableRS") == st.get("currentPodHash")
     model.watch("the canary to be promoted", promoted)
-    assert [w for w in seen if w[1]] == [(75, 25), (50, 50), (25, 75)], seen
+    # the steps' weights in order; at the end Rollouts may send everything to the canary for a
+    # moment (0/100) before the promoted pods become the stable ones (100/0)
+    canary = [w for w in seen if w[1]]
+    assert canary[:3] == [(75, 25), (50, 50), (25, 75)] and canary[3:] in ([], [(0, 100)]), seen
     assert seen[-1] == (100, 0)
     model.print_timeline("version 2.0 through Istio")
 
