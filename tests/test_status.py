@@ -13,7 +13,6 @@ import pathlib
 import re
 import subprocess
 
-import pytest
 import yaml
 
 from conftest import REPO_ROOT, copy_sources

@@ -22,19 +22,19 @@ Everything is stopped by PID (each process in its own group); logs stay in `Life
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import json
 import os
 import pathlib
 import shutil
 import subprocess
 import threading
-import time
-from typing import Any, Callable, Iterable
+import urllib.parse
+import urllib.request
+from typing import Any, Iterable
 
 import yaml
 
-import kubeapi
 from kubeapi import Client, Cluster, _start, free_ports
 
 # kube-controller-manager's controllers for a model's objects (names as in its --controllers help).
@@ -225,7 +225,7 @@ class Lifecycle:
             handle.close()
         self.cluster._wait(lambda: _http_ok(f"http://127.0.0.1:{probe_port}/readyz"), 180.0,
                            "the KServe manager's /readyz")
-        ca = __import__("base64").b64encode(crt.read_bytes()).decode()
+        ca = base64.b64encode(crt.read_bytes()).decode()
         for obj in yaml.safe_load_all((src / "webhook" / "manifests.yaml").read_text()):
             if not obj:
                 continue
@@ -280,9 +280,9 @@ class Lifecycle:
         if changed:
             self._refresh_targets()
             (self.dir / "prometheus.yml").write_text(yaml.safe_dump(self._prometheus_config()))
-            import urllib.request
-
-            urllib.request.urlopen(urllib.request.Request(f"{self.prometheus}/-/reload", method="POST"), timeout=10)
+            with urllib.request.urlopen(urllib.request.Request(f"{self.prometheus}/-/reload", method="POST"),
+                                        timeout=10):
+                pass
 
     def _write_targets(self) -> None:
         client = Client(self.client.host, self.client.port, self.client.token)
@@ -296,7 +296,12 @@ class Lifecycle:
             client.close()
 
     def _refresh_targets(self, client: Client | None = None) -> None:
-        client = client or Client(self.client.host, self.client.port, self.client.token)
+        if client is None:
+            own = Client(self.client.host, self.client.port, self.client.token)
+            try:
+                return self._refresh_targets(own)
+            finally:
+                own.close()
         for key, monitor in list(self._pod_monitors.items()):
             namespace = monitor["metadata"]["namespace"]
             spec = monitor["spec"]
@@ -327,9 +332,6 @@ class Lifecycle:
 
     def query(self, expr: str) -> list[dict]:
         """An instant query against the test Prometheus: its result vector."""
-        import urllib.parse
-        import urllib.request
-
         url = f"{self.prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
         with urllib.request.urlopen(url, timeout=10) as response:
             body = json.load(response)
@@ -367,8 +369,6 @@ def _label_name(name: str) -> str:
 
 
 def _http_ok(url: str) -> bool:
-    import urllib.request
-
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return 200 <= response.status < 300

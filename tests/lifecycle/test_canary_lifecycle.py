@@ -16,6 +16,7 @@ Run: `make lifecycle` (after `make lifecycle-tools`), or `pytest -m lifecycle te
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 import shutil
@@ -24,7 +25,6 @@ import time
 from typing import Any, Callable
 
 import pytest
-import yaml
 
 import argocd
 import cluster as lifecycle_cluster
@@ -241,7 +241,7 @@ def status(model: Model, expect_exit: int) -> dict:
                            "--repo", str(model.root), "--kubeconfig", str(model.app.kubeconfig), "--format", "json"],
                           capture_output=True, text=True)
     assert done.returncode == expect_exit, done.stdout + done.stderr
-    (found,) = __import__("json").loads(done.stdout)["models"]
+    (found,) = json.loads(done.stdout)["models"]
     return found
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..diagnostics import ERROR, WARNING, Diagnostic, Diagnostics
 from . import UsageError, exit_code, require_repo
