@@ -1,4 +1,4 @@
-"""A small real cluster for the canary lifecycle (issue #19), every process on 127.0.0.1.
+"""A small real cluster for the canary lifecycle (issue #19), every process talking over 127.0.0.1.
 
 - etcd + kube-apiserver (tests/kubeapi.py's Cluster, the upstream CRDs of ../shared/crds);
 - kube-controller-manager with the controllers a model's objects meet: deployment, replicaset,
@@ -17,7 +17,10 @@
   prometheus-operator makes them (job `<namespace>/<name>`, the pod's `podTargetLabels`, the
   metric relabelings), the targets from the pods the API server lists.
 
-Everything is stopped by PID (each process in its own group); logs stay in `Lifecycle.dir`.
+Every address given out is 127.0.0.1; two listeners cannot be narrowed to it by any flag and bind
+every interface on their free port: the KServe manager's webhook server (controller-runtime's
+default host) and the Rollouts controller's metrics and health ports. Everything is stopped by
+PID (each process in its own group); logs stay in `Lifecycle.dir`.
 """
 
 from __future__ import annotations
