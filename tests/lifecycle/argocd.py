@@ -40,6 +40,12 @@ def sync_order(obj: dict) -> tuple:
     return (int(annotations.get(SYNC_WAVE, "0")), kind_rank, obj["metadata"]["name"])
 
 
+def kustomize(kubectl: str, directory: pathlib.Path) -> list[dict]:
+    """Real `kubectl kustomize directory`, as objects."""
+    out = subprocess.run([kubectl, "kustomize", str(directory)], check=True, capture_output=True, text=True).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
 def _ref(obj: dict) -> tuple[str, str, str, str]:
     meta = obj["metadata"]
     return (obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
@@ -57,9 +63,7 @@ class Application:
     live: set = dataclasses.field(default_factory=set)  # what the last sync applied
 
     def render(self) -> list[dict]:
-        out = subprocess.run([self.kubectl, "kustomize", str(self.path)], check=True, capture_output=True,
-                             text=True).stdout
-        return [doc for doc in yaml.safe_load_all(out) if doc]
+        return kustomize(self.kubectl, self.path)
 
     def sync(self, client: Client, objects: list[dict] | None = None) -> list[dict]:
         """Apply the rendered overlay in Argo CD's order, then prune; returns the objects in the

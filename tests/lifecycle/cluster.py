@@ -38,6 +38,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from argocd import kustomize
 from kubeapi import Client, Cluster, _start, free_ports
 
 # kube-controller-manager's controllers for a model's objects (names as in its --controllers help).
@@ -80,12 +81,6 @@ def self_signed(directory: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
     return crt, key
-
-
-def kustomize(kubectl: str, directory: pathlib.Path) -> list[dict]:
-    """Real `kubectl kustomize directory`, as objects."""
-    out = subprocess.run([kubectl, "kustomize", str(directory)], check=True, capture_output=True, text=True).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
 class Binder(threading.Thread):
@@ -262,10 +257,14 @@ class Lifecycle:
     def _targets_file(self, key: str, index: int) -> pathlib.Path:
         return self.dir / "targets" / f"{key.replace('/', '_')}-{index}.json"
 
-    def _start_prometheus(self) -> None:
-        (self.dir / "targets").mkdir(exist_ok=True)
+    def _write_prometheus_config(self) -> pathlib.Path:
         config = self.dir / "prometheus.yml"
         config.write_text(yaml.safe_dump(self._prometheus_config()))
+        return config
+
+    def _start_prometheus(self) -> None:
+        (self.dir / "targets").mkdir(exist_ok=True)
+        config = self._write_prometheus_config()
         self.cluster.processes.append(_start([
             self.binaries["prometheus"], f"--config.file={config}", f"--storage.tsdb.path={self.dir / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{self.prometheus_port}", "--web.enable-lifecycle",
@@ -282,7 +281,7 @@ class Lifecycle:
                 changed = True
         if changed:
             self._refresh_targets()
-            (self.dir / "prometheus.yml").write_text(yaml.safe_dump(self._prometheus_config()))
+            self._write_prometheus_config()
             with urllib.request.urlopen(urllib.request.Request(f"{self.prometheus}/-/reload", method="POST"),
                                         timeout=10):
                 pass
