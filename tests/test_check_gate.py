@@ -102,3 +102,57 @@ def test_bad_today_is_a_usage_error(cli, gate_repo, monkeypatch):
     monkeypatch.setenv("MLGITOPS_TODAY", "tomorrow")
     result = cli("check", "--repo", str(gate_repo), "--no-strict-schemas")
     assert result.exit_code == 2 and "MLGITOPS_TODAY" in result.stderr
+
+
+def test_overlays_rendered_where_their_model_was_compiled_report_what_parsing_reports(cli, gate_repo, monkeypatch):
+    """The gate renders each model's overlays where it compiled the model, taking the compiled
+    objects as the documents of every file on disk that is byte-identical to what the compile
+    wrote (kustomize/emitted.py). A stale file is parsed. The report is the same as when every
+    file is parsed."""
+    import re
+
+    from mlgitops.kustomize import emitted, loader
+
+    stale = gate_repo / "overlays" / "prod" / "iris" / "model.yaml"
+    stale.write_text(stale.read_text().replace("maxReplicas: 10", "maxReplicas: 11"))
+    files = {p: p.read_text() for p in (gate_repo / "overlays").glob("*/*/*.yaml") if p.name != "kustomization.yaml"}
+    assert files and stale in files
+
+    real = loader._parse_documents_uncached
+
+    class NeverSeen(set):
+        def add(self, item) -> None:  # the loader's memo of texts keeps nothing: every read parses
+            pass
+
+    monkeypatch.setattr(loader, "_SEEN", NeverSeen())
+    monkeypatch.setattr(loader, "_PARSED", loader.Memo(max_entries=1024, max_weight=16 << 20))  # empty, stays so
+
+    def parses() -> list[str]:
+        """The texts parsed from now on."""
+        parsed: list[str] = []
+        monkeypatch.setattr(loader, "_parse_documents_uncached", lambda text: parsed.append(text) or real(text))
+        return parsed
+
+    def comparable(report: dict) -> dict:
+        report.pop("seconds")
+        report["stages"]["policy check"] = re.sub(r" \([0-9.]+s\)$", "", report["stages"]["policy check"])
+        report["stages"]["policy test"] = re.sub(r" in [0-9.]+s$", "", report["stages"]["policy test"])
+        return report
+
+    offered = parses()
+    code, report = run(cli, gate_repo)
+    assert ("overlays/prod/iris/model.yaml", "build.stale") in errors(report)
+
+    def refuse(objects, text, first_line):
+        raise emitted.NotUsual("refused for the test")
+
+    monkeypatch.setattr(emitted, "documents", refuse)
+    parsed = parses()
+    plain_code, plain = run(cli, gate_repo)
+    assert (code, comparable(report)) == (plain_code, comparable(plain))
+    # each up-to-date file was parsed once less (a cluster's overlay that refers to its environment's
+    # reads those files again, and policy test cases read overlays too); the stale one as often.
+    # Files with the same text (a cluster's monitoring.yaml and its environment's) count together.
+    for text in set(files.values()):
+        up_to_date = sum(1 for path, t in files.items() if t == text and path != stale)
+        assert offered.count(text) == parsed.count(text) - up_to_date >= 0, [p for p, t in files.items() if t == text]

@@ -11,6 +11,13 @@ function below, composed by `_run_gate`):
     validate  every object passes its schema, references resolve (validate/run.py)
     policy    the policy test cases pass, every object passes the policies (policy/)
 
+Where the build compiles many models (a full check), each model's overlays are rendered, validated
+and checked against the policies right after it is compiled, in the same worker process, and every
+generated file on disk that is byte-identical to what the compile wrote is read as the compiled
+objects instead of being parsed again (kustomize/emitted.py, loader.offer): the render stage then
+takes those results and renders only what is left (a cluster's overlay that refers to its
+environment's, stale files, argocd/). The report is the same either way.
+
 A stage that finds problems does not stop the later ones, so one run shows everything wrong.
 Each stage contributes a one-line summary.
 """
@@ -28,7 +35,6 @@ from .diagnostics import Diagnostics
 from .pool import in_background
 
 if TYPE_CHECKING:
-    from .config import Config
     from .policy.check import Checker
     from .policy.load import PolicySet
     from .progress import Progress
@@ -176,12 +182,18 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
             docs = rendered.inputs.documents
             rendered.policy.append(checker.evaluator(docs)(docs))
     else:
-        targets = build_stage(repo, selected, report)
+        setup = GateReport(Diagnostics())
         try:
-            checker = policy_setup(repo, directory, locations, report, type_check=not selected)
-        except ValueError:  # a malformed MLGITOPS_TODAY: reported, the gate stops
+            checker = policy_setup(repo, directory, locations, setup, type_check=not selected)
+        except ValueError:  # a malformed MLGITOPS_TODAY: reported after the build's findings, the gate stops
+            build_stage(repo, selected, report)
+            report.diagnostics.extend(setup.diagnostics)
             return report
-        rendered = _front(repo, selected, targets, options, checker, report, progress)
+        renderer = _Renderer(repo, options, checker)
+        targets = build_stage(repo, selected, report, renderer=renderer)
+        report.diagnostics.extend(setup.diagnostics)
+        report.stages.update(setup.stages)
+        rendered = _front(repo, selected, targets, options, checker, report, progress, renderer=renderer)
     if checker is not None:
         policy_test_stage(repo, directory, selected, report, locations=locations, progress=progress,
                           policies=checker.pset)
@@ -199,23 +211,20 @@ BACKGROUND_MAX_MODELS = 8
 
 
 def _front(repo: str, selected: tuple[str, ...], targets: list[str], options: dict, checker: Checker | None,
-           report: GateReport, progress: Progress | None, *, keep_documents: bool = False) -> Rendered | None:
-    """The render and validate stages after the build stage made `targets`; None when the changed
-    models left no overlay."""
+           report: GateReport, progress: Progress | None, *, keep_documents: bool = False,
+           renderer: _Renderer | None = None) -> Rendered | None:
+    """The render and validate stages after the build stage made `targets` (and, with `renderer`,
+    rendered what it could where it compiled); None when the changed models left no overlay."""
     from .validate.documents import default_paths
-    from .validate.run import settings_from
 
-    config: Any = None
-    if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
-        config = load_config(repo, Diagnostics())  # its problems are build's findings already
-    settings = settings_from(config, **options)
+    if renderer is None:
+        renderer = _Renderer(repo, options, checker, keep_documents=keep_documents)
     if selected and not targets:
         report.stages["validate"] = "no overlay of the changed models left: nothing to validate"
         report.stages["policy check"] = "no overlay of the changed models left: nothing to check"
         return None
     _tell(progress, "render")
-    rendered = render_stage(targets or default_paths(repo), repo, settings, config, checker, report,
-                            keep_documents=keep_documents)
+    rendered = render_stage(targets or default_paths(repo), repo, renderer)
     _tell(progress, "validate")
     validate_stage(targets, repo, rendered, report)
     return rendered
@@ -282,12 +291,18 @@ def scope_stage(repo: str, changed_since: str, policies_dir: str | None,
     return tuple(scope.models)
 
 
-def build_stage(repo: str, selected: tuple[str, ...], report: GateReport) -> list[str]:
+def build_stage(repo: str, selected: tuple[str, ...], report: GateReport, *,
+                renderer: _Renderer | None = None) -> list[str]:
     """`build --check` (of the `selected` models only, when given); the overlay directories of the
-    selected models that exist ([] for all overlays)."""
+    selected models that exist ([] for all overlays). With `renderer`, each model's overlays are
+    rendered, validated and checked where it was compiled (_Renderer.after_compile)."""
     from .pipeline import build
 
-    built = build(repo, check=True, models=selected, changed_only=bool(selected))
+    built = build(repo, check=True, models=selected, changed_only=bool(selected),
+                  after_compile=renderer.after_compile if renderer is not None else None)
+    if renderer is not None:
+        for done in built.after:
+            renderer.done.update(done or {})
     report.diagnostics.extend(built.diagnostics)
     sync = built.sync
     state = ("up to date" if not sync.drift else
@@ -327,28 +342,78 @@ def policy_setup(repo: str, directory: str, locations: tuple[str, ...], report: 
     return Checker(repo, directory, schema_locations=locations, type_check=type_check)
 
 
-def render_stage(paths: list[str], repo: str, settings: Settings, config: Config | None, checker: Checker | None,
-                 report: GateReport, *, keep_documents: bool = False) -> Rendered:
-    """Every overlay rendered and every other input read, once, and each overlay's (or file's)
-    objects validated and checked against the policies in the (forked) process that rendered it:
-    only findings come back. When a policy reads namespace labels, which need every Namespace
-    object first, the documents come back and the policies are evaluated after (policy_check_stage);
-    with `keep_documents`, they come back for policies evaluated elsewhere (checker is None)."""
+class _Renderer:
+    """What the render stage does with each overlay's (or file's) documents, set up once: validate
+    them and check them against the policies in the (forked) process that rendered them, so only
+    findings come back. When a policy reads namespace labels, which need every Namespace object
+    first, the documents come back and the policies are evaluated after (policy_check_stage); with
+    `keep_documents`, they come back for policies evaluated elsewhere (checker is None)."""
+
+    def __init__(self, repo: str, options: dict, checker: Checker | None, *, keep_documents: bool = False) -> None:
+        from .validate.run import settings_from, validator as make_validator
+
+        self.repo = repo
+        self.checker = checker
+        config: Any = None
+        if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
+            config = load_config(repo, Diagnostics())  # its problems are build's findings already
+        self.settings: Settings = settings_from(config, **options)
+        self.problems = Diagnostics()
+        self.validator = make_validator(self.settings, repo, config, self.problems)
+        self.evaluator = checker.evaluator() if checker is not None and not checker.needs_all_documents else None
+        self.keep_documents = keep_documents or (checker is not None and self.evaluator is None)
+        self.done: dict = {}  # overlay jobs rendered where their model was compiled: their results
+
+    def each(self, docs: list) -> tuple:
+        return (self.validator.partial(docs) if self.validator is not None else None,
+                self.evaluator(docs) if self.evaluator is not None else None,
+                docs if self.keep_documents else None)
+
+    def after_compile(self, model: Any, overlays: list) -> dict:
+        """In the process that compiled a model: each of its overlays rendered as the render stage
+        would (validate.documents.render_job), with the compiled objects as the documents of every
+        file on disk that is byte-identical to what the compile wrote (kustomize/emitted.py); the
+        results by job, for the render stage to take instead of rendering again."""
+        from .kustomize import emitted, loader
+        from .validate.documents import overlay_job
+        from .validate.sourcemap import remember_model
+
+        remember_model(self.repo, model)  # where findings in its overlays are located
+        done = {}
+        overlays_root = os.path.join(self.repo, layout.OVERLAYS)
+        try:
+            for files in overlays:
+                for name, text in files.texts.items():
+                    objects = files.objects.get(name)
+                    if name == "kustomization.yaml" or not isinstance(objects, list):
+                        continue
+                    decoded = text.decode("utf-8")
+                    header, _, body = decoded.partition("\n")
+                    try:
+                        loader.offer(decoded, emitted.documents(objects, body, 2))
+                    except emitted.NotUsual:
+                        continue
+                directory = os.path.join(self.repo, files.directory)
+                if not os.path.isfile(os.path.join(directory, "kustomization.yaml")):
+                    continue
+                job = overlay_job(directory, self.repo, self.settings.strict, self.settings.max_file_bytes,
+                                  contain.trusted_root(self.repo, overlays_root))
+                done[job] = job.load(self.each)
+                loader.withdraw()
+        finally:
+            loader.withdraw()
+        return done
+
+
+def render_stage(paths: list[str], repo: str, renderer: _Renderer) -> Rendered:
+    """Every overlay rendered and every other input read, once (_Renderer.each), except the overlays
+    rendered where their model was compiled (renderer.done)."""
     from .validate.documents import collect
-    from .validate.run import validator as make_validator
 
-    problems = Diagnostics()
-    validator = make_validator(settings, repo, config, problems)
-    evaluator = checker.evaluator() if checker is not None and not checker.needs_all_documents else None
-    keep_documents = keep_documents or (checker is not None and evaluator is None)
-
-    def each(docs: list) -> tuple:
-        return (validator.partial(docs) if validator is not None else None,
-                evaluator(docs) if evaluator is not None else None,
-                docs if keep_documents else None)
-
-    inputs = collect(paths, repo, strict=settings.strict, max_file_bytes=settings.max_file_bytes, on_documents=each)
-    rendered = Rendered(inputs, validator, problems, [], [])
+    settings, checker, keep_documents = renderer.settings, renderer.checker, renderer.keep_documents
+    inputs = collect(paths, repo, strict=settings.strict, max_file_bytes=settings.max_file_bytes,
+                     on_documents=renderer.each, done=renderer.done)
+    rendered = Rendered(inputs, renderer.validator, renderer.problems, [], [])
     for validation, policy, docs in inputs.results:
         if validation is not None:
             rendered.validation.append(validation)

@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import cast
+from typing import Any, Callable, cast
 
 import orjson
 
@@ -39,6 +39,10 @@ from .spec.model import MODELS_DIR, ModelEnv, ModelFile, cluster_variants, list_
 
 
 Compiled = tuple[list[Diagnostic], dict[str, bytes]]  # one model's findings and its files ({} on errors)
+# Called where a model was compiled without errors, with its overlay directories' files (objects and
+# bytes); what it returns lands in BuildResult.after, in model order (`mlgitops check` renders the
+# overlays there, reading the compiled documents instead of parsing the files: gate.py).
+AfterCompile = Callable[["ModelFile", "list[OverlayFiles]"], Any]
 
 
 @dataclasses.dataclass
@@ -48,6 +52,7 @@ class BuildResult:
     models: list[str] = dataclasses.field(default_factory=list)
     overlays: list[str] = dataclasses.field(default_factory=list)
     cached: int = 0
+    after: list = dataclasses.field(default_factory=list)  # what build(after_compile=...) returned per model
 
 
 @dataclasses.dataclass
@@ -69,19 +74,22 @@ def serialise(obj: object, sources: list[str]) -> bytes:
 
 
 def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = (), check: bool = False,
-          use_cache: bool = True, progress: Progress | None = None, changed_only: bool = False) -> BuildResult:
+          use_cache: bool = True, progress: Progress | None = None, changed_only: bool = False,
+          after_compile: AfterCompile | None = None) -> BuildResult:
     """Compile the models (all, or `models`) and write or (check) compare the generated tree.
 
     `changed_only` (for `check --changed-since`): `models` are the names of model files that
     changed, some perhaps deleted. Only their files are read and checked; every other model
     counts by its file name alone (trusted: the base revision passed the same checks), and a
-    named model without a file must have no generated output left (else 'build.extra')."""
+    named model without a file must have no generated output left (else 'build.extra').
+
+    `after_compile` runs in the process that compiled each model (see AfterCompile)."""
     diags = Diagnostics()
     result = BuildResult(diags)
     try:
         with build_lock(root, shared=check, waiting=tell_waiting):
             _build_locked(root, result, models=models, envs=envs, check=check, use_cache=use_cache,
-                          progress=progress, changed_only=changed_only)
+                          progress=progress, changed_only=changed_only, after_compile=after_compile)
     except LockError as exc:
         diags.error(exc.rel, 0, 0, "build.locked", exc.message)
     except OutsideRepoError as exc:
@@ -90,13 +98,14 @@ def build(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = ()
 
 
 def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], envs: tuple[str, ...], check: bool,
-                  use_cache: bool, progress: Progress | None, changed_only: bool) -> None:
+                  use_cache: bool, progress: Progress | None, changed_only: bool,
+                  after_compile: AfterCompile | None = None) -> None:
     """The stages in order; each stops the build when it found what the next cannot go on with."""
     sources = load(root, result, models=models, envs=envs, use_cache=use_cache and not check,
                    progress=progress, changed_only=changed_only)
     if sources is None or not check_spec(sources, result, models=models, changed_only=changed_only):
         return
-    desired = expand(sources, result, models=models, envs=envs)
+    desired = expand(sources, result, models=models, envs=envs, after_compile=after_compile)
     if desired is None:
         return
     if write(root, desired, result, models=models, envs=envs, check=check) and not check:
@@ -181,14 +190,16 @@ def check_model(f: ModelFile, config: Config, diags: Diagnostics) -> tuple[list[
 
 
 def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
-           envs: tuple[str, ...]) -> dict[str, bytes] | None:
+           envs: tuple[str, ...], after_compile: AfterCompile | None = None) -> dict[str, bytes] | None:
     """The expand stage: every model checked and expanded in every environment, plus the shared
     base/ and argocd/ files; the generated tree as {path: bytes}, None when anything has an error.
     Every file that loaded is checked and expanded even when another has errors, so one run
     reports every problem."""
     diags = result.diagnostics
     desired = sources.desired
-    for f, (found, outputs) in zip(sources.files, compile_models(sources.files, sources.config)):
+    compiled = compile_models(sources.files, sources.config, after_compile)
+    result.after = [after for _found, _outputs, after in compiled]
+    for f, (found, outputs, _after) in zip(sources.files, compiled):
         diags.extend(found)
         if outputs and _selected(f.name, models):
             if not envs:
@@ -252,15 +263,23 @@ def write(root: str, desired: dict[str, bytes], result: BuildResult, *, models: 
 
 def compile_model(f: ModelFile, config: Config) -> Compiled:
     """Check one model in every environment and serialise its overlays ({} when it has errors)."""
+    found, outputs, _overlays = _compile(f, config)
+    return found, outputs
+
+
+def _compile(f: ModelFile, config: Config) -> tuple[list[Diagnostic], dict[str, bytes], list[OverlayFiles]]:
+    """compile_model, and the files of each overlay directory written ([] on errors)."""
     diags = Diagnostics()
     envs_of_model, variants = check_model(f, config, diags)
     if diags.has_errors:
-        return list(diags), {}
+        return list(diags), {}, []
     outputs: dict[str, bytes] = {}
-    env_overlays: dict[str, _Files] = {}
+    written: list[OverlayFiles] = []
+    env_overlays: dict[str, OverlayFiles] = {}
     for me in envs_of_model:
         env_overlays[me.env.name] = _overlay(f, me, config, diags)
         outputs.update(env_overlays[me.env.name].outputs)
+        written.append(env_overlays[me.env.name])
     compiled = {(me.env.name, me.cluster.name): me for me in variants if me.cluster is not None}
     for me in envs_of_model:
         for cluster in me.env.overriding_clusters:
@@ -268,21 +287,23 @@ def compile_model(f: ModelFile, config: Config) -> Compiled:
             # that only refers to the environment's (so the cluster's ApplicationSet generator
             # finds every model in overlays/<env>@<cluster>/).
             variant = compiled.get((me.env.name, cluster.name))
-            own = (_overlay(f, variant, config, diags, like=env_overlays[me.env.name]).outputs
-                   if variant is not None else {})
+            files = _overlay(f, variant, config, diags, like=env_overlays[me.env.name]) if variant is not None else None
+            own = files.outputs if files is not None else {}
             shared = overlay_dir(me)
             if not own or all(outputs.get(f"{shared}/{rel.rsplit('/', 1)[1]}") == data for rel, data in own.items()):
                 alias = dataclasses.replace(me, cluster=cluster)
                 own = {f"{overlay_dir(alias)}/kustomization.yaml":
                        serialise(alias_kustomization(me), [f.path, CONFIG_FILE])}
+            elif files is not None:
+                written.append(files)
             outputs.update(own)
     if diags.has_errors:
-        return list(diags), {}
-    return list(diags), outputs
+        return list(diags), {}, []
+    return list(diags), outputs, written
 
 
 @dataclasses.dataclass
-class _Files:
+class OverlayFiles:
     """One overlay directory: its files' objects and serialised bytes, by file name."""
 
     directory: str
@@ -295,7 +316,7 @@ class _Files:
 
 
 def _overlay(f: ModelFile, me: ModelEnv, config: Config, diags: Diagnostics, *,
-             like: _Files | None = None) -> _Files:
+             like: OverlayFiles | None = None) -> OverlayFiles:
     """The files of one overlay directory. A cluster's variant passes its environment's overlay
     as `like`: a file whose objects are the same is not serialised again (a replica override
     changes model.yaml, never the monitoring), and the collection check is skipped (its
@@ -311,7 +332,7 @@ def _overlay(f: ModelFile, me: ModelEnv, config: Config, diags: Diagnostics, *,
         sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
         texts[name] = serialise(obj, sources)
         _check_object_sizes(f, me.env.name, obj, diags)
-    return _Files(overlay_dir(me), files, texts)
+    return OverlayFiles(overlay_dir(me), files, texts)
 
 
 def _check_collection(me: ModelEnv, files: dict[str, object], config: Config, diags: Diagnostics) -> None:
@@ -362,9 +383,15 @@ def _check_object_sizes(f: ModelFile, env: str, obj: object, diags: Diagnostics)
 PARALLEL_MIN_MODELS = 64
 
 
-def compile_models(files: list[ModelFile], config: Config) -> list[Compiled]:
-    """compile_model over all files, on every core when there are many (results in file order)."""
-    return map_forked(lambda f: compile_model(f, config), files, PARALLEL_MIN_MODELS)
+def compile_models(files: list[ModelFile], config: Config, after_compile: AfterCompile | None = None
+                   ) -> list[tuple[list[Diagnostic], dict[str, bytes], Any]]:
+    """compile_model over all files, on every core when there are many (results in file order),
+    each with what `after_compile` returned for it (None where it did not run)."""
+    def one(f: ModelFile) -> tuple[list[Diagnostic], dict[str, bytes], Any]:
+        found, outputs, written = _compile(f, config)
+        return found, outputs, after_compile(f, written) if after_compile is not None and outputs else None
+
+    return map_forked(one, files, PARALLEL_MIN_MODELS)
 
 
 def _fingerprint(config: Config) -> str:

@@ -452,6 +452,9 @@ def parse_documents_ex(text: str) -> list[Document]:
     repository parses the shared base files once instead of once per overlay. Callers get their
     own copy of the data, nulls and items (they mutate them).
     """
+    offered = _OFFERED.pop(text, None) if _OFFERED else None
+    if offered is not None:
+        return offered
     cached = _PARSED.get(text)
     if cached is None:
         seen = hash(text)
@@ -470,6 +473,23 @@ def parse_documents_ex(text: str) -> list[Document]:
                      None if d.items is None else [(line, dict(nulls), empty) for line, nulls, empty in d.items],
                      d.empty_nulls, d.finite)
             for d in cached]
+
+
+# Documents offered for a text before it is read (offer), each taken once: a check that compiled a
+# model renders its overlays next, and a file on disk byte-identical to what the compile wrote
+# has the compile's objects as its documents (kustomize/emitted.py) instead of a parse.
+_OFFERED: dict[str, list[Document]] = {}
+
+
+def offer(text: str, docs: list[Document]) -> None:
+    """Have the next parse_documents_ex(text) return `docs` (exactly what parsing `text` gives;
+    the caller proves that, kustomize/emitted.py) without parsing."""
+    _OFFERED[text] = docs
+
+
+def withdraw() -> None:
+    """Forget what was offered and not taken."""
+    _OFFERED.clear()
 
 
 # Parsed documents by text, kept from the second time a text is parsed on. _SEEN holds the hashes

@@ -303,8 +303,9 @@ def display_path(path: str, repo_root: str) -> str:
 class _Collector:
     def __init__(self, repo_root: str, strict: bool, max_file_bytes: int,
                  on_documents: Callable[[list[Document]], Any] | None = None,
-                 keep_fields: Callable[[dict], Any] | None = None) -> None:
+                 keep_fields: Callable[[dict], Any] | None = None, done: dict | None = None) -> None:
         self.repo_root = repo_root
+        self.done = done or {}
         self.on_documents = on_documents
         self.keep_fields = keep_fields
         self.strict = strict
@@ -365,7 +366,9 @@ class _Collector:
         pending = [slot for slot in self.slots if isinstance(slot, tuple)]
         jobs = [_Job(kind, path, display_path(path, self.repo_root), self.strict, self.max_file_bytes, self.repo_root,
                      root) for kind, path, root in pending]
-        loaded = dict(zip(pending, _load_all(jobs, self.on_documents, self.keep_fields)))
+        todo = [job for job in jobs if job not in self.done]
+        results = iter(_load_all(todo, self.on_documents, self.keep_fields))
+        loaded = {slot: self.done[job] if job in self.done else next(results) for slot, job in zip(pending, jobs)}
         for slot in self.slots:
             if isinstance(slot, tuple):
                 docs, problems = loaded[slot]
@@ -399,6 +402,12 @@ class _Collector:
 PARALLEL_MIN_FILES = 64
 
 
+def overlay_job(directory: str, repo_root: str, strict: bool, max_bytes: int, root: str) -> _Job:
+    """The job that renders the overlay `directory` as collect would (`root`: what its reads are
+    confined to, contain.trusted_root of the path collect was given)."""
+    return _Job("overlay", directory, display_path(directory, repo_root), strict, max_bytes, repo_root, root)
+
+
 class _Job(NamedTuple):
     kind: str  # "file" or "overlay"
     path: str
@@ -407,6 +416,10 @@ class _Job(NamedTuple):
     max_bytes: int
     repo_root: str
     root: str  # what reading `path` is confined to (contain.trusted_root)
+
+    def load(self, on_documents: Callable[[list[Document]], Any] | None) -> tuple[Any, list]:
+        """(on_documents' result for the documents, or the documents; the problems found)."""
+        return _load_job(self, on_documents, None)
 
 
 def _load_job(job: _Job, on_documents: Callable[[list[Document]], Any] | None,
@@ -442,14 +455,15 @@ def default_paths(repo_root: str) -> list[str]:
 
 def collect(paths: list[str], repo_root: str, *, strict: bool = True, max_file_bytes: int = MAX_FILE_BYTES,
             stdin: Any = None, on_documents: Callable[[list[Document]], Any] | None = None,
-            keep_fields: Callable[[dict], Any] | None = None) -> Inputs:
+            keep_fields: Callable[[dict], Any] | None = None, done: dict | None = None) -> Inputs:
     """Documents from every path (`-` reads `stdin`, default sys.stdin.buffer), in argument order.
 
     With `on_documents`, each file's (or overlay's) documents go through it instead, in a worker
     process when files are parsed in parallel, and `Inputs.results` holds its results in order.
     With `keep_fields` (root object -> the root keys the caller reads, or None for all), parsed
-    objects lack the other root fields (rendered overlays are always whole)."""
-    collector = _Collector(repo_root, strict, max_file_bytes, on_documents, keep_fields)
+    objects lack the other root fields (rendered overlays are always whole). `done`: the results of
+    jobs run already (overlay_job -> what _Job.load returned), not run again."""
+    collector = _Collector(repo_root, strict, max_file_bytes, on_documents, keep_fields, done)
     for path in paths:
         if path == STDIN:
             stream = stdin if stdin is not None else sys.stdin.buffer

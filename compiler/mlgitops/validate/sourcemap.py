@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from .. import contain, fastyaml, layout
+from .. import contain, emit, fastyaml, layout
 from ..config import Config, load_config
 from ..diagnostics import Diagnostics
 from ..kustomize.memo import Memo
@@ -50,6 +50,7 @@ class _Chunk:
         self.start, self.end, self.text = start, end, text  # 1-based, inclusive
         self.indent = 0  # columns to add (a block scalar's indentation)
         self._doc: SourceDocument | None | bool = False
+        self.generated: Any = None  # the object whose emitted text this document is (_as_generated)
 
     @property
     def doc(self) -> SourceDocument | None:
@@ -211,8 +212,7 @@ class SourceMap:
         index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
         origins = self._model_origins(model, env, overlay.cluster, name) if index is not None else None
         origin = origins.at(index) if origins is not None and index is not None else None
-        written = chunks[index].doc if origin is not None and index is not None else None
-        if origin is None or written is None or written.data != origin.obj:
+        if origin is None or index is None or not _as_generated(chunks[index], origin.obj):
             return None  # not generated from the model as it is now: map into the file itself
         label = self._model_label(model, path)
         if label is not None:
@@ -283,6 +283,9 @@ class SourceMap:
             # read as it is written (no kustomize in between): the path needs no translation
             found = chunk.find(path)
             return (origin, *found) if found else None
+        if chunk.generated is not None:  # its data without parsing it: found by a scan
+            at = chunk.find(_translate(chunk.generated, doc.obj, path))
+            return (origin, *at) if at else None
         if chunk.doc is None:
             return None
         at = chunk.position(_translate(chunk.doc.data, doc.obj, path))
@@ -315,6 +318,13 @@ class SourceMap:
 _MODEL_FILES = Memo(1024, 8 << 20)
 
 
+def remember_model(root: str, file: ModelFile) -> None:
+    """Have _read_model answer with `file` (read by the caller from `root`, with no problem) while
+    the file's bytes stay the same: the gate's build compiled it a moment before."""
+    if not file.partial:
+        _MODEL_FILES.put((root, file.path), file, len(file.text))
+
+
 def _read_model(root: str, rel: str) -> ModelFile | None:
     """The model file `rel` as read_model_file reads it (None when it has a problem: the build
     reports those), answered from _MODEL_FILES when its bytes are still the same."""
@@ -327,6 +337,19 @@ def _read_model(root: str, rel: str) -> ModelFile | None:
     if found is not None:
         _MODEL_FILES.put((root, rel), found, len(found.text))
     return found
+
+
+def _as_generated(chunk: _Chunk, obj: Any) -> bool:
+    """Whether the document `chunk` holds `obj`: its text is what the build writes for it (the
+    emitter's, after the generated header's comment lines), or else its data equals `obj`."""
+    text = chunk.text
+    while text.startswith("#"):
+        text = text.partition("\n")[2]
+    if text == emit.dump(obj):
+        chunk.generated = obj
+        return True
+    written = chunk.doc
+    return written is not None and written.data == obj
 
 
 def _deepest(obj: Any, path: Path) -> Path:
