@@ -221,7 +221,7 @@ def files_on_disk(root: str) -> set[str]:
     return _scan(root).files
 
 
-def _read(path: str) -> bytes | None:
+def read_generated(path: str) -> bytes | None:
     """The file's bytes; None when it is gone; b"" (not ours) when it is a symlink."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -309,7 +309,7 @@ def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bo
         if known_unchanged(rel):
             result.unchanged += 1
             continue
-        current = _read(os.path.join(root, rel))
+        current = read_generated(os.path.join(root, rel))
         if current == desired[rel]:
             result.unchanged += 1
             continue

@@ -31,7 +31,7 @@ from .expand.argocd import argocd_files
 from .expand.base import base_files
 from .expand.generator import MODEL_FILE, MONITORING_FILE
 from .expand.overlay import alias_kustomization, overlay_dir, overlay_files
-from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, sync_tree
+from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, read_generated, sync_tree
 from .pool import map_forked
 from .progress import Progress
 from .modelfiles import load_model_file, resolve
@@ -105,7 +105,8 @@ def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], en
                    progress=progress, changed_only=changed_only)
     if sources is None or not check_spec(sources, result, models=models, changed_only=changed_only):
         return
-    desired = expand(sources, result, models=models, envs=envs, after_compile=after_compile)
+    desired = expand(sources, result, models=models, envs=envs, after_compile=after_compile,
+                     compare_in=root if check else None)
     if desired is None:
         return
     if write(root, desired, result, models=models, envs=envs, check=check) and not check:
@@ -190,14 +191,15 @@ def check_model(f: ModelFile, config: Config, diags: Diagnostics) -> tuple[list[
 
 
 def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
-           envs: tuple[str, ...], after_compile: AfterCompile | None = None) -> dict[str, bytes] | None:
+           envs: tuple[str, ...], after_compile: AfterCompile | None = None,
+           compare_in: str | None = None) -> dict[str, bytes] | None:
     """The expand stage: every model checked and expanded in every environment, plus the shared
     base/ and argocd/ files; the generated tree as {path: bytes}, None when anything has an error.
     Every file that loaded is checked and expanded even when another has errors, so one run
     reports every problem."""
     diags = result.diagnostics
     desired = sources.desired
-    compiled = compile_models(sources.files, sources.config, after_compile)
+    compiled = compile_models(sources.files, sources.config, after_compile, compare_in)
     result.after = [after for _found, _outputs, after in compiled]
     for f, (found, outputs, _after) in zip(sources.files, compiled):
         diags.extend(found)
@@ -383,13 +385,20 @@ def _check_object_sizes(f: ModelFile, env: str, obj: object, diags: Diagnostics)
 PARALLEL_MIN_MODELS = 64
 
 
-def compile_models(files: list[ModelFile], config: Config, after_compile: AfterCompile | None = None
-                   ) -> list[tuple[list[Diagnostic], dict[str, bytes], Any]]:
+def compile_models(files: list[ModelFile], config: Config, after_compile: AfterCompile | None = None,
+                   compare_in: str | None = None) -> list[tuple[list[Diagnostic], dict[str, bytes], Any]]:
     """compile_model over all files, on every core when there are many (results in file order),
-    each with what `after_compile` returned for it (None where it did not run)."""
+    each with what `after_compile` returned for it (None where it did not run). With `compare_in`
+    (build --check: the repository), a file that holds its bytes there already comes back as a b""
+    placeholder (the write stage then knows it unchanged): compared where it was compiled, on
+    every core, instead of sent back whole and read again in this process."""
     def one(f: ModelFile) -> tuple[list[Diagnostic], dict[str, bytes], Any]:
         found, outputs, written = _compile(f, config)
-        return found, outputs, after_compile(f, written) if after_compile is not None and outputs else None
+        after = after_compile(f, written) if after_compile is not None and outputs else None
+        if compare_in is not None:
+            outputs = {rel: b"" if data and read_generated(os.path.join(compare_in, rel)) == data else data
+                       for rel, data in outputs.items()}
+        return found, outputs, after
 
     return map_forked(one, files, PARALLEL_MIN_MODELS)
 
