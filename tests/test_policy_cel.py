@@ -506,6 +506,15 @@ def test_the_checked_tree_is_not_rewritten():
     assert program.tree.children[0].name == "double" and program.cost_at(100) == before
 
 
+def test_the_cost_checks_estimate_is_the_cost_at_the_assumed_input_size(monkeypatch):
+    from mlgitops.policy import celcost
+
+    program = compile_expression("object.spec.containers.all(c, c.name.size() < 63 && c.image != '')")
+    expected = celcost.estimate(program.tree)[0].cost
+    monkeypatch.setattr(celcost, "estimate", lambda *args, **kwargs: pytest.fail("estimated again"))
+    assert program.cost_at(celcost.ASSUMED_INPUT_SIZE) == expected  # what compiling estimated already
+
+
 @pytest.mark.parametrize(("text", "valid"), [
     # resource.ParseQuantity (kube-apiserver agrees): a suffix or sign alone is zero
     ("Gi", True), ("T", True), ("m", True), (".", True), ("+", True), ("e1", True), ("0e99999999", True),

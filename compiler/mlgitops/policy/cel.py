@@ -176,10 +176,12 @@ def largest_value(value: Any) -> int:
 class Program:
     """A compiled, type-checked and cost-checked expression."""
 
-    def __init__(self, text: str, native: Any, tree: celcost.Node | None = None) -> None:
+    def __init__(self, text: str, native: Any, tree: celcost.Node | None = None,
+                 costs: dict[int, int] | None = None) -> None:
         self.text = text
         self._native = native
         self._max_input: int | None = None
+        self._costs = costs if costs is not None else {}  # input size -> cost_at's answer (the cost check's too)
         self._tree = tree  # decoded from `native` (already, by the cost check; else at first use)
         self._runtime: _Runtime | None = None  # what is evaluated (cel-go semantics), made at first use
 
@@ -199,7 +201,10 @@ class Program:
 
     def cost_at(self, input_size: int) -> int:
         """The estimated cost with input values of `input_size` elements or characters."""
-        return celcost.estimate(self.tree, input_size=input_size)[0].cost
+        cost = self._costs.get(input_size)
+        if cost is None:
+            cost = self._costs[input_size] = celcost.estimate(self.tree, input_size=input_size)[0].cost
+        return cost
 
     def evaluate(self, activation: Activation) -> Any:
         """The expression's value as plain Python data; CelError on any evaluation error, and
@@ -708,7 +713,7 @@ def _compile(text: str, variables: frozenset[str], what: str, check_cost: bool =
         raise CelError("cost", f"estimated cost of this {what} is {estimate.cost}, above the limit of {PER_CALL_LIMIT}")
     if biggest > MAX_VALUE_SIZE:
         raise CelError("cost", f"this {what} may build a value of estimated size {biggest}, above the limit of {PER_CALL_LIMIT}")
-    return Program(text, native, tree)
+    return Program(text, native, tree, {celcost.ASSUMED_INPUT_SIZE: estimate.cost})
 
 
 @functools.cache
