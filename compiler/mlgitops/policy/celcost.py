@@ -124,13 +124,37 @@ def decode_checked(serialized: bytes) -> Node:
 
 
 def _positions(info: bytes) -> dict[int, int]:
-    """SourceInfo.positions: expression id -> code-point offset."""
+    """SourceInfo.positions: expression id -> code-point offset (each map entry read in place)."""
     out: dict[int, int] = {}
     for f, w, v in _fields(info):
         if f == 4 and w == 2 and isinstance(v, bytes):
-            entry = {ef: ev for ef, ew, ev in _fields(v) if ew == 0}
-            key, value = entry.get(1, 0), entry.get(2, 0)
-            assert isinstance(key, int) and isinstance(value, int)
+            key = value = 0
+            pos, end = 0, len(v)
+            while pos < end:  # the entry: key (field 1) and value (field 2), varints; anything else skipped
+                tag = v[pos]
+                pos += 1
+                if tag & 0x80:
+                    tag, pos = _varint_rest(v, pos, tag)
+                wire = tag & 7
+                if wire == 0:
+                    number = v[pos]
+                    pos += 1
+                    if number & 0x80:
+                        number, pos = _varint_rest(v, pos, number)
+                    if tag == 0x08:
+                        key = number
+                    elif tag == 0x10:
+                        value = number
+                elif wire == 2:
+                    length = v[pos]
+                    pos += 1
+                    if length & 0x80:
+                        length, pos = _varint_rest(v, pos, length)
+                    pos += length
+                elif wire in (1, 5):
+                    pos += 8 if wire == 1 else 4
+                else:
+                    raise ValueError(f"unsupported protobuf wire type {wire}")
             out[key] = value
     return out
 
@@ -139,46 +163,107 @@ _CONST_KINDS = {1: "null", 2: "bool", 3: "int", 4: "uint", 5: "double", 6: "stri
                 9: "timestamp"}
 
 
-def _expr(buf: bytes, positions: dict[int, int]) -> Node:
-    fields = _fields(buf)
-    ident = next((v for f, w, v in fields if f == 2 and w == 0), 0)
-    assert isinstance(ident, int)
+def _expr(buf: bytes, positions: dict[int, int], start: int = 0, stop: int | None = None) -> Node:
+    """The Expr message in buf[start:stop]: its id (field 2) and the first of its kinds (fields 3
+    to 9). Read in place (this runs for every node of every expression compiled): a sub-message is
+    passed on as its bounds in `buf`, never copied."""
+    ident: int | None = None
+    kind = begin = finish = 0
+    pos, end = start, len(buf) if stop is None else stop
+    while pos < end:
+        key = buf[pos]
+        pos += 1
+        if key & 0x80:
+            key, pos = _varint_rest(buf, pos, key)
+        wire = key & 7
+        if wire == 0:
+            value = buf[pos]
+            pos += 1
+            if value & 0x80:
+                value, pos = _varint_rest(buf, pos, value)
+            if key == 0x10 and ident is None:  # field 2, varint
+                ident = value
+        elif wire == 2:
+            length = buf[pos]
+            pos += 1
+            if length & 0x80:
+                length, pos = _varint_rest(buf, pos, length)
+            if not kind and 3 <= key >> 3 <= 9:
+                kind, begin, finish = key >> 3, pos, pos + length
+            pos += length
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+    if ident is None:
+        ident = 0
     offset = positions.get(ident)
-    for field_number, wire, value in fields:
-        if wire != 2:
-            continue
-        assert isinstance(value, bytes)
-        parts = _fields(value)
-        if field_number == 3:
-            text = next((v.decode() for f, w, v in parts if f == 6 and isinstance(v, bytes)), None)
-            kind = _CONST_KINDS.get(parts[0][0], "") if parts else ""
-            return Node("const", text=text, const_kind=kind, id=ident, offset=offset)
-        if field_number == 4:
-            return Node("ident", name=_string(parts, 1), id=ident, offset=offset)
-        if field_number == 5:
-            operand = [_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes)]
-            test = any(f == 3 and v for f, w, v in parts)
-            return Node("select", name=_string(parts, 2), children=tuple(operand), test_only=test, id=ident,
-                        offset=offset)
-        if field_number == 6:
-            target = [_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes)]
-            args = [_expr(v, positions) for f, w, v in parts if f == 3 and isinstance(v, bytes)]
-            return Node("call", name=_string(parts, 2), children=tuple(target + args), member=bool(target), id=ident,
-                        offset=offset)
-        if field_number == 7:
-            elements = tuple(_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes))
-            return Node("list", children=elements, optional=_packed(parts, 2), id=ident, offset=offset)
-        if field_number == 8:
-            entries = [v for f, w, v in parts if f == 2 and isinstance(v, bytes)]
-            decoded = [_entry(e, positions) for e in entries]
-            return Node("struct", name=_string(parts, 1), children=tuple(d[0] for d in decoded),
-                        optional=tuple(i for i, d in enumerate(decoded) if d[1]), id=ident, offset=offset)
-        if field_number == 9:
-            by_number = {f: v for f, w, v in parts if isinstance(v, bytes)}
-            kids = tuple(_expr(by_number[f], positions) if f in by_number else Node("const") for f in (2, 4, 5, 6, 7))
-            names = tuple(by_number[f].decode() if f in by_number else "" for f in (1, 3, 8))
-            return Node("comprehension", children=kids, vars=names, id=ident, offset=offset)
-    return Node("const", id=ident, offset=offset)
+    if kind == 6:  # call: target 1, function 2, args 3 (the commonest node)
+        target = []
+        args = []
+        name = None
+        pos = begin
+        while pos < finish:
+            key = buf[pos]
+            pos += 1
+            if key & 0x80:
+                key, pos = _varint_rest(buf, pos, key)
+            wire = key & 7
+            if wire == 2:
+                length = buf[pos]
+                pos += 1
+                if length & 0x80:
+                    length, pos = _varint_rest(buf, pos, length)
+                if key == 0x1A:  # field 3
+                    args.append(_expr(buf, positions, pos, pos + length))
+                elif key == 0x0A:  # field 1
+                    target.append(_expr(buf, positions, pos, pos + length))
+                elif key == 0x12 and name is None:  # field 2
+                    name = buf[pos : pos + length].decode()
+                pos += length
+            elif wire == 0:
+                pos = _varint(buf, pos)[1]
+            elif wire in (1, 5):
+                pos += 8 if wire == 1 else 4
+            else:
+                raise ValueError(f"unsupported protobuf wire type {wire}")
+        return Node("call", name=name or "", children=tuple(target + args), member=bool(target), id=ident,
+                    offset=offset)
+    if not kind:
+        return Node("const", id=ident, offset=offset)
+    parts = _fields(buf[begin:finish])
+    if kind == 3:
+        text = next((v.decode() for f, w, v in parts if f == 6 and isinstance(v, bytes)), None)
+        return Node("const", text=text, const_kind=_CONST_KINDS.get(parts[0][0], "") if parts else "", id=ident,
+                    offset=offset)
+    if kind == 4:
+        return Node("ident", name=_string(parts, 1), id=ident, offset=offset)
+    if kind == 5:
+        operand = []
+        name = None
+        test = False
+        for f, w, v in parts:
+            if f == 1:
+                if isinstance(v, bytes):
+                    operand.append(_expr(v, positions))
+            elif f == 2:
+                if name is None and isinstance(v, bytes):
+                    name = v.decode()
+            elif f == 3 and v:
+                test = True
+        return Node("select", name=name or "", children=tuple(operand), test_only=test, id=ident, offset=offset)
+    if kind == 7:
+        elements = tuple(_expr(v, positions) for f, w, v in parts if f == 1 and isinstance(v, bytes))
+        return Node("list", children=elements, optional=_packed(parts, 2), id=ident, offset=offset)
+    if kind == 8:
+        entries = [v for f, w, v in parts if f == 2 and isinstance(v, bytes)]
+        decoded = [_entry(e, positions) for e in entries]
+        return Node("struct", name=_string(parts, 1), children=tuple(d[0] for d in decoded),
+                    optional=tuple(i for i, d in enumerate(decoded) if d[1]), id=ident, offset=offset)
+    by_number = {f: v for f, w, v in parts if isinstance(v, bytes)}
+    kids = tuple(_expr(by_number[f], positions) if f in by_number else Node("const") for f in (2, 4, 5, 6, 7))
+    names = tuple(by_number[f].decode() if f in by_number else "" for f in (1, 3, 8))
+    return Node("comprehension", children=kids, vars=names, id=ident, offset=offset)
 
 
 def _packed(parts: list[tuple[int, int, int | bytes]], number: int) -> tuple[int, ...]:
