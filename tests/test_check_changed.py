@@ -193,6 +193,22 @@ def test_a_few_changed_models_are_checked_beside_the_policy_loading_with_the_sam
     assert _comparable(beside) == _comparable(inline)
 
 
+def test_while_the_changed_models_render_the_policies_compile_what_evaluating_them_needs():
+    from mlgitops.policy.check import Checker
+
+    checker = Checker(str(REPO_ROOT), str(REPO_ROOT / "policies"), type_check=False)  # (only read)
+    policies = [p for p in checker.pset.policies if p.combined is not None]
+    checker.prepare(lambda: False)  # the rendered documents are there already: nothing done ahead
+    assert policies and not any(p._programs for p in policies)
+    asked = []
+    checker.prepare(lambda: len(asked) < 3 and not asked.append(1))  # stops as soon as they are
+    assert sum(len(p._programs) for p in policies) == 2
+    checker.prepare(lambda: True)
+    # every combined program: without params, and for each parameter object of the paramKind
+    assert all(p._programs and all(v is not None for v in p._programs.values()) for p in policies)
+    assert any(key is not None for p in policies for key in p._programs)
+
+
 def test_a_scoped_check_leaves_out_the_type_checkers_warnings_about_unchanged_policies(gitrepo):
     # A policy whose expression reads a field Deployments do not have: kube-controller-manager's
     # type checker warns about it (policy.type-check), in a full check.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -105,6 +106,20 @@ def test_in_background_with_one_core_runs_when_asked_in_this_process(monkeypatch
     wait = pool.in_background(lambda: calls.append(os.getpid()) or len(calls))
     assert calls == []  # not started yet
     assert wait() == 1 and calls == [os.getpid()]
+
+
+def test_in_background_tells_whether_its_result_is_there_without_waiting(monkeypatch):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    read_end, write_end = os.pipe()
+    wait = pool.in_background(lambda: os.read(read_end, 1))  # runs until this process writes
+    assert not wait.ready()
+    os.write(write_end, b"x")
+    deadline = time.monotonic() + 30
+    while not wait.ready() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert wait.ready() and wait() == b"x" and wait.ready()  # (and still after the result was taken)
+    monkeypatch.setattr(pool, "workers", lambda: 1)
+    assert pool.in_background(lambda: 1).ready()  # runs here when asked: nothing to wait for
 
 
 def test_a_background_process_that_dies_is_an_error_not_a_hang(monkeypatch):

@@ -176,6 +176,8 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
         front = in_background(lambda: _front_detached(repo, selected, options))
         setup = GateReport(Diagnostics())
         checker = policy_setup(repo, directory, locations, setup, type_check=False)  # meanwhile
+        if checker is not None:
+            checker.prepare(lambda: not front.ready())  # what evaluating needs, until the documents come
         part, targets, rendered = front()
         _merge(report, part, setup)
         if rendered is not None and checker is not None:

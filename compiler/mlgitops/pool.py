@@ -19,11 +19,12 @@ import gc
 import marshal
 import os
 import pickle
+import select
 import signal
 import struct
 import sys
 import traceback
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Generic, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -222,13 +223,26 @@ def _can_fork() -> bool:
     return workers() >= 2 and hasattr(os, "fork") and sys.platform != "win32"
 
 
-def in_background(fn: Callable[[], R]) -> Callable[[], R]:
+class Background(Generic[R]):
+    """What in_background returns: calling it waits for fn's result; `ready()` tells, without
+    waiting, whether calling it would return (or raise) at once."""
+
+    def __init__(self, result: Callable[[], R], ready: Callable[[], bool]) -> None:
+        self._result = result
+        self.ready = ready
+
+    def __call__(self) -> R:
+        return self._result()
+
+
+def in_background(fn: Callable[[], R]) -> Background[R]:
     """Start fn() in a forked process now and return what waits for its result (pickled back; an
     exception raised there is raised again by the waiting call, the forked process's traceback
     attached as a note). With one usable core or without fork, fn runs when its result is asked
-    for. fn must not write to stdout or stderr: the forked process leaves without flushing them."""
+    for (and is always ready). fn must not write to stdout or stderr: the forked process leaves
+    without flushing them."""
     if not _can_fork():
-        return fn
+        return Background(fn, lambda: True)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the forked process: run, send the outcome, leave without any cleanup
@@ -247,7 +261,10 @@ def in_background(fn: Callable[[], R]) -> Callable[[], R]:
             os._exit(status)
     os.close(write_end)
 
+    waited = []
+
     def result() -> R:
+        waited.append(True)
         with os.fdopen(read_end, "rb") as source:
             payload = source.read()
         _, status = os.waitpid(pid, 0)
@@ -258,7 +275,10 @@ def in_background(fn: Callable[[], R]) -> Callable[[], R]:
             raise value
         return value
 
-    return result
+    def ready() -> bool:  # the forked process writes its whole result at the end (or dies: end of file)
+        return bool(waited) or bool(select.select([read_end], [], [], 0)[0])
+
+    return Background(result, ready)
 
 
 def _portable(exc: BaseException, where: str = "the background process") -> BaseException:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, Diagnostics
 from ..expand.waivers import waived_policy, waiver_label
@@ -449,6 +449,29 @@ def _may_match(policy: Policy, target: Target | _Probe) -> bool:
     return any(rule_matches(rule, target.group, target.version, target.resource, target.name) for rule in rules)
 
 
+def _params_keys(policy: Policy, pset: PolicySet, slots: ParamSlots) -> list[str | None]:
+    """The `variables` keys (ParamSlots) a combined program of the policy may read its parameters
+    under, whatever the object's namespace: [None] without paramKind, else one per parameter object
+    of the paramKind (and the paramRef's namespace and name, when it has them)."""
+    if policy.param_kind is None:
+        return [None]
+    keys: list[str | None] = []
+    for binding in bindings_of(policy):
+        ref = binding.param_ref
+        if not isinstance(ref, dict):
+            continue
+        namespace, name = ref.get("namespace"), ref.get("name")
+        for param in pset.params:
+            api_version, kind, ns, named = param.key
+            if (api_version, kind) != policy.param_kind or isinstance(namespace, str) and namespace and ns != namespace \
+                    or isinstance(name, str) and named != name:
+                continue
+            key = slots.keys.get(id(param.obj))
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
 def _needs_all_namespaces(pset: PolicySet) -> bool:
     """Whether a policy looks at namespace labels, which Namespace objects anywhere in the input set:
     then every document is read before any is evaluated (no per-file parallelism)."""
@@ -483,6 +506,25 @@ class Checker:
         # A policy that reads namespace labels needs every Namespace object of the input first.
         self.needs_all_documents = _needs_all_namespaces(self.pset)
         self.load_seconds = time.perf_counter() - started
+
+    def prepare(self, go_on: Callable[[], bool]) -> None:
+        """What evaluating documents does at first use, done ahead while `go_on()` is true (the gate:
+        while the changed models are rendered in another process, which this one would otherwise
+        sit waiting for): the modules findings are located with, and the combined program of each
+        policy (Policy.combined_program) for each parameter object of its kind. Only when things
+        are computed changes, never what: a program that is never used costs only idle time."""
+        if not go_on():
+            return
+        from ..validate import sourcemap  # noqa: F401 - what _Reporter locates findings with
+
+        slots = ParamSlots([p.obj for p in self.pset.params])
+        for policy in self.pset.policies:
+            if policy.combined is None or not policy_fits(policy):  # (as _Work: no combined program then)
+                continue
+            for key in _params_keys(policy, self.pset, slots):
+                if not go_on():
+                    return
+                policy.combined_program(key)
 
     def evaluator(self, documents: Sequence[Document] = ()) -> _Evaluator:
         """What evaluates a batch of documents, with the namespaces (and their labels) of `documents`."""
