@@ -25,9 +25,11 @@ Each stage contributes a one-line summary.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import contain, layout
 from .config import CONFIG_FILE, load_config
@@ -79,7 +81,7 @@ def changed_scope(repo: str, ref: str, policies_dir: str | None = None) -> Chang
     everything when the config, base/, argocd/, policies/, schemas/ or the compiler changed.
     A changed generated file overlays/<env>/<model>/... counts as a change of <model>.
     Raises git.GitError (not a git work tree, unknown REF)."""
-    from . import git
+    from . import git  # (imported by scope_stage already, when it runs this in a thread)
 
     top = git.toplevel(repo)
     if top is None:
@@ -271,17 +273,47 @@ def _checked_today(directory: str, report: GateReport) -> None:
         raise
 
 
+# What the stages after the scope import (build, render and validate in the background process,
+# the source map findings are located with in this one), those both processes need first:
+# imported while git works out what changed (scope_stage), the forked process starts with them.
+_STAGE_MODULES = ("validate.sourcemap", "validate.run", "pipeline", "rules", "validate.documents",
+                  "validate.registry", "validate.references", "validate.render", "kustomize.engine")
+
+
+def _import_stage_modules(busy: Callable[[], bool]) -> None:
+    """Import _STAGE_MODULES in order while `busy()`; the rest are imported where they are used,
+    as always. Only when they are imported changes."""
+    for name in _STAGE_MODULES:
+        if not busy():
+            return
+        importlib.import_module(f"{__package__}.{name}")
+
+
 def scope_stage(repo: str, changed_since: str, policies_dir: str | None,
                 report: GateReport) -> tuple[str, ...] | None:
     """The changed models to check (() for everything); None when the gate stops here: a usage
-    error, or no model changed."""
+    error, or no model changed. The git commands run in a thread while this one imports what the
+    next stages need (_import_stage_modules): most of their time is spent waiting for git."""
     from .git import GitError
 
-    try:
-        scope = changed_scope(repo, changed_since, policies_dir)
-    except GitError as exc:
-        report.diagnostics.error(".", 0, 0, "usage.git", str(exc))
+    outcome: list = []
+
+    def find() -> None:
+        try:
+            outcome.append(changed_scope(repo, changed_since, policies_dir))
+        except BaseException as exc:  # noqa: BLE001 - raised again in this thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=find, name="mlgitops-changed-scope", daemon=True)
+    thread.start()
+    _import_stage_modules(thread.is_alive)
+    thread.join()
+    if isinstance(outcome[0], GitError):
+        report.diagnostics.error(".", 0, 0, "usage.git", str(outcome[0]))
         return None
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    scope: ChangedScope = outcome[0]
     if scope.everything:
         report.stages["changed"] = f"{scope.reason} changed since {changed_since}: checking everything"
         return ()
