@@ -194,13 +194,15 @@ def test_a_few_changed_models_are_checked_beside_the_policy_loading_with_the_sam
 
 
 def test_while_git_finds_the_changes_the_next_stages_modules_are_imported(monkeypatch):
+    import importlib
+
     imported = []
-    monkeypatch.setattr(gate.importlib, "import_module", lambda name: imported.append(name))
+    monkeypatch.setattr(gate.importlib, "import_module", lambda name, package: imported.append(package + name))
     gate._import_stage_modules(lambda: len(imported) < 2)  # stops when git is done
-    assert imported == [f"mlgitops.{name}" for name in gate._STAGE_MODULES[:2]]
+    assert imported == [f"mlgitops{name}" for name in gate._STAGE_MODULES[:2]]
     monkeypatch.undo()
     for name in gate._STAGE_MODULES:  # each one exists (a renamed module would stop every scoped check)
-        __import__(f"mlgitops.{name}")
+        importlib.import_module(name, "mlgitops")
 
 
 def test_while_the_changed_models_render_the_policies_compile_what_evaluating_them_needs():

@@ -276,17 +276,17 @@ def _checked_today(directory: str, report: GateReport) -> None:
 # What the stages after the scope import (build, render and validate in the background process,
 # the source map findings are located with in this one), those both processes need first:
 # imported while git works out what changed (scope_stage), the forked process starts with them.
-_STAGE_MODULES = ("validate.sourcemap", "validate.run", "pipeline", "rules", "validate.documents",
-                  "validate.registry", "validate.references", "validate.render", "kustomize.engine")
+_STAGE_MODULES = (".validate.sourcemap", ".validate.run", ".pipeline", ".rules", ".validate.documents",
+                  ".validate.registry", ".validate.references", ".validate.render", ".kustomize.engine")
 
 
 def _import_stage_modules(busy: Callable[[], bool]) -> None:
-    """Import _STAGE_MODULES in order while `busy()`; the rest are imported where they are used,
-    as always. Only when they are imported changes."""
+    """Import _STAGE_MODULES (relative to this package) in order while `busy()`; the rest are
+    imported where they are used, as always. Only when they are imported changes."""
     for name in _STAGE_MODULES:
         if not busy():
             return
-        importlib.import_module(f"{__package__}.{name}")
+        importlib.import_module(name, __package__)
 
 
 def scope_stage(repo: str, changed_since: str, policies_dir: str | None,
