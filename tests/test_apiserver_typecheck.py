@@ -806,110 +806,24 @@ def test_builtin_policies_agree_with_the_controller(client, source, capsys):
     assert clean, "the built-in policies must be type-clean on the server (policies/README.md):\n" + "\n".join(lines)
 
 
-# Prints the function declarations of Kubernetes' CEL environment (what the controller's type
-# checker resolves overloads against) in the format of typecheck._DECLARATIONS.
-DECLARATIONS_DUMPER = """// Prints the function declarations of Kubernetes' CEL environment in policy/typecheck.py's format.
-package main
-
-import (
-	"fmt"
-	"sort"
-	"strings"
-
-	"github.com/google/cel-go/cel"
-	"github.com/google/cel-go/common/types"
-	"k8s.io/apimachinery/pkg/util/version"
-	"k8s.io/apiserver/pkg/cel/environment"
-	"k8s.io/apiserver/pkg/cel/library"
-)
-
-func format(t *types.Type) string {
-	params := []string{}
-	for _, p := range t.Parameters() {
-		params = append(params, format(p))
-	}
-	switch t.Kind() {
-	case types.TypeParamKind:
-		return t.TypeName()
-	case types.OpaqueKind:
-		if t.TypeName() == "optional_type" {
-			return "opt(" + params[0] + ")"
-		}
-		return "%" + t.TypeName()
-	case types.StructKind:
-		return "@" + t.TypeName()
-	case types.ListKind, types.MapKind, types.TypeKind:
-		name := map[types.Kind]string{types.ListKind: "list", types.MapKind: "map", types.TypeKind: "type"}[t.Kind()]
-		if len(params) == 0 {
-			return name
-		}
-		return name + "(" + strings.Join(params, ",") + ")"
-	}
-	return map[types.Kind]string{types.DynKind: "dyn", types.AnyKind: "any", types.BoolKind: "bool",
-		types.BytesKind: "bytes", types.DoubleKind: "double", types.DurationKind: "duration", types.IntKind: "int",
-		types.NullTypeKind: "null", types.StringKind: "string", types.TimestampKind: "timestamp",
-		types.UintKind: "uint"}[t.Kind()]
-}
-
-func main() {
-	set, err := environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()).Extend(environment.VersionedOptions{
-		IntroducedVersion: version.MajorMinor(1, 0),
-		EnvOptions:        []cel.EnvOption{cel.Variable("authorizer", library.AuthorizerType)},
-	})
-	if err != nil {
-		panic(err)
-	}
-	env, err := set.Env(environment.StoredExpressions)
-	if err != nil {
-		panic(err)
-	}
-	fns := env.Functions()
-	names := make([]string, 0, len(fns))
-	for n := range fns {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		for _, o := range fns[n].OverloadDecls() {
-			style := "G"
-			if o.IsMemberFunction() {
-				style = "M"
-			}
-			parts := []string{n, style}
-			for _, a := range o.ArgTypes() {
-				parts = append(parts, format(a))
-			}
-			fmt.Println(strings.Join(append(parts, "->", format(o.ResultType())), " "))
-		}
-	}
-}
-"""
-DUMPER_MODULE = """module celdump
-
-go 1.24
-
-require (
-\tgithub.com/google/cel-go v0.26.0
-\tk8s.io/apimachinery v0.36.3
-\tk8s.io/apiserver v0.36.3
-)
-"""
+# The Go program that prints the function declarations of Kubernetes' CEL environment (what the
+# controller's type checker resolves overloads against) in the format of typecheck._DECLARATIONS:
+# a module of its own whose go.sum pins every module; `make tools` downloads and builds them.
+DECLARATIONS_DUMPER = REPO_ROOT / ".ci" / "tools" / "celdecls"
 
 
-def test_the_declarations_are_the_servers(tmp_path):
+def test_the_declarations_are_the_servers():
     """typecheck._DECLARATIONS is what k8s.io/apiserver v0.36.3's environment declares (regenerate
-    it with this program when Kubernetes is bumped). Needs the Go toolchain and the modules in the
-    local module cache (nothing is downloaded); skipped without them."""
+    it with `go run .` in .ci/tools/celdecls when Kubernetes is bumped). Needs the Go toolchain and
+    the modules in the local module cache, which `make tools` fills (nothing is downloaded here)."""
     from tooling import _missing, require_tool
 
     go = require_tool("go", "install Go (make tools needs it too)")
-    (tmp_path / "main.go").write_text(DECLARATIONS_DUMPER)
-    (tmp_path / "go.mod").write_text(DUMPER_MODULE)
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOSUMDB": "off"}
-    tidy = subprocess.run([go, "mod", "tidy"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    if tidy.returncode != 0:
-        _missing(f"the Kubernetes modules are not in the Go module cache (make tools downloads them): "
-                 f"{tidy.stderr.strip()[:200]}")
-    run = subprocess.run([go, "run", "."], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    env = {**os.environ, "GOFLAGS": "-mod=readonly", "GOPROXY": "off", "GOSUMDB": "off"}
+    run = subprocess.run([go, "run", "."], cwd=DECLARATIONS_DUMPER, env=env, capture_output=True, text=True,
+                         timeout=900)
+    if run.returncode != 0 and "GOPROXY=off" in run.stderr:
+        _missing(f"the modules of .ci/tools/celdecls are not in the Go module cache (make tools downloads "
+                 f"them): {run.stderr.strip()[:200]}")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines() == tc._DECLARATIONS.strip().splitlines()
