@@ -405,7 +405,7 @@ class _Renderer:
 
     def after_compile(self, model: Any, overlays: list) -> dict:
         """In the process that compiled a model: each of its overlays rendered as the render stage
-        would (validate.documents.render_job), with the compiled objects as the documents of every
+        would (validate.documents.overlay_job), with the compiled objects as the documents of every
         file on disk that is byte-identical to what the compile wrote (kustomize/emitted.py); the
         results by job, for the render stage to take instead of rendering again."""
         from .kustomize import emitted, loader
@@ -414,9 +414,13 @@ class _Renderer:
 
         remember_model(self.repo, model)  # where findings in its overlays are located
         done = {}
-        overlays_root = os.path.join(self.repo, layout.OVERLAYS)
+        root = contain.trusted_root(self.repo, os.path.join(self.repo, layout.OVERLAYS))
         try:
             for files in overlays:
+                job = overlay_job(os.path.join(self.repo, files.directory), self.repo, self.settings.strict,
+                                  self.settings.max_file_bytes, root)
+                if job is None:
+                    continue
                 for name, text in files.texts.items():
                     objects = files.objects.get(name)
                     if name == "kustomization.yaml" or not isinstance(objects, list):
@@ -427,11 +431,6 @@ class _Renderer:
                         loader.offer(decoded, emitted.documents(objects, body, 2))
                     except emitted.NotUsual:
                         continue
-                directory = os.path.join(self.repo, files.directory)
-                if not os.path.isfile(os.path.join(directory, "kustomization.yaml")):
-                    continue
-                job = overlay_job(directory, self.repo, self.settings.strict, self.settings.max_file_bytes,
-                                  contain.trusted_root(self.repo, overlays_root))
                 done[job] = job.load(self.each)
                 loader.withdraw()
         finally:

@@ -306,6 +306,8 @@ class _Collector:
                  keep_fields: Callable[[dict], Any] | None = None, done: dict | None = None) -> None:
         self.repo_root = repo_root
         self.done = done or {}
+        # directories rendered already as overlays (overlay_job: found no Component there)
+        self.rendered = {(job.path, job.root) for job in self.done if job.kind == "overlay"}
         self.on_documents = on_documents
         self.keep_fields = keep_fields
         self.strict = strict
@@ -336,7 +338,7 @@ class _Collector:
             kust = kustomization_file(path)
             if kust is None:
                 self.walk(path)
-            elif _is_component(kust, self.root):
+            elif (path, self.root) not in self.rendered and _is_component(kust, self.root):
                 if explicit:
                     self.diags.error(display_path(kust, self.repo_root), 1, 1, "input.component",
                                      f"{shown} is a kustomize Component: validate an overlay that uses it")
@@ -402,9 +404,13 @@ class _Collector:
 PARALLEL_MIN_FILES = 64
 
 
-def overlay_job(directory: str, repo_root: str, strict: bool, max_bytes: int, root: str) -> _Job:
+def overlay_job(directory: str, repo_root: str, strict: bool, max_bytes: int, root: str) -> _Job | None:
     """The job that renders the overlay `directory` as collect would (`root`: what its reads are
-    confined to, contain.trusted_root of the path collect was given)."""
+    confined to, contain.trusted_root of the path collect was given); None when collect would not
+    render it (no kustomization, or a Component's)."""
+    kust = kustomization_file(directory)
+    if kust is None or _is_component(kust, root):
+        return None
     return _Job("overlay", directory, display_path(directory, repo_root), strict, max_bytes, repo_root, root)
 
 
