@@ -38,7 +38,8 @@ from .modelfiles import load_model_file, resolve
 from .spec.model import MODELS_DIR, ModelEnv, ModelFile, cluster_variants, list_model_files
 
 
-Compiled = tuple[list[Diagnostic], dict[str, bytes]]  # one model's findings and its files ({} on errors)
+# One model's findings, its files ({} on errors) and the files of each overlay directory ([] then).
+Compiled = tuple[list[Diagnostic], dict[str, bytes], "list[OverlayFiles]"]
 # Called where a model was compiled without errors, with its overlay directories' files (objects and
 # bytes); what it returns lands in BuildResult.after, in model order (`mlgitops check` renders the
 # overlays there, reading the compiled documents instead of parsing the files: gate.py).
@@ -264,13 +265,7 @@ def write(root: str, desired: dict[str, bytes], result: BuildResult, *, models: 
 
 
 def compile_model(f: ModelFile, config: Config) -> Compiled:
-    """Check one model in every environment and serialise its overlays ({} when it has errors)."""
-    found, outputs, _overlays = _compile(f, config)
-    return found, outputs
-
-
-def _compile(f: ModelFile, config: Config) -> tuple[list[Diagnostic], dict[str, bytes], list[OverlayFiles]]:
-    """compile_model, and the files of each overlay directory written ([] on errors)."""
+    """Check one model in every environment and serialise its overlays (Compiled)."""
     diags = Diagnostics()
     envs_of_model, variants = check_model(f, config, diags)
     if diags.has_errors:
@@ -387,13 +382,14 @@ PARALLEL_MIN_MODELS = 64
 
 def compile_models(files: list[ModelFile], config: Config, after_compile: AfterCompile | None = None,
                    compare_in: str | None = None) -> list[tuple[list[Diagnostic], dict[str, bytes], Any]]:
-    """compile_model over all files, on every core when there are many (results in file order),
-    each with what `after_compile` returned for it (None where it did not run). With `compare_in`
+    """compile_model over all files, on every core when there are many (results in file order): its
+    findings and files, and what `after_compile` returned for it (None where it did not run; the
+    overlays' objects stay in the worker). With `compare_in`
     (build --check: the repository), a file that holds its bytes there already comes back as a b""
     placeholder (the write stage then knows it unchanged): compared where it was compiled, on
     every core, instead of sent back whole and read again in this process."""
     def one(f: ModelFile) -> tuple[list[Diagnostic], dict[str, bytes], Any]:
-        found, outputs, written = _compile(f, config)
+        found, outputs, written = compile_model(f, config)
         after = after_compile(f, written) if after_compile is not None and outputs else None
         if compare_in is not None:
             outputs = {rel: b"" if data and read_generated(os.path.join(compare_in, rel)) == data else data

@@ -66,7 +66,7 @@ def test_every_generated_file_of_the_example_repository(tmp_path):
     checked = 0
     for rel in list_model_files(str(repo)):
         f = load_model_file(str(repo), rel, Diagnostics())
-        found, outputs, overlays = pipeline._compile(f, config)
+        found, outputs, overlays = pipeline.compile_model(f, config)
         assert outputs and overlays
         for files in overlays:
             for name, objects in files.objects.items():
