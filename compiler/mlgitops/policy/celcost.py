@@ -129,32 +129,11 @@ def _positions(info: bytes) -> dict[int, int]:
     for f, w, v in _fields(info):
         if f == 4 and w == 2 and isinstance(v, bytes):
             key = value = 0
-            pos, end = 0, len(v)
-            while pos < end:  # the entry: key (field 1) and value (field 2), varints; anything else skipped
-                tag = v[pos]
-                pos += 1
-                if tag & 0x80:
-                    tag, pos = _varint_rest(v, pos, tag)
-                wire = tag & 7
-                if wire == 0:
-                    number = v[pos]
-                    pos += 1
-                    if number & 0x80:
-                        number, pos = _varint_rest(v, pos, number)
-                    if tag == 0x08:
-                        key = number
-                    elif tag == 0x10:
-                        value = number
-                elif wire == 2:
-                    length = v[pos]
-                    pos += 1
-                    if length & 0x80:
-                        length, pos = _varint_rest(v, pos, length)
-                    pos += length
-                elif wire in (1, 5):
-                    pos += 8 if wire == 1 else 4
-                else:
-                    raise ValueError(f"unsupported protobuf wire type {wire}")
+            for tag, number, _ in _in_place(v, 0, len(v)):  # the entry: key (field 1), value (field 2)
+                if tag == 0x08:
+                    key = number
+                elif tag == 0x10:
+                    value = number
             out[key] = value
     return out
 
@@ -163,13 +142,10 @@ _CONST_KINDS = {1: "null", 2: "bool", 3: "int", 4: "uint", 5: "double", 6: "stri
                 9: "timestamp"}
 
 
-def _expr(buf: bytes, positions: dict[int, int], start: int = 0, stop: int | None = None) -> Node:
-    """The Expr message in buf[start:stop]: its id (field 2) and the first of its kinds (fields 3
-    to 9). Read in place (this runs for every node of every expression compiled): a sub-message is
-    passed on as its bounds in `buf`, never copied."""
-    ident: int | None = None
-    kind = begin = finish = 0
-    pos, end = start, len(buf) if stop is None else stop
+def _in_place(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """The fields of the message in buf[pos:end], read in place: (key, value, 0) for a varint,
+    (key, start, stop) for a length-delimited field (its bytes are buf[start:stop]); fixed-width
+    fields are skipped."""
     while pos < end:
         key = buf[pos]
         pos += 1
@@ -181,20 +157,32 @@ def _expr(buf: bytes, positions: dict[int, int], start: int = 0, stop: int | Non
             pos += 1
             if value & 0x80:
                 value, pos = _varint_rest(buf, pos, value)
-            if key == 0x10 and ident is None:  # field 2, varint
-                ident = value
+            yield key, value, 0
         elif wire == 2:
             length = buf[pos]
             pos += 1
             if length & 0x80:
                 length, pos = _varint_rest(buf, pos, length)
-            if not kind and 3 <= key >> 3 <= 9:
-                kind, begin, finish = key >> 3, pos, pos + length
+            yield key, pos, pos + length
             pos += length
         elif wire in (1, 5):
             pos += 8 if wire == 1 else 4
         else:
             raise ValueError(f"unsupported protobuf wire type {wire}")
+
+
+def _expr(buf: bytes, positions: dict[int, int], start: int = 0, stop: int | None = None) -> Node:
+    """The Expr message in buf[start:stop]: its id (field 2) and the first of its kinds (fields 3
+    to 9). Read in place (this runs for every node of every expression compiled): a sub-message is
+    passed on as its bounds in `buf`, never copied."""
+    ident: int | None = None
+    kind = begin = finish = 0
+    for key, a, b in _in_place(buf, start, len(buf) if stop is None else stop):
+        if key == 0x10:  # field 2, varint
+            if ident is None:
+                ident = a
+        elif key & 7 == 2 and not kind and 3 <= key >> 3 <= 9:
+            kind, begin, finish = key >> 3, a, b
     if ident is None:
         ident = 0
     offset = positions.get(ident)
@@ -202,31 +190,13 @@ def _expr(buf: bytes, positions: dict[int, int], start: int = 0, stop: int | Non
         target = []
         args = []
         name = None
-        pos = begin
-        while pos < finish:
-            key = buf[pos]
-            pos += 1
-            if key & 0x80:
-                key, pos = _varint_rest(buf, pos, key)
-            wire = key & 7
-            if wire == 2:
-                length = buf[pos]
-                pos += 1
-                if length & 0x80:
-                    length, pos = _varint_rest(buf, pos, length)
-                if key == 0x1A:  # field 3
-                    args.append(_expr(buf, positions, pos, pos + length))
-                elif key == 0x0A:  # field 1
-                    target.append(_expr(buf, positions, pos, pos + length))
-                elif key == 0x12 and name is None:  # field 2
-                    name = buf[pos : pos + length].decode()
-                pos += length
-            elif wire == 0:
-                pos = _varint(buf, pos)[1]
-            elif wire in (1, 5):
-                pos += 8 if wire == 1 else 4
-            else:
-                raise ValueError(f"unsupported protobuf wire type {wire}")
+        for key, a, b in _in_place(buf, begin, finish):
+            if key == 0x1A:  # field 3
+                args.append(_expr(buf, positions, a, b))
+            elif key == 0x0A:  # field 1
+                target.append(_expr(buf, positions, a, b))
+            elif key == 0x12 and name is None:  # field 2
+                name = buf[a:b].decode()
         return Node("call", name=name or "", children=tuple(target + args), member=bool(target), id=ident,
                     offset=offset)
     if not kind:
