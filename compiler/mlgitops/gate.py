@@ -426,7 +426,7 @@ class _Renderer:
                     if name == "kustomization.yaml" or not isinstance(objects, list):
                         continue
                     decoded = text.decode("utf-8")
-                    header, _, body = decoded.partition("\n")
+                    body = decoded.partition("\n")[2]  # after the one-line generated header (overlays.header)
                     try:
                         loader.offer(decoded, emitted.documents(objects, body, 2))
                     except emitted.NotUsual:
