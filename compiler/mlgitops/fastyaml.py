@@ -26,6 +26,8 @@ from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, Mappi
                          ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent, StreamStartEvent)
 from yaml.nodes import ScalarNode
 
+from . import blockyaml
+
 Path: TypeAlias = "tuple[str | int, ...]"  # a JSON path: ("spec", "canary", "steps", 2, "weight")
 
 try:  # the timestamp-free resolvers of yamlsource._Loader (Kubernetes reads 2026-11-23 as a string)
@@ -89,6 +91,9 @@ def _plain(value: str) -> Any:
     return result
 
 
+_DIALECT = blockyaml.Reader(_plain, str)  # what libyaml's safe loader makes of each scalar
+
+
 def load(text: str, max_depth: int, keep: Callable[[dict], Collection[str] | None] | None = None
          ) -> tuple[Any, list[tuple[Any, int, int]], bool]:
     """(data, duplicate keys as (key, line0, col0), whether aliases occur) of a one-document text.
@@ -101,7 +106,18 @@ def load(text: str, max_depth: int, keep: Callable[[dict], Collection[str] | Non
 
     Raises yaml.YAMLError for malformed YAML, Unusual for what the slow path must handle, and
     TooDeep (a RecursionError) when nesting exceeds `max_depth` (the caller reports it). Aliases
-    are shared, not copied: callers run yamlguard.check on texts with aliases first."""
+    are shared, not copied: callers run yamlguard.check on texts with aliases first.
+
+    Without `keep`, a text in the dialect kubectl kustomize and mlgitops print is read line by line
+    (blockyaml, the same data), the others from libyaml's events."""
+    if keep is None:
+        try:
+            docs = _DIALECT.load(text, max_depth)
+        except blockyaml.NotDialect:
+            pass
+        else:
+            if len(docs) == 1:
+                return docs[0][1], [], False
     parser = CParser(text)
     try:
         return _build(parser.get_event, max_depth, keep)

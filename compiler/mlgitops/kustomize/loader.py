@@ -27,7 +27,7 @@ from typing import Any, Iterable, NamedTuple
 
 import yaml
 
-from .. import contain
+from .. import blockyaml, contain
 from .. import yamlguard
 from ..yamlsource import LoaderBase, SourceDocument, load_yaml
 from . import v3events
@@ -526,11 +526,18 @@ class _PlainValues(dict):
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _PLAIN_VALUES = _PlainValues()
+_DIALECT = blockyaml.Reader(_PLAIN_VALUES.__getitem__, QuotedStr)
 
 
 def _parse_documents_uncached(text: str) -> list[Document]:
-    """The documents of a resource text: from libyaml's events (v3events) when the text is usual,
-    else (also for every error) through PyYAML's node graph, after yamlguard's check."""
+    """The documents of a resource text: read line by line when it is in the dialect kustomize and
+    mlgitops print (blockyaml), else from libyaml's events (v3events) when the text is usual, else
+    (also for every error) through PyYAML's node graph, after yamlguard's check."""
+    try:
+        return [Document(*v3events._document(line, root, finite, nulls, False, []))
+                for line, root, nulls, finite in _DIALECT.load(text, yamlguard.MAX_DEPTH)]
+    except blockyaml.NotDialect:
+        pass
     if not yamlguard.may_alias(text):
         try:
             return [Document(*doc) for doc in v3events.load(text, yamlguard.MAX_DEPTH, _PLAIN_VALUES, QuotedStr)]
