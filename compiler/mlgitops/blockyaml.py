@@ -10,8 +10,8 @@ that time.
 Read here: block mappings with plain keys; block sequences (also indentless under a key, and
 compact `- - x`); plain scalars (also folded over several lines), single- and double-quoted
 scalars (also folded, with every YAML escape); literal block scalars (`|`, `|-`, `|+`, an
-indentation indicator); the empty flow collections `{}` and `[]`; `---` between documents; blank
-lines and comment lines at column 0.
+indentation indicator); the empty flow collections `{}` and `[]`; `---` before and between
+documents; blank lines and comment lines at column 0.
 
 Everything else raises `NotDialect`, and the caller reads the text as before (libyaml), which
 then makes every choice and words every error: characters other than printable ASCII (tabs,
@@ -96,7 +96,7 @@ class Reader:
         end = len(text)
         docs: list[tuple[int, Any, dict, bool]] = []
         counted, lines_before = 0, 0  # text.count("\n", 0, counted) == lines_before
-        pos = 0
+        pos = 4 if text.startswith("---\n") else 0  # an explicit start of the first document
         while True:
             stop = find("\n---\n", pos)  # no line of the dialect inside a document is `---`
             stop = end if stop < 0 else stop + 1
