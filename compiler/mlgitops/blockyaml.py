@@ -64,7 +64,7 @@ _EMPTY = 4  # `{}` or `[]`
 _LITERAL = 5  # a literal block scalar's header: (indentation indicator, chomping)
 _QUOTED = 6  # a quoted scalar going on past the line: the offset of its quote in the line
 _MEMO_LINE = 120  # the longest line memoised
-_MEMO_MAX = 200_000
+_MEMO_MAX = 65_536  # lines: about 20 MB at most
 
 
 class Reader:
