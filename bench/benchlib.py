@@ -55,11 +55,15 @@ def write_corpus(root: str, overlays: list[str]) -> tuple[str, int]:
     return corpus, total
 
 
-def corpus_arguments(doc: str, sample: int | None = None) -> argparse.Namespace:
-    """The options every corpus benchmark takes (and --sample S, real-tool runs, when `sample` is given)."""
+def corpus_arguments(doc: str, sample: int | None = None, full_repeat: int | None = None) -> argparse.Namespace:
+    """The options every corpus benchmark takes (and --sample S, real-tool runs, when `sample` is
+    given; --full-repeat F, runs of the slow whole-repository command, when `full_repeat` is)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     if sample is not None:
         parser.add_argument("--sample", type=int, default=sample, help="overlays the real tools run on (0 skips)")
+    if full_repeat is not None:
+        parser.add_argument("--full-repeat", type=int, default=full_repeat,
+                            help="runs of the whole-repository command (the median is judged)")
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--envs", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)

@@ -206,13 +206,26 @@ def _dot_mlgitops_link(s: Site) -> None:
     s.link_outside(".mlgitops", "dot_mlgitops")
 
 
+def _schema_location(s: Site, location: str) -> None:
+    """mlgitops.yaml with `location` first in validation.schemaLocations (inside the example's own
+    `validation:` mapping: a second one would be a duplicate key, reported before the location)."""
+    path = s.root / "mlgitops.yaml"
+    text = path.read_text()
+    entry = f"  schemaLocations:\n  - {location}\n"
+    if "\nvalidation:\n" in text:
+        text = text.replace("\nvalidation:\n", "\nvalidation:\n" + entry, 1)
+    else:
+        text += "validation:\n" + entry
+    path.write_text(text)
+
+
 def _schema_url(s: Site) -> None:
-    s.append("mlgitops.yaml", "validation:\n  schemaLocations:\n  - http://127.0.0.1:9/{{ .ResourceKind }}.json\n")
+    _schema_location(s, "http://127.0.0.1:9/{{ .ResourceKind }}.json")
 
 
 def _schema_outside(s: Site) -> None:
     (s.outside / "configmap-v1.json").write_text('{"description": "%s", "type": "object"}' % SECRET)
-    s.append("mlgitops.yaml", f"validation:\n  schemaLocations:\n  - {s.outside}/{{{{ .ResourceKind }}}}-v1.json\n")
+    _schema_location(s, f"{s.outside}/{{{{ .ResourceKind }}}}-v1.json")
 
 
 def _fifo(s: Site) -> None:
