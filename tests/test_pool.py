@@ -142,3 +142,17 @@ def test_the_workers_collect_garbage_as_the_caller_does_and_the_caller_again_aft
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("min_items", [1, 10_000], ids=["workers", "this process"])
+def test_progress_is_told_here_as_results_come_in(monkeypatch, min_items):
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    told: list[tuple[int, int, int]] = []
+    results = pool.map_forked(lambda x: (x, os.getpid()), list(range(300)), min_items,
+                              progress=lambda done, total: told.append((done, total, os.getpid())))
+    assert [x for x, _pid in results] == list(range(300))
+    assert {pid for *_, pid in told} == {os.getpid()}  # told in this process, never in a worker
+    assert [done for done, _total, _pid in told] == sorted({done for done, _total, _pid in told})  # rising
+    assert told[-1][:2] == (300, 300) and {total for _done, total, _pid in told} == {300}
+    workers = {pid for _x, pid in results} - {os.getpid()}
+    assert (len(told) == 300 and not workers) if min_items > 300 else (2 <= len(told) < 300 and workers)

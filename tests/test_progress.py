@@ -91,8 +91,18 @@ def test_check_shows_each_stage_on_a_terminal_only(tmp_path):
         (["check"], repo, True), (["check"], repo, False), (["check", "--quiet"], repo, True),
         (["check", "--format", "json"], repo, True))
     assert code == piped_code == json_code, (tty[-500:], piped[-500:])
-    assert drawn(tty) == ["check 1/5: build", "check 2/5: render", "check 3/5: validate", "check 4/5: policy test",
-                          "check 5/5: policy check"]
+    lines = drawn(tty)
+    # the build stage with its models, loaded then compiled (each rendered, validated and checked
+    # where it compiled): counts rise to 4/4, at most five redraws a second in between
+    building = [line for line in lines if line.startswith("check 1/5: build: ")]
+    assert lines == ["check 1/5: build", *building, "check 2/5: render", "check 3/5: validate",
+                     "check 4/5: policy test", "check 5/5: policy check"], lines
+    loaded = [int(m.group(1)) for m in map(re.compile(r"check 1/5: build: (\d)/4 models loaded\Z").match, building) if m]
+    compiled = [int(m.group(1)) for m in map(re.compile(
+        r"check 1/5: build: (\d)/4 models compiled, rendered, validated and checked\Z").match, building) if m]
+    assert len(loaded) + len(compiled) == len(building), building
+    assert loaded == sorted(loaded) and loaded[-1] == 4 and compiled == sorted(compiled) and compiled[-1] == 4, building
+    assert building.index(f"check 1/5: build: 4/4 models loaded") < len(loaded) + 1
     # erased before the report: the stage summaries come after the last erase, on a clean line
     report = tty[tty.rindex(ERASE) + len(ERASE):]
     assert b"build: 4 models" in report and b"\r" not in report
@@ -101,6 +111,32 @@ def test_check_shows_each_stage_on_a_terminal_only(tmp_path):
     assert_no_progress(quiet, "check 1/5")
     assert_no_progress(as_json, "check 1/5")
     assert '"stages"' in json_out
+
+
+def test_build_counts_the_models_loaded_then_compiled(tmp_path):
+    """200 models (the build draws its line from 200 on): loaded, then compiled in the fork pool,
+    each count reported as the workers' results come in."""
+    sys.path.insert(0, str(REPO_ROOT / "bench"))
+    try:
+        from benchlib import load_build_module
+    finally:
+        sys.path.pop(0)
+    bench = load_build_module()
+    repo = tmp_path / "repo"
+    bench.create_repo(str(repo), 200, bench.environment_names(1))
+    code, _, tty = run(["build"], repo, tty=True)
+    piped_code, _, piped = run(["build", "--check"], repo, tty=False)
+    assert code == 0 and piped_code == 0, (tty[-500:], piped[-500:])
+    lines = drawn(tty)
+    counts = [(what, int(done)) for done, what in
+              (re.fullmatch(r"build (\d+)/200: models (loaded|compiled)", line).groups() for line in lines)]
+    loaded = [done for what, done in counts if what == "loaded"]
+    compiled = [done for what, done in counts if what == "compiled"]
+    assert counts == [("loaded", n) for n in loaded] + [("compiled", n) for n in compiled], lines
+    assert loaded[-1] == compiled[-1] == 200 and compiled == sorted(compiled) and len(compiled) >= 2, lines
+    summary = tty[tty.rindex(ERASE) + len(ERASE):]  # erased before the summary, on a clean line
+    assert summary.startswith(b"built 200 models") and b"\r" not in summary, summary
+    assert_no_progress(piped, "/200: models")
 
 
 def test_diff_counts_the_overlays_of_each_tree(tmp_path):

@@ -64,7 +64,7 @@ class _Progress:
     format, not --quiet) and the run has at least `min_total` steps; `close` (or leaving the `with`
     block) erases it. Every long command shows its progress through this one callable."""
 
-    def __init__(self, enabled: bool, label: str = "loading models", min_total: int = 200) -> None:
+    def __init__(self, enabled: bool, label: str, min_total: int = 200) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self.label, self.min_total = label, min_total
         self.last = 0.0
@@ -246,7 +246,7 @@ def build(repo: str, check: bool, models: tuple[str, ...], envs: tuple[str, ...]
     """
     from .commands.build import build as run_build
 
-    with _Progress(not quiet and fmt == "text") as progress:
+    with _Progress(not quiet and fmt == "text", "build") as progress:
         outcome = _call(run_build, repo, check=check, models=models, envs=envs, use_cache=not no_cache,
                         commit=commit, message=message, progress=progress)
     _finish(outcome, fmt, quiet)

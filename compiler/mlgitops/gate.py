@@ -57,9 +57,9 @@ class GateReport:
 STAGES = ("build", "render", "validate", "policy test", "policy check")
 
 
-def _tell(progress: Progress | None, stage: str) -> None:
+def _tell(progress: Progress | None, stage: str, detail: str = "") -> None:
     if progress is not None:
-        progress(STAGES.index(stage) + 1, len(STAGES), stage)
+        progress(STAGES.index(stage) + 1, len(STAGES), f"{stage}: {detail}" if detail else stage)
 
 
 # Paths (relative to the repository root) whose change can change every model's output or checks.
@@ -194,7 +194,7 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
             report.diagnostics.extend(setup.diagnostics)
             return report
         renderer = _Renderer(repo, options, checker)
-        targets = build_stage(repo, selected, report, renderer=renderer)
+        targets = build_stage(repo, selected, report, renderer=renderer, progress=progress)
         report.diagnostics.extend(setup.diagnostics)
         report.stages.update(setup.stages)
         rendered = _front(repo, selected, targets, options, checker, report, progress, renderer=renderer)
@@ -326,14 +326,16 @@ def scope_stage(repo: str, changed_since: str, policies_dir: str | None,
 
 
 def build_stage(repo: str, selected: tuple[str, ...], report: GateReport, *,
-                renderer: _Renderer | None = None) -> list[str]:
+                renderer: _Renderer | None = None, progress: Progress | None = None) -> list[str]:
     """`build --check` (of the `selected` models only, when given); the overlay directories of the
     selected models that exist ([] for all overlays). With `renderer`, each model's overlays are
-    rendered, validated and checked where it was compiled (_Renderer.after_compile)."""
+    rendered, validated and checked where it was compiled (_Renderer.after_compile). `progress`
+    is told the build stage with the models loaded, then compiled, as they come."""
     from .pipeline import build
 
     built = build(repo, check=True, models=selected, changed_only=bool(selected),
-                  after_compile=renderer.after_compile if renderer is not None else None)
+                  after_compile=renderer.after_compile if renderer is not None else None,
+                  progress=_BuildProgress(progress, fused=renderer is not None) if progress is not None else None)
     if renderer is not None:
         for done in built.after:
             renderer.done.update(done or {})
@@ -346,6 +348,25 @@ def build_stage(repo: str, selected: tuple[str, ...], report: GateReport, *,
     if not selected:
         return []
     return [os.path.join(repo, overlay.directory) for overlay in layout.overlay_dirs(repo, models=selected)]
+
+
+class _BuildProgress:
+    """The build stage's line, `build: DONE/TOTAL models loaded` then `... compiled` (and, in the
+    fused check, rendered, validated and checked), redrawn at most five times a second."""
+
+    def __init__(self, progress: Progress, fused: bool) -> None:
+        from .pipeline import COMPILED
+
+        self.progress = progress
+        self.names = {COMPILED: COMPILED + ", rendered, validated and checked"} if fused else {}
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, what: str = "") -> None:
+        now = time.monotonic()
+        if done != total and now - self.last < 0.2:
+            return
+        self.last = now
+        _tell(self.progress, "build", f"{done}/{total} {self.names.get(what, what)}")
 
 
 @dataclasses.dataclass

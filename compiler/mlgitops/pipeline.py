@@ -107,7 +107,7 @@ def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], en
     if sources is None or not check_spec(sources, result, models=models, changed_only=changed_only):
         return
     desired = expand(sources, result, models=models, envs=envs, after_compile=after_compile,
-                     compare_in=root if check else None)
+                     compare_in=root if check else None, progress=progress)
     if desired is None:
         return
     if write(root, desired, result, models=models, envs=envs, check=check) and not check:
@@ -137,7 +137,7 @@ def load(root: str, result: BuildResult, *, models: tuple[str, ...], envs: tuple
     total = len(paths)
     for index, rel in enumerate(paths, 1):
         if progress:
-            progress(index, total)
+            progress(index, total, LOADED)
         if changed_only and models:
             stem = os.path.splitext(os.path.basename(rel))[0]
             if stem not in models:
@@ -193,14 +193,15 @@ def check_model(f: ModelFile, config: Config, diags: Diagnostics) -> tuple[list[
 
 def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
            envs: tuple[str, ...], after_compile: AfterCompile | None = None,
-           compare_in: str | None = None) -> dict[str, bytes] | None:
+           compare_in: str | None = None, progress: Progress | None = None) -> dict[str, bytes] | None:
     """The expand stage: every model checked and expanded in every environment, plus the shared
     base/ and argocd/ files; the generated tree as {path: bytes}, None when anything has an error.
     Every file that loaded is checked and expanded even when another has errors, so one run
     reports every problem."""
     diags = result.diagnostics
     desired = sources.desired
-    compiled = compile_models(sources.files, sources.config, after_compile, compare_in)
+    compiled = compile_models(sources.files, sources.config, after_compile, compare_in,
+                              progress=(lambda done, total: progress(done, total, COMPILED)) if progress else None)
     result.after = [after for _found, _outputs, after in compiled]
     for f, (found, outputs, _after) in zip(sources.files, compiled):
         diags.extend(found)
@@ -378,10 +379,13 @@ def _check_object_sizes(f: ModelFile, env: str, obj: object, diags: Diagnostics)
 
 # Below this many models a worker pool costs more than it saves.
 PARALLEL_MIN_MODELS = 64
+# What `progress(done, total, what)` is told the build is doing: models loaded, then compiled.
+LOADED, COMPILED = "models loaded", "models compiled"
 
 
 def compile_models(files: list[ModelFile], config: Config, after_compile: AfterCompile | None = None,
-                   compare_in: str | None = None) -> list[tuple[list[Diagnostic], dict[str, bytes], Any]]:
+                   compare_in: str | None = None, progress: Callable[[int, int], None] | None = None
+                   ) -> list[tuple[list[Diagnostic], dict[str, bytes], Any]]:
     """compile_model over all files, on every core when there are many (results in file order): its
     findings and files, and what `after_compile` returned for it (None where it did not run; the
     overlays' objects stay in the worker). With `compare_in`
@@ -396,7 +400,7 @@ def compile_models(files: list[ModelFile], config: Config, after_compile: AfterC
                        for rel, data in outputs.items()}
         return found, outputs, after
 
-    return map_forked(one, files, PARALLEL_MIN_MODELS)
+    return map_forked(one, files, PARALLEL_MIN_MODELS, progress)
 
 
 def _fingerprint(config: Config) -> str:

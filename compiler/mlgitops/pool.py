@@ -46,16 +46,24 @@ def workers() -> int:
     return min(usable, MAX_WORKERS)
 
 
-def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list[R]:
+def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int,
+               progress: Callable[[int, int], None] | None = None) -> list[R]:
     """[fn(item) for item in items], in forked worker processes when there are `min_items` or more.
 
     The items go in chunks (about CHUNKS_PER_WORKER per worker), each worker taking the next
     chunk number from a shared pipe when it is free. An exception raised by fn is raised here
     (the worker's traceback attached as a note); a worker that dies without sending its results
-    is a ChildProcessError, not a hang."""
+    is a ChildProcessError, not a hang. `progress(done, total)` is told in this process as the
+    results come in."""
     count = workers()
     if len(items) < min_items or not _can_fork():
-        return [fn(item) for item in items]
+        if progress is None:
+            return [fn(item) for item in items]
+        results = []
+        for item in items:
+            results.append(fn(item))
+            progress(len(results), len(items))
+        return results
     size = max(1, len(items) // (count * CHUNKS_PER_WORKER))
     chunks = (len(items) + size - 1) // size
     tasks_read, tasks_write = os.pipe()
@@ -81,7 +89,7 @@ def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int) -> list
                 _serve(fn, items, size, tasks_read, write_end, pipes, collecting)
             os.close(write_end)
             pids.append(pid)
-        results = _gather(pipes, len(items), size, chunks)
+        results = _gather(pipes, len(items), size, chunks, progress)
         finished = True
         return results
     finally:
@@ -187,13 +195,15 @@ class _Inbox:
             return marshal.loads(message) if self.marshalled else pickle.loads(message)
 
 
-def _gather(pipes: list[int], total: int, size: int, chunks: int) -> list:
+def _gather(pipes: list[int], total: int, size: int, chunks: int,
+            progress: Callable[[int, int], None] | None = None) -> list:
     """The workers' results in item order, read from their pipes as they come."""
     import selectors  # (here: building or checking a few models maps in this process and never needs it)
 
     results: list = [None] * total
     inboxes = {fd: _Inbox() for fd in pipes}
     waiting = chunks
+    done = 0
     with selectors.DefaultSelector() as selector:
         for fd in pipes:
             selector.register(fd, selectors.EVENT_READ)
@@ -215,6 +225,9 @@ def _gather(pipes: list[int], total: int, size: int, chunks: int) -> list:
                     raise value
                 results[chunk * size:chunk * size + len(value)] = value
                 waiting -= 1
+                if progress is not None:
+                    done += len(value)
+                    progress(done, total)
     return results
 
 
