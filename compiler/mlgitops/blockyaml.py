@@ -22,7 +22,7 @@ root `items` list, nesting of `max_depth` collections or more, and whatever the 
 scalar memo refuses. Continuation lines must be indented deeper than their collection.
 
 What is read is exactly what libyaml's events give through the caller's resolution of plain
-scalars (`plain`) and type of quoted ones (`quoted`); tests/test_blockyaml.py compares the two on
+scalars (`plain`) and type of quoted ones (`quoted`); tests/kustomize/test_blockyaml.py compares them on
 every generated file, on random objects through the emitter, and on mutated texts.
 """
 
