@@ -52,7 +52,7 @@ _ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}
 _ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
             "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
             "L": "\u2028", "P": "\u2029"}  # libyaml's, and its hexadecimal ones
-_BLOCK_ENDS: dict[int, re.Pattern] = {}
+_BLOCK_ENDS: dict[int, tuple[re.Pattern, str]] = {}  # indentation -> (where its block ends, "\n" + its spaces)
 # What a plain scalar may not start with: YAML's indicators, and a space (`-x` is allowed below).
 _NOT_PLAIN_FIRST = frozenset("-?:,[]{}#&*!|>'\"%@` ")
 # What a line holds after its indentation and dashes (the `kind` of a classified line).
@@ -75,6 +75,9 @@ class Reader:
         self.plain = plain
         self.quoted = quoted
         self.lines: dict[str, tuple] = {}  # line -> _classify(line)
+        # `indentation, dashes, key: ` -> (indentation, mapping entry, dashes, key): the part of a
+        # line memoised when the whole line is new (a line whose first ": " ends that part)
+        self.heads: dict[str, tuple] = {}
 
     def load(self, text: str, max_depth: int) -> list[tuple[int, Any, dict, bool]]:
         """(1-based line of the root, root, nulls, finite) of each document of `text`: `nulls`
@@ -223,6 +226,17 @@ class Reader:
     def _classify(self, line: str) -> tuple:
         """(indentation, whether it is a mapping entry (no dash), dashes, key or None, kind,
         value, raw text of a plain scalar) of a line."""
+        colon = line.find(": ")
+        head = self.heads.get(line[:colon + 2]) if colon > 0 else None
+        if head is not None:  # a known `indentation, dashes, key: ` (the rest: model names, numbers...)
+            rest = line[colon + 2:]
+            if line[-1] == " ":
+                raise NotDialect("entry")
+            kind, value = self._scalar(rest)
+            cls = (*head, kind, colon + 2 if kind == _QUOTED else value, rest)
+            if len(line) <= _MEMO_LINE:
+                self._remember(line, cls)
+            return cls
         indent = len(line) - len(line.lstrip(" "))
         dashes = 0
         at = indent
@@ -239,8 +253,11 @@ class Reader:
                 key = self._key(rest[:colon])
                 rest = rest[colon + 2:]
                 at += colon + 2
+                if len(self.heads) >= _MEMO_MAX:
+                    self.heads.clear()
+                self.heads[line[:at]] = (indent, not dashes, dashes, key)
             elif rest[-1] == ":":
-                cls: tuple = (indent, not dashes, dashes, self._key(rest[:-1]), _NESTED, None, None)
+                cls = (indent, not dashes, dashes, self._key(rest[:-1]), _NESTED, None, None)
                 if len(line) <= _MEMO_LINE:
                     self._remember(line, cls)
                 return cls
@@ -320,12 +337,16 @@ class Reader:
             indent = _spaces(text, first)
             if indent <= col or text[first + indent] == "\n":
                 raise NotDialect("empty block scalar")
-        ends = _BLOCK_ENDS.get(indent)
-        if ends is None:  # the line break before the first line neither blank nor indented enough
-            ends = _BLOCK_ENDS[indent] = re.compile(r"\n(?!\n| {%d})" % indent)
+        known = _BLOCK_ENDS.get(indent)
+        if known is None:  # the line break before the first line neither blank nor indented enough
+            known = _BLOCK_ENDS[indent] = (re.compile(r"\n(?!\n| {%d})" % indent), "\n" + " " * indent)
+        ends, pad = known
         found = ends.search(text, pos - 1)
         after = found.start() + 1 if found is not None else len(text)
-        value = ("\n" + text[pos:after]).replace("\n" + " " * indent, "\n")[1:]
+        if text.startswith(pad[1:], pos):  # the usual first line, indented: no leading blank line
+            value = text[pos + indent:after].replace(pad, "\n")
+        else:
+            value = ("\n" + text[pos:after]).replace(pad, "\n")[1:]
         stripped = value.rstrip("\n")
         if not stripped:
             raise NotDialect("empty block scalar")
