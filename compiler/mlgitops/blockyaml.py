@@ -32,6 +32,8 @@ import codecs
 import re
 from typing import Any, Callable
 
+from yaml.scanner import Scanner
+
 __all__ = ["NotDialect", "Reader"]
 
 
@@ -49,9 +51,6 @@ _SINGLE_BODY = re.compile(r"(?:[^']++|'')*+'")
 # Double-quoted text whose escapes Python's unicode_escape codec reads as YAML does (the rest: _unescape).
 _CODEC_ESCAPES = re.compile(r'(?:[^\\]++|\\[\\"abfnrtv]|\\x[0-9A-Fa-f]{2}|\\u(?![dD][89a-fA-F])[0-9A-Fa-f]{4})*+\Z')
 _ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
-_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
-            "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
-            "L": "\u2028", "P": "\u2029"}  # libyaml's, and its hexadecimal ones
 _BLOCK_ENDS: dict[int, tuple[re.Pattern, str]] = {}  # indentation -> (where its block ends, "\n" + its spaces)
 # What a plain scalar may not start with: YAML's indicators, and a space (`-x` is allowed below).
 _NOT_PLAIN_FIRST = frozenset("-?:,[]{}#&*!|>'\"%@` ")
@@ -233,10 +232,7 @@ class Reader:
             if line[-1] == " ":
                 raise NotDialect("entry")
             kind, value = self._scalar(rest)
-            cls = (*head, kind, colon + 2 if kind == _QUOTED else value, rest)
-            if len(line) <= _MEMO_LINE:
-                self._remember(line, cls)
-            return cls
+            return self._remember(line, (*head, kind, colon + 2 if kind == _QUOTED else value, rest))
         indent = len(line) - len(line.lstrip(" "))
         dashes = 0
         at = indent
@@ -253,26 +249,19 @@ class Reader:
                 key = self._key(rest[:colon])
                 rest = rest[colon + 2:]
                 at += colon + 2
-                if len(self.heads) >= _MEMO_MAX:
-                    self.heads.clear()
-                self.heads[line[:at]] = (indent, not dashes, dashes, key)
+                _bounded_put(self.heads, line[:at], (indent, not dashes, dashes, key))
             elif rest[-1] == ":":
-                cls = (indent, not dashes, dashes, self._key(rest[:-1]), _NESTED, None, None)
-                if len(line) <= _MEMO_LINE:
-                    self._remember(line, cls)
-                return cls
+                return self._remember(line, (indent, not dashes, dashes, self._key(rest[:-1]), _NESTED, None, None))
         if key is None and not dashes:
             raise NotDialect("a line that is not an entry")
         kind, value = self._scalar(rest)
-        cls = (indent, not dashes, dashes, key, kind, at if kind == _QUOTED else value, rest)
-        if len(line) <= _MEMO_LINE:
-            self._remember(line, cls)
-        return cls
+        return self._remember(line, (indent, not dashes, dashes, key, kind, at if kind == _QUOTED else value, rest))
 
-    def _remember(self, line: str, cls: tuple) -> None:
-        if len(self.lines) >= _MEMO_MAX:
-            self.lines.clear()
-        self.lines[line] = cls
+    def _remember(self, line: str, cls: tuple) -> tuple:
+        """`cls`, remembered for `line` when the line is short enough to come again."""
+        if len(line) <= _MEMO_LINE:
+            _bounded_put(self.lines, line, cls)
+        return cls
 
     def _key(self, text: str) -> str:
         if _KEY.match(text) is None:
@@ -412,6 +401,12 @@ class Reader:
         return "".join(parts)
 
 
+def _bounded_put(memo: dict, key: str, value: tuple) -> None:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = value
+
+
 def _spaces(text: str, pos: int) -> int:
     """How many spaces `text` has from `pos` on."""
     found = _SPACES.match(text, pos)
@@ -422,7 +417,7 @@ def _unescape(escape: re.Match) -> str:
     hexadecimal = escape.group(1) or escape.group(2) or escape.group(3)
     if hexadecimal is None:
         try:
-            return _ESCAPES[escape.group(4)]
+            return Scanner.ESCAPE_REPLACEMENTS[escape.group(4)]  # YAML's named escapes, as libyaml's
         except KeyError:
             raise NotDialect("escape") from None
     number = int(hexadecimal, 16)
