@@ -145,6 +145,32 @@ def test_the_selector_cache_gives_what_a_plain_parse_gives():
     assert compared > 100
 
 
+def test_the_dashboard_queries_remembered_at_generation_are_those_of_its_text():
+    """The collection check reads a generated dashboard's queries from what the generator
+    remembered (expand/dashboard.py targets), not by parsing its JSON back: for every dashboard
+    of the example, the same as a parse of the text; a text it did not generate (an equal copy)
+    is parsed."""
+    import json
+
+    from mlgitops.expand import dashboard
+
+    config, envs = _model_envs(REPO_ROOT)
+    compared = 0
+    for me in envs:
+        for obj in overlay_files(me, config)["monitoring.yaml"]:
+            if obj["kind"] != "ConfigMap":
+                continue
+            (text,) = obj["data"].values()
+            parsed = dashboard.panel_targets(json.loads(text))
+            assert id(text) in dashboard._TARGETS  # generated here: remembered
+            assert dashboard.targets(text) == parsed and len(parsed) >= 5
+            copy_of_text = "".join(list(text))
+            assert copy_of_text is not text and id(copy_of_text) not in dashboard._TARGETS
+            assert dashboard.targets(copy_of_text) == parsed
+            compared += 1
+    assert compared >= 5, compared
+
+
 def test_a_tricky_name_survives_the_cache():
     """A model named like part of a label value ("de" in "destination") or of the namespace."""
     query = 'sum(rate(x{job="de/de-mesh",reporter="destination",ns="de"}[5m]))'

@@ -357,6 +357,8 @@ def _select_style(s: str) -> int:
     n = len(s)
     if n == 0:
         return _DOUBLE  # resolves to null
+    if "\n" in s:
+        return _select_block_style(s)
     first, end = s[0], s[-1]
     # libyaml's indicator analysis: a leading indicator, "?"/":"/"-" + blank at
     # the start, ":" followed by a blank or the end, "#" after a blank.
@@ -393,11 +395,9 @@ def _select_style(s: str) -> int:
     plain_ok = not (leading or trailing_space or trailing_break or break_space
                     or space_break or special or line_breaks or block_ind)
     single_ok = not (break_space or space_break or special)
-    block_ok = not (trailing_space or space_break or special)
 
-    if "\n" in s:
-        style = _LITERAL
-    elif _go_resolves_to_string(s):
+    # No "\n" here (_select_block_style), so never a literal block.
+    if _go_resolves_to_string(s):
         style = _PLAIN
     else:
         style = _DOUBLE
@@ -405,14 +405,37 @@ def _select_style(s: str) -> int:
         style = _SINGLE
     if style == _SINGLE and not single_ok:
         style = _DOUBLE
-    if style == _LITERAL and not block_ok:
-        style = _DOUBLE
     # Safety overrides (see module docstring).
     if style == _PLAIN and _unsafe_plain(s):
         style = _DOUBLE
     if style != _DOUBLE and not ascii_only and _YAML11_ONLY_BREAK_RE.search(s):
         style = _DOUBLE
     return style
+
+
+_ASCII_CONTROLS_BUT_NL = bytes(c for c in [*range(0x20), 0x7F] if c != 0x0A)  # \r included
+
+
+def _select_block_style(s: str) -> int:
+    """_select_style of a text with a line break: literal unless the block is not allowed (a
+    trailing space, a space before a break, a character that is not printable), then double
+    quotes. Only what decides between the two is looked at (no indicator analysis, which only
+    plain and single-quoted texts need): a dashboard's 40 KB of JSON is scanned in a few passes
+    at C speed."""
+    if s[-1] == " ":
+        return _DOUBLE
+    if s.isascii():
+        # A space before a break (\r is a control character, so " \n" is the only one left to
+        # look for; rfind, as CPython's forward search crawls through JSON's runs of indentation),
+        # or a control character other than \n.
+        if s.rfind(" \n") >= 0 or len(s.encode().translate(None, _ASCII_CONTROLS_BUT_NL)) != len(s):
+            return _DOUBLE
+        return _LITERAL
+    if _SPACE_BREAK_RE.search(s) is not None or _not_printable_re().search(s) is not None:
+        return _DOUBLE
+    if _YAML11_ONLY_BREAK_RE.search(s):
+        return _DOUBLE  # safety override (module docstring, deviation 3)
+    return _LITERAL
 
 
 def _render_double(s: str) -> str:
@@ -514,13 +537,12 @@ def _literal(s: str, indent: int) -> str:
         header += "-"
     elif len(s) == 1 or s[-2] == "\n":
         header += "+"
-    lines = s.split("\n")
-    if s[-1] == "\n":
-        lines.pop()
+    body = s[:-1] if s[-1] == "\n" else s
     pad = "\n" + " " * indent
-    if "" not in lines:  # the common case (e.g. a dashboard's JSON), one join at C speed
-        return header + pad + pad.join(lines)
-    return header + "".join(pad + line if line else "\n" for line in lines)
+    if body and body[0] != "\n" and body[-1] != "\n" and body.rfind("\n\n") < 0:  # (rfind: see above)
+        # No empty line (the common case, e.g. a dashboard's JSON): one replace at C speed.
+        return header + pad + body.replace("\n", pad)
+    return header + "".join(pad + line if line else "\n" for line in body.split("\n"))
 
 
 def _scalar_text(s: str, col: int, indent: int) -> str:
@@ -752,6 +774,7 @@ def _simple_key(k: str) -> tuple[str, str] | None:
 
 def _emit_mapping(d: dict, indent: int, out: list, inline: bool, sort_keys: bool) -> None:
     append = out.append
+    simple_keys = _SIMPLE_KEYS
     nl = _nl(indent)
     vindent = indent + 2
     items = [(k, d[k]) for k in sorted_keys(tuple(d))] if sort_keys else d.items()
@@ -768,7 +791,7 @@ def _emit_mapping(d: dict, indent: int, out: list, inline: bool, sort_keys: bool
         if tv is not str and tv is not dict and tv is not list:
             v = _normalize(v)
             tv = type(v)
-        key = _simple_key(k)
+        key = simple_keys.get(k) or _simple_key(k)
         if key is not None:  # simple key: "key: value"
             if tv is str:
                 info = _scalar(v)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import functools
 
 from .units import DURATION, duration_seconds
 
@@ -55,6 +56,7 @@ def table_from_config(raw: dict | None) -> tuple[AlertTier, ...]:
 
 
 @functools.lru_cache(maxsize=64)  # one table per config: every model asks again
+@functools.lru_cache(maxsize=64)  # a repository has one table (mlgitops.yaml), read for every overlay
 def windows(table: tuple[AlertTier, ...]) -> tuple[str, ...]:
     """Every window the alerts read, shortest first (one recording rule each)."""
     found = {w for tier in table for pair in tier.pairs for w in (pair.long, pair.short)}

@@ -24,13 +24,13 @@ import functools
 import re
 from typing import Callable, Iterator
 
-import orjson
 import promql_parser
 
 from .. import names
 from ..config import Config, PlatformScrape
 from ..domain.sources import EXPORTERS
 from ..expand.common import HTTP_PORT_NAME
+from ..expand.dashboard import targets as dashboard_targets
 from ..expand.monitoring import KNATIVE_USER_PORT, predictor_job
 from ..spec.resolved import Model
 
@@ -54,6 +54,11 @@ class Selector:
 
     def equal(self, label: str) -> str | None:
         return next((v for name, op, v in self.matchers if name == label and op == "="), None)
+
+    @functools.cached_property
+    def job(self) -> str | None:
+        """equal("job"), worked out once (the selectors of a parse are shared by many overlays)."""
+        return self.equal("job")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,36 +277,51 @@ def platform_collectors(config: Config) -> list[Collector]:
 def reads(objects: list[dict], model: Model) -> Iterator[Read]:
     """Every PromQL query of the overlay's objects, with where it is and the model setting
     behind it. AnalysisTemplate arguments are filled in as the Rollout passes them."""
+    for query, path, origin in _queries(objects, model):
+        yield Read(_where(origin), query, path)
+
+
+# Where a query is, as _queries finds it: the object's kind and name, then the rule (a dict), the
+# analysis metric (a dict), or the dashboard file's key and the panel's title. Only a finding
+# needs it as text (_where): an overlay has about 60 queries, and a finding is rare.
+Origin = tuple
+
+
+def _queries(objects: list[dict], model: Model) -> Iterator[tuple[str, tuple, Origin]]:
+    """(query, settings path, origin) of every query: reads() without the texts."""
     args = {"{{args.namespace}}": model.namespace, "{{args.canary-hash}}": "0123456789"}
     for obj in objects:
-        kind, name = obj.get("kind"), obj.get("metadata", {}).get("name", "")
-        spec = obj.get("spec", {})
+        kind = obj.get("kind")
         if kind == "PrometheusRule":
-            for group in spec.get("groups", []):
+            name = obj.get("metadata", {}).get("name", "")
+            for group in obj.get("spec", {}).get("groups", []):
                 for rule in group.get("rules", []):
-                    what = rule.get("record") or rule.get("alert")
-                    yield Read(f"{kind} {name}, {'rule' if 'record' in rule else 'alert'} {what}", rule["expr"],
-                               ("slo",))
+                    yield rule["expr"], ("slo",), (kind, name, rule)
         elif kind == "AnalysisTemplate":
-            for metric in spec.get("metrics", []):
+            name = obj.get("metadata", {}).get("name", "")
+            for metric in obj.get("spec", {}).get("metrics", []):
                 query = metric.get("provider", {}).get("prometheus", {}).get("query")
                 if query:
                     for placeholder, value in args.items():
                         query = query.replace(placeholder, value)
-                    yield Read(f"{kind} {name}, metric {metric['name']}", query, ("canary", "analysis"))
+                    yield query, ("canary", "analysis"), (kind, name, metric)
         elif kind == "ConfigMap" and DASHBOARD_LABEL in obj.get("metadata", {}).get("labels", {}):
+            name = obj.get("metadata", {}).get("name", "")
             for key, text in sorted(obj.get("data", {}).items()):
-                yield from _dashboard_reads(f"{kind} {name}", key, text)
+                for title, expr in dashboard_targets(text):
+                    # Grafana's own variables stand in for a range and an interval.
+                    query = expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
+                    yield query, ("slo",), (kind, name, key, title)
 
 
-def _dashboard_reads(where: str, key: str, text: str) -> Iterator[Read]:
-    panels = orjson.loads(text).get("panels", [])
-    for panel in panels + [p for row in panels for p in row.get("panels", [])]:
-        for target in panel.get("targets", []):
-            if target.get("expr"):
-                # Grafana's own variables stand in for a range and an interval.
-                query = target["expr"].replace("$__rate_interval", "5m").replace("$__interval", "1m")
-                yield Read(f"{where} {key}, panel {panel.get('title', '?')!r}", query, ("slo",))
+def _where(origin: Origin) -> str:
+    kind, name = origin[0], origin[1]
+    if kind == "PrometheusRule":
+        rule = origin[2]
+        return f"{kind} {name}, {'rule' if 'record' in rule else 'alert'} {rule.get('record') or rule.get('alert')}"
+    if kind == "AnalysisTemplate":
+        return f"{kind} {name}, metric {origin[2]['name']}"
+    return f"{kind} {name} {origin[2]}, panel {origin[3]!r}"
 
 
 # --- the check ----------------------------------------------------------------------------------
@@ -317,31 +337,34 @@ def uncollected(objects: list[dict], model: Model, config: Config) -> list[Findi
                 if "record" in rule}
     literals = (model.name, model.namespace, names.predictor(model.name))
     findings: list[Finding] = []
-    all_reads = list(reads(objects, model))
+    found_queries = list(_queries(objects, model))
     # The same query over another window (one recording rule per window) reads the same
     # series: checked, and reported, once. (Bracketed text inside a string literal, a regex
     # class, may be blurred too: harmless, only metric names and `job` values decide.)
     seen: set[str] = set()
     first = []
-    for read, blurred in zip(all_reads, _each(_RANGE, "[]", [read.query for read in all_reads])):
+    for item, blurred in zip(found_queries, _each(_RANGE, "[]", [query for query, _, _ in found_queries])):
         if blurred not in seen:
             seen.add(blurred)
-            first.append(read)
-    shapes, unmark = _factor_all([read.query for read in first], literals)
+            first.append(item)
+    shapes, unmark = _factor_all([query for query, _, _ in first], literals)
     problems: dict[tuple[str | None, str | None], str | None] = {}  # the same metric and job: one verdict
-    for read, shape in zip(first, shapes):
+    for (query, path, origin), shape in zip(first, shapes):
+        read = None
         try:
-            found = _parse(shape)
+            selected = _parse(shape)
         except QueryError as exc:
+            read = Read(_where(origin), query, path)
             findings.append(Finding(read, "", f"{read.where}: not a valid PromQL query: {exc}"))
             continue
-        for selector in found:
+        for selector in selected:
             # Only the metric and the job decide (_problem): the other matchers stay factored.
-            key = (selector.metric, selector.equal("job"))
+            key = (selector.metric, selector.job)
             if key not in problems:
                 problems[key] = _problem(unmark(key[0]), unmark(key[1]), recorded, by_job)
             problem = problems[key]
             if problem:
+                read = read or Read(_where(origin), query, path)
                 findings.append(Finding(read, selector.metric or "", f"{read.where}: {problem}"))
     return findings
 
