@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import contain, layout
 from .config import CONFIG_FILE, load_config
 from .diagnostics import Diagnostics
-from .pool import in_background
+from .pool import Background, in_background
 
 if TYPE_CHECKING:
     from .policy.check import Checker
     from .policy.load import PolicySet
+    from .policy.testing import TestReport
     from .progress import Progress
     from .validate.documents import Inputs
     from .validate.run import Settings
@@ -170,6 +171,7 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
     _tell(progress, "build")
     directory = policies_dir or os.path.join(repo, "policies")
     options = dict(locations=locations, kubernetes_version=kubernetes_version, strict_schemas=strict_schemas)
+    tests: Background[TestReport] | None = None  # the policy tests when started early
     if selected and len(selected) <= BACKGROUND_MAX_MODELS:
         try:
             _checked_today(directory, report)  # before anything starts
@@ -193,6 +195,11 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
             build_stage(repo, selected, report)
             report.diagnostics.extend(setup.diagnostics)
             return report
+        # The policy test cases read the policies and the overlays on disk, which the check never
+        # writes: they run in a forked process from here, beside the build's fork pool, instead of
+        # one core's second after it (a whole check is CPU bound on every core).
+        tests = (in_background(lambda: run_policy_tests(repo, directory, locations, checker.pset))
+                 if checker is not None and not selected else None)
         renderer = _Renderer(repo, options, checker)
         targets = build_stage(repo, selected, report, renderer=renderer, progress=progress)
         report.diagnostics.extend(setup.diagnostics)
@@ -200,7 +207,7 @@ def _run_gate(repo: str, *, locations: tuple[str, ...] = (), kubernetes_version:
         rendered = _front(repo, selected, targets, options, checker, report, progress, renderer=renderer)
     if checker is not None:
         policy_test_stage(repo, directory, selected, report, locations=locations, progress=progress,
-                          policies=checker.pset)
+                          policies=checker.pset, started=tests)
         if rendered is not None:
             _tell(progress, "policy check")
             policy_check_stage(targets, checker, rendered, report)
@@ -495,16 +502,21 @@ def validate_stage(targets: list[str], repo: str, rendered: Rendered, report: Ga
     report.files = validated.files
 
 
-def policy_test_stage(repo: str, directory: str, selected: tuple[str, ...], report: GateReport, *,
-                      locations: tuple[str, ...] = (), progress: Progress | None = None,
-                      policies: PolicySet | None = None) -> None:
-    """`policy test` (of `policies`, loaded already, when given), skipped when no test case reads
-    a changed model."""
+def run_policy_tests(repo: str, directory: str, locations: tuple[str, ...], policies: PolicySet | None) -> TestReport:
+    """`policy test` of the policies in `directory` (`policies`: loaded already, when given)."""
     from .policy.testing import run_tests
 
-    if not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
+    return run_tests(directory, repo, schema_locations=locations, policies=policies)
+
+
+def policy_test_stage(repo: str, directory: str, selected: tuple[str, ...], report: GateReport, *,
+                      locations: tuple[str, ...] = (), progress: Progress | None = None,
+                      policies: PolicySet | None = None, started: Background[TestReport] | None = None) -> None:
+    """`policy test` (of `policies`, loaded already, when given), skipped when no test case reads
+    a changed model; `started`: the run of run_policy_tests begun in the background, waited for."""
+    if started is not None or not selected or _tests_mention(os.path.join(directory, "tests"), list(selected), repo):
         _tell(progress, "policy test")
-        tested = run_tests(directory, repo, schema_locations=locations, policies=policies)
+        tested = started() if started is not None else run_policy_tests(repo, directory, locations, policies)
         report.diagnostics.extend(tested.diagnostics)
         report.stages["policy test"] = tested.summary_line()
     else:
