@@ -27,6 +27,7 @@ Grafana's dashboard model in tests/test_dashboard.py; slo/plot.py renders the sa
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 import orjson
@@ -270,6 +271,13 @@ def _overrides(panel: Panel) -> list[dict]:
 
 
 def _field_config(panel: Panel) -> dict:
+    return _shared_field_config(panel.kind, panel.plugin, panel.unit, panel.lines)
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_field_config(kind: str, plugin: str, unit: str, lines: tuple) -> dict:
+    """_field_config of every panel with these settings: made once, and shared (only serialised)."""
+    panel = Panel(kind, "", plugin, (), unit, "", lines=lines)
     defaults: dict = {"color": {"mode": "palette-classic"}, "thresholds": _thresholds(panel), "unit": panel.unit}
     if panel.plugin == "timeseries":
         defaults["custom"] = {"fillOpacity": 10 if panel.kind != "traffic" else 60, "lineWidth": 2,
@@ -290,12 +298,18 @@ def _field_config(panel: Panel) -> dict:
 
 
 def _options(panel: Panel) -> dict:
-    if panel.plugin == "stat":
+    return _shared_options(panel.plugin)
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_options(plugin: str) -> dict:
+    """The options of every panel of a plugin: made once, and shared (only serialised)."""
+    if plugin == "stat":
         return {"colorMode": "value", "graphMode": "area", "justifyMode": "auto", "orientation": "auto",
                 "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                 "showPercentChange": False, "textMode": "value", "wideLayout": True}
     options: dict = {"legend": _legend(), "tooltip": {"mode": "multi", "sort": "none"}}
-    if panel.plugin == "state-timeline":
+    if plugin == "state-timeline":
         options.update(alignValue="left", mergeValues=True, rowHeight=0.9, showValue="never")
     return options
 
