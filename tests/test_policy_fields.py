@@ -109,6 +109,12 @@ TRICKY = {
     "json": '{"apiVersion": "v1", "kind": "PrometheusRule", "spec": {"groups": []}, "metadata": {"name": "j"}}\n',
     "kind-after-spec": "spec:\n  groups: []\nmetadata:\n  name: late\napiVersion: v1\nkind: PrometheusRule\n",
     "merge-key": "apiVersion: v1\nkind: PrometheusRule\n<<: {spec: 1}\nmetadata: {}\n",
+    # A kept keep-chomped literal block right before a dropped key: its value ends at that key
+    # (blank lines in place of the dropped lines would join it).
+    "keep-chomped-block-before-dropped": ("apiVersion: v1\nkind: PrometheusRule\nmetadata:\n  name: k\n"
+                                          "  annotations:\n    a: |+\n      x\n\nspec:\n  groups: []\n"
+                                          + "".join(f"  other{i}: {'x' * 60}\n" for i in range(80))
+                                          + "status:\n  x: 1\n"),  # over PRUNE_MIN_CHARS: pruned
 }
 
 
@@ -132,7 +138,36 @@ def test_the_unsafe_texts_are_not_pruned_on_the_text():
                  "quote-opened-in-kept-part", "duplicate-dropped-key", "anchor-in-dropped-part", "quoted-root-key",
                  "json", "merge-key"):
         assert fastyaml.prune_root(TRICKY[name], keep_metadata) is None, name
+        # load_pruned, which leaves the kept segments' own check to blockyaml, gives up as well
+        assert fastyaml.load_pruned(TRICKY[name], keep_metadata, 200) is None, name
     assert fastyaml.prune_root(TRICKY["kind-after-spec"], keep_metadata) is not None
+
+
+def test_a_kept_keep_chomped_block_ends_where_the_dropped_key_was():
+    text = TRICKY["keep-chomped-block-before-dropped"]
+    assert len(text) >= PRUNE_MIN_CHARS
+    assert yaml.safe_load(text)["metadata"]["annotations"]["a"] == "x\n\n"
+    pruned = fastyaml.prune_root(text, keep_metadata)
+    assert pruned is not None and pruned.count("\n") == text.count("\n")
+    assert fastyaml.load(pruned, 200)[0]["metadata"]["annotations"]["a"] == "x\n\n"
+    assert fastyaml.load_pruned(text, keep_metadata, 200)[0] == _expected(yaml.safe_load(text))
+
+
+def test_load_pruned_reads_what_prune_root_then_load_read():
+    """load_pruned leaves the kept segments' libyaml check out when blockyaml reads the pruned
+    text: on every document of the example (and the tricky texts), the same data as prune_root
+    then load, and on texts outside blockyaml's dialect (comments after content), too."""
+    compared = 0
+    commented = [chunk.replace("\nspec:\n", "\nspec: # a comment after content\n", 1) for chunk in _repo_documents()]
+    for chunk in _repo_documents() + commented + list(TRICKY.values()):
+        pruned = fastyaml.prune_root(chunk, keep_metadata)
+        loaded = fastyaml.load_pruned(chunk, keep_metadata, 200)
+        if pruned is None:
+            assert loaded is None
+            continue
+        assert loaded == fastyaml.load(pruned, 200)
+        compared += 1
+    assert compared >= 20, compared
 
 
 def test_pruning_keeps_line_numbers_of_findings_in_kept_fields():

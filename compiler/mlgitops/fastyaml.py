@@ -111,13 +111,23 @@ def load(text: str, max_depth: int, keep: Callable[[dict], Collection[str] | Non
     Without `keep`, a text in the dialect kubectl kustomize and mlgitops print is read line by line
     (blockyaml, the same data), the others from libyaml's events."""
     if keep is None:
-        try:
-            docs = _DIALECT.load(text, max_depth)
-        except blockyaml.NotDialect:
-            pass
-        else:
-            if len(docs) == 1:
-                return docs[0][1], [], False
+        read = _read_dialect(text, max_depth)
+        if read is not None:
+            return read
+    return _load_events(text, max_depth, keep)
+
+
+def _read_dialect(text: str, max_depth: int) -> tuple[Any, list, bool] | None:
+    """load's result for a one-document text in blockyaml's dialect; None for any other text."""
+    try:
+        docs = _DIALECT.load(text, max_depth)
+    except blockyaml.NotDialect:
+        return None
+    return (docs[0][1], [], False) if len(docs) == 1 else None
+
+
+def _load_events(text: str, max_depth: int, keep: Callable[[dict], Collection[str] | None] | None = None
+                 ) -> tuple[Any, list[tuple[Any, int, int]], bool]:
     parser = CParser(text)
     try:
         return _build(parser.get_event, max_depth, keep)
@@ -141,7 +151,53 @@ def prune_root(text: str, keep: Callable[[dict], Collection[str] | None]) -> str
     must parse on its own in libyaml (C speed, no Python objects). A "key" line that is really
     inside a multi-line quoted scalar or flow collection leaves the segment before it
     unterminated, so it is caught. Anything else unusual at column 0 (quoted or complex keys,
-    merge keys, flow style, JSON), a repeated root key, or an anchor in a dropped segment: None."""
+    merge keys, flow style, JSON), a repeated root key, or an anchor in a dropped segment: None.
+
+    A dropped segment becomes a comment line (`#`) then blank lines, not blank lines only: a kept
+    literal block scalar just before it ends at the comment as it ends at the dropped key, where
+    blank lines would join a keep-chomped (`|+`) scalar's value."""
+    cut = _cut_root(text, keep)
+    if cut is None:
+        return None
+    pruned, kept = cut
+    return pruned if all(_parses(segment) for segment in kept) else None
+
+
+def load_pruned(text: str, keep: Callable[[dict], Collection[str] | None], max_depth: int
+                ) -> tuple[Any, list[tuple[Any, int, int]], bool] | None:
+    """load(prune_root(text, keep), max_depth), or None where prune_root gives None.
+
+    The kept segments are not parsed on their own first when blockyaml reads the pruned text: its
+    dialect has no flow collections and no continuation line at column 0 (every one is indented
+    deeper than its collection), so each kept segment it reads ends within itself, as prune_root's
+    check of each segment proves; the dropped segments are checked as prune_root checks them."""
+    cut = _cut_root(text, keep)
+    if cut is None:
+        return None
+    pruned, kept = cut
+    read = _read_dialect(pruned, max_depth)
+    if read is not None:
+        return read
+    if not all(_parses(segment) for segment in kept):
+        return None
+    return _load_events(pruned, max_depth)
+
+
+def _parses(segment: str) -> bool:
+    """libyaml parses `segment` on its own (C speed, nothing built)."""
+    parser = CParser(segment)
+    try:
+        parser.raw_parse()
+    except yaml.YAMLError:
+        return False
+    finally:
+        parser.dispose()
+    return True
+
+
+def _cut_root(text: str, keep: Callable[[dict], Collection[str] | None]) -> tuple[str, list[str]] | None:
+    """(the pruned text, its kept segments, still to be checked) for prune_root; the dropped
+    segments checked already."""
     starts: list[tuple[int, str]] = []
     for match in _COLUMN0.finditer("\n" + text):
         key = _ROOT_KEY.match(match.group(1))
@@ -167,23 +223,20 @@ def prune_root(text: str, keep: Callable[[dict], Collection[str] | None]) -> str
     if wanted is None or all(name in wanted or name in _ALWAYS for name in names):
         return None
     pieces = []
+    kept = []
     for name in names:
         segment = segments[name]
-        dropped = name not in wanted and name not in _ALWAYS
-        if dropped and "&" in segment:
-            return None  # an anchor a kept part might alias
-        if dropped and literal_blocks_valid(segment, name):
-            pieces.append("\n" * segment.count("\n"))
+        if name in wanted or name in _ALWAYS:
+            pieces.append(segment)
+            kept.append(segment)
             continue
-        parser = CParser(segment)
-        try:
-            parser.raw_parse()
-        except yaml.YAMLError:
+        if "&" in segment:
+            return None  # an anchor a kept part might alias
+        if not literal_blocks_valid(segment, name) and not _parses(segment):
             return None
-        finally:
-            parser.dispose()
-        pieces.append("\n" * segment.count("\n") if dropped else segment)
-    return text[:bounds[0]] + "".join(pieces)
+        lines = segment.count("\n")
+        pieces.append("#\n" + "\n" * (lines - 1) if lines else "")
+    return text[:bounds[0]] + "".join(pieces), kept
 
 
 # A root key holding a block mapping of literal block scalars (a ConfigMap's `data` of dashboards):

@@ -167,9 +167,9 @@ def _load(chunk: str, keep_fields: Callable[[dict], Any] | None = None) -> tuple
     try:
         if keep_fields is None or len(chunk) < PRUNE_MIN_CHARS:
             return fastyaml.load(chunk, MAX_DEPTH)
-        pruned = fastyaml.prune_root(chunk, keep_fields)
-        if pruned is not None:
-            return fastyaml.load(pruned, MAX_DEPTH)
+        loaded = fastyaml.load_pruned(chunk, keep_fields, MAX_DEPTH)
+        if loaded is not None:
+            return loaded
         return fastyaml.load(chunk, MAX_DEPTH, keep_fields)
     except fastyaml.Unusual:
         pass
