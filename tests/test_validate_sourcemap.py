@@ -580,6 +580,26 @@ def test_every_leaf_a_generator_emits_maps_to_a_model_field_or_is_a_known_consta
     assert not gaps, f"leaves no row of {generator} (expand/<kind>.py GENERATOR) explains:\n" + "\n".join(gaps)
 
 
+def test_each_setting_is_tagged_with_the_model_path_source_path_gives(every_feature):
+    """_traced tags the settings from the top down (two lookups a node); each leaf's tag is what
+    ModelEnv.source_path, which tries every prefix of the leaf's path, gives for it: on the
+    kitchen-sink models and the example's, in every environment and cluster variant."""
+    from mlgitops.spec.model import cluster_variants
+    from mlgitops.validate.provenance import _traced
+
+    checked = overridden = 0
+    for root in (every_feature, REPO_ROOT):
+        for me, _config in _model_envs(root):
+            for variant in [me, *cluster_variants(me)]:
+                for path, value in leaves(_traced(variant).settings):
+                    if isinstance(value, (bool, dict, list)) or value is None:
+                        continue  # (not taggable: empty collections are leaves here)
+                    assert value.src == variant.source_path(path), (variant.name, variant.env.name, path)
+                    checked += 1
+                    overridden += value.src[:2] == ("spec", "environments")
+    assert checked > 500 and overridden > 20, (checked, overridden)
+
+
 def test_a_copied_value_carries_the_model_field_it_was_copied_from(every_feature):
     checked = 0
     for me, config in _model_envs(every_feature):

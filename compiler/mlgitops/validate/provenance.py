@@ -46,15 +46,20 @@ class _TFloat(float):
         return _tag(float.__repr__(self), self.src)
 
 
+_TAGGED: dict[type, type] = {str: _TStr, int: _TInt, float: _TFloat}
+
+
 def _tag(value: Any, src: Path) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    for plain, tagged in ((str, _TStr), (int, _TInt), (float, _TFloat)):
-        if isinstance(value, plain):
-            out = tagged(value)
-            out.src = src
-            return out
-    return value
+    tagged = _TAGGED.get(type(value))
+    if tagged is None:  # bool, None, or a subclass of str, int or float (a tagged value: retagged)
+        if isinstance(value, bool) or value is None:
+            return value
+        tagged = next((t for plain, t in _TAGGED.items() if isinstance(value, plain)), None)
+        if tagged is None:
+            return value
+    out = tagged(value)
+    out.src = src
+    return out
 
 
 def _tag_tree(value: Any, path: Path, src_of: Callable[[Path], Path]) -> Any:
@@ -65,6 +70,23 @@ def _tag_tree(value: Any, path: Path, src_of: Callable[[Path], Path]) -> Any:
     return _tag(value, src_of(path))
 
 
+def _tag_settings(value: Any, path: Path, parent: Path, present: Callable[[Path], bool], override: Path) -> Any:
+    """_tag_tree(value, path, me.source_path), worked out from the top: the source of a path is
+    the env override of it (when one sets it), else its own place under `spec`, else its parent's
+    source; two lookups a node instead of two for each prefix of each leaf."""
+    if path and present(override + path):
+        source = override + path
+    elif present(("spec",) + path):
+        source = ("spec",) + path
+    else:
+        source = parent
+    if isinstance(value, dict):
+        return {k: _tag_settings(v, path + (k,), source, present, override) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tag_settings(v, path + (i,), source, present, override) for i, v in enumerate(value)]
+    return _tag(value, source)
+
+
 def _traced(me: ModelEnv) -> ModelEnv:
     """`me` with every settings scalar tagged by its model-file path (env overrides honoured:
     ModelEnv.source_path), and the model's metadata tagged by its own path."""
@@ -72,7 +94,9 @@ def _traced(me: ModelEnv) -> ModelEnv:
     data = dict(doc.data, metadata=_tag_tree(doc.data["metadata"], ("metadata",), lambda p: p))
     file = ModelFile(me.file.path, SourceDocument(doc.path, data, doc.value_positions, doc.key_positions,
                                                   doc.collections), me.file.text)
-    return ModelEnv(file, me.env, _tag_tree(me.settings, (), me.source_path), me.sections)
+    settings = _tag_settings(me.settings, (), ("spec",), doc.value_positions.__contains__,
+                             ("spec", "environments", me.env.name))
+    return ModelEnv(file, me.env, settings, me.sections)
 
 
 # --- what the generators compute or write themselves -------------------------------------------------
