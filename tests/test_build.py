@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import pathlib
 import subprocess
 import sys
@@ -191,6 +192,40 @@ def test_a_write_failing_part_way_leaves_the_previous_output_intact(repo, cli, m
     assert leftovers == []
     assert cli.build_json(repo)[0] == 0  # and the next build goes through
     assert tree_bytes(repo) != before
+
+
+@pytest.mark.parametrize("model", ["iris", "newmodel"], ids=["existing-overlay", "new-overlay"])
+def test_a_file_a_killed_build_had_only_created_in_its_staging_is_cleaned_up(repo, cli, model):
+    """Staging writes in several threads: a kill can leave a staged file created but empty, or
+    with its generated header cut short. The next build removes that leftover (the file is not the
+    user's) and converges, for an overlay that exists and for one that does not yet."""
+    if model == "newmodel":
+        (repo / "models/newmodel.yaml").write_text((repo / "models/iris.yaml").read_text()
+                                                   .replace("name: iris", "name: newmodel"))
+    assert cli.build_json(repo)[0] == 0
+    expected = tree_bytes(repo)
+    if model == "newmodel":
+        shutil.rmtree(repo / "overlays/prod/newmodel")  # as before its first build
+    staged = repo / "overlays/prod" / f".{model}.mlgitops-new"
+    staged.mkdir()
+    (staged / "model.yaml").write_bytes(b"")
+    (staged / "monitoring.yaml").write_bytes(overlays.GENERATED_MARK.encode()[:9])
+    checked = cli.runner.invoke(__import__("mlgitops.cli", fromlist=["main"]).main,
+                                ["build", "--repo", str(repo), "--check", "-q"])
+    assert checked.exit_code == 1 and "[build.leftover]" in checked.stderr
+    assert cli.build_json(repo)[0] == 0
+    assert not staged.exists() and tree_bytes(repo) == expected
+    assert list(repo.rglob("*.mlgitops-*")) == []
+
+
+def test_a_users_file_left_in_a_staged_directory_is_moved_back_not_deleted(repo, cli):
+    assert cli.build_json(repo)[0] == 0
+    staged = repo / "overlays/prod/.iris.mlgitops-new"
+    staged.mkdir()
+    (staged / "notes.md").write_text("mine\n")  # not generated, not empty: the user's
+    assert cli.build_json(repo)[0] == 0
+    assert (repo / "overlays/prod/iris/notes.md").read_text() == "mine\n"
+    assert not staged.exists()
 
 
 def test_check_lists_stale_missing_and_extra_files_and_changes_nothing(repo, cli):

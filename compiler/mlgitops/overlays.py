@@ -21,7 +21,8 @@ A failure before the swap phase removes what was staged and leaves the previous 
 as it was. The next build cleans every leftover of an interrupted one (names ending in
 .mlgitops-tmp, .mlgitops-new or .mlgitops-old only; an absent directory gets its old copy back
 first); `build --check` reports them. A file that is not generated and exists only in a
-leftover (the only copy of a user's file) is moved back, never deleted.
+leftover (the only copy of a user's file) is moved back, never deleted; an empty file, or one
+holding only the start of the generated header, is a staged file a kill cut short, and goes.
 
 Containment: every directory from the repository root down to a file mlgitops would write must
 be a real directory (not a symbolic link), else OutsideRepoError and nothing is written.
@@ -746,7 +747,7 @@ def _discard(path: str, live: str | None) -> None:
 
 
 def _expendable(entry: os.DirEntry, live: str | None, sub: str) -> bool:
-    if entry.is_file(follow_symlinks=False) and is_generated(entry.path):
+    if entry.is_file(follow_symlinks=False) and (is_generated(entry.path) or _cut_short(entry.path)):
         return True
     if live is None:
         return False
@@ -756,6 +757,26 @@ def _expendable(entry: os.DirEntry, live: str | None, sub: str) -> bool:
     except OSError:
         return False
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _cut_short(path: str) -> bool:
+    """Whether `path`, a file in a directory mlgitops staged, is a generated file whose writing a
+    kill cut short before its header was whole: empty, or a beginning of GENERATED_MARK. Staging
+    writes in several threads, so a kill in one can find another between creating a file and
+    writing it; such a file is not the user's (nothing else writes in a staged directory), and
+    moving it into the live directory would leave a headerless stub there, a file mlgitops then
+    refuses to overwrite."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        head = os.read(fd, len(GENERATED_MARK) + 1)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return len(head) < len(GENERATED_MARK) and GENERATED_MARK.encode().startswith(head)
 
 
 def _rescue(path: str, live: str | None, sub: str) -> bool:
