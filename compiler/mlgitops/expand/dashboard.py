@@ -324,7 +324,9 @@ def panel_json(panel: Panel, panel_id: int) -> dict:
 
 
 def dashboard(me: ModelEnv, config: Config) -> dict:
-    """The dashboard JSON model of one model environment."""
+    """The dashboard JSON model of one model environment. Its panels' field configs and options
+    are shared with every other dashboard's (made once): read it, serialise it, or copy it before
+    changing anything in it."""
     model = me.model
     env = model.environment
     variable = {"current": {}, "hide": 0, "includeAll": False, "label": "Data source", "multi": False,
