@@ -580,6 +580,37 @@ def test_every_leaf_a_generator_emits_maps_to_a_model_field_or_is_a_known_consta
     assert not gaps, f"leaves no row of {generator} (expand/<kind>.py GENERATOR) explains:\n" + "\n".join(gaps)
 
 
+def test_model_path_explaining_only_the_leaves_under_the_path_gives_what_all_leaves_give(every_feature):
+    """ObjectOrigin.model_path explains only the leaves at or under the path asked for (locating
+    a finding reads one path of one object); for every path of every object the kitchen-sink
+    models emit (leaves, collections and the root), the answer is the one worked out from every
+    leaf of the object (`fields`)."""
+    from mlgitops.validate.provenance import file_origins
+
+    def paths(value, path=()):
+        yield path
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield from paths(v, path + (k,))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from paths(v, path + (i,))
+
+    compared = mapped = 0
+    for me, config in _model_envs(every_feature):
+        # the same objects twice: one whose every leaf is explained first (the reference), one
+        # asked path by path
+        for reference, origin in zip(file_origins(me, config), file_origins(me, config)):
+            assert reference.obj == origin.obj and reference.fields is not None
+            for path in list(paths(origin.obj)) + [("spec", "no-such-field")]:
+                restricted = origin.model_path(path)
+                assert restricted == reference.model_path(path), (me.name, origin.obj["kind"], path)
+                compared += 1
+                mapped += restricted is not None
+            assert "_explained" not in origin.__dict__  # it never explained every leaf
+    assert compared > 2000 and mapped > 500, (compared, mapped)
+
+
 def test_each_setting_is_tagged_with_the_model_path_source_path_gives(every_feature):
     """_traced tags the settings from the top down (two lookups a node); each leaf's tag is what
     ModelEnv.source_path, which tries every prefix of the leaf's path, gives for it: on the

@@ -153,9 +153,12 @@ class ObjectOrigin:
         the leaf's field; for a collection, the deepest path its model-derived leaves share.
         None when only constants lie there (or nothing does)."""
         path = tuple(path)
-        if path in self.fields:
-            return self.fields[path]
-        below = [src for leaf, src in self.fields.items() if leaf[:len(path)] == path]
+        # Only the leaves at or under `path` decide: a finding's locating explains those alone
+        # (all of them, `fields`, only when already worked out), not every leaf of the object.
+        fields = self.fields if "_explained" in self.__dict__ else _explain(self._me, self._generator, self.obj, path)[0]
+        if path in fields:
+            return fields[path]
+        below = [src for leaf, src in fields.items() if leaf[:len(path)] == path]
         if not below:
             return None
         common = below[0]
@@ -178,11 +181,22 @@ def _leaves(value: Any, path: Path = ()):
         yield path, value
 
 
-def _explain(me: ModelEnv, generator: Generator, obj: dict) -> tuple[dict[Path, Path], set[Path]]:
+def _explain(me: ModelEnv, generator: Generator, obj: dict, under: Path = ()
+             ) -> tuple[dict[Path, Path], set[Path]]:
+    """(fields, gaps) of the leaves of `obj` at or under the path `under` (all by default; a
+    path that is not in `obj` has none)."""
     kind = obj.get("kind", "")
     fields: dict[Path, Path] = {}
     gaps: set[Path] = set()
-    for path, value in _leaves(obj):
+    node: Any = obj
+    for part in under:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return fields, gaps
+    for path, value in _leaves(node, under):
         src = getattr(value, "src", None)
         if src is not None:
             fields[path] = src
