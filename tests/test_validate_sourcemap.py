@@ -586,15 +586,7 @@ def test_model_path_explaining_only_the_leaves_under_the_path_gives_what_all_lea
     models emit (leaves, collections and the root), the answer is the one worked out from every
     leaf of the object (`fields`)."""
     from mlgitops.validate.provenance import file_origins
-
-    def paths(value, path=()):
-        yield path
-        if isinstance(value, dict):
-            for k, v in value.items():
-                yield from paths(v, path + (k,))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                yield from paths(v, path + (i,))
+    from objpath import walk
 
     compared = mapped = 0
     for me, config in _model_envs(every_feature):
@@ -602,7 +594,7 @@ def test_model_path_explaining_only_the_leaves_under_the_path_gives_what_all_lea
         # asked path by path
         for reference, origin in zip(file_origins(me, config), file_origins(me, config)):
             assert reference.obj == origin.obj and reference.fields is not None
-            for path in list(paths(origin.obj)) + [("spec", "no-such-field")]:
+            for path in [p for p, _ in walk(origin.obj)] + [("spec", "no-such-field")]:
                 restricted = origin.model_path(path)
                 assert restricted == reference.model_path(path), (me.name, origin.obj["kind"], path)
                 compared += 1

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import pathlib
 import random
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import yaml
 
 from mlgitops.kustomize.engine import render_objects
 from mlgitops.validate.results import Document
-from objpath import DELETE, mutated
+from objpath import DELETE, mutated, walk
 
 SEED = 20261123
 
@@ -40,19 +40,9 @@ def base_documents(repo: pathlib.Path) -> list[Document]:
     return docs
 
 
-def _walk(node: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, path + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, path + (index,))
-
-
 def _nodes(obj: dict, want: Callable[[Path, Any], bool]) -> list[tuple[Path, Any]]:
     """Nodes below the identity fields (apiVersion, kind) that `want` accepts, in document order."""
-    return [(p, v) for p, v in _walk(obj) if p and p[0] not in ("apiVersion", "kind") and want(p, v)]
+    return [(p, v) for p, v in walk(obj) if p and p[0] not in ("apiVersion", "kind") and want(p, v)]
 
 
 def _pick(rng: random.Random, nodes: list) -> Any:

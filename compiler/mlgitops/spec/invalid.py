@@ -125,13 +125,13 @@ class Pruner:
         return pruned
 
 
-def value_at(data: Any, path: Path) -> Any:
-    """data at `path`; None where it is not (a partial file's data lacks what failed the schema)."""
+def value_at(data: Any, path: Path, missing: Any = None) -> Any:
+    """data at `path`; `missing` where it is not (a partial file's data lacks what failed the schema)."""
     for part in path:
         if isinstance(data, dict) and part in data:
             data = data[part]
         elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
             data = data[part]
         else:
-            return None
+            return missing
     return data

@@ -21,6 +21,7 @@ from ..config import Config
 from ..expand.generator import ANY, NAME, Constant, Derived, Generator, Path, Target
 from ..expand.overlay import iter_generated
 from ..expand.registry import GENERATORS
+from ..spec.invalid import value_at
 from ..spec.model import ModelEnv, ModelFile
 from ..yamlsource import SourceDocument
 
@@ -181,6 +182,9 @@ def _leaves(value: Any, path: Path = ()):
         yield path, value
 
 
+_ABSENT = object()
+
+
 def _explain(me: ModelEnv, generator: Generator, obj: dict, under: Path = ()
              ) -> tuple[dict[Path, Path], set[Path]]:
     """(fields, gaps) of the leaves of `obj` at or under the path `under` (all by default; a
@@ -188,14 +192,9 @@ def _explain(me: ModelEnv, generator: Generator, obj: dict, under: Path = ()
     kind = obj.get("kind", "")
     fields: dict[Path, Path] = {}
     gaps: set[Path] = set()
-    node: Any = obj
-    for part in under:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return fields, gaps
+    node = value_at(obj, under, _ABSENT)
+    if node is _ABSENT:
+        return fields, gaps
     for path, value in _leaves(node, under):
         src = getattr(value, "src", None)
         if src is not None:
