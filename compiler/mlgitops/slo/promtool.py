@@ -85,13 +85,23 @@ class Result:
                 f"environment{'s' if self.model_envs != 1 else ''}, {', '.join(parts)} in {self.seconds:.1f}s")
 
 
+# Go's garbage collector target for promtool's runs (unless GOGC is set): a rule unit test builds
+# many short-lived series, and at Go's default (100) collecting took about a fifth of its CPU time;
+# at 400 a run uses about 20% less CPU for some 50 MB more heap (bench: `promtool test rules` of a
+# latency SLO's fast scenarios, 3.43 -> 2.75 s CPU, 65 -> 118 MB).
+PROMTOOL_GOGC = "400"
+
+
 def run_promtool(promtool: str, jobs: list[tuple[str, str]], progress: Progress | None = None,
                  ) -> dict[tuple[str, str], subprocess.CompletedProcess]:
     """Run `promtool test rules FILE` in DIRECTORY for every (directory, file), two at a time;
     `progress(done, total)` is told as each run ends."""
+    env = {**os.environ, "GOGC": os.environ.get("GOGC", PROMTOOL_GOGC)}
+
     def one(job: tuple[str, str]) -> subprocess.CompletedProcess:
         directory, name = job
-        return subprocess.run([promtool, "test", "rules", name], cwd=directory, capture_output=True, text=True)
+        return subprocess.run([promtool, "test", "rules", name], cwd=directory, capture_output=True, text=True,
+                              env=env)
 
     workers = max(1, min(2, os.cpu_count() or 1, len(jobs)))
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
