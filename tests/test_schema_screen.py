@@ -13,8 +13,8 @@ from mlgitops.config import config_schema
 from mlgitops.modelfiles import model_schema
 from mlgitops.schemacheck import SchemaChecker, _ecma_pattern
 from mlgitops.yamlsource import load_yaml
+from objpath import walk
 from tooling import REPO_ROOT
-from validate_corpus import _walk
 
 SEEDS = 400
 
@@ -32,7 +32,7 @@ WRONG = [None, True, 0, -1, 1.5, 10**9, "", "x y", "Model", "v3", "500ms", "-", 
 def mutants(doc: dict, rng: random.Random):
     """Seeded variations of `doc`: a value replaced by one of another type or range, a key
     added or removed."""
-    paths = [p for p, _ in _walk(doc) if p]
+    paths = [p for p, _ in walk(doc) if p]
     for _ in range(SEEDS):
         out = copy.deepcopy(doc)
         path = rng.choice(paths)
