@@ -15,6 +15,7 @@ import subprocess
 import pytest
 import yaml
 
+from objpath import walk
 from tooling import REPO_ROOT, require_tool
 
 OVERLAYS = sorted(p.parent for p in (REPO_ROOT / "overlays").glob("*/*/kustomization.yaml"))
@@ -25,14 +26,7 @@ NAMESPACES = ("ml-staging", "ml-prod", "argocd", "mlgitops-policy")
 
 def leaves(value, path=()):
     """(path, scalar) of every non-null scalar in `value`."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from leaves(item, path + (key,))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from leaves(item, path + (index,))
-    elif value is not None:
-        yield path, value
+    return ((p, v) for p, v in walk(value, path) if not isinstance(v, (dict, list)) and v is not None)
 
 
 def has_path(value, path) -> bool:
