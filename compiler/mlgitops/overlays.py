@@ -149,14 +149,20 @@ class WriteError(Exception):
 
 def is_generated(path: str) -> bool:
     """Whether `path` is a regular file starting with the generated header (a symlink never is)."""
+    return _head(path) == GENERATED_MARK.encode()
+
+
+def _head(path: str) -> bytes | None:
+    """The first len(GENERATED_MARK) bytes of `path` (fewer in a shorter file); None when it cannot
+    be read or is a symlink."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
-        return False
+        return None
     try:
-        return os.read(fd, len(GENERATED_MARK)) == GENERATED_MARK.encode()
+        return os.read(fd, len(GENERATED_MARK))
     except OSError:
-        return False
+        return None
     finally:
         os.close(fd)
 
@@ -747,7 +753,7 @@ def _discard(path: str, live: str | None) -> None:
 
 
 def _expendable(entry: os.DirEntry, live: str | None, sub: str) -> bool:
-    if entry.is_file(follow_symlinks=False) and (is_generated(entry.path) or _cut_short(entry.path)):
+    if entry.is_file(follow_symlinks=False) and _generated_or_cut_short(entry.path):
         return True
     if live is None:
         return False
@@ -759,24 +765,15 @@ def _expendable(entry: os.DirEntry, live: str | None, sub: str) -> bool:
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
-def _cut_short(path: str) -> bool:
-    """Whether `path`, a file in a directory mlgitops staged, is a generated file whose writing a
-    kill cut short before its header was whole: empty, or a beginning of GENERATED_MARK. Staging
-    writes in several threads, so a kill in one can find another between creating a file and
-    writing it; such a file is not the user's (nothing else writes in a staged directory), and
-    moving it into the live directory would leave a headerless stub there, a file mlgitops then
-    refuses to overwrite."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        head = os.read(fd, len(GENERATED_MARK) + 1)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return len(head) < len(GENERATED_MARK) and GENERATED_MARK.encode().startswith(head)
+def _generated_or_cut_short(path: str) -> bool:
+    """Whether `path`, a file in a directory mlgitops staged, is a generated file, or one whose
+    writing a kill cut short before its header was whole (empty, or a beginning of
+    GENERATED_MARK). Staging writes in several threads, so a kill in one can find another between
+    creating a file and writing it; such a file is not the user's (nothing else writes in a staged
+    directory), and moving it into the live directory would leave a headerless stub there, a file
+    mlgitops then refuses to overwrite."""
+    head = _head(path)
+    return head is not None and GENERATED_MARK.encode().startswith(head)
 
 
 def _rescue(path: str, live: str | None, sub: str) -> bool:

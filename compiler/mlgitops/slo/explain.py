@@ -98,7 +98,7 @@ def collection(query: str, scrapes: list[Collector]) -> list[dict]:
     which the build refuses: slo/collection.py)."""
     out, seen = [], set()
     for selector in selectors(query.replace("$window", "5m")):
-        job = selector.equal("job")
+        job = selector.job
         if selector.metric is None or (selector.metric, job) in seen:
             continue
         seen.add((selector.metric, job))
