@@ -494,6 +494,10 @@ def test_istio_routing_moves_the_virtual_service_weights_step_by_step(lc, platfo
         st = ro.get("status", {})
         return st.get("phase") == "Healthy" and st.get("stableRS") == st.get("currentPodHash")
     model.watch("the canary to be promoted", promoted)
+    # The controller may mark the Rollout promoted a moment before it sets the VirtualService
+    # back (seen in CI: 0/100 still when stableRS had moved): the weights' end is waited for.
+    model.watch("the VirtualService back on the stable pods", lambda ro: promoted(ro) and seen[-1] == (100, 0),
+                timeout=30.0)
     # the steps' weights in order; at the end Rollouts may send everything to the canary for a
     # moment (0/100) before the promoted pods become the stable ones (100/0)
     canary = [w for w in seen if w[1]]
