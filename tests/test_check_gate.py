@@ -163,3 +163,67 @@ def test_overlays_rendered_where_their_model_was_compiled_report_what_parsing_re
     for text in set(files.values()):
         up_to_date = sum(1 for path, t in files.items() if t == text and path != stale and path.parent != component.parent)
         assert offered.count(text) == parsed.count(text) - up_to_date >= 0, [p for p, t in files.items() if t == text]
+
+
+PROBE_POLICY = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: locate-probe
+  annotations:
+    mlgitops.dev/field-paths: |-
+      spec.predictor.model.storageUri
+      spec.predictor.model.securityContext.readOnlyRootFilesystem
+      spec.maxReplicas
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [serving.kserve.io]
+      apiVersions: [v1beta1]
+      resources: [inferenceservices]
+      operations: [CREATE, UPDATE]
+    - apiGroups: [autoscaling]
+      apiVersions: [v2]
+      resources: [horizontalpodautoscalers]
+      operations: [CREATE, UPDATE]
+  validations:
+  - expression: "object.kind != 'InferenceService' || !has(object.spec.predictor.model)"
+    message: "probe: a value from the model"
+  - expression: "object.kind != 'InferenceService' || !has(object.spec.predictor.model)"
+    message: "probe: a value mlgitops writes"
+  - expression: "object.kind != 'HorizontalPodAutoscaler'"
+    message: "probe: a bound a cluster may override"
+"""
+
+
+def test_findings_in_overlays_rendered_where_compiled_are_located_as_when_read(cli, gate_repo, monkeypatch):
+    """Where the gate renders an overlay with the compiled documents, a finding in it is located
+    with what compiled it (sourcemap.compiled_overlay: the text, the model environment) instead of
+    reading the file and resolving the model again: at the same file, line and column, in the
+    model file for a value it sets, in the generated file (every environment and cluster) for one
+    mlgitops writes. Without the compiled documents everything is read as usual."""
+    from mlgitops.kustomize import emitted
+    from mlgitops.validate import sourcemap
+
+    (gate_repo / "policies" / "locate-probe.yaml").write_text(PROBE_POLICY)
+    used = []
+    real = sourcemap.SourceMap._compiled
+    monkeypatch.setattr(sourcemap.SourceMap, "_compiled", lambda self, rel: used.append(real(self, rel)) or used[-1])
+    code, report = run(cli, gate_repo)
+    probe = sorted((d["file"], d["line"], d["column"], d["message"]) for d in report["diagnostics"]
+                   if d["rule"] == "policy.locate-probe")
+    assert any(f.startswith("models/") and "from the model" in m for f, _, _, m in probe), probe
+    assert any(f.startswith("overlays/prod@") and "mlgitops writes" in m for f, _, _, m in probe), probe
+    assert {f.split("/")[1] for f, _, _, _ in probe if f.startswith("overlays/")} >= {"prod", "staging"}, probe
+    assert any(c is not None for c in used) and any(c is None for c in used)
+
+    def refuse(objects, text, first_line):
+        raise emitted.NotUsual("refused for the test")
+
+    monkeypatch.setattr(emitted, "documents", refuse)
+    used.clear()
+    plain_code, plain = run(cli, gate_repo)
+    assert all(c is None for c in used) and used
+    assert code == plain_code
+    assert report["diagnostics"] == plain["diagnostics"]

@@ -419,6 +419,7 @@ class _Renderer:
         config: Any = None
         if os.path.isfile(os.path.join(repo, CONFIG_FILE)):
             config = load_config(repo, Diagnostics())  # its problems are build's findings already
+        self.config = config
         self.settings: Settings = settings_from(config, **options)
         self.problems = Diagnostics()
         self.validator = make_validator(self.settings, repo, config, self.problems)
@@ -434,11 +435,12 @@ class _Renderer:
     def after_compile(self, model: Any, overlays: list) -> dict:
         """In the process that compiled a model: each of its overlays rendered as the render stage
         would (validate.documents.overlay_job), with the compiled objects as the documents of every
-        file on disk that is byte-identical to what the compile wrote (kustomize/emitted.py); the
+        file on disk that is byte-identical to what the compile wrote (kustomize/emitted.py), and
+        findings in those files located with what compiled them (sourcemap.compiled_overlay); the
         results by job, for the render stage to take instead of rendering again."""
         from .kustomize import emitted, loader
         from .validate.documents import overlay_job
-        from .validate.sourcemap import remember_model
+        from .validate.sourcemap import compiled_overlay, remember_model
 
         remember_model(self.repo, model)  # where findings in its overlays are located
         done = {}
@@ -449,6 +451,7 @@ class _Renderer:
                                   self.settings.max_file_bytes, root)
                 if job is None:
                     continue
+                offered = {}
                 for name, text in files.texts.items():
                     objects = files.objects.get(name)
                     if name == "kustomization.yaml" or not isinstance(objects, list):
@@ -459,7 +462,12 @@ class _Renderer:
                         loader.offer(decoded, emitted.documents(objects, body, 2))
                     except emitted.NotUsual:
                         continue
-                done[job] = job.load(self.each)
+                    offered[f"{files.directory}/{name}"] = decoded
+                if self.config is None:
+                    done[job] = job.load(self.each)
+                else:
+                    with compiled_overlay(self.repo, offered, files.me, self.config):
+                        done[job] = job.load(self.each)
                 loader.withdraw()
         finally:
             loader.withdraw()

@@ -302,11 +302,13 @@ def compile_model(f: ModelFile, config: Config) -> Compiled:
 
 @dataclasses.dataclass
 class OverlayFiles:
-    """One overlay directory: its files' objects and serialised bytes, by file name."""
+    """One overlay directory: its files' objects and serialised bytes, by file name, and the model
+    environment they were compiled from."""
 
     directory: str
     objects: dict[str, object]
     texts: dict[str, bytes]
+    me: ModelEnv
 
     @property
     def outputs(self) -> dict[str, bytes]:
@@ -330,7 +332,7 @@ def _overlay(f: ModelFile, me: ModelEnv, config: Config, diags: Diagnostics, *,
         sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
         texts[name] = serialise(obj, sources)
         _check_object_sizes(f, me.env.name, obj, diags)
-    return OverlayFiles(overlay_dir(me), files, texts)
+    return OverlayFiles(overlay_dir(me), files, texts, me)
 
 
 def _check_collection(me: ModelEnv, files: dict[str, object], config: Config, diags: Diagnostics) -> None:

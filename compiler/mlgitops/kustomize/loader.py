@@ -454,6 +454,7 @@ def parse_documents_ex(text: str) -> list[Document]:
     """
     offered = _OFFERED.pop(text, None) if _OFFERED else None
     if offered is not None:
+        _TAKEN.add(text)
         return offered
     cached = _PARSED.get(text)
     if cached is None:
@@ -479,6 +480,7 @@ def parse_documents_ex(text: str) -> list[Document]:
 # model renders its overlays next, and a file on disk byte-identical to what the compile wrote
 # has the compile's objects as its documents (kustomize/emitted.py) instead of a parse.
 _OFFERED: dict[str, list[Document]] = {}
+_TAKEN: set[str] = set()  # the offered texts a read found, since the last withdraw
 
 
 def offer(text: str, docs: list[Document]) -> None:
@@ -487,9 +489,16 @@ def offer(text: str, docs: list[Document]) -> None:
     _OFFERED[text] = docs
 
 
+def taken(text: str) -> bool:
+    """Whether a file read since the last withdraw held exactly the offered `text` (and was answered
+    with what was offered for it)."""
+    return text in _TAKEN
+
+
 def withdraw() -> None:
-    """Forget what was offered and not taken."""
+    """Forget what was offered, taken or not."""
     _OFFERED.clear()
+    _TAKEN.clear()
 
 
 # Parsed documents by text, kept from the second time a text is parsed on. _SEEN holds the hashes

@@ -17,6 +17,7 @@ every overlay, and a finding about an object is not theirs because they set one 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from typing import Any, Iterator
@@ -26,6 +27,7 @@ import yaml
 from .. import contain, emit, fastyaml, layout
 from ..config import Config, load_config
 from ..diagnostics import Diagnostics
+from ..kustomize import loader
 from ..kustomize.memo import Memo
 from ..kustomize.resource import PatchRecord
 from ..overlays import GENERATED_MARK
@@ -210,9 +212,16 @@ class SourceMap:
         model, env, name = match.group(1), overlay.env, overlay.file
         chunks = self._files.get(origin_file) or []
         index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
-        origins = self._model_origins(model, env, overlay.cluster, name) if index is not None else None
+        compiled = self._compiled(origin_file)
+        if compiled is not None and compiled.me.file.path == model:
+            self._models.setdefault(model, compiled.me.file)  # read a moment before (gate.after_compile)
+        origins = self._model_origins(model, env, overlay.cluster, name, compiled) if index is not None else None
         origin = origins.at(index) if origins is not None and index is not None else None
-        if origin is None or index is None or not _as_generated(chunks[index], origin.obj):
+        if origin is None or index is None:
+            return None
+        if compiled is not None and compiled.me.file.path == model:
+            chunks[index].generated = origin.obj  # the text the build wrote for it a moment before
+        elif not _as_generated(chunks[index], origin.obj):
             return None  # not generated from the model as it is now: map into the file itself
         label = self._model_label(model, path)
         if label is not None:
@@ -236,11 +245,15 @@ class SourceMap:
         line, col = file.doc.position(path)
         return model, line, col
 
-    def _model_origins(self, model: str, env: str, cluster: str, file: str) -> _Origins | None:
+    def _model_origins(self, model: str, env: str, cluster: str, file: str,
+                       compiled: "Compiled | None" = None) -> _Origins | None:
         """The origins of the objects of `file` of `model`'s overlay in `env` (in `cluster`'s own
         overlay, overlays/<env>@<cluster>/, with the cluster's overrides); None when the model or
-        the config does not load (validate reports neither: `mlgitops build` does)."""
+        the config does not load (validate reports neither: `mlgitops build` does). From the
+        model environment the file was `compiled` from, when it is this model's."""
         key = (model, env, cluster, file)
+        if key not in self._origins and compiled is not None and compiled.me.file.path == model:
+            self._origins[key] = _Origins(file_origins(compiled.me, compiled.config, file))
         if key not in self._origins:
             self._origins[key] = None
             config, model_file = self._load_config(), self._model_file(model)
@@ -292,13 +305,23 @@ class SourceMap:
         return (origin, *at) if at else None
 
     # files ----------------------------------------------------------------------------------------
+    def _compiled(self, rel: str) -> "Compiled | None":
+        """What the build compiled for the generated file `rel`, while the render just read exactly
+        that text from it (compiled_overlay)."""
+        found = _COMPILED.get((self.root, rel))
+        return found if found is not None and loader.taken(found.text) else None
+
     def _text_lines(self, rel: str) -> list[str]:
         if rel not in self._lines:
-            path = os.path.join(self.root, rel)
-            try:
-                text = contain.read_text(contain.trusted_root(self.root, path), path, "resource")
-            except (OSError, contain.ContainmentError):
-                text = None  # reading the input reported it
+            compiled = self._compiled(rel)
+            if compiled is not None:
+                text: str | None = compiled.text
+            else:
+                path = os.path.join(self.root, rel)
+                try:
+                    text = contain.read_text(contain.trusted_root(self.root, path), path, "resource")
+                except (OSError, contain.ContainmentError):
+                    text = None  # reading the input reported it
             self._lines[rel] = text.split("\n") if text is not None else []
             self._files[rel] = _split(text) if text is not None else None
         return self._lines[rel]
@@ -310,6 +333,35 @@ class SourceMap:
     def _generated(self, rel: str) -> bool:
         lines = self._text_lines(rel)
         return bool(lines) and lines[0].startswith(GENERATED_MARK)
+
+
+class Compiled:
+    """A generated file as `mlgitops check`'s build compiled it: its text, and the model
+    environment and config its objects came from."""
+
+    __slots__ = ("text", "me", "config")
+
+    def __init__(self, text: str, me: ModelEnv, config: Config) -> None:
+        self.text, self.me, self.config = text, me, config
+
+
+# (repository, generated file) -> Compiled, for the overlay the gate renders where it compiled its
+# model (compiled_overlay). Answers only while the render's read of the file found exactly that
+# text (loader.taken): then the finding's object came from it, and it came from `me`.
+_COMPILED: dict[tuple[str, str], Compiled] = {}
+
+
+@contextlib.contextmanager
+def compiled_overlay(root: str, texts: dict[str, str], me: ModelEnv, config: Config) -> Iterator[None]:
+    """Within: findings in the generated files `texts` (path relative to `root` -> the text the
+    build wrote) are located with what compiled them instead of reading each file again and
+    resolving and checking its model once more."""
+    for rel, text in texts.items():
+        _COMPILED[(root, rel)] = Compiled(text, me, config)
+    try:
+        yield
+    finally:
+        _COMPILED.clear()
 
 
 # (repository, model file) -> the ModelFile last read from it, with the bytes it was read from: a
