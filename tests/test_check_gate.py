@@ -199,17 +199,20 @@ spec:
 
 def test_findings_in_overlays_rendered_where_compiled_are_located_as_when_read(cli, gate_repo, monkeypatch):
     """Where the gate renders an overlay with the compiled documents, a finding in it is located
-    with what compiled it (sourcemap.compiled_overlay: the text, the model environment) instead of
-    reading the file and resolving the model again: at the same file, line and column, in the
-    model file for a value it sets, in the generated file (every environment and cluster) for one
-    mlgitops writes. Without the compiled documents everything is read as usual."""
+    with what compiled it (sourcemap.compiled_overlay: the text, the objects, the model
+    environment) instead of reading the file, resolving the model and generating it with tagged
+    settings again where no leaf under the path can carry a tag: at the same file, line and
+    column, in the model file for a value it sets, in the generated file (every environment and
+    cluster) for one mlgitops writes. Without the compiled documents everything is read as usual."""
     from mlgitops.kustomize import emitted
     from mlgitops.validate import sourcemap
 
     (gate_repo / "policies" / "locate-probe.yaml").write_text(PROBE_POLICY)
-    used = []
-    real = sourcemap.SourceMap._compiled
+    used, untraced = [], []
+    real, real_untraced = sourcemap.SourceMap._compiled, sourcemap.untraced_model_path
     monkeypatch.setattr(sourcemap.SourceMap, "_compiled", lambda self, rel: used.append(real(self, rel)) or used[-1])
+    monkeypatch.setattr(sourcemap, "untraced_model_path",
+                        lambda *args: untraced.append(real_untraced(*args)) or untraced[-1])
     code, report = run(cli, gate_repo)
     probe = sorted((d["file"], d["line"], d["column"], d["message"]) for d in report["diagnostics"]
                    if d["rule"] == "policy.locate-probe")
@@ -217,6 +220,9 @@ def test_findings_in_overlays_rendered_where_compiled_are_located_as_when_read(c
     assert any(f.startswith("overlays/prod@") and "mlgitops writes" in m for f, _, _, m in probe), probe
     assert {f.split("/")[1] for f, _, _, _ in probe if f.startswith("overlays/")} >= {"prod", "staging"}, probe
     assert any(c is not None for c in used) and any(c is None for c in used)
+    # answered from the compiled object (a value mlgitops writes), and generated again with tags
+    # where a leaf may have come from the model
+    assert {known for known, _ in untraced} == {True, False}
 
     def refuse(objects, text, first_line):
         raise emitted.NotUsual("refused for the test")

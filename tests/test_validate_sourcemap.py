@@ -603,6 +603,40 @@ def test_model_path_explaining_only_the_leaves_under_the_path_gives_what_all_lea
     assert compared > 2000 and mapped > 500, (compared, mapped)
 
 
+def test_a_path_no_tag_can_reach_is_explained_from_the_untagged_object_as_from_the_traced_one(every_feature):
+    """provenance.untraced_model_path (a finding in an overlay the gate compiled: the object the
+    build made, not generated again with tagged settings) answers only where no leaf at or under
+    the path equals a value a tag can sit on, and then as ObjectOrigin.model_path does: for every
+    path of every object the kitchen-sink and example models emit, in every environment and
+    cluster variant."""
+    from mlgitops.expand.overlay import overlay_files
+    from mlgitops.spec.model import cluster_variants
+    from mlgitops.validate.provenance import file_origins, taggable_values, untraced_model_path
+    from objpath import walk
+
+    answered = left = mapped = 0
+    for root in (every_feature, REPO_ROOT):
+        for me, config in _model_envs(root):
+            for variant in [me, *cluster_variants(me)]:
+                generators: dict = {}
+                files = overlay_files(variant, config, generators)
+                taggable = taggable_values(variant)
+                for name in generators:
+                    objects = files[name]
+                    assert len(objects) == len(generators[name])
+                    for origin, obj, generator in zip(file_origins(variant, config, name), objects, generators[name]):
+                        assert origin.obj == obj and origin.generator == generator.name
+                        for path in [p for p, _ in walk(obj)] + [("spec", "no-such-field")]:
+                            known, found = untraced_model_path(variant, generator, obj, path, taggable)
+                            if not known:
+                                left += 1
+                                continue
+                            assert found == origin.model_path(path), (variant.name, obj["kind"], path)
+                            answered += 1
+                            mapped += found is not None
+    assert answered > 5000 and left > 1000 and mapped > 300, (answered, left, mapped)
+
+
 def test_each_setting_is_tagged_with_the_model_path_source_path_gives(every_feature):
     """_traced tags the settings from the top down (two lookups a node); each leaf's tag is what
     ModelEnv.source_path, which tries every prefix of the leaf's path, gives for it: on the

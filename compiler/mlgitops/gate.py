@@ -462,7 +462,7 @@ class _Renderer:
                         loader.offer(decoded, emitted.documents(objects, body, 2))
                     except emitted.NotUsual:
                         continue
-                    offered[f"{files.directory}/{name}"] = decoded
+                    offered[f"{files.directory}/{name}"] = (decoded, objects, files.generators.get(name, []))
                 if self.config is None:
                     done[job] = job.load(self.each)
                 else:

@@ -29,7 +29,7 @@ from .diagnostics import Diagnostic, Diagnostics
 from .emit import dump, dump_all
 from .expand.argocd import argocd_files
 from .expand.base import base_files
-from .expand.generator import MODEL_FILE, MONITORING_FILE
+from .expand.generator import MODEL_FILE, MONITORING_FILE, Generator
 from .expand.overlay import alias_kustomization, overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, read_generated, sync_tree
 from .pool import map_forked
@@ -302,13 +302,14 @@ def compile_model(f: ModelFile, config: Config) -> Compiled:
 
 @dataclasses.dataclass
 class OverlayFiles:
-    """One overlay directory: its files' objects and serialised bytes, by file name, and the model
-    environment they were compiled from."""
+    """One overlay directory: its files' objects and serialised bytes, by file name, the model
+    environment they were compiled from and the generator of each object of a resource file."""
 
     directory: str
     objects: dict[str, object]
     texts: dict[str, bytes]
     me: ModelEnv
+    generators: dict[str, list[Generator]]
 
     @property
     def outputs(self) -> dict[str, bytes]:
@@ -321,7 +322,8 @@ def _overlay(f: ModelFile, me: ModelEnv, config: Config, diags: Diagnostics, *,
     as `like`: a file whose objects are the same is not serialised again (a replica override
     changes model.yaml, never the monitoring), and the collection check is skipped (its
     overrides change no query, and the environment's overlay was checked)."""
-    files = overlay_files(me, config)
+    generators: dict[str, list[Generator]] = {}
+    files = overlay_files(me, config, generators)
     if like is None:
         _check_collection(me, files, config, diags)
     texts = {}
@@ -332,7 +334,7 @@ def _overlay(f: ModelFile, me: ModelEnv, config: Config, diags: Diagnostics, *,
         sources = [f.path, CONFIG_FILE] if name == "kustomization.yaml" else [f.path]
         texts[name] = serialise(obj, sources)
         _check_object_sizes(f, me.env.name, obj, diags)
-    return OverlayFiles(overlay_dir(me), files, texts, me)
+    return OverlayFiles(overlay_dir(me), files, texts, me, generators)
 
 
 def _check_collection(me: ModelEnv, files: dict[str, object], config: Config, diags: Diagnostics) -> None:

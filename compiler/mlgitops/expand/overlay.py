@@ -47,8 +47,10 @@ def iter_generated(me: ModelEnv, config: Config, files: tuple[str, ...] | None =
                 yield g, obj
 
 
-def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
-    """{file name: list of objects}: the serving objects, the monitoring objects, the kustomization.
+def overlay_files(me: ModelEnv, config: Config, generators: dict[str, list[Generator]] | None = None
+                  ) -> dict[str, object]:
+    """{file name: list of objects}: the serving objects, the monitoring objects, the kustomization;
+    with `generators`, the generator of each object of each resource file goes there, in order.
 
     Two resource files per overlay rather than one per object: writing and reading files
     dominates a 1,000-model build on small machines (bench/README.md), and a pull request diff
@@ -58,6 +60,8 @@ def overlay_files(me: ModelEnv, config: Config) -> dict[str, object]:
     resources: dict[str, list[dict]] = {MODEL_FILE: [], MONITORING_FILE: []}
     for generator, obj in generated(me, config):
         resources[generator.file].append(obj)
+        if generators is not None:
+            generators.setdefault(generator.file, []).append(generator)
     labels = {"app.kubernetes.io/name": model.name, "mlgitops.dev/environment": model.environment,
               "mlgitops.dev/team": model.team}
     labels.update(model.labels)

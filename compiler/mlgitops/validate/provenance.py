@@ -157,18 +157,69 @@ class ObjectOrigin:
         # Only the leaves at or under `path` decide: a finding's locating explains those alone
         # (all of them, `fields`, only when already worked out), not every leaf of the object.
         fields = self.fields if "_explained" in self.__dict__ else _explain(self._me, self._generator, self.obj, path)[0]
-        if path in fields:
-            return fields[path]
-        below = [src for leaf, src in fields.items() if leaf[:len(path)] == path]
-        if not below:
-            return None
-        common = below[0]
-        for src in below[1:]:
-            n = 0
-            while n < min(len(common), len(src)) and common[n] == src[n]:
-                n += 1
-            common = common[:n]
-        return common or ("spec",)
+        return _common_source(fields, path)
+
+
+def _common_source(fields: dict[Path, Path], path: Path) -> Path | None:
+    """ObjectOrigin.model_path from the explained leaves `fields`."""
+    if path in fields:
+        return fields[path]
+    below = [src for leaf, src in fields.items() if leaf[:len(path)] == path]
+    if not below:
+        return None
+    common = below[0]
+    for src in below[1:]:
+        n = 0
+        while n < min(len(common), len(src)) and common[n] == src[n]:
+            n += 1
+        common = common[:n]
+    return common or ("spec",)
+
+
+# --- without tags --------------------------------------------------------------------------------
+# A tag sits only on a value _tag made: a str, int or float equal to a leaf of the model's settings
+# or metadata, or the str() of such an int or float (_TInt, _TFloat), which generators pass on
+# (what they compute from them is untagged). So a leaf of an untagged object whose value equals
+# none of those has no tag in the traced object either, and where no leaf at or under a path could
+# have one, the path's model_path is the generator's rows' alone: worked out from the object the
+# build made, without generating it again with tagged settings.
+
+def taggable_values(me: ModelEnv) -> frozenset:
+    """The values a tag can sit on in `me`'s traced generation: the str, int and float leaves of
+    its settings and of the model's metadata, and the str() of each int and float."""
+    found: set = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+        elif isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.add(value)
+            found.add(int.__repr__(value) if isinstance(value, int) else float.__repr__(value))
+
+    collect(me.settings)
+    collect(me.metadata)
+    return frozenset(found)
+
+
+def untraced_model_path(me: ModelEnv, generator: Generator, obj: dict, path: Path, taggable: frozenset
+                        ) -> tuple[bool, Path | None]:
+    """(True, ObjectOrigin.model_path(path)) of the object `generator` made for `me` (untagged: as
+    the build made it) when no leaf at or under `path` can carry a tag (`taggable`:
+    taggable_values(me)); (False, None) when one might, or a leaf is a NaN (equal to nothing)."""
+    path = tuple(path)
+    node = value_at(obj, path, _ABSENT)
+    if node is not _ABSENT:
+        for _leaf, value in _leaves(node, path):
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool) \
+                    and (value in taggable or value != value):
+                return False, None
+    return True, _common_source(_explain(me, generator, obj, path)[0], path)
 
 
 def _leaves(value: Any, path: Path = ()):

@@ -34,7 +34,8 @@ from ..overlays import GENERATED_MARK
 from ..modelfiles import read_model_file, resolve
 from ..spec.model import ModelEnv, ModelFile, cluster_variants
 from ..yamlsource import SourceDocument, load_yaml
-from .provenance import ObjectOrigin, file_origins
+from ..expand.generator import Generator
+from .provenance import ObjectOrigin, file_origins, taggable_values, untraced_model_path
 from .results import Document
 
 Path = tuple
@@ -213,13 +214,19 @@ class SourceMap:
         chunks = self._files.get(origin_file) or []
         index = next((i for i, c in enumerate(chunks) if c.start <= doc.origin_line <= c.end), None)
         compiled = self._compiled(origin_file)
-        if compiled is not None and compiled.me.file.path == model:
+        if compiled is not None and compiled.me.file.path != model:
+            compiled = None
+        if compiled is not None:
             self._models.setdefault(model, compiled.me.file)  # read a moment before (gate.after_compile)
+            if index is not None and index < min(len(compiled.objects), len(compiled.generators)):
+                found = self._from_compiled(compiled, chunks[index], index, doc, path, model)
+                if found is not False:
+                    return found  # type: ignore[return-value]
         origins = self._model_origins(model, env, overlay.cluster, name, compiled) if index is not None else None
         origin = origins.at(index) if origins is not None and index is not None else None
         if origin is None or index is None:
             return None
-        if compiled is not None and compiled.me.file.path == model:
+        if compiled is not None:
             chunks[index].generated = origin.obj  # the text the build wrote for it a moment before
         elif not _as_generated(chunks[index], origin.obj):
             return None  # not generated from the model as it is now: map into the file itself
@@ -228,6 +235,26 @@ class SourceMap:
             return label
         existing = _deepest(origin.obj, _translate(origin.obj, doc.obj, path))
         model_path = origin.model_path(existing)
+        if model_path is None:
+            return None  # mlgitops wrote this value itself: the generated file shows it
+        line, col = self._models[model].doc.position(model_path)  # type: ignore[union-attr]
+        return model, line, col
+
+    def _from_compiled(self, compiled: Compiled, chunk: _Chunk, index: int, doc: Document, path: Path,
+                       model: str) -> Location | None | bool:
+        """_from_model's answer from the object the build made (document `index` of the compiled
+        file, whose text `chunk` holds) when no leaf under the finding's path can carry a tag
+        (provenance.untraced_model_path); False when one might (then it generates with tags)."""
+        obj = compiled.objects[index]
+        chunk.generated = obj  # the text the build wrote for it a moment before
+        label = self._model_label(model, path)
+        if label is not None:
+            return label
+        existing = _deepest(obj, _translate(obj, doc.obj, path))
+        known, model_path = untraced_model_path(compiled.me, compiled.generators[index], obj, existing,
+                                                compiled.taggable())
+        if not known:
+            return False
         if model_path is None:
             return None  # mlgitops wrote this value itself: the generated file shows it
         line, col = self._models[model].doc.position(model_path)  # type: ignore[union-attr]
@@ -336,13 +363,19 @@ class SourceMap:
 
 
 class Compiled:
-    """A generated file as `mlgitops check`'s build compiled it: its text, and the model
-    environment and config its objects came from."""
+    """A generated file as `mlgitops check`'s build compiled it: its text, its objects and the
+    generator of each, and the model environment and config they came from."""
 
-    __slots__ = ("text", "me", "config")
+    __slots__ = ("text", "objects", "generators", "me", "config", "_taggable")
 
-    def __init__(self, text: str, me: ModelEnv, config: Config) -> None:
-        self.text, self.me, self.config = text, me, config
+    def __init__(self, text: str, objects: list, generators: list[Generator], me: ModelEnv, config: Config) -> None:
+        self.text, self.objects, self.generators, self.me, self.config = text, objects, generators, me, config
+        self._taggable: frozenset | None = None
+
+    def taggable(self) -> frozenset:
+        if self._taggable is None:
+            self._taggable = taggable_values(self.me)
+        return self._taggable
 
 
 # (repository, generated file) -> Compiled, for the overlay the gate renders where it compiled its
@@ -352,12 +385,13 @@ _COMPILED: dict[tuple[str, str], Compiled] = {}
 
 
 @contextlib.contextmanager
-def compiled_overlay(root: str, texts: dict[str, str], me: ModelEnv, config: Config) -> Iterator[None]:
-    """Within: findings in the generated files `texts` (path relative to `root` -> the text the
-    build wrote) are located with what compiled them instead of reading each file again and
-    resolving and checking its model once more."""
-    for rel, text in texts.items():
-        _COMPILED[(root, rel)] = Compiled(text, me, config)
+def compiled_overlay(root: str, files: dict[str, tuple[str, list, list[Generator]]], me: ModelEnv, config: Config
+                     ) -> Iterator[None]:
+    """Within: findings in the generated files `files` (path relative to `root` -> the text the
+    build wrote, its objects, their generators) are located with what compiled them instead of
+    reading each file again and resolving and generating its model once more."""
+    for rel, (text, objects, generators) in files.items():
+        _COMPILED[(root, rel)] = Compiled(text, objects, generators, me, config)
     try:
         yield
     finally:
