@@ -188,22 +188,13 @@ def taggable_values(me: ModelEnv) -> frozenset:
     """The values a tag can sit on in `me`'s traced generation: the str, int and float leaves of
     its settings and of the model's metadata, and the str() of each int and float."""
     found: set = set()
-
-    def collect(value: Any) -> None:
-        if isinstance(value, dict):
-            for v in value.values():
-                collect(v)
-        elif isinstance(value, list):
-            for v in value:
-                collect(v)
-        elif isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            found.add(value)
-            found.add(int.__repr__(value) if isinstance(value, int) else float.__repr__(value))
-
-    collect(me.settings)
-    collect(me.metadata)
+    for tree in (me.settings, me.metadata):
+        for _path, value in _leaves(tree):
+            if isinstance(value, str):
+                found.add(value)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                found.add(value)
+                found.add(int.__repr__(value) if isinstance(value, int) else float.__repr__(value))
     return frozenset(found)
 
 

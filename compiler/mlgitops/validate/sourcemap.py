@@ -366,22 +366,24 @@ class Compiled:
     """A generated file as `mlgitops check`'s build compiled it: its text, its objects and the
     generator of each, and the model environment and config they came from."""
 
-    __slots__ = ("text", "objects", "generators", "me", "config", "_taggable")
+    __slots__ = ("text", "objects", "generators", "me", "config")
 
     def __init__(self, text: str, objects: list, generators: list[Generator], me: ModelEnv, config: Config) -> None:
         self.text, self.objects, self.generators, self.me, self.config = text, objects, generators, me, config
-        self._taggable: frozenset | None = None
 
     def taggable(self) -> frozenset:
-        if self._taggable is None:
-            self._taggable = taggable_values(self.me)
-        return self._taggable
+        """provenance.taggable_values(me), worked out once for the overlay's files."""
+        found = _TAGGABLE.get(id(self.me))
+        if found is None:
+            found = _TAGGABLE[id(self.me)] = taggable_values(self.me)
+        return found
 
 
 # (repository, generated file) -> Compiled, for the overlay the gate renders where it compiled its
 # model (compiled_overlay). Answers only while the render's read of the file found exactly that
 # text (loader.taken): then the finding's object came from it, and it came from `me`.
 _COMPILED: dict[tuple[str, str], Compiled] = {}
+_TAGGABLE: dict[int, frozenset] = {}  # id(model environment) -> taggable_values, while it is compiled
 
 
 @contextlib.contextmanager
@@ -396,6 +398,7 @@ def compiled_overlay(root: str, files: dict[str, tuple[str, list, list[Generator
         yield
     finally:
         _COMPILED.clear()
+        _TAGGABLE.clear()
 
 
 # (repository, model file) -> the ModelFile last read from it, with the bytes it was read from: a
