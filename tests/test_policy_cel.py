@@ -546,3 +546,58 @@ def test_quantity_errors_are_parse_quantity_errors(text, message):
     with pytest.raises(CelError) as caught:
         run(f"quantity('{text}')")
     assert (caught.value.kind, caught.value.message) == ("runtime", message)
+
+
+def _builtin_matches(text, pattern) -> str:
+    """What cel-cpp's own matches() says, through a program the memo rewrite never touched."""
+    from mlgitops.policy import cel
+
+    native = cel._env().compile("object.t.matches(object.p)")
+    value = native.eval(cel._env().Activation({"object": {"t": text, "p": pattern}}))
+    return f"error: {value.plain_value()}" if value.type() == cel.cel.Type.ERROR else repr(value.plain_value())
+
+
+def test_matches_answers_what_the_builtin_answers_remembered_or_not(monkeypatch):
+    """matches() is rewritten to ask what the builtin said before for the same text and pattern
+    (celext.matches_known) and else the builtin, remembering its answer: on random and edge-case
+    pairs (invalid patterns, other types, Unicode, flags) the answer (or error) is the builtin's
+    the first time and every later time, and an error is never remembered."""
+    import random
+
+    from mlgitops.policy import celext
+
+    monkeypatch.setattr(celext, "_MATCHES", {})
+    monkeypatch.setattr(celext, "_matches_chars", 0)
+    rng = random.Random(18)
+    atoms = ["a", "b", ".", "*", "+", "?", "(", ")", "[", "]", "^", "$", "|", "\\d", "\\w", "{2}", "(?i)", "é", "\\", "x"]
+    patterns = ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 6))) for _ in range(150)]
+    patterns += ["(?i)(^|_)(PASSWORD|TOKEN)($|_)", "^--?[a-z]*=.+", "\\pL+", "(", "[z-a]", "a{1001}"]
+    texts = ["", "a", "ab", "AB", "DB_PASSWORD", "--token=x", "é", "abc123", "x" * 50, "b.a"]
+    program = compile_expression("object.t.matches(object.p)")
+    global_form = compile_expression("matches(object.t, object.p)")
+    compared = errors = remembered = 0
+    for pattern in patterns:
+        for text in texts + [1, None]:
+            expected = _builtin_matches(text, pattern)
+            for form in (program, global_form, program):
+                try:
+                    got = repr(form.evaluate(activation({"object": {"t": text, "p": pattern}})))
+                except CelError as exc:
+                    got = "error"
+                    assert expected.startswith("error: "), (text, pattern, expected, str(exc))
+                    assert (pattern, text) not in celext._MATCHES
+                    errors += 1
+                else:
+                    assert got == expected, (text, pattern)
+                compared += 1
+            remembered += (pattern, text) in celext._MATCHES
+    assert compared > 5000 and errors > 1000 and remembered > 500, (compared, errors, remembered)
+
+
+def test_matches_errors_read_as_before_the_memo():
+    with pytest.raises(CelError, match="invalid regular expression"):
+        run("'abc'.matches(object.metadata.name + '(')")
+    with pytest.raises(CelError, match="no matching overload"):
+        run("dyn(object.spec.replicas).matches('x')")
+    with pytest.raises(CelError, match="no such key"):
+        run("object.missing.matches('x')")

@@ -321,7 +321,7 @@ class _GoRewrite:
         self.changed = False
         self._names = 0
         # the encoded function names (Call field 2) of the calls it may change
-        names = [*_FROM_STRING, "string", *(_ORDERING if guard else ())]
+        names = [*_FROM_STRING, "string", "matches", *(_ORDERING if guard else ())]
         self.markers = tuple(_encoded(2, 2, name.encode()) for name in names)
 
     # --- building nodes (each with an id of its own) ---
@@ -402,6 +402,8 @@ class _GoRewrite:
             return self._conversion(ident, function, args[0])
         if not target and len(args) == 1 and function == "string" and "double_to_string" in self.overloads[ident]:
             return self._double_text(ident, args[0])
+        if function == "matches" and len(target) + len(args) == 2:
+            return self._matches(*(target + args))
         if not target and len(args) == 2 and function in _ORDERING and self.guard:
             heads = [list(celcost._fields(a))[:2] for a in original]  # [(2, 0, id), (kind, wire, value)]
             constant = [len(h) == 2 and h[1][0] == 3 for h in heads]
@@ -469,6 +471,24 @@ class _GoRewrite:
             body = self._call("_?_:_", is_double, body, self._call("string", self._ident(name)))
         return self._bind(name, arg, body)
 
+    def _matches(self, text: bytes, pattern: bytes) -> bytes:
+        """text.matches(pattern) (or matches(text, pattern)) answered from what the builtin said
+        before for the same pair (celext.matches_known); otherwise by the builtin, whose answer
+        celext.matches_learn remembers: cel.bind(t, text, cel.bind(p, pattern, cel.bind(k,
+        @go.matches_known(t, p), k == 2 ? @go.matches_learn(t, p, t.matches(p)) : k == 1)))."""
+        self.changed = True
+        t, p, k = self._name(), self._name(), self._name()
+
+        def number(value: int) -> bytes:
+            return self._node(3, _encoded(3, 0, value))  # Constant.int64_value
+
+        builtin = self._node(6, _message((1, self._ident(t)), (2, "matches"), (3, self._ident(p))))
+        body = self._call("_?_:_", self._call("_==_", self._ident(k), number(celext.UNKNOWN)),
+                          self._call(celext.GO_MATCHES_LEARN, self._ident(t), self._ident(p), builtin),
+                          self._call("_==_", self._ident(k), number(1)))
+        body = self._bind(k, self._call(celext.GO_MATCHES_KNOWN, self._ident(t), self._ident(p)), body)
+        return self._bind(t, text, self._bind(p, pattern, body))
+
     def _guarded(self, function: str, args: list[bytes], constant: list[bool]) -> bytes:
         """`a OP b` failing as cel-go's Compare does when an operand is NaN: each operand evaluated once
         (bound to a name; a constant, never NaN, is repeated instead)."""
@@ -514,7 +534,7 @@ class _Overloads(dict[int, tuple[str, ...]]):
         return found
 
 
-_REWRITTEN = (b"string_to_", b"double_to_string")  # overload ids in a checked expression that need a rewrite
+_REWRITTEN = (b"string_to_", b"double_to_string", b"matches")  # overload ids in a checked expression that need a rewrite
 
 
 class _Runtime:

@@ -651,6 +651,51 @@ def nan_ordering(left: Any, right: Any) -> bool:
     return False
 
 
+# --- matches(), remembered ------------------------------------------------------------------------
+# cel-expr-python compiles the regular expression of every matches() call again (about 50-130 us for
+# the patterns of policies/no-literal-credentials.yaml), constant or not. A program's matches() is
+# rewritten (cel.py, _GoRewrite._matches) to ask matches_known first; where it does not know the
+# answer, the builtin decides, as before, and matches_learn remembers what it said (an error is
+# never remembered: the builtin is asked again and fails the same way). So every answer is the
+# builtin's. Bounded: pairs up to MATCHES_PAIR_CHARS, MATCHES_MEMO_CHARS and MATCHES_MEMO_PAIRS in
+# all (then forgotten); remembering never fails an evaluation (a MemoryError under the evaluation's
+# memory budget leaves the pair unremembered).
+
+MATCHES_PAIR_CHARS = 4096
+MATCHES_MEMO_CHARS = 4 << 20
+MATCHES_MEMO_PAIRS = 1 << 16
+_MATCHES: dict[tuple[str, str], bool] = {}
+_matches_chars = 0
+UNKNOWN = 2  # matches_known's answer when the builtin has to decide
+
+
+def matches_known(text: Any, pattern: Any) -> int:
+    """1 or 0: what the builtin said for text.matches(pattern) before; UNKNOWN otherwise."""
+    if type(text) is str and type(pattern) is str:
+        found = _MATCHES.get((pattern, text))
+        if found is not None:
+            return int(found)
+    return UNKNOWN
+
+
+def matches_learn(text: Any, pattern: Any, result: Any) -> Any:
+    """`result`, the builtin's text.matches(pattern), remembered."""
+    global _matches_chars
+    if type(text) is str and type(pattern) is str and type(result) is bool \
+            and len(text) + len(pattern) <= MATCHES_PAIR_CHARS:
+        size = len(text) + len(pattern)
+        if _matches_chars + size > MATCHES_MEMO_CHARS or len(_MATCHES) >= MATCHES_MEMO_PAIRS:
+            _MATCHES.clear()
+            _matches_chars = 0
+        try:
+            if (pattern, text) not in _MATCHES:
+                _MATCHES[(pattern, text)] = result
+                _matches_chars += size
+        except MemoryError:  # pragma: no cover - the evaluation's budget is spent: not remembered
+            pass
+    return result
+
+
 # --- declarations --------------------------------------------------------------------------------
 
 _T = cel.Type
@@ -717,6 +762,8 @@ GO_PARSERS: dict[str, tuple[Callable[[str], Any], bool]] = {
     "double": (go_parse_float, False), "int": (go_parse_int, False), "uint": (go_parse_uint, False),
     "bool": (go_parse_bool, False), "duration": (go_duration_text, True), "timestamp": (go_timestamp_text, True)}
 GO_NAN_ORDERING = "@go.nan_ordering"
+GO_MATCHES_KNOWN = "@go.matches_known"
+GO_MATCHES_LEARN = "@go.matches_learn"
 
 
 def _go_decls() -> dict[str, list[_Sig]]:
@@ -728,6 +775,8 @@ def _go_decls() -> dict[str, list[_Sig]]:
         "@go.duration": [("go_string_to_duration_text", _STR, [_STR], False, go_duration_text)],
         "@go.timestamp": [("go_string_to_timestamp_text", _STR, [_STR], False, go_timestamp_text)],
         GO_NAN_ORDERING: [("go_nan_ordering", _BOOL, [_DYN, _DYN], False, nan_ordering)],
+        GO_MATCHES_KNOWN: [("go_matches_known", _INT, [_DYN, _DYN], False, matches_known)],
+        GO_MATCHES_LEARN: [("go_matches_learn", _BOOL, [_DYN, _DYN, _BOOL], False, matches_learn)],
     }
 
 
