@@ -116,6 +116,10 @@ def _serve(fn: Callable[[Any], Any], items: Sequence[Any], size: int, tasks: int
     try:
         for fd in inherited:  # the read ends of the workers' pipes, its own too: should the parent
             os.close(fd)  # die, a write fails (EPIPE) instead of waiting for a reader forever
+        # What the worker inherited stays out of its collector's way (gc.freeze: O(1), it only moves
+        # the collector's lists): its full collections would otherwise walk the parent's whole heap
+        # again and again, and write to every object's header as they go, copying each page.
+        gc.freeze()
         if collecting:  # the workers collect as the caller did
             gc.enable()
         while True:
