@@ -4,6 +4,7 @@ included), or the text is refused and parsed as usual."""
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -177,3 +178,26 @@ def test_an_offered_text_is_taken_once_without_parsing(monkeypatch):
         assert parsed == [text] and exact(again[0].data, docs[0].data) is None
     finally:
         loader.withdraw()
+
+
+def test_taken_names_the_file_whose_read_took_the_offer(tmp_path):
+    """loader.taken(path, text): the read of that very file found the offered text (what lets the
+    gate locate a finding in it with the compiled objects). A file that holds something else is
+    not taken, even when another file read in the same render holds the offered text."""
+    from mlgitops.kustomize import engine
+
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "yes"}}]
+    text = HEADER + emit.dump_all(objects)
+    (tmp_path / "kustomization.yaml").write_text("resources:\n- a.yaml\n- b.yaml\n")
+    # a.yaml is what the build wrote for it once edited (stale); b.yaml holds a's text as the build
+    # wrote it
+    (tmp_path / "a.yaml").write_text(HEADER + emit.dump_all([{**objects[0], "metadata": {"name": "y"}}]))
+    (tmp_path / "b.yaml").write_text(text)
+    a, b = (os.path.realpath(tmp_path / name) for name in ("a.yaml", "b.yaml"))
+    loader.offer(text, emitted.documents(objects, text.partition("\n")[2], 2))
+    try:
+        engine.render(str(tmp_path), repo_root=str(tmp_path))
+        assert loader.taken(b, text) and not loader.taken(a, text)
+    finally:
+        loader.withdraw()
+    assert not loader.taken(b, text)  # forgotten with the offers

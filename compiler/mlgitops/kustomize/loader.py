@@ -454,7 +454,6 @@ def parse_documents_ex(text: str) -> list[Document]:
     """
     offered = _OFFERED.pop(text, None) if _OFFERED else None
     if offered is not None:
-        _TAKEN.add(text)
         return offered
     cached = _PARSED.get(text)
     if cached is None:
@@ -480,7 +479,7 @@ def parse_documents_ex(text: str) -> list[Document]:
 # model renders its overlays next, and a file on disk byte-identical to what the compile wrote
 # has the compile's objects as its documents (kustomize/emitted.py) instead of a parse.
 _OFFERED: dict[str, list[Document]] = {}
-_TAKEN: set[str] = set()  # the offered texts a read found, since the last withdraw
+_TAKEN: dict[str, str] = {}  # real path -> the offered text a read of it found, since the last withdraw
 
 
 def offer(text: str, docs: list[Document]) -> None:
@@ -489,10 +488,10 @@ def offer(text: str, docs: list[Document]) -> None:
     _OFFERED[text] = docs
 
 
-def taken(text: str) -> bool:
-    """Whether a file read since the last withdraw held exactly the offered `text` (and was answered
-    with what was offered for it)."""
-    return text in _TAKEN
+def taken(path: str, text: str) -> bool:
+    """Whether the file at the real path `path`, read since the last withdraw, held exactly the
+    offered `text` (and was answered with what was offered for it)."""
+    return _TAKEN.get(path) == text
 
 
 def withdraw() -> None:
@@ -894,7 +893,10 @@ class Loader:
             return parsed[0], parsed[1], False
         text = self.read_text(kust, entry_path, path)
         where = self.display(path)
+        offered = bool(_OFFERED) and text in _OFFERED
         docs = self.parse(kust, entry_path, text, where)
+        if offered and text not in _OFFERED:  # this read took what was offered for its text
+            _TAKEN[path] = text
         try:
             pieces = count_pieces(text)
         except YamlError as exc:

@@ -336,7 +336,7 @@ class SourceMap:
         """What the build compiled for the generated file `rel`, while the render just read exactly
         that text from it (compiled_overlay)."""
         found = _COMPILED.get((self.root, rel))
-        return found if found is not None and loader.taken(found.text) else None
+        return found if found is not None and loader.taken(found.path, found.text) else None
 
     def _text_lines(self, rel: str) -> list[str]:
         if rel not in self._lines:
@@ -366,10 +366,20 @@ class Compiled:
     """A generated file as `mlgitops check`'s build compiled it: its text, its objects and the
     generator of each, and the model environment and config they came from."""
 
-    __slots__ = ("text", "objects", "generators", "me", "config")
+    __slots__ = ("file", "_path", "text", "objects", "generators", "me", "config")
 
-    def __init__(self, text: str, objects: list, generators: list[Generator], me: ModelEnv, config: Config) -> None:
+    def __init__(self, file: str, text: str, objects: list, generators: list[Generator], me: ModelEnv,
+                 config: Config) -> None:
+        self.file = file  # the file's path
+        self._path: str | None = None
         self.text, self.objects, self.generators, self.me, self.config = text, objects, generators, me, config
+
+    @property
+    def path(self) -> str:
+        """The file's real path, as the renderer reads it (worked out when a finding asks)."""
+        if self._path is None:
+            self._path = os.path.realpath(self.file)
+        return self._path
 
     def taggable(self) -> frozenset:
         """provenance.taggable_values(me), worked out once for the overlay's files."""
@@ -380,8 +390,8 @@ class Compiled:
 
 
 # (repository, generated file) -> Compiled, for the overlay the gate renders where it compiled its
-# model (compiled_overlay). Answers only while the render's read of the file found exactly that
-# text (loader.taken): then the finding's object came from it, and it came from `me`.
+# model (compiled_overlay). Answers only while the render's read of that very file found exactly
+# that text (loader.taken): then the finding's object came from it, and it came from `me`.
 _COMPILED: dict[tuple[str, str], Compiled] = {}
 _TAGGABLE: dict[int, frozenset] = {}  # id(model environment) -> taggable_values, while it is compiled
 
@@ -393,7 +403,7 @@ def compiled_overlay(root: str, files: dict[str, tuple[str, list, list[Generator
     build wrote, its objects, their generators) are located with what compiled them instead of
     reading each file again and resolving and generating its model once more."""
     for rel, (text, objects, generators) in files.items():
-        _COMPILED[(root, rel)] = Compiled(text, objects, generators, me, config)
+        _COMPILED[(root, rel)] = Compiled(os.path.join(root, rel), text, objects, generators, me, config)
     try:
         yield
     finally:
