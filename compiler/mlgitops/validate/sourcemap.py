@@ -226,9 +226,7 @@ class SourceMap:
         origin = origins.at(index) if origins is not None and index is not None else None
         if origin is None or index is None:
             return None
-        if compiled is not None:
-            chunks[index].generated = origin.obj  # the text the build wrote for it a moment before
-        elif not _as_generated(chunks[index], origin.obj):
+        if compiled is None and not _as_generated(chunks[index], origin.obj):
             return None  # not generated from the model as it is now: map into the file itself
         label = self._model_label(model, path)
         if label is not None:
@@ -277,9 +275,9 @@ class SourceMap:
         """The origins of the objects of `file` of `model`'s overlay in `env` (in `cluster`'s own
         overlay, overlays/<env>@<cluster>/, with the cluster's overrides); None when the model or
         the config does not load (validate reports neither: `mlgitops build` does). From the
-        model environment the file was `compiled` from, when it is this model's."""
+        model environment the file was `compiled` from (this model's), when given."""
         key = (model, env, cluster, file)
-        if key not in self._origins and compiled is not None and compiled.me.file.path == model:
+        if key not in self._origins and compiled is not None:
             self._origins[key] = _Origins(file_origins(compiled.me, compiled.config, file))
         if key not in self._origins:
             self._origins[key] = None
