@@ -2,10 +2,12 @@
 
 Kept in .mlgitops/build-cache.json (git-ignored, never needed for correctness). An entry is
 used only when all of these still hold: the same tool code and mlgitops.yaml (fingerprint), the
-same model file bytes (sha256), and every output file it produced still has the size and
+same model file bytes (sha256; or the file's size, times and inode, recorded with that hash once
+they had settled: SETTLED_NS), and every output file it produced still has the size and
 modification time recorded right after it was written or verified. Anything else - a hand edit
 of a generated file, a deleted output, a new mlgitops version - makes the model build again.
-`build --check` never uses it: CI proves drift from scratch.
+The cache also keeps the listings of generated directories that the write stage's walk of the
+tree may trust (overlays.Listings). `build --check` never uses it: CI proves drift from scratch.
 
 The same directory holds build.lock, the lock that serialises builds of one repository (see
 build_lock). .mlgitops/ must be a real directory inside the repository, never a symbolic link.
@@ -161,14 +163,35 @@ class Entry:
     outputs: list[str]
 
 
+# A model file's size, times and inode vouch for its bytes (so a rebuild need not read and hash
+# it) once they were recorded with its bytes' hash and were SETTLED_NS old then: any later write
+# gives the file a later ctime (which no one can set back). A younger file is read and hashed
+# again: a write within the same clock tick may leave the times as they were (git's "racily
+# clean" entries).
+SETTLED_NS = 2 * 10**9
+
+
+def _identity(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _settled(st: os.stat_result) -> bool:
+    return max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - SETTLED_NS
+
+
 class BuildCache:
     def __init__(self, root: str | None, fingerprint: str, entries: dict) -> None:
         self.root = root
         self.fingerprint = fingerprint
-        self.entries = entries  # model path -> {"sha", "name", "outputs": {rel: [size, mtime_ns]}}
+        # model path -> {"sha", "name", "outputs": {rel: [size, mtime_ns]}, "stat": _identity() (when settled)}
+        self.entries = entries
         self.fresh: dict[str, dict] = {}
         self.hits: dict[str, Entry] = {}
         self.pending: dict[str, tuple[str, str, list[str]]] = {}
+        # Directory listings the walk of the generated tree may trust (overlays.Listings): those
+        # recorded by the last build, and those this build records (saved in their place).
+        self.listings: dict[str, list] = {}
+        self.listed: dict[str, list] = {}
 
     @classmethod
     def disabled(cls) -> "BuildCache":
@@ -183,7 +206,15 @@ class BuildCache:
                 data = {}
         except (OSError, ValueError):
             data = {}
-        return cls(root, fingerprint, data.get("models", {}) if isinstance(data, dict) else {})
+        cache = cls(root, fingerprint, data.get("models", {}) if isinstance(data, dict) else {})
+        listings = data.get("listings") if isinstance(data, dict) else None
+        cache.listings = listings if isinstance(listings, dict) else {}
+        return cache
+
+    def walk_listings(self) -> tuple[dict, dict] | None:
+        """(the listings recorded before, where to record them now) for overlays.sync_tree; None
+        when the cache is disabled."""
+        return None if self.root is None else (self.listings, self.listed)
 
     def lookup(self, rel: str) -> Entry | None:
         if self.root is None:
@@ -193,16 +224,24 @@ class BuildCache:
             return None
         top = self.root + os.sep  # (os.path.join per output file was a tenth of a one-model rebuild)
         try:
-            with open(top + rel, "rb") as fh:
-                if hashlib.sha256(fh.read()).hexdigest() != entry["sha"]:
-                    return None
+            vouched = entry.get("stat")
+            st = os.stat(top + rel)
+            if vouched is None or _identity(st) != vouched:
+                with open(top + rel, "rb") as fh:
+                    st = os.fstat(fh.fileno())  # before the read: a write after it changes the times
+                    if hashlib.sha256(fh.read()).hexdigest() != entry["sha"]:
+                        return None
+                vouched = _identity(st) if _settled(st) else None
             for out, (size, mtime) in entry["outputs"].items():
                 st = os.stat(top + out)
                 if st.st_size != size or st.st_mtime_ns != mtime:
                     return None
         except (OSError, KeyError, TypeError, ValueError):
             return None
-        self.fresh[rel] = entry
+        fresh = {key: value for key, value in entry.items() if key != "stat"}
+        if vouched is not None:
+            fresh["stat"] = vouched
+        self.fresh[rel] = fresh
         self.hits[rel] = Entry(entry["name"], list(entry["outputs"]))
         return self.hits[rel]
 
@@ -230,8 +269,8 @@ class BuildCache:
         try:
             state_dir(self.root)
             tmp = path + TMP_SUFFIX
-            text = orjson.dumps({"format": _FORMAT, "fingerprint": self.fingerprint, "models": models},
-                                option=orjson.OPT_SORT_KEYS)
+            text = orjson.dumps({"format": _FORMAT, "fingerprint": self.fingerprint, "models": models,
+                                 "listings": self.listed}, option=orjson.OPT_SORT_KEYS)
             with contextlib.suppress(FileNotFoundError):
                 os.remove(tmp)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)

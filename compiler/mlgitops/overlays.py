@@ -27,6 +27,9 @@ holding only the start of the generated header, is a staged file a kill cut shor
 Containment: every directory from the repository root down to a file mlgitops would write must
 be a real directory (not a symbolic link), else OutsideRepoError and nothing is written.
 
+The walk of the generated tree reads every directory, except one whose listing the build cache
+recorded and whose inode and times have not changed since (Listings).
+
 Test hook: MLGITOPS_FAULT=<point>:<n> makes the process SIGKILL itself at the n-th hit of a named
 point: write (a staged file), fsync (the flush before the swaps), swap (a rename or exchange
 into place; twice per directory without RENAME_EXCHANGE), remove (removing an old copy or a
@@ -41,6 +44,7 @@ import errno
 import os
 import re
 import stat
+import time
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:
@@ -176,11 +180,29 @@ class _Scan:
     linked_roots: list[str] = dataclasses.field(default_factory=list)  # owned roots that are symlinks
 
 
-def _scan(root: str) -> _Scan:
-    """One walk of the owned roots; never follows a symbolic link, never enters a leftover."""
-    found = _Scan()
+# A directory's listing may be taken from `Listings` (the build cache keeps them) instead of read
+# again while its inode, device, mtime and ctime are the ones recorded: every entry created,
+# removed or renamed in it gives the directory a new mtime and ctime. A listing is recorded only
+# from a directory whose times were SETTLED_NS old when it was stat'ed, before it was read: a
+# change after that stat gets later times (within the same clock tick as the recorded ones, the
+# times could stay: git's "racily clean" entries). Only a listing of plain entries is recorded
+# (no directory, no leftover, not empty), so a trusted directory adds files and nothing else.
+Listings = dict  # repo-relative directory -> [[ino, dev, mtime_ns, ctime_ns], [names]]
+SETTLED_NS = 2 * 10**9
 
-    def walk(directory: str, rel: str) -> None:
+
+def _dir_identity(st: os.stat_result) -> list[int]:
+    return [st.st_ino, st.st_dev, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _scan(root: str, known: Listings | None = None, record: Listings | None = None) -> _Scan:
+    """One walk of the owned roots; never follows a symbolic link, never enters a leftover. With
+    `known`, a directory whose identity matches its recorded listing is not read again; with
+    `record`, the listing of every directory that may be trusted next time goes there."""
+    found = _Scan()
+    settled_before = time.time_ns() - SETTLED_NS
+
+    def walk(directory: str, rel: str, st: os.stat_result | None) -> None:
         try:
             entries = list(os.scandir(directory))
         except (FileNotFoundError, NotADirectoryError):
@@ -188,16 +210,39 @@ def _scan(root: str) -> _Scan:
         if not entries:
             found.empty_dirs.add(rel)
         prefix = rel + "/"
+        plain = bool(entries)
         for entry in entries:
             name = entry.name
             path = prefix + name
             if "mlgitops-" in name and is_leftover_name(name):  # (every leftover name holds "mlgitops-")
                 found.leftovers.append(path)
+                plain = False
             elif entry.is_dir(follow_symlinks=False):
                 found.dirs.add(path)
-                walk(entry.path, path)
+                plain = False
+                enter(entry, path)
             else:
                 found.files.add(path)
+        if plain and st is not None and record is not None and max(st.st_mtime_ns, st.st_ctime_ns) < settled_before:
+            record[rel] = [_dir_identity(st), sorted(entry.name for entry in entries)]
+
+    def enter(entry: os.DirEntry, path: str) -> None:
+        if known is None and record is None:
+            walk(entry.path, path, None)
+            return
+        try:
+            st = entry.stat(follow_symlinks=False)  # before the listing is read
+        except OSError:
+            walk(entry.path, path, None)
+            return
+        listing = known.get(path) if known is not None else None
+        if listing is not None and listing[0] == _dir_identity(st):
+            prefix = path + "/"
+            found.files.update(prefix + name for name in listing[1])
+            if record is not None:
+                record[path] = listing
+            return
+        walk(entry.path, path, st)
 
     for top in OWNED_ROOTS:
         try:
@@ -208,7 +253,7 @@ def _scan(root: str) -> _Scan:
             found.linked_roots.append(top)
         elif stat.S_ISDIR(st.st_mode):
             found.dirs.add(top)
-            walk(os.path.join(root, top), top)
+            walk(os.path.join(root, top), top, None)
         else:
             found.files.add(top)
     try:
@@ -287,22 +332,28 @@ def _unit(rel: str) -> str | None:
 
 
 def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bool], *,
-              check: bool = False, known_unchanged: Callable[[str], bool] = lambda rel: False) -> SyncResult:
+              check: bool = False, known_unchanged: Callable[[str], bool] = lambda rel: False,
+              listings: tuple[Listings, Listings] | None = None) -> SyncResult:
     """Make the generated files under `root` equal `desired` (or, with check, report how they differ).
 
     `known_unchanged(rel)` may vouch that a file on disk already holds its desired bytes (the build
     cache does this from file stats; its desired value is then a b"" placeholder) so it is not read
     again. Files are read only when they exist and only once; a file that is not desired is opened
-    only to read its header. Raises OwnershipError, OutsideRepoError or WriteError.
+    only to read its header. `listings` (the build cache's): the directory listings recorded
+    before, which the walk of the tree may trust (see Listings), and where it records them anew.
+    Raises OwnershipError, OutsideRepoError or WriteError.
     """
     result = SyncResult()
-    scan = _scan(root)
+    known, record = listings if listings is not None else (None, None)
+    scan = _scan(root, known, record)
     _contain(root, scan, desired)
     if check:
         result.leftovers = list(scan.leftovers)
     elif scan.leftovers:
         result.leftovers = clean_leftovers(root, scan.leftovers)
-        scan = _scan(root)
+        if record is not None:
+            record.clear()
+        scan = _scan(root, known, record)
         _contain(root, scan, desired)
     existing = scan.files
     changed: set[str] = set()
