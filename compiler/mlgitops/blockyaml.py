@@ -45,6 +45,7 @@ _READABLE = bytes(range(0x20, 0x7F)) + b"\n"  # printable ASCII and line feeds
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
 _BLOCK_HEADER = re.compile(r"\|([1-9]?)([-+]?)\Z")
 _SPACES = re.compile(r" *")
+_CONTENT = re.compile(r"[^\n]")  # the first character of a line that is not empty
 # After the opening quote, to the closing one. Possessive: no backtracking, linear time whatever the text.
 _DOUBLE_BODY = re.compile(r'(?:[^"\\]++|\\.)*+"', re.S)
 _SINGLE_BODY = re.compile(r"(?:[^']++|'')*+'")
@@ -95,6 +96,7 @@ class Reader:
         memo = self.lines
         classify = self._classify
         find = text.find
+        content = _CONTENT.search
         end = len(text)
         docs: list[tuple[int, Any, dict, bool]] = []
         counted, lines_before = 0, 0  # text.count("\n", 0, counted) == lines_before
@@ -114,7 +116,10 @@ class Reader:
                 nl = find("\n", pos)
                 line = text[pos:nl]
                 if not line or line[0] == "#":
-                    pos = nl + 1
+                    # and every empty line after it at once: a root key the policy check drops
+                    # (fastyaml.prune_root) leaves a comment line and hundreds of empty ones
+                    following = content(text, nl + 1, stop)
+                    pos = stop if following is None else following.start()
                     continue
                 indent, entry, dashes, key, kind, value, raw = memo.get(line) or classify(line)
                 line_pos, pos = pos, nl + 1

@@ -162,6 +162,11 @@ READ = [
     "a: -1\nb: -x\nc: a:b\nd: x#y\ne: \"{{args.namespace}}\"\nf: sum(rate(x[5m])) / 2\ng: ---\n",
     "items: x\nkind: List\n",
     "a: =\nb: <<x\n",
+    # runs of empty lines and comment lines (what a root key the policy check drops leaves), at the
+    # start, between entries, at the end of a document and of the text: later lines keep their numbers
+    "\n\n\na: 1\n\n\n\nb:\n\n\n  c: 2\n#\n\n\n\n\n#x\n\nd: 3\n\n\n---\n\n\ne: 4\n#\n\n\n",
+    "a: |\n  x\n\n\n#\n\n\n\nb:\n- 1\n#\n\n\n\n- 2\n---\n#\n\n\nc: 3\n\n\n\n",
+    "- a\n\n\n\n- b\n---\n\n\n\n- c\n",
 ]
 
 
