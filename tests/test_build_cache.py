@@ -23,7 +23,6 @@ TICK = 0.05
 def settled(monkeypatch):
     """Everything counts as settled: recorded at once."""
     monkeypatch.setattr(overlays, "SETTLED_NS", -10**12)
-    monkeypatch.setattr(buildcache, "SETTLED_NS", -10**12)
 
 
 def _fields(scan: overlays._Scan) -> dict:

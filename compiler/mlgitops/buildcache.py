@@ -3,7 +3,7 @@
 Kept in .mlgitops/build-cache.json (git-ignored, never needed for correctness). An entry is
 used only when all of these still hold: the same tool code and mlgitops.yaml (fingerprint), the
 same model file bytes (sha256; or the file's size, times and inode, recorded with that hash once
-they had settled: SETTLED_NS), and every output file it produced still has the size and
+they had settled: overlays.SETTLED_NS), and every output file it produced still has the size and
 modification time recorded right after it was written or verified. Anything else - a hand edit
 of a generated file, a deleted output, a new mlgitops version - makes the model build again.
 The cache also keeps the listings of generated directories that the write stage's walk of the
@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 import orjson
 
-from .overlays import TMP_SUFFIX, OutsideRepoError
+from .overlays import TMP_SUFFIX, OutsideRepoError, settled_before
 
 STATE_DIR = ".mlgitops"
 CACHE_FILE = ".mlgitops/build-cache.json"
@@ -164,19 +164,16 @@ class Entry:
 
 
 # A model file's size, times and inode vouch for its bytes (so a rebuild need not read and hash
-# it) once they were recorded with its bytes' hash and were SETTLED_NS old then: any later write
-# gives the file a later ctime (which no one can set back). A younger file is read and hashed
-# again: a write within the same clock tick may leave the times as they were (git's "racily
-# clean" entries).
-SETTLED_NS = 2 * 10**9
-
-
+# it) once they were recorded with its bytes' hash and had settled then (overlays.SETTLED_NS):
+# any later write gives the file a later ctime (which no one can set back). A younger file is
+# read and hashed again: a write within the same clock tick may leave the times as they were
+# (git's "racily clean" entries).
 def _identity(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 def _settled(st: os.stat_result) -> bool:
-    return max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - SETTLED_NS
+    return max(st.st_mtime_ns, st.st_ctime_ns) < settled_before()
 
 
 class BuildCache:

@@ -188,7 +188,13 @@ class _Scan:
 # times could stay: git's "racily clean" entries). Only a listing of plain entries is recorded
 # (no directory, no leftover, not empty), so a trusted directory adds files and nothing else.
 Listings = dict  # repo-relative directory -> [[ino, dev, mtime_ns, ctime_ns], [names]]
-SETTLED_NS = 2 * 10**9
+SETTLED_NS = 2 * 10**9  # (the build cache's stat of a model file settles the same way)
+
+
+def settled_before() -> int:
+    """The time (ns since the epoch) a file's or directory's mtime and ctime must both be older
+    than for its stat to vouch for what it holds (SETTLED_NS)."""
+    return time.time_ns() - SETTLED_NS
 
 
 def _dir_identity(st: os.stat_result) -> list[int]:
@@ -200,7 +206,7 @@ def _scan(root: str, known: Listings | None = None, record: Listings | None = No
     `known`, a directory whose identity matches its recorded listing is not read again; with
     `record`, the listing of every directory that may be trusted next time goes there."""
     found = _Scan()
-    settled_before = time.time_ns() - SETTLED_NS
+    settled = settled_before()
 
     def walk(directory: str, rel: str, st: os.stat_result | None) -> None:
         try:
@@ -223,7 +229,7 @@ def _scan(root: str, known: Listings | None = None, record: Listings | None = No
                 enter(entry, path)
             else:
                 found.files.add(path)
-        if plain and st is not None and record is not None and max(st.st_mtime_ns, st.st_ctime_ns) < settled_before:
+        if plain and st is not None and record is not None and max(st.st_mtime_ns, st.st_ctime_ns) < settled:
             record[rel] = [_dir_identity(st), sorted(entry.name for entry in entries)]
 
     def enter(entry: os.DirEntry, path: str) -> None:
