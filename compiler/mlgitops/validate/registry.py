@@ -31,8 +31,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any, Iterable
 
@@ -82,6 +80,11 @@ def read_file(path: str, where: str, roots: list[str] | None = None) -> bytes | 
 
 def fetch_url(url: str) -> bytes | None:
     """The body of a 200 response; None on 404; SchemaError on any other outcome."""
+    # Imported here: urllib.request brings http.client, ssl and email (15-20 ms), and only an
+    # http(s) schema location needs it.
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": "mlgitops"})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
