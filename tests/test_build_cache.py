@@ -121,3 +121,25 @@ def test_a_model_edit_that_keeps_size_and_mtime_is_rebuilt(repo, cli, settled, m
     assert code == 0, report["diagnostics"]
     assert "overlays/prod/iris/model.yaml" in report["written"]
     assert "maxReplicas: 12" in (repo / "overlays/prod/iris/model.yaml").read_text()
+
+
+def test_the_cache_never_reads_through_a_linked_model_file(repo, tmp_path):
+    """A model file that became a symbolic link (here to a FIFO outside the repository, whose
+    opening would block until the timeout) is not read to match the cache: the load refuses it."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "compiler")}
+    run = [sys.executable, "-m", "mlgitops", "build", "--repo", str(repo), "--format", "json"]
+    subprocess.run(run, check=True, env=env, timeout=120, capture_output=True)
+    fifo = tmp_path / "outside.yaml"
+    os.mkfifo(fifo)
+    (repo / "models/iris.yaml").unlink()
+    (repo / "models/iris.yaml").symlink_to(fifo)
+    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    found = [d for d in json.loads(proc.stdout)["diagnostics"] if d["rule"] == "input.outside-repo"]
+    assert found and found[0]["file"] == "models/iris.yaml", proc.stdout

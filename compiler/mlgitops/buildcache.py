@@ -222,15 +222,17 @@ class BuildCache:
         top = self.root + os.sep  # (os.path.join per output file was a tenth of a one-model rebuild)
         try:
             vouched = entry.get("stat")
-            st = os.stat(top + rel)
+            st = os.lstat(top + rel)
+            if not stat.S_ISREG(st.st_mode):  # a link is never followed here: the load reads it (contain)
+                return None
             if vouched is None or _identity(st) != vouched:
-                with open(top + rel, "rb") as fh:
+                with open(os.open(top + rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as fh:
                     st = os.fstat(fh.fileno())  # before the read: a write after it changes the times
-                    if hashlib.sha256(fh.read()).hexdigest() != entry["sha"]:
+                    if not stat.S_ISREG(st.st_mode) or hashlib.sha256(fh.read()).hexdigest() != entry["sha"]:
                         return None
                 vouched = _identity(st) if _settled(st) else None
             for out, (size, mtime) in entry["outputs"].items():
-                st = os.stat(top + out)
+                st = os.lstat(top + out)
                 if st.st_size != size or st.st_mtime_ns != mtime:
                     return None
         except (OSError, KeyError, TypeError, ValueError):

@@ -302,6 +302,31 @@ def read_generated(path: str) -> bytes | None:
             os.close(fd)
 
 
+def read_generated_inside(root: str, rel: str, real_dirs: dict[str, bool]) -> bytes | None:
+    """read_generated(root/rel) when every directory from `root` down to the file is a real
+    directory (no symbolic link), else None: the build's comparison with the tree on disk
+    (`build --check`, `check`) never reads through a link out of the repository; the write
+    stage's containment check then refuses the tree. `real_dirs` remembers the directories
+    looked at (repo-relative -> real)."""
+    directory = rel.rpartition("/")[0]
+    if directory and not _real_dir(root, directory, real_dirs):
+        return None
+    return read_generated(os.path.join(root, rel))
+
+
+def _real_dir(root: str, rel: str, memo: dict[str, bool]) -> bool:
+    found = memo.get(rel)
+    if found is None:
+        parent = rel.rpartition("/")[0]
+        try:
+            found = (not parent or _real_dir(root, parent, memo)) and \
+                stat.S_ISDIR(os.lstat(os.path.join(root, rel)).st_mode)
+        except OSError:
+            found = False
+        memo[rel] = found
+    return found
+
+
 def _contain(root: str, scan: _Scan, rels: Iterable[str]) -> None:
     """Raise OutsideRepoError unless every directory above every rel is a real one in the repository."""
     for top in scan.linked_roots:

@@ -31,7 +31,7 @@ from .expand.argocd import argocd_files
 from .expand.base import base_files
 from .expand.generator import MODEL_FILE, MONITORING_FILE, Generator
 from .expand.overlay import alias_kustomization, overlay_dir, overlay_files
-from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, read_generated, sync_tree
+from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, read_generated_inside, sync_tree
 from .pool import map_forked
 from .progress import Progress
 from .modelfiles import load_model_file, resolve
@@ -397,11 +397,13 @@ def compile_models(files: list[ModelFile], config: Config, after_compile: AfterC
     (build --check: the repository), a file that holds its bytes there already comes back as a b""
     placeholder (the write stage then knows it unchanged): compared where it was compiled, on
     every core, instead of sent back whole and read again in this process."""
+    real_dirs: dict[str, bool] = {}  # (each worker's own copy)
+
     def one(f: ModelFile) -> tuple[list[Diagnostic], dict[str, bytes], Any]:
         found, outputs, written = compile_model(f, config)
         after = after_compile(f, written) if after_compile is not None and outputs else None
         if compare_in is not None:
-            outputs = {rel: b"" if data and read_generated(os.path.join(compare_in, rel)) == data else data
+            outputs = {rel: b"" if data and read_generated_inside(compare_in, rel, real_dirs) == data else data
                        for rel, data in outputs.items()}
         return found, outputs, after
 

@@ -94,3 +94,32 @@ def test_the_cache_file_and_lock_file_are_not_followed(tmp_path, cli):
     code, report = cli.build_json(repo)
     assert code == 1 and [d["rule"] for d in report["diagnostics"]] == ["input.outside-repo"]
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["build", "--check"], ["check"]], ids=["build-check", "check"])
+def test_comparing_with_the_tree_never_reads_through_a_linked_directory(tmp_path, command):
+    """`build --check` and `check` compare what the models compile to with the files on disk.
+    Behind a linked output directory every file is a FIFO here: opening one (even to compare)
+    would block until the timeout, so a read through the link fails the test."""
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    repo = copy_sources(tmp_path / "repo")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "compiler")}
+    run = [sys.executable, "-m", "mlgitops"]
+    subprocess.run(run + ["build", "--repo", str(repo), "--quiet"], check=True, env=env, timeout=120)
+    outside = tmp_path / "outside"
+    (repo / "overlays/prod").rename(outside)
+    files = list(outside.glob("*/*.yaml"))
+    assert files
+    for path in files:
+        path.unlink()
+        os.mkfifo(path)
+    (repo / "overlays/prod").symlink_to(outside, target_is_directory=True)
+    proc = subprocess.run(run + command + ["--repo", str(repo), "--format", "json"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    found = [d for d in json.loads(proc.stdout)["diagnostics"] if d["rule"] == "input.outside-repo"]
+    assert found and found[0]["file"] == "overlays/prod", proc.stdout
