@@ -143,3 +143,30 @@ def test_the_cache_never_reads_through_a_linked_model_file(repo, tmp_path):
     assert proc.returncode == 1, proc.stderr
     found = [d for d in json.loads(proc.stdout)["diagnostics"] if d["rule"] == "input.outside-repo"]
     assert found and found[0]["file"] == "models/iris.yaml", proc.stdout
+
+
+def test_a_cache_file_that_is_a_link_or_a_fifo_is_no_cache(repo, tmp_path):
+    """.mlgitops/build-cache.json linked to a FIFO outside (or a FIFO itself): opening either
+    would block until the timeout; the build goes on without a cache."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "compiler")}
+    run = [sys.executable, "-m", "mlgitops", "build", "--repo", str(repo), "--format", "json"]
+    fifo = tmp_path / "outside-cache"
+    os.mkfifo(fifo)
+    (repo / ".mlgitops").mkdir()
+    (repo / ".mlgitops/build-cache.json").symlink_to(fifo)
+    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (repo / ".mlgitops/build-cache.json").unlink()
+    os.mkfifo(repo / ".mlgitops/build-cache.json")
+    proc = subprocess.run(run + ["--no-cache"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (repo / "models/iris.yaml").write_text((repo / "models/iris.yaml").read_text().replace("team: ", "team: x-", 1))
+    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["written"]
