@@ -160,10 +160,12 @@ def _head(path: str) -> bytes | None:
     """The first len(GENERATED_MARK) bytes of `path` (fewer in a shorter file); None when it cannot
     be read or is a symlink."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device is never ours
+            return None
         return os.read(fd, len(GENERATED_MARK))
     except OSError:
         return None
@@ -280,9 +282,10 @@ def files_on_disk(root: str) -> set[str]:
 
 
 def read_generated(path: str) -> bytes | None:
-    """The file's bytes; None when it is gone; b"" (not ours) when it is a symlink."""
+    """The file's bytes; None when it is gone (or a directory); b"" (not ours) when it is a
+    symlink or anything but a regular file (a FIFO is opened without waiting for a writer)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -292,6 +295,9 @@ def read_generated(path: str) -> bytes | None:
             return None
         raise
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            return None if stat.S_ISDIR(mode) else b""
         with os.fdopen(fd, "rb") as fh:
             fd = -1
             return fh.read()

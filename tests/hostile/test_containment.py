@@ -105,6 +105,20 @@ def test_a_fifo_model_is_refused_without_blocking(repo):
             "[input.not-regular-file]") in (proc.stdout + proc.stderr).splitlines()
 
 
+@pytest.mark.parametrize("rel", ["overlays/prod/iris/model.yaml", "base/components/common/kustomization.yaml",
+                                 "argocd/root-project.yaml"])
+@pytest.mark.parametrize("command", [["build"], ["build", "--check"], ["check"]], ids=["build", "build-check", "check"])
+def test_a_fifo_where_a_generated_file_goes_is_refused_without_blocking(built, rel, command):
+    """Build and check compare the files on disk with what the models compile to: a FIFO there
+    (no writer) is not ours, and is never waited on."""
+    (built / rel).unlink()
+    os.mkfifo(built / rel)
+    proc = subprocess.run([MLGITOPS, *command, "--repo", str(built)], capture_output=True, text=True, timeout=60)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    assert f"{rel}:1:1: error: " in out and "[build.not-generated]" in out, out
+
+
 def test_a_50_mb_model_is_refused_by_its_size_without_reading_it(cli, repo):
     with open(repo / "models/big.yaml", "wb") as fh:
         fh.write(b"apiVersion: mlgitops.dev/v1alpha1\n")
