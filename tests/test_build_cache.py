@@ -5,12 +5,16 @@ kernel sets on every write are the ones recorded, and only when they had settled
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 import time
 import types
 
 import pytest
 
+from conftest import REPO_ROOT
 from mlgitops import buildcache, overlays
 
 # The tests below make a recorded state look settled at once (instead of waiting two seconds),
@@ -123,50 +127,40 @@ def test_a_model_edit_that_keeps_size_and_mtime_is_rebuilt(repo, cli, settled, m
     assert "maxReplicas: 12" in (repo / "overlays/prod/iris/model.yaml").read_text()
 
 
+def _build(repo, *args: str) -> tuple[int, dict, str]:
+    """`mlgitops build --format json` in a subprocess: (exit code, report, stderr). A run that
+    waits on a FIFO fails the test at the timeout instead of hanging it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "compiler")}
+    proc = subprocess.run([sys.executable, "-m", "mlgitops", "build", "--repo", str(repo), "--format", "json", *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+    return proc.returncode, json.loads(proc.stdout) if proc.stdout else {}, proc.stderr
+
+
 def test_the_cache_never_reads_through_a_linked_model_file(repo, tmp_path):
     """A model file that became a symbolic link (here to a FIFO outside the repository, whose
     opening would block until the timeout) is not read to match the cache: the load refuses it."""
-    import json
-    import subprocess
-    import sys
-
-    from conftest import REPO_ROOT
-
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "compiler")}
-    run = [sys.executable, "-m", "mlgitops", "build", "--repo", str(repo), "--format", "json"]
-    subprocess.run(run, check=True, env=env, timeout=120, capture_output=True)
+    assert _build(repo)[0] == 0
     fifo = tmp_path / "outside.yaml"
     os.mkfifo(fifo)
     (repo / "models/iris.yaml").unlink()
     (repo / "models/iris.yaml").symlink_to(fifo)
-    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 1, proc.stderr
-    found = [d for d in json.loads(proc.stdout)["diagnostics"] if d["rule"] == "input.outside-repo"]
-    assert found and found[0]["file"] == "models/iris.yaml", proc.stdout
+    code, report, stderr = _build(repo)
+    assert code == 1, stderr
+    found = [d for d in report["diagnostics"] if d["rule"] == "input.outside-repo"]
+    assert found and found[0]["file"] == "models/iris.yaml", report
 
 
 def test_a_cache_file_that_is_a_link_or_a_fifo_is_no_cache(repo, tmp_path):
     """.mlgitops/build-cache.json linked to a FIFO outside (or a FIFO itself): opening either
     would block until the timeout; the build goes on without a cache."""
-    import json
-    import subprocess
-    import sys
-
-    from conftest import REPO_ROOT
-
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "compiler")}
-    run = [sys.executable, "-m", "mlgitops", "build", "--repo", str(repo), "--format", "json"]
     fifo = tmp_path / "outside-cache"
     os.mkfifo(fifo)
     (repo / ".mlgitops").mkdir()
     (repo / ".mlgitops/build-cache.json").symlink_to(fifo)
-    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
+    assert _build(repo)[0] == 0
     (repo / ".mlgitops/build-cache.json").unlink()
     os.mkfifo(repo / ".mlgitops/build-cache.json")
-    proc = subprocess.run(run + ["--no-cache"], capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
+    assert _build(repo, "--no-cache")[0] == 0
     (repo / "models/iris.yaml").write_text((repo / "models/iris.yaml").read_text().replace("team: ", "team: x-", 1))
-    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["written"]
+    code, report, stderr = _build(repo)
+    assert code == 0 and report["written"], stderr
