@@ -25,7 +25,7 @@ from mlgitops.kustomize.engine import render_objects
 from mlgitops.validate import k8sschemas
 from mlgitops.validate.crdimport import import_crds
 from mlgitops.validate.locations import DEFAULT_SUFFIX, expand, full_template, parse_locations
-from mlgitops.validate.registry import SchemaRegistry
+from mlgitops.validate.registry import SchemaError, SchemaRegistry
 from objpath import DELETE, mutated
 from tooling import REPO_ROOT, require_shared, require_tool
 
@@ -335,6 +335,27 @@ def test_checksum_mismatch_is_an_error(imported_repo):
     assert "mlgitops schemas import crds/argoproj.io_rollouts.yaml" in found.error
     # The search stops there: the non-strict file is not used instead.
     assert found.tried == ["schemas/argoproj.io-strict/rollout_v1alpha1.json"]
+
+
+def test_a_pinned_schema_that_is_missing_is_no_schema_not_a_looser_one(imported_repo):
+    strict = imported_repo / "schemas" / "argoproj.io-strict" / "rollout_v1alpha1.json"
+    strict.unlink()
+    found = SchemaRegistry(["default"], repo_root=str(imported_repo)).lookup("argoproj.io/v1alpha1", "Rollout")
+    assert found.schema is None and found.error is None  # validate reports schema.missing
+    assert found.tried == ["schemas/argoproj.io-strict/rollout_v1alpha1.json"]  # not the plain schema
+    assert found.pinned_missing == "schemas/argoproj.io-strict/rollout_v1alpha1.json"
+    # kubeconform would go on to the plain schema: it is not run
+    with pytest.raises(SchemaError) as refused:
+        SchemaRegistry(["default"], repo_root=str(imported_repo)).kubeconform_locations([("argoproj.io/v1alpha1", "Rollout")])
+    assert refused.value.rule == "schema.missing"
+    assert str(refused.value).startswith("schemas/argoproj.io-strict/rollout_v1alpha1.json: pinned in schemas/schemas.lock")
+    # A kind the lock pins nothing for is still looked for further on (the core schemas here).
+    core = SchemaRegistry(["default"], repo_root=str(imported_repo)).lookup("apps/v1", "Deployment")
+    assert core.schema is not None and core.error is None
+    # Without a lock nothing is pinned: a missing file means "not here", as for kubeconform.
+    (imported_repo / "schemas" / "schemas.lock").unlink()
+    found = SchemaRegistry(["default"], repo_root=str(imported_repo)).lookup("argoproj.io/v1alpha1", "Rollout")
+    assert found.error is None and found.source == "schemas/argoproj.io/rollout_v1alpha1.json"
 
 
 def test_unlisted_schema_used_with_warning(imported_repo):

@@ -16,9 +16,11 @@ so a cached URL is never fetched again and kubeconform given `-cache <http_cache
 same bytes.
 
 Lock policy: a schema read from `<repo>/schemas/` is checked against `schemas/schemas.lock`; a
-sha256 mismatch (or an unreadable lock) is a "schema.checksum" error. A file there that the lock
-does not list (hand-written, or no lock at all) is used, and `Lookup.warning` says it is not
-pinned, so the caller can report it without failing the run.
+sha256 mismatch (or an unreadable lock) is a "schema.checksum" error. A file the lock pins that
+is missing ends the search with no schema (the caller's "schema.missing"): going on to the next
+location would let a deleted `-strict` schema quietly loosen the check. A file there that the lock does not list
+(hand-written, or no lock at all) is used, and `Lookup.warning` says it is not pinned, so the
+caller can report it without failing the run.
 
 `kubeconform_locations()` gives real kubeconform the same view: `default` becomes the two
 schemas/ templates (absolute) plus a directory of materialised core schemas under
@@ -55,6 +57,11 @@ class Lookup:
     error: str | None  # hard failure (checksum mismatch, invalid JSON, HTTP 500...): message
     rule: str | None = None  # "schema.checksum" | "schema.invalid-json" | "schema.fetch"
     warning: str | None = None  # schema used but not pinned in schemas/schemas.lock
+    pinned_missing: str | None = None  # the file schemas.lock pins that ended the search, missing
+
+
+class _PinnedMissing(Exception):
+    """A schema file schemas.lock pins is not there."""
 
 
 class SchemaError(Exception):
@@ -212,6 +219,9 @@ class SchemaRegistry:
                 return Lookup(parse_schema(data, where), where, tried, None, warning=warning)
             except SchemaError as exc:
                 return Lookup(None, tried[-1] if tried else None, tried, str(exc), exc.rule)
+            except _PinnedMissing:
+                # no schema: the search never goes on to a looser one the lock does not promise
+                return Lookup(None, None, tried, None, pinned_missing=tried[-1])
         return Lookup(None, None, tried, None)
 
     def _core_schema(self, api_version: str, kind: str) -> dict | None:
@@ -225,10 +235,13 @@ class SchemaRegistry:
         return self._core[key]
 
     def _check_lock(self, path: str, where: str, data: bytes | None) -> str | None:
-        """Raise on a checksum mismatch; the 'not pinned' warning, or None."""
+        """Raise on a checksum mismatch (SchemaError), or _PinnedMissing when a file the lock pins
+        is missing (`data` None); the 'not pinned' warning, or None."""
         ap = os.path.abspath(path)
-        if data is None or os.path.commonpath([ap, self.schemas_dir]) != self.schemas_dir:
+        if os.path.commonpath([ap, self.schemas_dir]) != self.schemas_dir:
             return None
+        if data is None and not os.path.lexists(os.path.join(self.schemas_dir, LOCK_NAME)):
+            return None  # nothing pinned: not here, as for kubeconform
         if not self._lock_read:
             self._lock_read = True
             try:
@@ -236,10 +249,16 @@ class SchemaRegistry:
             except LockError as exc:
                 self._lock_error = str(exc)
         if self._lock_error:
+            if data is None:
+                return None
             raise SchemaError("schema.checksum", f"{self._lock_error}; cannot check {where} "
                                               "(re-run 'mlgitops schemas import' or 'mlgitops schemas pull')")
         rel = os.path.relpath(ap, self.schemas_dir).replace(os.sep, "/")
         entry = (self._lock or {}).get(rel)
+        if data is None:
+            if entry is not None:
+                raise _PinnedMissing(where)
+            return None
         if entry is None:
             return (f"{where} is not listed in {self._display(os.path.join(self.schemas_dir, LOCK_NAME))}: "
                     f"its checksum is not pinned ({self.missing_hint} records it)")
@@ -281,6 +300,13 @@ class SchemaRegistry:
                     except contain.ContainmentError as exc:
                         raise SchemaError(exc.rule, f"{self._display(path)}: schema {exc.message}; kubeconform "
                                                     "would read it, so it is not run") from None
+        for api_version, kind in gvks:  # where lookup() stops, kubeconform would go on: not run either
+            missing = self.lookup(api_version, kind).pinned_missing
+            if missing is not None:
+                raise SchemaError("schema.missing", f"{missing}: pinned in "
+                                  f"{self._display(os.path.join(self.schemas_dir, LOCK_NAME))} but missing; "
+                                  "kubeconform would go on to the next schema location, so it is not run: "
+                                  "restore it, or re-run 'mlgitops schemas import' or 'mlgitops schemas pull'")
         out: list[str] = []
         for location in self.locations:
             if location == DEFAULT:
