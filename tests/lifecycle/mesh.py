@@ -70,8 +70,11 @@ class Exporter:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # Prometheus gave up on this scrape (its timeout): nothing to answer
 
             def log_message(self, *args) -> None:
                 pass
