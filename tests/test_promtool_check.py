@@ -63,3 +63,22 @@ def test_every_alert_is_routed_labelled_and_linked():
                         assert labels["tier"] in ("page", "ticket")
                     severities.setdefault(env, set()).add(labels["severity"])
     assert severities == {"staging": {"ticket"}, "prod": {"page", "ticket"}}
+
+
+def test_every_multi_line_expression_reads_as_a_block():
+    """A reviewer reads each multi-line query as it is, in a literal block: no line of a generated
+    expression ends in a space (YAML then has to write the whole query as one double-quoted,
+    escaped string). The burn-rate alerts' `or` between window pairs once did."""
+    checked = 0
+    for path in RULE_FILES:
+        text = path.read_text()
+        assert not [line for line in text.splitlines() if line.lstrip().startswith('expr: "')], path
+        for doc in yaml.safe_load_all(text):
+            if doc["kind"] != "PrometheusRule":
+                continue
+            for group in doc["spec"]["groups"]:
+                for rule in group["rules"]:
+                    if "\n" in rule["expr"].rstrip("\n"):
+                        assert not [line for line in rule["expr"].split("\n") if line != line.rstrip()], rule
+                        checked += 1
+    assert checked  # the burn-rate alerts are multi-line

@@ -136,7 +136,7 @@ def burn_rate_alert(me: ModelEnv, config: Config, slo_id: str, objective: float,
     severity = me.env.severity(tier.severity)
     routed = "" if severity == tier.severity else f", sent as severity {severity} in {model.environment}"
     return alert(
-        me, config, f"{camel(model.name)}{camel(slo_id)}BudgetBurn", "\n or \n".join(conditions), tier.wait,
+        me, config, f"{camel(model.name)}{camel(slo_id)}BudgetBurn", "\nor\n".join(conditions), tier.wait,
         tier.severity,
         f"{model.name} ({model.environment}) is burning its {slo_id} error budget ({objective * 100:g}% objective)",
         f"The {slo_id} error ratio of {model.name} in {model.namespace} is above the burn rate of the "
