@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -450,10 +451,22 @@ def venv_tool(name: str) -> str | None:
     return shutil.which(name)
 
 
+# The CPU time (user + system, seconds) of each command `run` ran, in order: the command and every
+# process it waited for (its forked workers), as getrusage(RUSAGE_CHILDREN) counts them.
+CPU_LOG: list[float] = []
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(cmd: list[str], *, expect: int = 0, what: str) -> tuple[float, subprocess.CompletedProcess]:
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - started
+    CPU_LOG.append(_children_cpu() - cpu)
     if proc.returncode != expect:
         out = (proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")).strip()
         lines = out.splitlines()
@@ -526,8 +539,12 @@ def machine_info(mlgitops: str, kubectl: str | None) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def summarise(sid: str, name: str, runs: list[float], target: float | None, code_changed: bool = False) -> dict:
+    """A scenario's figures; `runs` are the wall times of the last len(runs) commands `run` ran
+    (their CPU times are in CPU_LOG)."""
     median = statistics.median(runs)
+    cpu = CPU_LOG[-len(runs):]
     return {
+        "cpu_median": round(statistics.median(cpu), 4),
         "code_changed": code_changed,
         "id": sid,
         "scenario": name,
@@ -736,20 +753,24 @@ def print_report(res: dict) -> None:
           + ("" if p["prod_clusters"] == 1 else "; the issue's corpus as filed (prod in one cluster, "
              f"{c['models'] * c['environments']} overlays) is --prod-clusters 1"))
     print()
-    head = ("scenario", "min", "median", "target", "result")
+    cores = m["nproc"] if isinstance(m["nproc"], int) and m["nproc"] > 0 else 1
+    head = ("scenario", "min", "median", "CPU", f"CPU/{cores}", "target", "result")
     rows = []
     for s in res["scenarios"]:
         result = "-" if s["pass"] is None else ("PASS" if s["pass"] else "FAIL")
         if s.get("code_changed"):
             result += " *"
-        rows.append((s["scenario"], fmt_s(s["min"]), fmt_s(s["median"]),
-                     "-" if s["target"] is None else f"<= {s['target']:g} s", result))
+        rows.append((s["scenario"], fmt_s(s["min"]), fmt_s(s["median"]), fmt_s(s["cpu_median"]),
+                     fmt_s(s["cpu_median"] / cores), "-" if s["target"] is None else f"<= {s['target']:g} s", result))
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
     print(line)
     print("-" * len(line))
     for r in rows:
         print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
+    print(f"CPU: median user + system seconds of the command and its workers (getrusage). CPU/{cores} is the "
+          f"shortest wall time any split over this machine's {cores} cores could reach: a target below it "
+          "needs less CPU, not more parallelism.")
     print()
 
     k, cmp_ = res["kustomize"], res["comparison"]

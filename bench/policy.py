@@ -81,12 +81,14 @@ def bench(args: argparse.Namespace, root: str) -> dict:
     made = build_corpus(B, args, root, prepare)
     mlgitops, envs, overlays, corpus, objects = made.mlgitops, made.envs, made.overlays, made.directory, made.objects
     command = [mlgitops, "policy", "check", corpus, "--repo", root, "--format", "json"]
-    runs, report = [], {}
+    runs, cpu, report = [], [], {}
     for i in range(args.repeat):
         log(f"bench: run {i + 1}/{args.repeat}")
+        used = B._children_cpu()
         started = time.perf_counter()
         proc = subprocess.run(command, capture_output=True, text=True)
         runs.append(time.perf_counter() - started)
+        cpu.append(B._children_cpu() - used)
         if proc.returncode not in (0, 1):
             raise B.BenchError(f"policy check exited {proc.returncode}: {proc.stderr[-2000:]}")
         report = json.loads(proc.stdout)
@@ -99,6 +101,7 @@ def bench(args: argparse.Namespace, root: str) -> dict:
     return {"models": args.models, "envs": len(envs), "overlays": len(overlays), "objects": objects,
             "checked_objects": report["objects"], "policies": report["policies"],
             "evaluations": report["evaluations"], "runs": runs, "median_s": median,
+            "cpu_median_s": statistics.median(cpu),
             "evaluation_only_s": evaluation_s, "speed_probe_s": probe,
             "evaluations_per_s": report["evaluations"] / median, "objects_per_s": objects / median,
             "findings": dict(sorted(rules.items())), "cpus": os.cpu_count(), "python": sys.version.split()[0]}
@@ -108,6 +111,9 @@ def print_report(res: dict) -> None:
     print(f"corpus: {res['models']} models x {res['envs']} environments = {res['overlays']} overlays, "
           f"{res['objects']} objects; {res['policies']} policies ({res['cpus']} CPUs, Python {res['python']})")
     print(f"  policy check  median {res['median_s']:.2f} s (runs: {', '.join(f'{x:.2f}' for x in res['runs'])})")
+    cores = res["cpus"] or 1
+    print(f"  CPU (user + system, the command and its workers): median {res['cpu_median_s']:.2f} s; "
+          f"/{cores} cores = {res['cpu_median_s'] / cores:.2f} s, the shortest wall time any split could reach")
     print(f"  {res['evaluations']} (object, policy) evaluations: {res['evaluations_per_s']:.0f}/s; "
           f"{res['objects_per_s']:.0f} objects/s")
     print(f"  findings by rule: {res['findings'] or 'none'}")
