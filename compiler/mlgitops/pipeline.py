@@ -3,10 +3,12 @@
     load    config and model files (with positions; unchanged models from the build cache)
     check   the spec of every model file, and the cross-file rules (a file that failed the
             schema: every rule on the parts that passed, so one run reports all its problems)
-    expand  every model in every environment to objects, serialised to files
+    expand  every model in every environment to objects, serialised to files (a directory that
+            does not exist yet is staged, hidden, where its model compiled: prestage.py)
     write   the generated tree atomically, or (build --check) compare it for drift
 
-Nothing is written unless every stage before the write succeeded for every model. A build holds
+Nothing is written unless every stage before the write succeeded for every model (what expand
+staged is removed when the write stage did not swap it in). A build holds
 .mlgitops/build.lock throughout (exclusive; `build --check` shared), so builds of one repository
 run one after another and a check never sees a build half done. After the build come the
 gate's stages (gate.py: render -> validate -> policy) and `build --commit` (commit.py).
@@ -33,6 +35,7 @@ from .expand.generator import MODEL_FILE, MONITORING_FILE, Generator
 from .expand.overlay import alias_kustomization, overlay_dir, overlay_files
 from .overlays import OutsideRepoError, OwnershipError, SyncResult, WriteError, header, read_generated_inside, sync_tree
 from .pool import map_forked
+from .prestage import Prestaged, stage_new_units
 from .progress import Progress
 from .modelfiles import load_model_file, resolve
 from .spec.model import MODELS_DIR, ModelEnv, ModelFile, cluster_variants, list_model_files
@@ -106,13 +109,18 @@ def _build_locked(root: str, result: BuildResult, *, models: tuple[str, ...], en
                    progress=progress, changed_only=changed_only)
     if sources is None or not check_spec(sources, result, models=models, changed_only=changed_only):
         return
-    desired = expand(sources, result, models=models, envs=envs, after_compile=after_compile,
-                     compare_in=root if check else None, progress=progress)
-    if desired is None:
-        return
-    if write(root, desired, result, models=models, envs=envs, check=check,
-             listings=None if check else sources.cache.walk_listings()) and not check:
-        sources.cache.save()
+    prestaged = None if check else Prestaged(root)
+    try:
+        desired = expand(sources, result, models=models, envs=envs, after_compile=after_compile,
+                         compare_in=root if check else None, prestaged=prestaged, progress=progress)
+        if desired is None:
+            return
+        if write(root, desired, result, models=models, envs=envs, check=check,
+                 listings=None if check else sources.cache.walk_listings(), prestaged=prestaged) and not check:
+            sources.cache.save()
+    finally:
+        if prestaged is not None:
+            prestaged.discard()
 
 
 def load(root: str, result: BuildResult, *, models: tuple[str, ...], envs: tuple[str, ...], use_cache: bool,
@@ -194,17 +202,24 @@ def check_model(f: ModelFile, config: Config, diags: Diagnostics) -> tuple[list[
 
 def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
            envs: tuple[str, ...], after_compile: AfterCompile | None = None,
-           compare_in: str | None = None, progress: Progress | None = None) -> dict[str, bytes] | None:
+           compare_in: str | None = None, prestaged: Prestaged | None = None,
+           progress: Progress | None = None) -> dict[str, bytes] | None:
     """The expand stage: every model checked and expanded in every environment, plus the shared
     base/ and argocd/ files; the generated tree as {path: bytes}, None when anything has an error.
     Every file that loaded is checked and expanded even when another has errors, so one run
-    reports every problem."""
+    reports every problem. With `prestaged`, each overlay directory that does not exist yet is
+    staged where its model compiled (its files PRESTAGED in the result; see prestage.py)."""
     diags = result.diagnostics
     desired = sources.desired
-    compiled = compile_models(sources.files, sources.config, after_compile, compare_in,
+    stage = None
+    if prestaged is not None:
+        stage = (prestaged.root, lambda model, rel: _selected(model, models) and _in_env(rel, envs))
+    compiled = compile_models(sources.files, sources.config, after_compile, compare_in, stage,
                               progress=(lambda done, total: progress(done, total, COMPILED)) if progress else None)
-    result.after = [after for _found, _outputs, after in compiled]
-    for f, (found, outputs, _after) in zip(sources.files, compiled):
+    result.after = [after for _found, _outputs, after, _staged in compiled]
+    for f, (found, outputs, _after, staged) in zip(sources.files, compiled):
+        if staged is not None and prestaged is not None:
+            prestaged.add(*staged)
         diags.extend(found)
         if outputs and _selected(f.name, models):
             if not envs:
@@ -227,15 +242,18 @@ def expand(sources: Sources, result: BuildResult, *, models: tuple[str, ...],
 
 
 def write(root: str, desired: dict[str, bytes], result: BuildResult, *, models: tuple[str, ...],
-          envs: tuple[str, ...], check: bool, listings: tuple[dict, dict] | None = None) -> bool:
+          envs: tuple[str, ...], check: bool, listings: tuple[dict, dict] | None = None,
+          prestaged: Prestaged | None = None) -> bool:
     """The write stage: make the generated tree equal `desired` (only the part in scope of
     `models` and `envs`), or with `check` report every missing, stale and extra file. False when
-    nothing could be written. `listings`: the build cache's directory listings (sync_tree)."""
+    nothing could be written. `listings`: the build cache's directory listings; `prestaged`: the
+    directories expand staged (sync_tree)."""
     diags = result.diagnostics
     placeholders = {rel for rel, content in desired.items() if content == b""}
     try:
         result.sync = sync_tree(root, desired, layout.selection(models, envs), check=check,
-                                known_unchanged=lambda rel: rel in placeholders, listings=listings)
+                                known_unchanged=lambda rel: rel in placeholders, listings=listings,
+                                prestaged=prestaged)
     except OwnershipError as exc:
         diags.error(exc.rel, 1, 1, "build.not-generated",
                     f"mlgitops would write {exc.rel}, but that file was not generated by mlgitops "
@@ -388,24 +406,39 @@ PARALLEL_MIN_MODELS = 64
 LOADED, COMPILED = "models loaded", "models compiled"
 
 
+# Where compile_models stages new overlay directories: the repository, and whether a model's file
+# is wanted in this build (model name, repo-relative file).
+Stage = tuple[str, Callable[[str, str], bool]]
+
+
 def compile_models(files: list[ModelFile], config: Config, after_compile: AfterCompile | None = None,
-                   compare_in: str | None = None, progress: Callable[[int, int], None] | None = None
-                   ) -> list[tuple[list[Diagnostic], dict[str, bytes], Any]]:
+                   compare_in: str | None = None, stage: Stage | None = None,
+                   progress: Callable[[int, int], None] | None = None
+                   ) -> list[tuple[list[Diagnostic], dict[str, bytes], Any, Any]]:
     """compile_model over all files, on every core when there are many (results in file order): its
-    findings and files, and what `after_compile` returned for it (None where it did not run; the
-    overlays' objects stay in the worker). With `compare_in`
+    findings and files, what `after_compile` returned for it (None where it did not run; the
+    overlays' objects stay in the worker), and what it staged. With `compare_in`
     (build --check: the repository), a file that holds its bytes there already comes back as a b""
     placeholder (the write stage then knows it unchanged): compared where it was compiled, on
-    every core, instead of sent back whole and read again in this process."""
+    every core, instead of sent back whole and read again in this process. With `stage`, the
+    files of an overlay directory that does not exist yet are written into its staged copy there
+    (prestage.stage_new_units) and come back PRESTAGED; what was staged is the fourth item
+    (the copies and the parent directories made, for Prestaged.add; None: nothing)."""
     real_dirs: dict[str, bool] = {}  # (each worker's own copy)
 
-    def one(f: ModelFile) -> tuple[list[Diagnostic], dict[str, bytes], Any]:
+    def one(f: ModelFile) -> tuple[list[Diagnostic], dict[str, bytes], Any, Any]:
         found, outputs, written = compile_model(f, config)
         after = after_compile(f, written) if after_compile is not None and outputs else None
+        staged = None
         if compare_in is not None:
             outputs = {rel: b"" if data and read_generated_inside(compare_in, rel, real_dirs) == data else data
                        for rel, data in outputs.items()}
-        return found, outputs, after
+        elif stage is not None and outputs:
+            root, wanted = stage
+            outputs, units, created = stage_new_units(root, outputs, lambda rel: wanted(f.name, rel), real_dirs)
+            # as plain tuples: the results then travel back as marshal data (pool._encode)
+            staged = ([dataclasses.astuple(u) for u in units], created) if units or created else None
+        return found, outputs, after, staged
 
     return map_forked(one, files, PARALLEL_MIN_MODELS, progress)
 

@@ -177,3 +177,40 @@ def test_the_gate_holds_the_lock_for_its_whole_run(built, tmp_path):
         report = gate.run_gate(str(root), strict_schemas=False)
     assert seen == [("validator", "held"), ("validate_stage", "held")]
     assert not report.diagnostics.has_errors, [d.format() for d in report.diagnostics]
+
+
+def test_the_workers_of_a_killed_build_hold_the_lock_until_they_end(tmp_path):
+    """A build's forked workers share its lock (flock belongs to the open file, which they
+    inherit): killed, the build keeps the repository locked until they end, so no other build
+    cleans up a directory a worker is still staging (prestage.py). A lock that belonged to the
+    process alone (fcntl/lockf record locks) would fail this."""
+    import signal
+    import sys
+    import textwrap
+
+    from mlgitops.buildcache import LockError, build_lock
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    script = textwrap.dedent("""
+        import os, signal, sys, time
+        from mlgitops.buildcache import build_lock
+        with build_lock(sys.argv[1]):
+            if os.fork() == 0:  # a worker, still busy when the build is killed
+                quiet = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(quiet, 1)
+                os.dup2(quiet, 2)
+                time.sleep(3)
+                os._exit(0)
+            print("locked", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL and proc.stdout == "locked\n", proc.stderr
+    assert time.monotonic() - started < 2.5  # (the worker's sleep is not over)
+    with pytest.raises(LockError):
+        with build_lock(str(root), timeout=0):
+            pass
+    with build_lock(str(root), timeout=30):  # once the worker has ended
+        assert time.monotonic() - started >= 3
