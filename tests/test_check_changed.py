@@ -221,25 +221,35 @@ def test_while_the_changed_models_render_the_policies_compile_what_evaluating_th
     assert any(key is not None for p in policies for key in p._programs)
 
 
-def test_a_scoped_check_leaves_out_the_type_checkers_warnings_about_unchanged_policies(gitrepo):
+def _deployment_policy(name: str, expression: str) -> str:
+    return ("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+            f"metadata:\n  name: {name}\nspec:\n  matchConstraints:\n    resourceRules:\n"
+            "    - apiGroups: [apps]\n      apiVersions: [v1]\n      resources: [deployments]\n"
+            f"      operations: [CREATE, UPDATE]\n  validations:\n  - expression: {expression}\n")
+
+
+def test_a_scoped_check_leaves_out_the_api_servers_findings_about_unchanged_policies(gitrepo):
     # A policy whose expression reads a field Deployments do not have: kube-controller-manager's
-    # type checker warns about it (policy.type-check), in a full check.
-    (gitrepo / "policies" / "typo.yaml").write_text(
-        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
-        "metadata:\n  name: typo\nspec:\n  matchConstraints:\n    resourceRules:\n"
-        "    - apiGroups: [apps]\n      apiVersions: [v1]\n      resources: [deployments]\n"
-        "      operations: [CREATE, UPDATE]\n  validations:\n  - expression: object.spec.replicaz > 0\n")
+    # type checker warns about it (policy.type-check), in a full check. And one the API server
+    # refuses at creation (policy.syntax: `request.name` is a string), left out of a full check.
+    (gitrepo / "policies" / "typo.yaml").write_text(_deployment_policy("typo", "object.spec.replicaz > 0"))
+    (gitrepo / "policies" / "refused.yaml").write_text(_deployment_policy("refused", "request.name > 5"))
     shutil.rmtree(gitrepo / "policies" / "tests")  # no test case reads a model: no policy test runs scoped
     sh(gitrepo, "add", "-A")
-    sh(gitrepo, "commit", "-q", "-m", "a policy with a misspelt field")
+    sh(gitrepo, "commit", "-q", "-m", "a policy with a misspelt field, and one the API server refuses")
     full = run_gate(str(gitrepo))
     assert [d.message for d in full.diagnostics if d.rule == "policy.type-check"] == [
         "spec.validations[0].expression: apps/v1, Kind=Deployment: undefined field 'replicaz' (the API server's "
         "type checker reports it in the policy's status.typeChecking)"]
-    # Only iris changed since HEAD: the policies are the base's, their warnings are not the change's.
+    assert [(d.file, d.message) for d in full.diagnostics if d.rule == "policy.syntax"] == [
+        ("policies/refused.yaml", "spec.validations[0].expression: found no matching overload for '_>_' applied "
+                                  "to '(string, int)' (the API server refuses the policy)")]
+    assert full.stages["policy check"].startswith("145 objects, 17 policies, ")  # refused.yaml is left out
+    # Only iris changed since HEAD: the policies are the base's (which a full check judged), their
+    # findings are not the change's; the policies are loaded without those checks.
     edit(gitrepo / "models" / "iris.yaml", "maxReplicas: 10", "maxReplicas: 12")
     scoped = run_gate(str(gitrepo), changed_since="HEAD")
     assert scoped.stages["changed"] == "1 models changed since HEAD: iris"
     assert scoped.stages["policy test"].endswith(": skipped")
-    assert not [d for d in scoped.diagnostics if d.rule == "policy.type-check"]
-    assert scoped.stages["policy check"].startswith("36 objects, 17 policies, ")  # typo.yaml is loaded
+    assert not [d for d in scoped.diagnostics if d.rule in ("policy.type-check", "policy.syntax")]
+    assert scoped.stages["policy check"].startswith("36 objects, 18 policies, ")  # both are loaded

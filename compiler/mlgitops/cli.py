@@ -589,7 +589,7 @@ def check_command(repo: str, locations: tuple[str, ...], kubernetes_version: str
     --changed-since REF compares REF with the working tree (commits, staged, unstaged and
     untracked files): a change to models/<x>.yaml or overlays/<env>/<x>/ checks only model x
     (build --check of x, validate and policy check of overlays/<env>/<x>; policy tests only when
-    one reads x, and no type-checker warnings about the unchanged policies); a change to
+    one reads x, and no API-server findings about the unchanged policies); a change to
     mlgitops.yaml, base/, argocd/, policies/, schemas/ or the compiler checks everything; no
     changed model, nothing to check. A deleted model's overlays must be gone.
 

@@ -392,8 +392,9 @@ def policy_setup(repo: str, directory: str, locations: tuple[str, ...], report: 
                  type_check: bool = True) -> Checker | None:
     """The policies loaded for policy test and check; None without a policy directory. Raises
     ValueError, reported, for a malformed MLGITOPS_TODAY (the gate stops). `type_check=False`
-    (a check of changed models: the policies are those of the base, unchanged) leaves out the
-    type checker's warnings about the policies, as the policy tests are left out then."""
+    (a check of changed models: the policies are those of the base, unchanged) leaves out what
+    the API server's checks find in the policies (type-checker warnings, refusals at creation),
+    as the policy tests are left out then."""
     from .policy.check import Checker
 
     if not os.path.isdir(directory):

@@ -357,7 +357,7 @@ class _Compiler:
                                f"{found.field_ref}: {found.gvk}: {found.message} (the API server's type checker "
                                "reports it in the policy's status.typeChecking)")
 
-    def policy(self, schemas: Any = None) -> Policy | None:
+    def policy(self, schemas: Any = None, *, server_checks: bool = True) -> Policy | None:
         data = self.src.doc.data
         spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         kind = spec.get("paramKind")
@@ -370,7 +370,8 @@ class _Compiler:
         validations = self._validations(items, paths, frozenset(n for n, _ in variables))
         expressions = [e for _, e in conditions + variables]
         expressions += [e for v in validations for e in (v.expression, v.message_expression) if e is not None]
-        self.server_checks(expressions, schemas)
+        if server_checks:
+            self.server_checks(expressions, schemas)
         if not self.ok:
             return None
         _fuse_variables(variables, validations)
@@ -550,8 +551,10 @@ def load_policies(directory: str, repo_root: str, *, schema_locations: Sequence[
     """Every policy in `directory` with its bindings, and the parameter objects in `directory`/params.
     `schema_locations`: where the schemas of the matched kinds are, for the type checker (as
     `mlgitops validate --schema-location`; default: mlgitops.yaml's, else `default`).
-    `type_check=False` leaves out the type checker's warnings (policy.type-check), what a check
-    of changed models does when the policies did not change."""
+    `type_check=False` leaves out what the API server's checks of the policies themselves find
+    (typecheck.py: the refusals at creation, policy.syntax, and the type checker's warnings,
+    policy.type-check): what a check of changed models does, where the policies, the schemas and
+    mlgitops did not change since a revision that passed them (gate.changed_scope)."""
     diags = Diagnostics()
     shown_dir = display_path(directory, repo_root)
     result = PolicySet([], set(), [], diags, shown_dir)
@@ -581,7 +584,7 @@ def load_policies(directory: str, repo_root: str, *, schema_locations: Sequence[
                                 f"{POLICY_KIND} {name} is declared twice")
                     continue
                 result.names.add(name)
-                policy = _Compiler(src, diags, ok=not refused).policy(schemas)
+                policy = _Compiler(src, diags, ok=not refused).policy(schemas, server_checks=type_check)
                 if policy is not None:
                     result.policies.append(policy)
             elif kind == BINDING_KIND:
