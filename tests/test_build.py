@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import shutil
 import pathlib
@@ -216,6 +218,32 @@ def test_a_file_a_killed_build_had_only_created_in_its_staging_is_cleaned_up(rep
     assert cli.build_json(repo)[0] == 0
     assert not staged.exists() and tree_bytes(repo) == expected
     assert list(repo.rglob("*.mlgitops-*")) == []
+
+
+def test_many_leftovers_are_listed_by_check_and_counted_once_cleaned(repo, cli):
+    """A build killed while staging thousands of directories leaves as many leftovers: `build
+    --check` names each (never commit one), the build that cleans them names the first
+    LEFTOVERS_NAMED and counts the rest in one warning at the directory that holds them."""
+    from mlgitops import pipeline
+    from mlgitops.cli import main
+
+    assert cli.build_json(repo)[0] == 0
+    expected = tree_bytes(repo)
+    names = [f"overlays/prod/.gone-{i:02d}.mlgitops-new" for i in range(pipeline.LEFTOVERS_NAMED + 3)]
+    for rel in names:
+        (repo / rel).mkdir()
+        (repo / rel / "model.yaml").write_bytes(b"")  # a staged file a kill cut short
+    checked = cli.runner.invoke(main, ["build", "--repo", str(repo), "--check", "--format", "json"])
+    assert checked.exit_code == 1
+    found = json.loads(checked.stdout)["diagnostics"]
+    assert sorted(d["file"] for d in found if d["rule"] == "build.leftover") == names
+    built = cli.runner.invoke(main, ["build", "--repo", str(repo), "--format", "json"])
+    assert built.exit_code == 0, built.output
+    warned = [(d["file"], d["message"]) for d in json.loads(built.stdout)["diagnostics"] if d["rule"] == "build.leftover"]
+    assert sorted(warned) == [("overlays/prod", "3 more entries left behind by an interrupted 'mlgitops build' in "
+                                                "this directory and below: cleaned up")] + [
+        (rel, "left behind by an interrupted 'mlgitops build': cleaned up") for rel in names[:pipeline.LEFTOVERS_NAMED]]
+    assert list(repo.rglob("*.mlgitops-*")) == [] and tree_bytes(repo) == expected
 
 
 def test_a_users_file_left_in_a_staged_directory_is_moved_back_not_deleted(repo, cli):

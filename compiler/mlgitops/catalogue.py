@@ -101,7 +101,8 @@ RULES: dict[str, Rule] = _rules(
     R("build.not-generated", ERROR, "A hand-written file (no mlgitops header) where a generated one would go."),
     R("build.locked", ERROR, "Another build held .mlgitops/build.lock for too long."),
     R("build.leftover", ERROR, "Leftovers of an interrupted build.",
-      "An error with --check (never commit them); a warning when a build cleans them up."),
+      "An error with --check, one per leftover (never commit them); a warning when a build cleans them "
+      "up (the first ten by name, the rest counted in one)."),
     R("build.write-failed", ERROR, "The disk refused a write; nothing was changed."),
     R("build.not-a-directory", ERROR, "A file stands where an output directory must be."),
     R("build.object-too-large", ERROR, "A generated object is over Argo CD's 256 KiB last-applied-configuration limit."),

@@ -265,13 +265,21 @@ def write(root: str, desired: dict[str, bytes], result: BuildResult, *, models: 
     except WriteError as exc:
         diags.error(exc.rel, 0, 0, "build.write-failed", exc.message)
         return False
-    for rel in result.sync.leftovers:
-        if check:
+    if check:
+        for rel in result.sync.leftovers:
             diags.error(rel, 0, 0, "build.leftover",
                         "left behind by an interrupted 'mlgitops build' (git-ignored; never commit it); "
                         "run 'mlgitops build', which cleans up what it left")
-        else:
+    else:  # cleaned up already: the first few by name, the rest counted (a killed build from scratch leaves thousands)
+        named = result.sync.leftovers[:LEFTOVERS_NAMED]
+        for rel in named:
             diags.warning(rel, 0, 0, "build.leftover", "left behind by an interrupted 'mlgitops build': cleaned up")
+        rest = result.sync.leftovers[len(named):]
+        if rest:
+            where = os.path.commonpath([os.path.dirname(rel) for rel in rest]).replace(os.sep, "/") or "."
+            diags.warning(where, 0, 0, "build.leftover",
+                          f"{len(rest)} more entries left behind by an interrupted 'mlgitops build' in this "
+                          "directory and below: cleaned up")
     if check and result.sync.drift:
         for rel in result.sync.missing:
             diags.error(rel, 0, 0, "build.missing", "generated file is missing; run 'mlgitops build'")
@@ -400,6 +408,8 @@ def _check_object_sizes(f: ModelFile, env: str, obj: object, diags: Diagnostics)
                         "(e.g. move large inline data out of the model)")
 
 
+# A build names this many of the leftovers it cleaned up, and counts the rest in one warning.
+LEFTOVERS_NAMED = 10
 # Below this many models a worker pool costs more than it saves.
 PARALLEL_MIN_MODELS = 64
 # What `progress(done, total, what)` is told the build is doing: models loaded, then compiled.
