@@ -456,17 +456,19 @@ def venv_tool(name: str) -> str | None:
 CPU_LOG: list[float] = []
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
+    """CPU time (user + system) of this process's finished children and everything they waited
+    for (the CLI's workers, kubectl runs); bench/render.py, policy.py and check.py use it too."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
 def run(cmd: list[str], *, expect: int = 0, what: str) -> tuple[float, subprocess.CompletedProcess]:
-    cpu = _children_cpu()
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - started
-    CPU_LOG.append(_children_cpu() - cpu)
+    CPU_LOG.append(children_cpu() - cpu)
     if proc.returncode != expect:
         out = (proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")).strip()
         lines = out.splitlines()

@@ -95,11 +95,11 @@ def timed_check(mlgitops: str, root: str, *args: str) -> tuple[float, dict]:
     policies, e.g. Knative prod models have no canary analysis) is a normal outcome; anything else
     is a failure of the benchmark."""
     command = [mlgitops, "check", "--repo", root, "--format", "json", *SCHEMAS, *args]
-    cpu = B._children_cpu()
+    cpu = B.children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
     seconds = time.perf_counter() - started
-    B.CPU_LOG.append(B._children_cpu() - cpu)
+    B.CPU_LOG.append(B.children_cpu() - cpu)
     if proc.returncode not in (0, 1):
         raise B.BenchError(f"`{' '.join(command)}` exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
     return seconds, json.loads(proc.stdout)

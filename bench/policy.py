@@ -84,11 +84,11 @@ def bench(args: argparse.Namespace, root: str) -> dict:
     runs, cpu, report = [], [], {}
     for i in range(args.repeat):
         log(f"bench: run {i + 1}/{args.repeat}")
-        used = B._children_cpu()
+        used = B.children_cpu()
         started = time.perf_counter()
         proc = subprocess.run(command, capture_output=True, text=True)
         runs.append(time.perf_counter() - started)
-        cpu.append(B._children_cpu() - used)
+        cpu.append(B.children_cpu() - used)
         if proc.returncode not in (0, 1):
             raise B.BenchError(f"policy check exited {proc.returncode}: {proc.stderr[-2000:]}")
         report = json.loads(proc.stdout)

@@ -49,7 +49,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import sys
@@ -117,12 +116,6 @@ def write_trivial_overlay(root: str) -> str:
 # The benchmark
 # --------------------------------------------------------------------------------------------
 
-def children_cpu() -> float:
-    """CPU time (user + system) of this process's finished children (workers, kubectl runs)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def warm_page_cache(root: str) -> None:
     """Read every file under `root` once, so the timed runs of both tools read from memory."""
     for dirpath, _dirnames, filenames in os.walk(root):
@@ -146,10 +139,10 @@ def render_pooled(engine, render_error: type, root: str, overlays: list[str]) ->
             return None, f"{type(exc).__name__}: {exc}"
 
     workers = pool.workers()
-    cpu0, children0, started = time.process_time(), children_cpu(), time.perf_counter()
+    cpu0, children0, started = time.process_time(), B.children_cpu(), time.perf_counter()
     results = pool.map_forked(one, overlays, min_items=1)
     wall = time.perf_counter() - started
-    cpu = time.process_time() - cpu0 + children_cpu() - children0
+    cpu = time.process_time() - cpu0 + B.children_cpu() - children0
     errors = {rel: err for rel, (_, err) in zip(overlays, results) if err is not None}
     objects = sum(len(objs) for objs, _ in results if objs is not None)
     return {"workers": workers if workers >= 2 else 1, "wall_s": wall, "cpu_s": cpu, "errors": errors,
@@ -161,11 +154,11 @@ def kubectl_concurrently(kubectl: str, root: str, chosen: list[str], workers: in
     of the whole sample, CPU time of the kubectl processes)."""
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-    children0, started = children_cpu(), time.perf_counter()
+    children0, started = B.children_cpu(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as threads:
         list(threads.map(lambda rel: B.run([kubectl, "kustomize", os.path.join(root, rel)],
                                            what=f"kubectl kustomize {rel}"), chosen))
-    return time.perf_counter() - started, children_cpu() - children0
+    return time.perf_counter() - started, B.children_cpu() - children0
 
 
 def bench(args: argparse.Namespace, root: str, kubectl: str) -> dict:
@@ -237,7 +230,7 @@ def bench(args: argparse.Namespace, root: str, kubectl: str) -> dict:
     k_times: list[float] = []
     equal = identical = compared = 0
     mismatches: list[str] = []
-    k_children0 = children_cpu()
+    k_children0 = B.children_cpu()
     for rel in chosen:
         elapsed, kproc = B.run([kubectl, "kustomize", os.path.join(root, rel)], what=f"kubectl kustomize {rel}")
         k_times.append(elapsed)
@@ -251,7 +244,7 @@ def bench(args: argparse.Namespace, root: str, kubectl: str) -> dict:
         identical += text.encode() == kproc.stdout
         if not same:
             mismatches.append(f"{rel}: the engine's objects differ from kustomize's")
-    k_cpu = children_cpu() - k_children0
+    k_cpu = B.children_cpu() - k_children0
     k_mean = statistics.mean(k_times)
     k_extrapolated = k_mean * len(overlays)
     workers = pooled["workers"]

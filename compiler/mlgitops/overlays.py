@@ -728,8 +728,10 @@ def _each_staged(root: str, staging: list[_Step], desired: dict[str, bytes], cha
     return zip(staging, futures)
 
 
-def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str], fresh: list[str]) -> None:
-    """Fill the staged directory; every file written and directory made is added to `fresh`."""
+def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str], fresh: list[str],
+           fault: str = "write") -> None:
+    """Fill the staged directory; every file written and directory made is added to `fresh`.
+    `fault`: the test hook's point for each file (prestage.py stages with its own)."""
     prefix = len(step.unit) + 1
     made = {step.staged}
     for rel in step.final:
@@ -739,7 +741,7 @@ def _stage(root: str, step: _Step, desired: dict[str, bytes], changed: set[str],
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
-        _fault("write")
+        _fault(fault)
         if rel in changed:
             if desired[rel] == PRESTAGED:  # (only a step taken as it is holds these)
                 raise RuntimeError(f"internal error: {rel} was staged where it was compiled, not here")

@@ -19,7 +19,8 @@ staged copy's name, is left to the write stage. A build killed meanwhile leaves 
 like any other: leftovers that the next build removes (its workers hold the build lock until
 they end, so none writes while another build runs).
 
-Test hook: overlays' MLGITOPS_FAULT point `prestage` is each file written here.
+Test hook: overlays' MLGITOPS_FAULT point `prestage` is each file written here (by overlays._stage,
+as the write stage writes a staged file).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import stat
 from typing import Callable
 
 from . import layout
-from .overlays import NEW_SUFFIX, PRESTAGED, NewUnit, Prestaged, _fault, _sibling, _unit, _write_new
+from .overlays import NEW_SUFFIX, PRESTAGED, NewUnit, Prestaged, _sibling, _stage, _Step, _unit
 
 __all__ = ["PRESTAGED", "NewUnit", "Prestaged", "stage_new_units"]
 
@@ -72,25 +73,16 @@ def stage_new_units(root: str, outputs: dict[str, bytes], wanted: Callable[[str]
         except OSError:
             continue
         fresh = [os.path.dirname(staged)]
-        made = {staged}
-        try:
-            for rel in sorted(rels):
-                target = os.path.join(staged, rel[len(unit) + 1:])
-                directory = os.path.dirname(target)
-                if directory not in made:
-                    os.makedirs(directory, exist_ok=True)
-                    made.add(directory)
-                _fault("prestage")
-                _write_new(target, outputs[rel])
-                fresh.append(target)
+        files = sorted(rels)
+        try:  # what the write stage does for a directory every file of which changed
+            _stage(root, _Step(unit, files, [], False, staged), outputs, set(files), fresh, "prestage")
         except OSError:
             import shutil
 
             shutil.rmtree(staged, ignore_errors=True)
             continue
-        fresh.extend(sorted(made))
         staged_rel = f"{parent}/{os.path.basename(staged)}" if parent else os.path.basename(staged)
-        staged_units.append(NewUnit(unit, staged, staged_rel, sorted(rels), fresh))
+        staged_units.append(NewUnit(unit, staged, staged_rel, files, fresh))
         for rel in rels:
             outputs[rel] = PRESTAGED
     return outputs, staged_units, created
