@@ -134,6 +134,8 @@ class Lifecycle:
         self._pod_monitors: dict[str, dict] = {}
         self._targets_stop = threading.Event()
         self._targets_thread: threading.Thread | None = None
+        # the pod-discovery thread and monitor() both rewrite the target files (one .tmp each)
+        self._targets_lock = threading.Lock()
 
     @property
     def client(self) -> Client:
@@ -304,6 +306,10 @@ class Lifecycle:
                 return self._refresh_targets(own)
             finally:
                 own.close()
+        with self._targets_lock:
+            self._refresh_targets_now(client)
+
+    def _refresh_targets_now(self, client: Client) -> None:
         for key, monitor in list(self._pod_monitors.items()):
             namespace = monitor["metadata"]["namespace"]
             spec = monitor["spec"]
