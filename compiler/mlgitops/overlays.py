@@ -407,7 +407,7 @@ def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bo
             record.clear()
         scan = _scan(root, known, record, staged_copies)
         _contain(root, scan, desired)
-    taken = _take_prestaged(scan, desired, prestaged) if prestaged is not None else {}
+    taken = _take_prestaged(scan, desired, prestaged) if prestaged is not None and prestaged.units else {}
     existing = scan.files
     changed: set[str] = set()
     for rel in sorted(desired):

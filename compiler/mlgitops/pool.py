@@ -18,12 +18,10 @@ from __future__ import annotations
 import gc
 import marshal
 import os
-import pickle
 import select
 import signal
 import struct
 import sys
-import traceback
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -64,6 +62,11 @@ def map_forked(fn: Callable[[T], R], items: Sequence[T], min_items: int,
             results.append(fn(item))
             progress(len(results), len(items))
         return results
+    # pickle and traceback (results that are not plain data, failures) are imported when needed:
+    # here before the fork, so that no worker imports them again; a build of one model never forks.
+    import pickle  # noqa: F401
+    import traceback  # noqa: F401
+
     size = max(1, len(items) // (count * CHUNKS_PER_WORKER))
     chunks = (len(items) + size - 1) // size
     tasks_read, tasks_write = os.pipe()
@@ -131,6 +134,8 @@ def _serve(fn: Callable[[Any], Any], items: Sequence[Any], size: int, tasks: int
                 outcome = (chunk, True, [fn(item) for item in items[chunk * size:(chunk + 1) * size]])
                 payload, marshalled = _encode(outcome)
             except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                import pickle
+
                 payload = pickle.dumps((chunk, False, _portable(exc, "a worker process")),
                                        protocol=pickle.HIGHEST_PROTOCOL)
                 marshalled = False
@@ -155,6 +160,8 @@ def _encode(outcome: tuple) -> tuple[bytes, bool]:
     try:
         return marshal.dumps(outcome), True
     except ValueError:
+        import pickle
+
         return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL), False
 
 
@@ -196,7 +203,11 @@ class _Inbox:
         self.header = True
         with memoryview(self.buffer) as view, view[:self.wanted] as message:
             self.wanted = _HEADER.size
-            return marshal.loads(message) if self.marshalled else pickle.loads(message)
+            if self.marshalled:
+                return marshal.loads(message)
+            import pickle
+
+            return pickle.loads(message)
 
 
 def _gather(pipes: list[int], total: int, size: int, chunks: int,
@@ -260,6 +271,9 @@ def in_background(fn: Callable[[], R]) -> Background[R]:
     without flushing them."""
     if not _can_fork():
         return Background(fn, lambda: True)
+    import pickle
+    import traceback  # noqa: F401 - for _portable: imported before the fork, as in map_forked
+
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the forked process: run, send the outcome, leave without any cleanup
@@ -301,6 +315,9 @@ def in_background(fn: Callable[[], R]) -> Background[R]:
 def _portable(exc: BaseException, where: str = "the background process") -> BaseException:
     """`exc` with its traceback as a note (a traceback does not pickle), or, when `exc` itself
     does not pickle, a RuntimeError that says what it was."""
+    import pickle
+    import traceback
+
     text = "".join(traceback.format_exception(exc))
     try:
         pickle.dumps(exc)
