@@ -395,6 +395,18 @@ def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bo
     Raises OwnershipError, OutsideRepoError or WriteError.
     """
     result = SyncResult()
+    # What the workers staged goes to the disk while this process plans the swap (_early_flush).
+    early = _early_flush(root) if prestaged is not None and prestaged.units and not check else None
+    try:
+        return _sync(root, desired, in_scope, result, check, known_unchanged, listings, prestaged, early)
+    finally:
+        if early is not None:
+            early()
+
+
+def _sync(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bool], result: SyncResult,
+          check: bool, known_unchanged: Callable[[str], bool], listings: tuple[Listings, Listings] | None,
+          prestaged: Prestaged | None, early: Callable[[], None] | None) -> SyncResult:
     known, record = listings if listings is not None else (None, None)
     staged_copies = {u.staged_rel for u in prestaged.units.values()} if prestaged is not None else set()
     scan = _scan(root, known, record, staged_copies)
@@ -432,7 +444,7 @@ def sync_tree(root: str, desired: dict[str, bytes], in_scope: Callable[[str], bo
                           if in_scope(rel) and is_generated(os.path.join(root, rel)))
     if check:
         return result
-    _apply(root, scan, desired, changed, result.extra, taken)
+    _apply(root, scan, desired, changed, result.extra, taken, early)
     result.written = sorted(changed)
     result.removed = list(result.extra)
     result.missing, result.stale, result.extra = [], [], []
@@ -573,7 +585,7 @@ def _sibling(path: str, suffix: str) -> str:
 
 
 def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str], extra: list[str],
-           prestaged: dict[str, NewUnit]) -> None:
+           prestaged: dict[str, NewUnit], early: Callable[[], None] | None = None) -> None:
     steps, singles_write, singles_remove = _plan(scan, desired, changed, extra)
     if not steps and not singles_write and not singles_remove:
         return
@@ -598,6 +610,8 @@ def _apply(root: str, scan: _Scan, desired: dict[str, bytes], changed: set[str],
             fresh.extend((tmp, os.path.dirname(tmp)))
             temps.append((tmp, target))
         _fault("fsync")
+        if early is not None:
+            early()  # most of what _flush writes is on the disk once this returns
         _flush(root, fresh)
     except OSError as exc:
         _drop_staged(steps, temps)
@@ -804,6 +818,36 @@ def _flush(root: str, fresh: list[str]) -> None:
         finally:
             os.close(fd)
     os.sync()
+
+
+def _early_flush(root: str) -> Callable[[], None] | None:
+    """Start syncfs(2) of the file system of `root` in a thread, and return the function that
+    waits for it (idempotent); None where there is no syncfs. A full build's workers stage new
+    directories (250 MB for 1,000 models): their writes reach the disk while this process plans
+    the swap, so the flush before it (_flush, which still flushes everything staged) finds little
+    left to write. Started after the workers ended: no fork inherits the thread."""
+    syncfs = _libc_function("syncfs")
+    if syncfs is None:
+        return None
+    import threading
+
+    fd = os.open(root, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    thread = threading.Thread(target=syncfs, args=(fd,), name="mlgitops-flush", daemon=True)
+    try:
+        thread.start()
+    except BaseException:
+        os.close(fd)
+        raise
+
+    closed: list[bool] = []
+
+    def wait() -> None:
+        thread.join()
+        if not closed:
+            closed.append(True)
+            os.close(fd)
+
+    return wait
 
 
 _LIBC: dict[str, object] = {}

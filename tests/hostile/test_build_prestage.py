@@ -13,6 +13,7 @@ import os
 import pathlib
 import re
 import stat
+import threading
 
 import pytest
 
@@ -172,3 +173,60 @@ def test_a_linked_environment_directory_is_refused_and_nothing_is_staged_through
         assert sorted(os.listdir(root / "overlays")) == ["prod"]  # the link, and nothing staged beside it
     else:  # the other environments' directories were staged (and the link's were not: outside is empty)
         assert {rel.split("/")[1] for rel in leftovers(root)} == {"staging", "prod@prod-2"}
+
+
+def _fds_on(path: pathlib.Path) -> list[str]:
+    """This process's open descriptors on `path`."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                found.append(fd)
+        except OSError:  # the listing's own descriptor, closed meanwhile
+            continue
+    return found
+
+
+def test_what_the_workers_staged_is_flushed_beside_the_write_stage_and_the_flush_always_ends(
+        sources, tmp_path, monkeypatch):
+    """overlays._early_flush: a syncfs of the repository's file system in a thread from the start
+    of the write stage (the workers' files reach the disk while it plans the swap); the thread and
+    its descriptor are gone when the build ends, also when the write stage fails; a build that
+    staged nothing in the workers starts none."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd (Linux)")
+    real = overlays._libc_function("syncfs")
+    if real is None:
+        pytest.skip("no syncfs(2) here: the write stage flushes with os.sync()")
+    calls: list[tuple[str, str]] = []
+
+    def syncfs(fd):
+        calls.append((threading.current_thread().name, os.readlink(f"/proc/self/fd/{fd}")))
+        return real(fd)
+
+    monkeypatch.setitem(overlays._LIBC, "syncfs", syncfs)
+    root = _repo(sources, tmp_path / "repo")
+    assert not pipeline.build(str(root)).diagnostics.has_errors
+    assert ("mlgitops-flush", str(root)) in calls  # in its own thread, on this repository
+    assert ("MainThread", str(root)) in calls  # and _flush still flushes before the swap
+    assert not [t for t in threading.enumerate() if t.name == "mlgitops-flush"]
+    assert _fds_on(root) == []
+
+    calls.clear()
+    edited = root / "models" / "model-0001.yaml"
+    edited.write_text(re.sub(r"maxReplicas: (\d+)", lambda m: f"maxReplicas: {int(m.group(1)) + 1}",
+                             edited.read_text(), count=1))
+    assert not pipeline.build(str(root), use_cache=False).diagnostics.has_errors
+    assert [name for name, _ in calls if name == "mlgitops-flush"] == []  # every directory existed
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the write stage failed")
+
+    monkeypatch.setattr(overlays, "_take_prestaged", failing)
+    fresh = _repo(sources, tmp_path / "fresh")
+    with pytest.raises(RuntimeError, match="the write stage failed"):
+        pipeline.build(str(fresh))
+    assert ("mlgitops-flush", str(fresh)) in calls
+    assert not [t for t in threading.enumerate() if t.name == "mlgitops-flush"]
+    assert _fds_on(fresh) == []
+    assert not (fresh / "overlays").exists() or leftovers(fresh) == []
