@@ -9,13 +9,10 @@ GO ?= go
 VENV := .venv
 TOOLS_BIN := $(CURDIR)/.tools/bin
 PYTEST_ARGS ?=
-# pytest-xdist workers for make test: one more than the usable cores. Many tests wait on a real tool
-# (an API server settling, promtool, git, a pip install) and leave their core idle meanwhile; on
-# 2 cores, 3 workers ran the suite in 299 s and 312 s, 4 in 305 s, 2 in 323 s (2026-12-07).
-# --dist loadgroup: each test goes to the next free worker, but tests that share a fixture made once
-# (a module's corpus or built repository, the real API server) stay on one worker, which makes it
-# once (tests/conftest.py groups them).
-TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1)' 2>/dev/null || echo auto)
+# pytest-xdist workers for make test (auto: one per core). --dist loadgroup: each test goes to the
+# next free worker, but tests that share a fixture made once (a module's corpus or built repository,
+# the real API server) stay on one worker, which makes it once (tests/conftest.py groups them).
+TEST_WORKERS ?= auto
 
 # The suite's temporary files (pytest's tmp_path, promtool's and the API server's scratch: TMPDIR)
 # go to TEST_TMPDIR when it is usable: 4 GiB free and files there can be executed (the tests run
@@ -75,7 +72,7 @@ check: venv ## Fail if overlays are stale, an object is invalid or has no schema
 # which then skip (and fail under CI=true); pytest's closing summary lists each skip with its reason.
 TEST_TOOLS := kubeconform actionlint kustomize-batch promtool kubectl etcd kube-apiserver kube-controller-manager
 
-test: venv ## Run the test suite on every core (a worker more than cores), after make tools (about 5 min on 2 cores; PYTEST_ARGS='tests/test_x.py' for less)
+test: venv ## Run the test suite on every core, after make tools (about 5 min on 2 cores; PYTEST_ARGS='tests/test_x.py' for less)
 	@echo "make test: the whole suite takes about 5 minutes on 2 cores (PYTEST_ARGS='-x tests/test_x.py' runs less)"
 	@if ! $(MAKE) --no-print-directory tools; then \
 	  if [ "$${CI:-}" = true ]; then echo "make test: make tools failed; CI=true needs every real tool" >&2; exit 1; fi; \
