@@ -809,45 +809,41 @@ def _flush(root: str, fresh: list[str]) -> None:
             finally:
                 os.close(fd)
         return
+    if not _syncfs(root):
+        os.sync()
+
+
+def _syncfs(root: str) -> bool:
+    """syncfs(2) of the file system that holds `root`; False where there is none or it failed."""
     syncfs = _libc_function("syncfs")
-    if syncfs is not None:
-        fd = os.open(root, os.O_RDONLY)
-        try:
-            if syncfs(fd) == 0:
-                return
-        finally:
-            os.close(fd)
-    os.sync()
+    if syncfs is None:
+        return False
+    fd = os.open(root, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        return syncfs(fd) == 0
+    finally:
+        os.close(fd)
 
 
 def _early_flush(root: str) -> Callable[[], None] | None:
-    """Start syncfs(2) of the file system of `root` in a thread, and return the function that
-    waits for it (idempotent); None where there is no syncfs. A full build's workers stage new
-    directories (250 MB for 1,000 models): their writes reach the disk while this process plans
-    the swap, so the flush before it (_flush, which still flushes everything staged) finds little
-    left to write. Started after the workers ended: no fork inherits the thread."""
-    syncfs = _libc_function("syncfs")
-    if syncfs is None:
+    """Start _syncfs(root) in a thread, and return the function that waits for it; None where
+    there is no syncfs. A full build's workers stage new directories (250 MB for 1,000 models):
+    their writes reach the disk while this process plans the swap, so the flush before it
+    (_flush, which still flushes everything staged) finds little left to write. Started after
+    the workers ended: no fork inherits the thread."""
+    if _libc_function("syncfs") is None:
         return None
     import threading
 
-    fd = os.open(root, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    thread = threading.Thread(target=syncfs, args=(fd,), name="mlgitops-flush", daemon=True)
-    try:
-        thread.start()
-    except BaseException:
-        os.close(fd)
-        raise
+    def run() -> None:
+        try:
+            _syncfs(root)
+        except OSError:
+            pass  # _flush syncs again, and reports what fails then
 
-    closed: list[bool] = []
-
-    def wait() -> None:
-        thread.join()
-        if not closed:
-            closed.append(True)
-            os.close(fd)
-
-    return wait
+    thread = threading.Thread(target=run, name="mlgitops-flush", daemon=True)
+    thread.start()
+    return thread.join
 
 
 _LIBC: dict[str, object] = {}

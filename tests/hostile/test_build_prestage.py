@@ -14,6 +14,7 @@ import pathlib
 import re
 import stat
 import threading
+import time
 
 import pytest
 
@@ -202,6 +203,8 @@ def test_what_the_workers_staged_is_flushed_beside_the_write_stage_and_the_flush
 
     def syncfs(fd):
         calls.append((threading.current_thread().name, os.readlink(f"/proc/self/fd/{fd}")))
+        if threading.current_thread().name == "mlgitops-flush":
+            time.sleep(0.2)  # as slow as on a large tree: a thread not waited for is still running
         return real(fd)
 
     monkeypatch.setitem(overlays._LIBC, "syncfs", syncfs)
