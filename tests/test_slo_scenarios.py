@@ -342,3 +342,32 @@ def test_cli_unknown_model_is_a_usage_error(cli):
     require_tool("promtool", HINT)
     result = cli("slo", "test", "--repo", str(REPO_ROOT), "--model", "nope")
     assert result.exit_code == 2 and "no model 'nope' in models/ (known: churn, fraud, iris, sentiment)" in result.stderr
+
+
+def test_cli_slo_selects_one_slos_scenarios_and_files(cli, tmp_path):
+    """--slo runs only the named SLO's promtool files (and --keep writes only those); operations
+    names the operational alerts' files."""
+    require_tool("promtool", HINT)
+    result = cli("slo", "test", "--repo", str(REPO_ROOT), "--model", "churn", "--env", "staging",
+                 "--slo", "operations", "--format", "json", "--keep", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["failed"] == 0 and report["passed"] == len(report["scenarios"]) > 0
+    assert {s["slo"] for s in report["scenarios"]} == {"operations"} and report["slos"] == 0
+    kept = sorted(p.name for p in (tmp_path / "churn-staging").iterdir())
+    assert kept == ["operations.canary.test.yaml", "operations.capacity.test.yaml", "operations.down.test.yaml",
+                    "operations.load.test.yaml", "operations.rules.yaml"]
+
+
+def test_cli_unknown_slo_is_a_usage_error_before_promtool_runs(cli, tmp_path):
+    """An id no selected model environment has: exit 2, naming the ids there are, and nothing run
+    (the promtool given here fails every run it is asked for)."""
+    failing = tmp_path / "promtool"
+    failing.write_text("#!/bin/sh\nexit 1\n")
+    failing.chmod(0o755)
+    result = cli("slo", "test", "--repo", str(REPO_ROOT), "--model", "churn", "--slo", "latency-p95",
+                 "--promtool", str(failing))
+    assert result.exit_code == 2, result.output
+    assert ("--slo latency-p95: no selected model environment has this SLO "
+            "(known: latency-p99, operations) [usage.unknown-slo]") in result.stderr
+    assert "Traceback" not in result.output

@@ -207,6 +207,7 @@ RULES: dict[str, Rule] = _rules(
     R("usage.kubectl-missing", ERROR, "`mlgitops status`: kubectl was not found."),
     R("usage.unknown-model", ERROR, "--model or --env names nothing in the repository."),
     R("usage.unknown-environment", ERROR, "--env names an environment mlgitops.yaml does not define."),
+    R("usage.unknown-slo", ERROR, "`slo test --slo` names an SLO that no selected model environment has."),
     R("usage.promtool-missing", ERROR, "promtool was not found."),
     R("usage.kustomize-missing", ERROR, "`render --engine kustomize`: neither kubectl nor kustomize was found."),
     R("usage.policies", ERROR, "The policy directory does not exist."),

@@ -763,6 +763,9 @@ def slo_explain(model: str, envs: tuple[str, ...], rps: float | None, error_rate
 @click.option("--model", "models", multiple=True, metavar="NAME",
               help="Only this model (name or file stem; repeatable). Default: every model.")
 @click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
+@click.option("--slo", "slos", multiple=True, metavar="ID",
+              help="Only this SLO's scenarios: availability, latency-p<N>, or operations for the operational "
+                   "alerts (repeatable). Default: every one.")
 @click.option("--keep", metavar="DIR", type=click.Path(file_okay=False), default=None,
               help="Write the rule and promtool test files to DIR/<model>-<env>/ and keep them.")
 @click.option("--promtool", "promtool", metavar="PATH", default=None,
@@ -770,8 +773,8 @@ def slo_explain(model: str, envs: tuple[str, ...], rps: float | None, error_rate
 @_repo_option
 @click.option("--quiet", "-q", is_flag=True, help="Print failures only, no summary.")
 @_format_option
-def slo_test(models: tuple[str, ...], envs: tuple[str, ...], keep: str | None, promtool: str | None, repo: str,
-             quiet: bool, fmt: str) -> None:
+def slo_test(models: tuple[str, ...], envs: tuple[str, ...], slos: tuple[str, ...], keep: str | None,
+             promtool: str | None, repo: str, quiet: bool, fmt: str) -> None:
     """Prove the generated SLO alerts with synthetic traffic and the real `promtool test rules`.
 
     For every SLO of every model environment: healthy traffic raises no alert; 20x the error
@@ -787,6 +790,7 @@ def slo_test(models: tuple[str, ...], envs: tuple[str, ...], keep: str | None, p
     Examples:
       mlgitops slo test
       mlgitops slo test --model iris --env prod --keep /tmp/slo-tests
+      mlgitops slo test --model iris --slo latency-p95
       mlgitops slo test --promtool /opt/prometheus/promtool --format junit > slo-tests.xml
 
     \b
@@ -796,7 +800,8 @@ def slo_test(models: tuple[str, ...], envs: tuple[str, ...], keep: str | None, p
     from .commands.slo import slo_test as run_slo_test
 
     with _Progress(not quiet and fmt == "text", "slo test: promtool runs", min_total=0) as progress:
-        outcome = run_slo_test(models=models, envs=envs, keep=keep, promtool=promtool, repo=repo, progress=progress)
+        outcome = run_slo_test(models=models, envs=envs, slos=slos, keep=keep, promtool=promtool, repo=repo,
+                               progress=progress)
     _finish(outcome, fmt, quiet)
 
 

@@ -69,13 +69,14 @@ def _plot(envs_of_model: list[ModelEnv], config: Config, directory: str) -> list
         raise UsageError(f"--plot {directory}: cannot write the preview: {exc.strerror or exc}") from None
 
 
-def slo_test(*, models: tuple[str, ...] = (), envs: tuple[str, ...] = (), keep: str | None = None,
-             promtool: str | None = None, repo: str = ".", progress: Progress | None = None,
-             ) -> Outcome:
-    """The SLO alert scenarios of every selected model environment, graded by promtool;
-    `progress(done, total)` counts the promtool runs."""
+def slo_test(*, models: tuple[str, ...] = (), envs: tuple[str, ...] = (), slos: tuple[str, ...] = (),
+             keep: str | None = None, promtool: str | None = None, repo: str = ".",
+             progress: Progress | None = None) -> Outcome:
+    """The SLO alert scenarios of every selected model environment (of the `slos` ids only, when
+    given), graded by promtool; `progress(done, total)` counts the promtool runs."""
     from ..slo.promtool import run_slo_tests
 
-    result = run_slo_tests(repo, models=models, envs=envs, promtool=promtool, keep=keep, progress=progress)
+    result = run_slo_tests(repo, models=models, envs=envs, slos=slos, promtool=promtool, keep=keep,
+                           progress=progress)
     return Outcome("slo test", result.diagnostics, summary=result.summary(), files=result.files,
                    summary_line=result.summary_line())

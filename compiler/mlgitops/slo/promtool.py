@@ -24,9 +24,9 @@ import yaml
 from ..diagnostics import INFO, Diagnostic, Diagnostics
 from ..expand.operations import alerts_rule
 from ..expand.slo import prometheus_rule
-from ..spec.model import ModelEnv
+from ..spec.model import MODELS_DIR, ModelEnv
 from .models import load_model_envs
-from .scenarios import MARK, Scenario, Suite, build_suite
+from .scenarios import MARK, Scenario, Suite, build_suite, slo_ids
 
 if TYPE_CHECKING:
     from ..progress import Progress
@@ -171,10 +171,11 @@ def _first_lines(text: str, n: int = 4) -> str:
 
 
 def run_slo_tests(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, ...] = (),
-                  promtool: str | None = None, keep: str | None = None,
+                  slos: tuple[str, ...] = (), promtool: str | None = None, keep: str | None = None,
                   progress: Progress | None = None) -> Result:
-    """`mlgitops slo test`: the scenarios of every selected model environment, graded by promtool;
-    `progress(done, total)` counts the promtool runs (see run_promtool)."""
+    """`mlgitops slo test`: the scenarios of every selected model environment (of the SLO ids in
+    `slos` only, when given), graded by promtool; `progress(done, total)` counts the promtool runs
+    (see run_promtool). An id no selected model environment has is a usage error."""
     start = time.monotonic()
     diags = Diagnostics()
     result = Result(diags)
@@ -186,9 +187,16 @@ def run_slo_tests(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, .
     config, selected = load_model_envs(root, models, envs, diags)
     if config is None or diags.has_errors:
         return result
+    known = list(dict.fromkeys(slo_id for me in selected for slo_id in slo_ids(me)))
+    for slo_id in slos:
+        if slo_id not in known:
+            diags.error(f"{MODELS_DIR}/", 0, 0, "usage.unknown-slo",
+                        f"--slo {slo_id}: no selected model environment has this SLO (known: {', '.join(known)})")
+    if diags.has_errors:
+        return result
     suites = []
     for me in selected:
-        suite = build_suite(me, config, prometheus_rule(me, config), alerts_rule(me, config))
+        suite = build_suite(me, config, prometheus_rule(me, config), alerts_rule(me, config), only=slos)
         result.model_envs += 1
         result.slos += len(suite.slo_paths)
         if me.file.path not in result.files:

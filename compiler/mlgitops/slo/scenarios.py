@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Collection
 
 from ..config import Config
 from ..domain.burnrate import AlertTier, windows
@@ -245,13 +246,15 @@ def _tiers(table: tuple[AlertTier, ...]) -> tuple[AlertTier, AlertTier | None]:
     return page, ticket
 
 
-def build_suite(me: ModelEnv, config: Config, rule: dict | None, operations: dict | None = None) -> Suite:
+def build_suite(me: ModelEnv, config: Config, rule: dict | None, operations: dict | None = None,
+                only: Collection[str] = ()) -> Suite:
     """The promtool files and the scenario list for one model environment: the SLO rule's
-    scenarios, then the operational alerts' (`operations`, expand/operations.py) when given."""
+    scenarios, then the operational alerts' (`operations`, expand/operations.py) when given.
+    `only`: just the scenarios of these SLO ids (slo_ids; OPERATIONS for the operational alerts)."""
     objectives = me.model.slo
     suite = Suite(me.name, me.env.name, {}, [], [], {})
     paths = {slo_id: ("slo", "availability") if o is None else ("slo", "latency", o.position, "threshold")
-             for slo_id, o in objectives.objectives()}
+             for slo_id, o in objectives.objectives() if not only or slo_id in only}
     if objectives.source == "custom":
         for slo_id, path in paths.items():
             suite.slo_paths[slo_id] = path
@@ -259,13 +262,21 @@ def build_suite(me: ModelEnv, config: Config, rule: dict | None, operations: dic
                 "custom source: the user's PromQL has no known metric names or labels to synthesise")))
     elif rule is not None:
         for slo_id, _query, objective in sli_queries(me.model, config):
+            if slo_id not in paths:
+                continue
             slo = _Slo(me, slo_id, objective, rule, config)
             suite.slo_paths[slo_id] = paths[slo_id]
             _add_slo(suite, slo)
             _add_slo_health(suite, slo)
-    if operations is not None:
+    if operations is not None and (not only or OPERATIONS in only):
         _add_operations(suite, _Ops(me, config, operations))
     return suite
+
+
+def slo_ids(me: ModelEnv) -> list[str]:
+    """The ids build_suite's `only` selects from for this model environment: its SLOs, then
+    OPERATIONS."""
+    return [slo_id for slo_id, _ in me.model.slo.objectives()] + [OPERATIONS]
 
 
 def _file(suite: Suite, slo: _Slo, kind: str, timing: dict) -> tuple[str, dict]:
