@@ -72,8 +72,8 @@ check: venv ## Fail if overlays are stale, an object is invalid or has no schema
 # which then skip (and fail under CI=true); pytest's closing summary lists each skip with its reason.
 TEST_TOOLS := kubeconform actionlint kustomize-batch promtool kubectl etcd kube-apiserver kube-controller-manager
 
-test: venv ## Run the test suite on every core, after make tools (about 5 min on 2 cores; PYTEST_ARGS='tests/test_x.py' for less)
-	@echo "make test: the whole suite takes about 5 minutes on 2 cores (PYTEST_ARGS='-x tests/test_x.py' runs less)"
+test: venv ## Run the test suite on every core, after make tools (about 6 min on 2 cores; PYTEST_ARGS='tests/test_x.py' for less)
+	@echo "make test: the whole suite takes about 6 minutes on 2 cores (PYTEST_ARGS='-x tests/test_x.py' runs less)"
 	@if ! $(MAKE) --no-print-directory tools; then \
 	  if [ "$${CI:-}" = true ]; then echo "make test: make tools failed; CI=true needs every real tool" >&2; exit 1; fi; \
 	  echo "make test: make tools failed (see above); the suite runs without:"; \
