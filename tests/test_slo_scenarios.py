@@ -358,3 +358,10 @@ def test_cli_unknown_slo_is_a_usage_error_before_promtool_runs(cli, tmp_path):
     assert ("--slo latency-p95: no selected model environment has this SLO "
             "(known: latency-p99, operations) [usage.unknown-slo]") in result.stderr
     assert "Traceback" not in result.output
+    # no model at all: nothing is known
+    empty = tmp_path / "empty"
+    (empty / "models").mkdir(parents=True)
+    (empty / "mlgitops.yaml").write_text((REPO_ROOT / "mlgitops.yaml").read_text())
+    result = cli("slo", "test", "--repo", str(empty), "--slo", "availability", "--promtool", str(failing))
+    assert result.exit_code == 2, result.output
+    assert "--slo availability: no selected model environment has this SLO (known: none)" in result.stderr

@@ -191,7 +191,7 @@ def run_slo_tests(root: str, *, models: tuple[str, ...] = (), envs: tuple[str, .
     for slo_id in slos:
         if slo_id not in known:
             diags.error(f"{MODELS_DIR}/", 0, 0, "usage.unknown-slo",
-                        f"--slo {slo_id}: no selected model environment has this SLO (known: {', '.join(known)})")
+                        f"--slo {slo_id}: no selected model environment has this SLO (known: {', '.join(known) or 'none'})")
     if diags.has_errors:
         return result
     suites = []
