@@ -367,9 +367,13 @@ def test_a_canary_with_good_metrics_goes_through_every_step_and_is_promoted(lc, 
     model.sync()
     rollout = model.healthy()
     assert rollout["status"]["stableRS"] == old
-    # every step skipped (the step index is the last one from the start), no pause, no analysis
+    # every step skipped (the step index goes to the last one at once), no pause, no analysis. The
+    # controller may first write the index it resets on a new pod template (0, with no weight
+    # set) before it sees the rollback window: a poll caught that in CI; no step 1-5 ever shows.
     steps = {int(m.group(1)) for line in model.timeline if (m := re.search(r"step=(\d+)", line))}
-    assert steps == {6} and not any("paused=" in line for line in model.timeline), "\n".join(model.timeline)
+    assert 6 in steps and steps <= {0, 6}, "\n".join(model.timeline)
+    assert all(" weight=0" in line for line in model.timeline if " step=0 " in line), "\n".join(model.timeline)
+    assert not any("paused=" in line for line in model.timeline), "\n".join(model.timeline)
     assert len(model.analysis_runs()) == runs
     model.print_timeline("reverted to 1.0 after the promotion")
 
